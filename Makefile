@@ -1,0 +1,83 @@
+# inspect -- a milter that shows everything the MTA sends it
+
+VERSION = 0.1.0
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+# libmilter's flags from the system, else from the milter.pc shipped here.
+MILTER_CFLAGS != $(PKG_CONFIG) --cflags milter 2>/dev/null || \
+	$(PKG_CONFIG) --cflags ./milter.pc
+MILTER_LIBS != $(PKG_CONFIG) --libs milter 2>/dev/null || \
+	$(PKG_CONFIG) --libs ./milter.pc
+
+# What the build needs; the user's CFLAGS, CPPFLAGS and LDFLAGS come after.
+IN_CPPFLAGS = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" $(MILTER_CFLAGS)
+IN_CFLAGS = -std=c11 -pthread -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
+	-Wformat=2 -Wundef -Wvla -MMD -MP
+IN_LDFLAGS = -pthread
+ifdef WERROR
+IN_CFLAGS += -Werror
+endif
+ifdef SANITIZER
+IN_CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
+IN_LDFLAGS += -fsanitize=$(SANITIZER)
+endif
+
+ALL_CFLAGS = $(IN_CPPFLAGS) $(CPPFLAGS) $(IN_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
+
+OBJS = inspect.o options.o print.o
+UNIT = tests/unit/test_options tests/unit/test_print
+
+all: inspect
+
+inspect: $(OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(OBJS) $(ALL_LDFLAGS) $(MILTER_LIBS)
+
+.c.o:
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+tests/unit/test_options: tests/unit/test_options.o options.o print.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+tests/unit/test_print: tests/unit/test_print.o print.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+# Builds and runs inspect on its default socket.
+run: inspect
+	./inspect
+
+# Every test: unit (cmocka), integration (miltertest), end to end (Postfix).
+check: unit-check milter-check e2e-check
+
+unit-check: $(UNIT)
+	@for t in $(UNIT); do ./$$t || exit 1; done
+
+milter-check: inspect
+	tests/milter/run.sh
+
+e2e-check: inspect
+	tests/e2e/run.sh
+
+install: inspect
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 755 inspect $(DESTDIR)$(BINDIR)/inspect
+	install -m 644 inspect.8 $(DESTDIR)$(MANDIR)/man8/inspect.8
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/inspect $(DESTDIR)$(MANDIR)/man8/inspect.8
+
+clean:
+	rm -f inspect $(OBJS) $(UNIT) tests/unit/*.o *.d tests/unit/*.d
+
+.PHONY: all run check unit-check milter-check e2e-check install uninstall \
+	clean
+
+-include *.d tests/unit/*.d

@@ -1,0 +1,423 @@
+/* options.c -- command line of inspect */
+/* SPDX-License-Identifier: ISC */
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "options.h"
+
+/* Long-only options. */
+enum {
+	OPT_FORMAT = 0x100,
+	OPT_OUTPUT,
+	OPT_MACROS,
+	OPT_REQUEST_MACROS,
+	OPT_TIMEOUT,
+	OPT_VERSION
+};
+
+static int	fail(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static int	parse_uint(const char *, unsigned long, unsigned long,
+		    unsigned long *);
+static int	set_macros(struct options *, const char *, char *, size_t);
+static int	add_macro(struct options *, const char *, size_t, char *,
+		    size_t);
+static int	valid_macro(const char *, size_t);
+static void	clear_macros(struct options *);
+
+const char *const options_default_macros[] = {
+	/* connection; the daemon and interface that took it */
+	"j", "_", "v", "{daemon_name}", "{daemon_addr}", "{daemon_port}",
+	"{daemon_family}", "{daemon_flags}", "{daemon_info}",
+	"{if_name}", "{if_addr}", "{if_family}",
+	"{if_name_out}", "{if_addr_out}", "{if_family_out}",
+	/* the client */
+	"{client_addr}", "{client_name}", "{client_port}", "{client_ptr}",
+	"{client_resolve}", "{client_connections}", "{client_rate}",
+	"{total_rate}", "{client_flags}", "s", "r",
+	/* TLS */
+	"{tls_version}", "{cipher}", "{cipher_bits}", "{cert_subject}",
+	"{cert_issuer}", "{tls_sni}", "{cert_fp}", "{cert_md5}",
+	"{cn_subject}", "{cn_issuer}", "{alg_bits}", "{verify}",
+	"{server_name}", "{server_addr}",
+	/* authentication and the envelope */
+	"i", "{auth_type}", "{auth_authen}", "{auth_author}", "{auth_ssf}",
+	"{mail_addr}", "{mail_host}", "{mail_mailer}",
+	"{rcpt_addr}", "{rcpt_host}", "{rcpt_mailer}",
+	/* the message */
+	"{msg_id}", "{msg_size}", "{nrcpts}", "{nbadrcpts}", "{bodytype}",
+	"{envid}", "{dsn_envid}", "{dsn_notify}", "{dsn_ret}", "{ntries}",
+	"{quarantine}", "b", "c", "{load_avg}", "{time}", "{opMode}",
+	NULL
+};
+
+static const char shortopts[] = ":hqs:v";
+
+static const struct option longopts[] = {
+	{ "connection-spec",	required_argument,	NULL, 's' },
+	{ "format",		required_argument,	NULL, OPT_FORMAT },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "macros",		required_argument,	NULL, OPT_MACROS },
+	{ "output",		required_argument,	NULL, OPT_OUTPUT },
+	{ "quiet",		no_argument,		NULL, 'q' },
+	{ "request-macros",	no_argument,		NULL,
+	    OPT_REQUEST_MACROS },
+	{ "timeout",		required_argument,	NULL, OPT_TIMEOUT },
+	{ "verbose",		no_argument,		NULL, 'v' },
+	{ "version",		no_argument,		NULL, OPT_VERSION },
+	{ NULL,			0,			NULL, 0 }
+};
+
+int
+options_parse(struct options *opts, int argc, char *argv[], char *err,
+    size_t errlen)
+{
+	const char	*spec = NULL, *env;
+	unsigned long	 n;
+	int		 ch;
+
+	memset(opts, 0, sizeof *opts);
+	opts->format = FORMAT_TEXT;
+	if (set_macros(opts, NULL, err, errlen) == -1)
+		return -1;
+
+	/* Parsing may run more than once in a process (the unit tests). */
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 's':
+			spec = optarg;
+			break;
+		case 'h':
+			opts->help = 1;
+			break;
+		case 'q':
+			opts->quiet = 1;
+			break;
+		case 'v':
+			opts->verbose = 1;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "text") == 0)
+				opts->format = FORMAT_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				opts->format = FORMAT_JSON;
+			else
+				return fail(err, errlen, "--format: unknown "
+				    "format '%s' (expected text or json)",
+				    optarg);
+			break;
+		case OPT_OUTPUT:
+			if (*optarg == '\0')
+				return fail(err, errlen,
+				    "--output: empty path");
+			if (opts->noutputs == OPTIONS_MAX_OUTPUTS)
+				return fail(err, errlen, "--output: more than "
+				    "%d outputs ('%s')", OPTIONS_MAX_OUTPUTS,
+				    optarg);
+			opts->outputs[opts->noutputs++] = optarg;
+			break;
+		case OPT_MACROS:
+			if (set_macros(opts, optarg, err, errlen) == -1)
+				return -1;
+			break;
+		case OPT_REQUEST_MACROS:
+			opts->request_macros = 1;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_uint(optarg, 1, OPTIONS_MAX_TIMEOUT, &n) ==
+			    -1)
+				return fail(err, errlen, "--timeout: '%s' is "
+				    "not a number of seconds from 1 to %d",
+				    optarg, OPTIONS_MAX_TIMEOUT);
+			opts->timeout = (int)n;
+			break;
+		case OPT_VERSION:
+			opts->version = 1;
+			break;
+		case ':':
+			return fail(err, errlen, "option '%s' needs a value",
+			    argv[optind - 1]);
+		default:
+			if (optopt != 0 &&
+			    strncmp(argv[optind - 1], "--", 2) == 0)
+				return fail(err, errlen, "option '%s' takes "
+				    "no value", argv[optind - 1]);
+			if (optopt != 0 && optopt < 0x100)
+				return fail(err, errlen,
+				    "unknown option '-%c'", optopt);
+			return fail(err, errlen, "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+
+	if (optind < argc) {
+		if (argc - optind > 1)
+			return fail(err, errlen, "unexpected argument '%s'",
+			    argv[optind + 1]);
+		if (spec != NULL)
+			return fail(err, errlen, "connection spec given twice:"
+			    " '%s' and '%s'", spec, argv[optind]);
+		spec = argv[optind];
+	}
+	if (spec == NULL && (env = getenv(OPTIONS_SPEC_ENV)) != NULL &&
+	    *env != '\0')
+		spec = env;
+	if (spec == NULL)
+		spec = OPTIONS_DEFAULT_SPEC;
+	opts->spec = spec;
+	if (options_parse_spec(spec, &opts->where, err, errlen) == -1)
+		return -1;
+	if (opts->noutputs == 0)
+		opts->outputs[opts->noutputs++] = "-";
+	return 0;
+}
+
+int
+options_parse_spec(const char *spec, struct spec *sp, char *err,
+    size_t errlen)
+{
+	const char	*colon, *addr, *at, *host;
+	struct servent	*se;
+	unsigned long	 port;
+	size_t		 tlen, plen;
+	char		 portname[64];
+	unsigned char	 bin[sizeof(struct in6_addr)];
+
+	memset(sp, 0, sizeof *sp);
+	if ((colon = strchr(spec, ':')) == NULL)
+		return fail(err, errlen, "connection spec '%s': expected "
+		    "TYPE:ADDRESS, as in inet:10025@[127.0.0.1] or "
+		    "unix:/run/inspect.sock", spec);
+	tlen = colon - spec;
+	addr = colon + 1;
+
+	if ((tlen == 4 && strncasecmp(spec, "unix", 4) == 0) ||
+	    (tlen == 5 && strncasecmp(spec, "local", 5) == 0)) {
+		sp->family = AF_UNIX;
+		if (*addr == '\0')
+			return fail(err, errlen, "connection spec '%s': empty "
+			    "socket path", spec);
+		if (strlen(addr) >= sizeof sp->path)
+			return fail(err, errlen, "connection spec '%s': socket"
+			    " path longer than %zu bytes", spec,
+			    sizeof sp->path - 1);
+		memcpy(sp->path, addr, strlen(addr) + 1);
+		return 0;
+	}
+	if (tlen == 4 && strncasecmp(spec, "inet", 4) == 0)
+		sp->family = AF_INET;
+	else if (tlen == 5 && strncasecmp(spec, "inet6", 5) == 0)
+		sp->family = AF_INET6;
+	else
+		return fail(err, errlen, "connection spec '%s': unknown type "
+		    "'%.*s' (expected unix, local, inet or inet6)", spec,
+		    (int)tlen, spec);
+
+	at = strchr(addr, '@');
+	plen = at != NULL ? (size_t)(at - addr) : strlen(addr);
+	if (plen == 0)
+		return fail(err, errlen, "connection spec '%s': no port",
+		    spec);
+	if (plen >= sizeof portname)
+		return fail(err, errlen, "connection spec '%s': port '%.*s' "
+		    "is too long", spec, (int)plen, addr);
+	memcpy(portname, addr, plen);
+	portname[plen] = '\0';
+	if (isdigit((unsigned char)portname[0])) {
+		if (parse_uint(portname, 1, 65535, &port) == -1)
+			return fail(err, errlen, "connection spec '%s': port "
+			    "'%s' is not a number from 1 to 65535", spec,
+			    portname);
+	} else {
+		if ((se = getservbyname(portname, "tcp")) == NULL)
+			return fail(err, errlen, "connection spec '%s': "
+			    "unknown port name '%s'", spec, portname);
+		port = ntohs((unsigned short)se->s_port);
+	}
+	sp->port = (unsigned int)port;
+
+	if (at == NULL)
+		return 0;
+	host = at + 1;
+	if (*host == '\0')
+		return fail(err, errlen, "connection spec '%s': empty host "
+		    "after '@'", spec);
+	if (*host == '[') {
+		size_t	 hlen = strlen(host);
+
+		if (hlen < 3 || host[hlen - 1] != ']')
+			return fail(err, errlen, "connection spec '%s': '%s' "
+			    "is not an address in brackets", spec, host);
+		if (hlen - 2 >= sizeof sp->host)
+			return fail(err, errlen, "connection spec '%s': "
+			    "address too long", spec);
+		memcpy(sp->host, host + 1, hlen - 2);
+		sp->host[hlen - 2] = '\0';
+		if (inet_pton(sp->family, sp->host, bin) != 1)
+			return fail(err, errlen, "connection spec '%s': '%s' "
+			    "is not an %s address", spec, sp->host,
+			    sp->family == AF_INET ? "IPv4" : "IPv6");
+		sp->literal = 1;
+		return 0;
+	}
+	if (strlen(host) >= sizeof sp->host)
+		return fail(err, errlen, "connection spec '%s': host name "
+		    "too long", spec);
+	for (at = host; *at != '\0'; at++)
+		if (!isalnum((unsigned char)*at) && *at != '.' && *at != '-' &&
+		    *at != '_')
+			return fail(err, errlen, "connection spec '%s': '%s' "
+			    "is not a host name", spec, host);
+	memcpy(sp->host, host, strlen(host) + 1);
+	return 0;
+}
+
+void
+options_free(struct options *opts)
+{
+	clear_macros(opts);
+}
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A decimal number from min to max, with nothing else around it. */
+static int
+parse_uint(const char *s, unsigned long min, unsigned long max,
+    unsigned long *v)
+{
+	char	*end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || *v < min || *v > max)
+		return -1;
+	return 0;
+}
+
+/*
+ * Names are separated by commas or white space, as in Sendmail's
+ * configuration.  A list that starts with '+' adds to the current list;
+ * any other replaces it.  NULL sets the default list.
+ */
+static int
+set_macros(struct options *opts, const char *list, char *err,
+    size_t errlen)
+{
+	const char	*const *d;
+	const char	*p;
+	size_t		 n;
+
+	if (list == NULL || *list != '+') {
+		clear_macros(opts);
+		if (list == NULL) {
+			for (d = options_default_macros; *d != NULL; d++)
+				if (add_macro(opts, *d, strlen(*d), err,
+				    errlen) == -1)
+					return -1;
+			return 0;
+		}
+	} else
+		list++;
+
+	for (p = list; *p != '\0'; p += n) {
+		p += strspn(p, ", \t\n");
+		n = strcspn(p, ", \t\n");
+		if (n > 0 && add_macro(opts, p, n, err, errlen) == -1)
+			return -1;
+	}
+	if (opts->nmacros == 0)
+		return fail(err, errlen, "--macros: no macro names in '%s'",
+		    list);
+	return 0;
+}
+
+static int
+add_macro(struct options *opts, const char *name, size_t len, char *err,
+    size_t errlen)
+{
+	char	**v;
+	size_t	  i;
+
+	if (!valid_macro(name, len))
+		return fail(err, errlen, "--macros: '%.*s' is not a macro "
+		    "name (a character, or a word in braces as in {%s})",
+		    (int)len, name, "client_addr");
+	for (i = 0; i < opts->nmacros; i++)
+		if (strlen(opts->macros[i]) == len &&
+		    memcmp(opts->macros[i], name, len) == 0)
+			return 0;
+	if ((v = reallocarray(opts->macros, opts->nmacros + 1,
+	    sizeof *v)) == NULL)
+		return fail(err, errlen, "--macros: %s", strerror(errno));
+	opts->macros = v;
+	if ((v[opts->nmacros] = strndup(name, len)) == NULL)
+		return fail(err, errlen, "--macros: %s", strerror(errno));
+	opts->nmacros++;
+	return 0;
+}
+
+/*
+ * A macro name is one printable character, a word of letters, digits and
+ * underscores (what Postfix sends when a list in main.cf lacks braces), or
+ * such a word in braces.
+ */
+static int
+valid_macro(const char *name, size_t len)
+{
+	size_t	 i;
+
+	if (len == 1)
+		return isgraph((unsigned char)name[0]) && name[0] != '{' &&
+		    name[0] != '}';
+	if (len > 64)
+		return 0;
+	if (name[0] == '{') {
+		if (len < 3 || name[len - 1] != '}')
+			return 0;
+		name++;
+		len -= 2;
+	}
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_')
+			return 0;
+	return 1;
+}
+
+static void
+clear_macros(struct options *opts)
+{
+	size_t	 i;
+
+	for (i = 0; i < opts->nmacros; i++)
+		free(opts->macros[i]);
+	free(opts->macros);
+	opts->macros = NULL;
+	opts->nmacros = 0;
+}

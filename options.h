@@ -1,0 +1,66 @@
+/* options.h -- command line of inspect */
+/* SPDX-License-Identifier: ISC */
+
+#ifndef INSPECT_OPTIONS_H
+#define INSPECT_OPTIONS_H
+
+#include <stddef.h>
+
+#include "print.h"
+
+#define OPTIONS_DEFAULT_SPEC	"inet:10025@[127.0.0.1]"
+#define OPTIONS_SPEC_ENV	"MILTER_DEFAULT_CONNECTION_SPEC"
+#define OPTIONS_MAX_OUTPUTS	8
+#define OPTIONS_MAX_TIMEOUT	2147483		/* libmilter keeps ms in an int */
+
+/* A connection spec taken apart; see options_parse_spec(). */
+struct spec {
+	int		 family;	/* AF_UNIX, AF_INET or AF_INET6 */
+	char		 path[108];	/* unix: the socket's path */
+	char		 host[256];	/* inet: name or address; "" for any */
+	int		 literal;	/* inet: host was given as [address] */
+	unsigned int	 port;		/* inet: 1 to 65535 */
+};
+
+struct options {
+	const char	*spec;		/* as given, for smfi_setconn */
+	struct spec	 where;
+	enum format	 format;
+	const char	*outputs[OPTIONS_MAX_OUTPUTS];	/* "-" is stdout */
+	size_t		 noutputs;
+	char		**macros;	/* names to look up, owned */
+	size_t		 nmacros;
+	int		 request_macros;
+	int		 quiet;
+	int		 verbose;
+	int		 timeout;	/* seconds; 0 keeps libmilter's */
+	int		 help;
+	int		 version;
+};
+
+/* Every macro name Postfix or Sendmail can send, NULL-terminated. */
+extern const char *const options_default_macros[];
+
+/*
+ * Fill opts from argv, starting from the defaults: the spec in the
+ * environment variable MILTER_DEFAULT_CONNECTION_SPEC or
+ * OPTIONS_DEFAULT_SPEC, text to standard output, the default macro list.
+ * Returns 0, or -1 with a one-line reason (naming the bad value) in err;
+ * either way opts must be released with options_free().  Prints nothing.
+ */
+int	options_parse(struct options *opts, int argc, char *argv[],
+	    char *err, size_t errlen);
+
+/*
+ * Check the syntax of a connection spec (unix:PATH, local:PATH,
+ * inet:PORT[@HOST|@[ADDR]], inet6:PORT[@HOST|@[ADDR]]) and take it apart
+ * into sp.  Host names are not resolved here.  Returns 0, or -1 with a
+ * reason in err.
+ */
+int	options_parse_spec(const char *spec, struct spec *sp, char *err,
+	    size_t errlen);
+
+/* Release what options_parse() allocated. */
+void	options_free(struct options *opts);
+
+#endif

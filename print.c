@@ -1,0 +1,689 @@
+/* print.c -- formatting and escaping of inspect's report */
+/* SPDX-License-Identifier: ISC */
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+
+#include "print.h"
+
+/* A text line of a body chunk holds at most this many bytes of data. */
+#define CHUNK_LINE	1024
+
+struct flag {
+	unsigned long	 bit;
+	const char	*name;
+};
+
+static int	buf_reserve(struct buf *, size_t);
+static size_t	utf8_decode(const unsigned char *, size_t, uint32_t *);
+static int	unsafe_codepoint(uint32_t);
+static int	put_hex(struct buf *, const char *, unsigned int, int);
+static int	put_time(struct buf *, const struct timespec *);
+static int	put_text_string(struct buf *, const char *, const char *,
+		    const void *, size_t);
+static int	put_json_string(struct buf *, const char *, const void *,
+		    size_t);
+static int	print_text(struct buf *, const struct event *);
+static int	print_json(struct buf *, const struct event *);
+static int	text_flags(struct buf *, const char *, const char *, int,
+		    unsigned long);
+static int	json_flags(struct buf *, unsigned long, unsigned long);
+
+const char *const print_stage_names[STAGE_MAX] = {
+	[STAGE_NEGOTIATE] = "negotiate",
+	[STAGE_CONNECT] = "connect",
+	[STAGE_HELO] = "helo",
+	[STAGE_ENVFROM] = "envfrom",
+	[STAGE_ENVRCPT] = "envrcpt",
+	[STAGE_DATA] = "data",
+	[STAGE_HEADER] = "header",
+	[STAGE_EOH] = "eoh",
+	[STAGE_BODY] = "body",
+	[STAGE_EOM] = "eom",
+	[STAGE_ABORT] = "abort",
+	[STAGE_CLOSE] = "close",
+	[STAGE_UNKNOWN] = "unknown",
+};
+
+static const struct flag action_flags[] = {
+	{ SMFIF_ADDHDRS, "SMFIF_ADDHDRS" },
+	{ SMFIF_CHGBODY, "SMFIF_CHGBODY" },
+	{ SMFIF_ADDRCPT, "SMFIF_ADDRCPT" },
+	{ SMFIF_DELRCPT, "SMFIF_DELRCPT" },
+	{ SMFIF_CHGHDRS, "SMFIF_CHGHDRS" },
+	{ SMFIF_QUARANTINE, "SMFIF_QUARANTINE" },
+	{ SMFIF_CHGFROM, "SMFIF_CHGFROM" },
+	{ SMFIF_ADDRCPT_PAR, "SMFIF_ADDRCPT_PAR" },
+	{ SMFIF_SETSYMLIST, "SMFIF_SETSYMLIST" },
+	{ 0, NULL }
+};
+
+static const struct flag step_flags[] = {
+	{ SMFIP_NOCONNECT, "SMFIP_NOCONNECT" },
+	{ SMFIP_NOHELO, "SMFIP_NOHELO" },
+	{ SMFIP_NOMAIL, "SMFIP_NOMAIL" },
+	{ SMFIP_NORCPT, "SMFIP_NORCPT" },
+	{ SMFIP_NOBODY, "SMFIP_NOBODY" },
+	{ SMFIP_NOHDRS, "SMFIP_NOHDRS" },
+	{ SMFIP_NOEOH, "SMFIP_NOEOH" },
+	{ SMFIP_NR_HDR, "SMFIP_NR_HDR" },
+	{ SMFIP_NOUNKNOWN, "SMFIP_NOUNKNOWN" },
+	{ SMFIP_NODATA, "SMFIP_NODATA" },
+	{ SMFIP_SKIP, "SMFIP_SKIP" },
+	{ SMFIP_RCPT_REJ, "SMFIP_RCPT_REJ" },
+	{ SMFIP_NR_CONN, "SMFIP_NR_CONN" },
+	{ SMFIP_NR_HELO, "SMFIP_NR_HELO" },
+	{ SMFIP_NR_MAIL, "SMFIP_NR_MAIL" },
+	{ SMFIP_NR_RCPT, "SMFIP_NR_RCPT" },
+	{ SMFIP_NR_DATA, "SMFIP_NR_DATA" },
+	{ SMFIP_NR_UNKN, "SMFIP_NR_UNKN" },
+	{ SMFIP_NR_EOH, "SMFIP_NR_EOH" },
+	{ SMFIP_NR_BODY, "SMFIP_NR_BODY" },
+	{ SMFIP_HDR_LEADSPC, "SMFIP_HDR_LEADSPC" },
+	{ 0, NULL }
+};
+
+static const char hexdigits[] = "0123456789abcdef";
+
+int
+print_event(struct buf *out, enum format format, const struct event *ev)
+{
+	size_t	 len = out->len;
+	int	 rc;
+
+	if (format == FORMAT_JSON)
+		rc = print_json(out, ev);
+	else
+		rc = print_text(out, ev);
+	if (rc == -1)
+		out->len = len;
+	return rc;
+}
+
+int
+print_text_escape(struct buf *out, const void *s, size_t len)
+{
+	const unsigned char	*p = s, *end = p + len;
+	uint32_t		 cp;
+	size_t			 n;
+
+	/* Four output bytes per input byte is the worst case (\xHH). */
+	if (buf_reserve(out, len < SIZE_MAX / 4 ? len * 4 : SIZE_MAX) == -1)
+		return -1;
+	while (p < end) {
+		const unsigned char	*run = p;
+
+		while (p < end && *p >= 0x20 && *p < 0x7f && *p != '\\' &&
+		    *p != '"')
+			p++;
+		if (p > run) {
+			memcpy(out->data + out->len, run, p - run);
+			out->len += p - run;
+			continue;
+		}
+		switch (*p) {
+		case '\\':
+		case '"':
+			out->data[out->len++] = '\\';
+			out->data[out->len++] = *p++;
+			continue;
+		case '\t':
+			memcpy(out->data + out->len, "\\t", 2);
+			out->len += 2;
+			p++;
+			continue;
+		case '\n':
+			memcpy(out->data + out->len, "\\n", 2);
+			out->len += 2;
+			p++;
+			continue;
+		case '\r':
+			memcpy(out->data + out->len, "\\r", 2);
+			out->len += 2;
+			p++;
+			continue;
+		}
+		if (*p >= 0x80 && (n = utf8_decode(p, end - p, &cp)) > 0) {
+			if (unsafe_codepoint(cp)) {
+				/* \uHHHH may need 6 bytes for 2 or 3 input. */
+				if (buf_reserve(out, 6) == -1 ||
+				    put_hex(out, "\\u", cp, 4) == -1)
+					return -1;
+			} else {
+				memcpy(out->data + out->len, p, n);
+				out->len += n;
+			}
+			p += n;
+			continue;
+		}
+		put_hex(out, "\\x", *p++, 2);
+	}
+	return 0;
+}
+
+int
+print_json_escape(struct buf *out, const void *s, size_t len)
+{
+	const unsigned char	*p = s, *end = p + len;
+	uint32_t		 cp;
+	size_t			 n;
+
+	/* Six output bytes per input byte is the worst case (\u00HH). */
+	if (buf_reserve(out, len < SIZE_MAX / 6 ? len * 6 : SIZE_MAX) == -1)
+		return -1;
+	while (p < end) {
+		const unsigned char	*run = p;
+
+		while (p < end && *p >= 0x20 && *p < 0x7f && *p != '\\' &&
+		    *p != '"')
+			p++;
+		if (p > run) {
+			memcpy(out->data + out->len, run, p - run);
+			out->len += p - run;
+			continue;
+		}
+		switch (*p) {
+		case '\\':
+		case '"':
+			out->data[out->len++] = '\\';
+			out->data[out->len++] = *p++;
+			continue;
+		case '\t':
+			memcpy(out->data + out->len, "\\t", 2);
+			out->len += 2;
+			p++;
+			continue;
+		case '\n':
+			memcpy(out->data + out->len, "\\n", 2);
+			out->len += 2;
+			p++;
+			continue;
+		case '\r':
+			memcpy(out->data + out->len, "\\r", 2);
+			out->len += 2;
+			p++;
+			continue;
+		}
+		if (*p < 0x80) {
+			put_hex(out, "\\u", *p++, 4);
+			continue;
+		}
+		if ((n = utf8_decode(p, end - p, &cp)) > 0) {
+			if (unsafe_codepoint(cp)) {
+				put_hex(out, "\\u", cp, 4);
+			} else {
+				memcpy(out->data + out->len, p, n);
+				out->len += n;
+			}
+			p += n;
+			continue;
+		}
+		put_hex(out, "\\u", 0xdc00 | *p++, 4);
+	}
+	return 0;
+}
+
+int
+print_flag_names(struct buf *out, int steps, unsigned long flags,
+    enum format format)
+{
+	const struct flag	*f = steps ? step_flags : action_flags;
+	const char		*sep = format == FORMAT_JSON ? "," : "|";
+	const char		*q = format == FORMAT_JSON ? "\"" : "";
+	unsigned long		 rest = flags;
+	int			 first = 1;
+	char			 num[32];
+
+	for (; f->name != NULL; f++) {
+		if ((flags & f->bit) == 0)
+			continue;
+		rest &= ~f->bit;
+		if ((!first && buf_puts(out, sep) == -1) ||
+		    buf_puts(out, q) == -1 || buf_puts(out, f->name) == -1 ||
+		    buf_puts(out, q) == -1)
+			return -1;
+		first = 0;
+	}
+	if (rest != 0) {
+		snprintf(num, sizeof num, "%s%s0x%lx%s", first ? "" : sep, q,
+		    rest, q);
+		if (buf_puts(out, num) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+print_address(struct buf *out, const struct sockaddr *sa)
+{
+	char	 host[INET6_ADDRSTRLEN], port[16];
+
+	if (sa == NULL)
+		return buf_puts(out, "unknown");
+	switch (sa->sa_family) {
+	case AF_INET: {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+		snprintf(port, sizeof port, "%u", ntohs(sin->sin_port));
+		return buf_puts(out, "inet:") == -1 ||
+		    buf_puts(out, port) == -1 || buf_puts(out, "@[") == -1 ||
+		    buf_puts(out, host) == -1 || buf_puts(out, "]") == -1 ?
+		    -1 : 0;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+		snprintf(port, sizeof port, "%u", ntohs(sin6->sin6_port));
+		return buf_puts(out, "inet6:") == -1 ||
+		    buf_puts(out, port) == -1 || buf_puts(out, "@[") == -1 ||
+		    buf_puts(out, host) == -1 || buf_puts(out, "]") == -1 ?
+		    -1 : 0;
+	}
+	case AF_UNIX: {
+		const struct sockaddr_un *sun = (const void *)sa;
+
+		return buf_puts(out, "unix:") == -1 ||
+		    buf_add(out, sun->sun_path,
+		    strnlen(sun->sun_path, sizeof sun->sun_path)) == -1 ?
+		    -1 : 0;
+	}
+	default:
+		return buf_puts(out, "unknown");
+	}
+}
+
+int
+buf_add(struct buf *out, const void *p, size_t len)
+{
+	if (buf_reserve(out, len) == -1)
+		return -1;
+	if (len > 0)
+		memcpy(out->data + out->len, p, len);
+	out->len += len;
+	return 0;
+}
+
+int
+buf_puts(struct buf *out, const char *s)
+{
+	return buf_add(out, s, strlen(s));
+}
+
+void
+buf_free(struct buf *out)
+{
+	free(out->data);
+	out->data = NULL;
+	out->len = out->cap = 0;
+}
+
+/* Make room for n more bytes. */
+static int
+buf_reserve(struct buf *out, size_t n)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (out->cap - out->len >= n)
+		return 0;
+	if (n > SIZE_MAX / 2 - out->len) {
+		errno = ENOMEM;
+		return -1;
+	}
+	cap = out->cap > 0 ? out->cap : 256;
+	while (cap - out->len < n)
+		cap *= 2;
+	if ((p = realloc(out->data, cap)) == NULL)
+		return -1;
+	out->data = p;
+	out->cap = cap;
+	return 0;
+}
+
+/*
+ * Decode the UTF-8 sequence at s.  Returns its length (2 to 4) with the
+ * code point in *cp, or 0 if it is not a valid, shortest-form sequence of
+ * a scalar value.  ASCII is the caller's business.
+ */
+static size_t
+utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t	 c;
+	size_t		 len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		c = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		c = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		c = s[0] & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/*
+ * Code points that are valid but can move the cursor, reorder text or
+ * end a line on a terminal: C1 controls, bidirectional controls and the
+ * line and paragraph separators.
+ */
+static int
+unsafe_codepoint(uint32_t c)
+{
+	return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x200e ||
+	    c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
+	    (c >= 0x2066 && c <= 0x2069);
+}
+
+/* Append prefix and v as digits lowercase hex digits; room is reserved. */
+static int
+put_hex(struct buf *out, const char *prefix, unsigned int v, int digits)
+{
+	size_t	 plen = strlen(prefix);
+	int	 i;
+
+	if (buf_reserve(out, plen + digits) == -1)
+		return -1;
+	memcpy(out->data + out->len, prefix, plen);
+	out->len += plen;
+	for (i = digits - 1; i >= 0; i--)
+		out->data[out->len++] = hexdigits[(v >> (4 * i)) & 0xf];
+	return 0;
+}
+
+/* RFC 3339 in UTC, with microseconds. */
+static int
+put_time(struct buf *out, const struct timespec *ts)
+{
+	struct tm	 tm;
+	char		 s[64];
+	time_t		 t = ts->tv_sec;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof tm);
+	snprintf(s, sizeof s, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (long)(ts->tv_nsec / 1000));
+	return buf_puts(out, s);
+}
+
+/* A text line "PREFIX  KEY: "ESCAPED"\n". */
+static int
+put_text_string(struct buf *out, const char *prefix, const char *key,
+    const void *s, size_t len)
+{
+	if (buf_puts(out, prefix) == -1 || buf_puts(out, "  ") == -1 ||
+	    buf_puts(out, key) == -1 || buf_puts(out, ": \"") == -1 ||
+	    print_text_escape(out, s, len) == -1 ||
+	    buf_puts(out, "\"\n") == -1)
+		return -1;
+	return 0;
+}
+
+/* A JSON member ,"KEY":"ESCAPED"; a NULL key writes just the string. */
+static int
+put_json_string(struct buf *out, const char *key, const void *s, size_t len)
+{
+	if (key != NULL && (buf_puts(out, ",\"") == -1 ||
+	    buf_puts(out, key) == -1 || buf_puts(out, "\":") == -1))
+		return -1;
+	if (buf_puts(out, "\"") == -1 || print_json_escape(out, s, len) == -1 ||
+	    buf_puts(out, "\"") == -1)
+		return -1;
+	return 0;
+}
+
+static int
+print_text(struct buf *out, const struct event *ev)
+{
+	const struct negotiation *ng = ev->negotiation;
+	struct buf	 addr = { NULL, 0, 0 };
+	char		 prefix[32], num[32];
+	size_t		 i, pos, end;
+	int		 rc = -1;
+
+	snprintf(prefix, sizeof prefix, "[%llu]",
+	    (unsigned long long)ev->session);
+	if (buf_puts(out, prefix) == -1 || buf_puts(out, " ") == -1 ||
+	    buf_puts(out, print_stage_names[ev->stage]) == -1 ||
+	    buf_puts(out, " ") == -1 || put_time(out, &ev->time) == -1 ||
+	    buf_puts(out, "\n") == -1)
+		return -1;
+
+	switch (ev->stage) {
+	case STAGE_NEGOTIATE:
+		if (text_flags(out, prefix, "offered actions", 0,
+		    ng->offered_actions) == -1 ||
+		    text_flags(out, prefix, "offered steps", 1,
+		    ng->offered_steps) == -1 ||
+		    text_flags(out, prefix, "answered actions", 0,
+		    ng->answered_actions) == -1 ||
+		    text_flags(out, prefix, "answered steps", 1,
+		    ng->answered_steps) == -1)
+			return -1;
+		break;
+	case STAGE_CONNECT:
+		if (put_text_string(out, prefix, "host", ev->host,
+		    strlen(ev->host)) == -1 ||
+		    print_address(&addr, ev->address) == -1 ||
+		    put_text_string(out, prefix, "address", addr.data,
+		    addr.len) == -1)
+			goto done;
+		break;
+	case STAGE_HELO:
+	case STAGE_UNKNOWN:
+		if (put_text_string(out, prefix,
+		    ev->stage == STAGE_HELO ? "name" : "command", ev->name,
+		    strlen(ev->name)) == -1)
+			return -1;
+		break;
+	case STAGE_ENVFROM:
+	case STAGE_ENVRCPT:
+		for (i = 0; ev->args != NULL && ev->args[i] != NULL; i++)
+			if (put_text_string(out, prefix,
+			    i == 0 ? "address" : "parameter", ev->args[i],
+			    strlen(ev->args[i])) == -1)
+				return -1;
+		if (ev->rejected && (buf_puts(out, prefix) == -1 ||
+		    buf_puts(out, "  rejected: yes\n") == -1))
+			return -1;
+		break;
+	case STAGE_HEADER:
+		if (put_text_string(out, prefix, "name", ev->name,
+		    strlen(ev->name)) == -1 ||
+		    put_text_string(out, prefix, "value", ev->value,
+		    strlen(ev->value)) == -1)
+			return -1;
+		break;
+	case STAGE_BODY:
+		snprintf(num, sizeof num, "  length: %zu\n", ev->length);
+		if (buf_puts(out, prefix) == -1 || buf_puts(out, num) == -1)
+			return -1;
+		/* One line per line of data, so that a body reads as one. */
+		pos = 0;
+		do {
+			end = pos + CHUNK_LINE < ev->length ?
+			    pos + CHUNK_LINE : ev->length;
+			for (i = pos; i < end; i++)
+				if (ev->chunk[i] == '\n') {
+					end = i + 1;
+					break;
+				}
+			if (put_text_string(out, prefix, "chunk",
+			    ev->chunk + pos, end - pos) == -1)
+				return -1;
+			pos = end;
+		} while (pos < ev->length);
+		break;
+	default:
+		break;
+	}
+
+	for (i = 0; i < ev->nmacros; i++) {
+		if (buf_puts(out, prefix) == -1 || buf_puts(out, "  macro ") ==
+		    -1 || print_text_escape(out, ev->macros[i].name,
+		    strlen(ev->macros[i].name)) == -1 ||
+		    buf_puts(out, ": \"") == -1 ||
+		    print_text_escape(out, ev->macros[i].value,
+		    strlen(ev->macros[i].value)) == -1 ||
+		    buf_puts(out, "\"\n") == -1)
+			goto done;
+	}
+	rc = 0;
+done:
+	buf_free(&addr);
+	return rc;
+}
+
+/* A text line "PREFIX  LABEL: 0xHHHHHHHH NAME|NAME\n". */
+static int
+text_flags(struct buf *out, const char *prefix, const char *label,
+    int steps, unsigned long flags)
+{
+	char	 s[64];
+
+	snprintf(s, sizeof s, "  %s: 0x%08lx", label, flags);
+	if (buf_puts(out, prefix) == -1 || buf_puts(out, s) == -1 ||
+	    (flags != 0 && (buf_puts(out, " ") == -1 ||
+	    print_flag_names(out, steps, flags, FORMAT_TEXT) == -1)) ||
+	    buf_puts(out, "\n") == -1)
+		return -1;
+	return 0;
+}
+
+static int
+print_json(struct buf *out, const struct event *ev)
+{
+	const struct negotiation *ng = ev->negotiation;
+	struct buf	 addr = { NULL, 0, 0 };
+	char		 num[64];
+	size_t		 i;
+	int		 rc = -1;
+
+	snprintf(num, sizeof num, "{\"session\":%llu,\"stage\":\"",
+	    (unsigned long long)ev->session);
+	if (buf_puts(out, num) == -1 ||
+	    buf_puts(out, print_stage_names[ev->stage]) == -1 ||
+	    buf_puts(out, "\",\"time\":\"") == -1 ||
+	    put_time(out, &ev->time) == -1 || buf_puts(out, "\"") == -1)
+		return -1;
+
+	switch (ev->stage) {
+	case STAGE_NEGOTIATE:
+		if (buf_puts(out, ",\"offered\":") == -1 ||
+		    json_flags(out, ng->offered_actions,
+		    ng->offered_steps) == -1 ||
+		    buf_puts(out, ",\"answered\":") == -1 ||
+		    json_flags(out, ng->answered_actions,
+		    ng->answered_steps) == -1)
+			return -1;
+		break;
+	case STAGE_CONNECT:
+		if (put_json_string(out, "host", ev->host,
+		    strlen(ev->host)) == -1 ||
+		    print_address(&addr, ev->address) == -1 ||
+		    put_json_string(out, "address", addr.data, addr.len) == -1)
+			goto done;
+		break;
+	case STAGE_HELO:
+	case STAGE_UNKNOWN:
+		if (put_json_string(out,
+		    ev->stage == STAGE_HELO ? "name" : "command", ev->name,
+		    strlen(ev->name)) == -1)
+			return -1;
+		break;
+	case STAGE_ENVFROM:
+	case STAGE_ENVRCPT:
+		if (buf_puts(out, ",\"args\":[") == -1)
+			return -1;
+		for (i = 0; ev->args != NULL && ev->args[i] != NULL; i++)
+			if ((i > 0 && buf_puts(out, ",") == -1) ||
+			    put_json_string(out, NULL, ev->args[i],
+			    strlen(ev->args[i])) == -1)
+				return -1;
+		if (buf_puts(out, "]") == -1)
+			return -1;
+		if (ev->stage == STAGE_ENVRCPT && buf_puts(out, ev->rejected ?
+		    ",\"rejected\":true" : ",\"rejected\":false") == -1)
+			return -1;
+		break;
+	case STAGE_HEADER:
+		if (put_json_string(out, "name", ev->name,
+		    strlen(ev->name)) == -1 ||
+		    put_json_string(out, "value", ev->value,
+		    strlen(ev->value)) == -1)
+			return -1;
+		break;
+	case STAGE_BODY:
+		snprintf(num, sizeof num, ",\"length\":%zu", ev->length);
+		if (buf_puts(out, num) == -1 ||
+		    put_json_string(out, "chunk", ev->chunk, ev->length) == -1)
+			return -1;
+		break;
+	default:
+		break;
+	}
+
+	if (buf_puts(out, ",\"macros\":{") == -1)
+		goto done;
+	for (i = 0; i < ev->nmacros; i++) {
+		if ((i > 0 && buf_puts(out, ",") == -1) ||
+		    put_json_string(out, NULL, ev->macros[i].name,
+		    strlen(ev->macros[i].name)) == -1 ||
+		    buf_puts(out, ":") == -1 ||
+		    put_json_string(out, NULL, ev->macros[i].value,
+		    strlen(ev->macros[i].value)) == -1)
+			goto done;
+	}
+	if (buf_puts(out, "}}\n") == -1)
+		goto done;
+	rc = 0;
+done:
+	buf_free(&addr);
+	return rc;
+}
+
+/* {"actions":N,"action_flags":[...],"steps":N,"step_flags":[...]} */
+static int
+json_flags(struct buf *out, unsigned long actions, unsigned long steps)
+{
+	char	 s[64];
+
+	snprintf(s, sizeof s, "{\"actions\":%lu,\"action_flags\":[", actions);
+	if (buf_puts(out, s) == -1 ||
+	    print_flag_names(out, 0, actions, FORMAT_JSON) == -1)
+		return -1;
+	snprintf(s, sizeof s, "],\"steps\":%lu,\"step_flags\":[", steps);
+	if (buf_puts(out, s) == -1 ||
+	    print_flag_names(out, 1, steps, FORMAT_JSON) == -1 ||
+	    buf_puts(out, "]}") == -1)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,132 @@
+/* print.h -- formatting and escaping of inspect's report */
+/* SPDX-License-Identifier: ISC */
+
+#ifndef INSPECT_PRINT_H
+#define INSPECT_PRINT_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* The milter stages, in the order an MTA meets them. */
+enum stage {
+	STAGE_NEGOTIATE,
+	STAGE_CONNECT,
+	STAGE_HELO,
+	STAGE_ENVFROM,
+	STAGE_ENVRCPT,
+	STAGE_DATA,
+	STAGE_HEADER,
+	STAGE_EOH,
+	STAGE_BODY,
+	STAGE_EOM,
+	STAGE_ABORT,
+	STAGE_CLOSE,
+	STAGE_UNKNOWN,
+	STAGE_MAX
+};
+
+enum format {
+	FORMAT_TEXT,
+	FORMAT_JSON
+};
+
+/* A growable byte buffer; zero-initialised is empty and valid. */
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+struct macro {
+	const char	*name;
+	const char	*value;
+};
+
+/* The negotiation flags: what the MTA offered and what inspect answered. */
+struct negotiation {
+	unsigned long	offered_actions;
+	unsigned long	offered_steps;
+	unsigned long	answered_actions;
+	unsigned long	answered_steps;
+};
+
+/*
+ * One callback's worth of data.  Which argument fields are used depends on
+ * the stage; the others are ignored.  Strings are the MTA's bytes, not
+ * trusted to be printable or valid UTF-8.
+ */
+struct event {
+	uint64_t		 session;
+	enum stage		 stage;
+	struct timespec		 time;
+	const struct negotiation *negotiation;	/* negotiate */
+	const char		*host;		/* connect */
+	const struct sockaddr	*address;	/* connect; NULL: unknown */
+	const char		*name;		/* helo, header; unknown */
+	const char		*value;		/* header */
+	char *const		*args;		/* envfrom, envrcpt; NULL-ended */
+	int			 rejected;	/* envrcpt */
+	const unsigned char	*chunk;		/* body */
+	size_t			 length;	/* body */
+	const struct macro	*macros;
+	size_t			 nmacros;
+};
+
+extern const char *const print_stage_names[STAGE_MAX];
+
+/*
+ * Append one event to out, as one or more complete lines ending in '\n'.
+ * Returns 0, or -1 with errno set (ENOMEM) and out unchanged in length.
+ */
+int	print_event(struct buf *out, enum format format,
+	    const struct event *ev);
+
+/*
+ * Append len bytes of s to out, escaped for text output: printable ASCII
+ * and printable UTF-8 as is, '\\' and '"' as \\ and \", TAB, LF and CR as
+ * \t \n \r, other ASCII controls and bytes that are not valid UTF-8 as \xHH,
+ * and C1 controls, bidirectional controls and line or paragraph separators
+ * as \uHHHH.  Returns 0, or -1 on ENOMEM.
+ */
+int	print_text_escape(struct buf *out, const void *s, size_t len);
+
+/*
+ * Append len bytes of s to out as the contents of a JSON string (without
+ * the quotes).  Valid UTF-8 is kept, with controls, DEL, C1 controls,
+ * bidirectional controls and line or paragraph separators written as
+ * \uHHHH; a byte that is not part of valid UTF-8 is written as \udcHH
+ * (the surrogateescape convention), so the exact bytes can be rebuilt.
+ * Returns 0, or -1 on ENOMEM.
+ */
+int	print_json_escape(struct buf *out, const void *s, size_t len);
+
+/*
+ * Append the names of the bits set in flags, joined by sep, to out; which
+ * is 0 for SMFIF_* actions and 1 for SMFIP_* protocol steps.  Bits without
+ * a name are written as one hexadecimal number.  JSON output quotes each
+ * name.  Returns 0, or -1 on ENOMEM.
+ */
+int	print_flag_names(struct buf *out, int steps, unsigned long flags,
+	    enum format format);
+
+/*
+ * Write the connect address as inet:PORT@[ADDR], inet6:PORT@[ADDR],
+ * unix:PATH or unknown (NULL or another family) into out, unescaped: the
+ * caller escapes it, since a unix path comes from the MTA.  Returns 0, or
+ * -1 on ENOMEM.
+ */
+int	print_address(struct buf *out, const struct sockaddr *sa);
+
+/* Append len bytes to out.  Returns 0, or -1 on ENOMEM. */
+int	buf_add(struct buf *out, const void *p, size_t len);
+
+/* Append a NUL-terminated string to out.  Returns 0, or -1 on ENOMEM. */
+int	buf_puts(struct buf *out, const char *s);
+
+/* Release out's memory and make it empty. */
+void	buf_free(struct buf *out);
+
+#endif
