@@ -54,11 +54,15 @@ tests/unit/test_print: tests/unit/test_print.o print.o
 run: inspect
 	./inspect
 
-# Every test: unit (cmocka), integration (miltertest), end to end (Postfix).
-check: unit-check milter-check e2e-check
+# Every test: unit (cmocka), command line, integration (miltertest), end to
+# end (Postfix).  The last three need root.
+check: unit-check cli-check milter-check e2e-check
 
 unit-check: $(UNIT)
 	@for t in $(UNIT); do ./$$t || exit 1; done
+
+cli-check: inspect
+	tests/cli/run.sh
 
 milter-check: inspect
 	tests/milter/run.sh
@@ -77,7 +81,7 @@ uninstall:
 clean:
 	rm -f inspect $(OBJS) $(UNIT) tests/unit/*.o *.d tests/unit/*.d
 
-.PHONY: all run check unit-check milter-check e2e-check install uninstall \
-	clean
+.PHONY: all run check unit-check cli-check milter-check e2e-check install \
+	uninstall clean
 
 -include *.d tests/unit/*.d

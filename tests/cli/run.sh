@@ -1,0 +1,276 @@
+#!/bin/bash
+# Command-line tests: bad input fails fast with one clear line, listening
+# failures are explained, outputs and signals behave.  Needs root for the
+# permission cases (they run inspect as nobody).
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+inspect=$top/inspect
+passed=0
+failed=0
+pids=()
+
+tmp=$(mktemp -d /tmp/inspect-cli.XXXXXX)
+chmod 755 "$tmp"
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() {
+	echo "ok $1"
+	passed=$((passed + 1))
+}
+
+fail() {
+	echo "FAIL $1"
+	shift
+	[ $# -gt 0 ] && printf '  %s\n' "$@"
+	failed=$((failed + 1))
+}
+
+# A free loopback port, different for parallel runs.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+	done
+}
+
+# Wait until inspect says it listens (its first line on stderr).
+wait_listening() {
+	local err=$1 i
+	for i in $(seq 100); do
+		grep -q 'listening on' "$err" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# expect_reject NAME WANT_STATUS NEEDLE ARGS...: inspect exits with status
+# WANT_STATUS within a second, with exactly one line on stderr that
+# contains NEEDLE, and nothing on stdout.
+expect_reject() {
+	local name=$1 want=$2 needle=$3 rc start end lines
+	shift 3
+	start=$(date +%s%N)
+	timeout 5 "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	end=$(date +%s%N)
+	lines=$(wc -l <"$tmp/err")
+	if [ "$rc" -ne "$want" ]; then
+		fail "$name" "exit status $rc, wanted $want" "$(cat "$tmp/err")"
+	elif [ "$lines" -ne 1 ]; then
+		fail "$name" "$lines lines on stderr, wanted 1" \
+		    "$(cat "$tmp/err")"
+	elif ! grep -qF -- "$needle" "$tmp/err"; then
+		fail "$name" "stderr does not name '$needle'" \
+		    "$(cat "$tmp/err")"
+	elif [ -s "$tmp/out" ]; then
+		fail "$name" "wrote to stdout" "$(cat "$tmp/out")"
+	elif [ $(((end - start) / 1000000)) -gt 1000 ]; then
+		fail "$name" "took $(((end - start) / 1000000)) ms"
+	else
+		ok "$name"
+	fi
+}
+
+# Start inspect in the background; its pid in $started.
+start_inspect() {
+	local err=$1
+	shift
+	"$@" >"$tmp/bg.out" 2>"$err" &
+	started=$!
+	pids+=("$started")
+	wait_listening "$err"
+}
+
+# Stop a background inspect with a signal; its exit status in $stopped.
+stop_inspect() {
+	local pid=$1 sig=${2:-TERM} i
+	kill -"$sig" "$pid" 2>/dev/null
+	for i in $(seq 200); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	wait "$pid" 2>/dev/null
+	stopped=$?
+}
+
+# A full message through a unix socket, driven by miltertest.
+send_message() {
+	cat >"$tmp/msg.lua" <<'EOF'
+conn = mt.connect("unix:" .. sock, 40, 0.05)
+assert(conn, "cannot connect")
+assert(mt.conninfo(conn, "client.example", "192.0.2.7") == nil)
+assert(mt.helo(conn, "client.example") == nil)
+assert(mt.mailfrom(conn, "<a@example.org>") == nil)
+assert(mt.rcptto(conn, "<b@example.net>") == nil)
+assert(mt.header(conn, "Subject", "hi") == nil)
+assert(mt.eoh(conn) == nil)
+assert(mt.bodystring(conn, "hello\r\n") == nil)
+assert(mt.eom(conn) == nil)
+mt.disconnect(conn)
+EOF
+	timeout 20 miltertest -D sock="$1" -s "$tmp/msg.lua" >/dev/null 2>&1
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "tests/cli/run.sh: needs root (to run inspect as nobody)" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+[ -x "$inspect" ] || { echo "no $inspect: run make" >&2; exit 1; }
+
+# --- bad input ----------------------------------------------------------
+expect_reject "unknown spec type" 64 "'foo'" "$inspect" -s foo:bar
+expect_reject "spec without type" 64 "'3000'" "$inspect" 3000
+expect_reject "port 0" 64 "'0'" "$inspect" -s inet:0
+expect_reject "port 65536" 64 "'65536'" "$inspect" -s inet:65536
+expect_reject "port 99999999" 64 "'99999999'" "$inspect" inet:99999999
+expect_reject "port with junk" 64 "'3000x'" "$inspect" inet:3000x@127.0.0.1
+expect_reject "empty unix path" 64 "unix:" "$inspect" -s unix:
+expect_reject "long unix path" 64 "longer than 107" \
+    "$inspect" -s "unix:/tmp/$(printf '%0120d' 0)"
+expect_reject "bad IPv4 literal" 64 "'1.2.3'" "$inspect" -s 'inet:3000@[1.2.3]'
+expect_reject "IPv6 literal for inet" 64 "'::1'" "$inspect" -s 'inet:3000@[::1]'
+expect_reject "unresolvable host" 1 "no-such-host.invalid" \
+    "$inspect" -s inet:3000@no-such-host.invalid
+expect_reject "unknown option" 64 "'--bogus'" "$inspect" --bogus
+expect_reject "unknown short option" 64 "'-x'" "$inspect" -x
+expect_reject "missing value" 64 "'--format'" "$inspect" --format
+expect_reject "bad format" 64 "'xml'" "$inspect" --format xml
+expect_reject "bad timeout" 64 "'10s'" "$inspect" --timeout 10s
+expect_reject "bad macro name" 64 "'{x'" "$inspect" --macros '{x'
+expect_reject "two specs" 64 "'unix:/a'" "$inspect" -s unix:/a unix:/b
+expect_reject "bad env spec" 64 "'bogus'" \
+    env MILTER_DEFAULT_CONNECTION_SPEC=bogus "$inspect"
+
+# --- listening failures --------------------------------------------------
+port=$(free_port)
+if start_inspect "$tmp/busy.err" "$inspect" -q -s "inet:$port@127.0.0.1"; then
+	busy=$started
+	expect_reject "port in use" 1 "Address already in use" \
+	    "$inspect" -s "inet:$port@127.0.0.1"
+	stop_inspect "$busy"
+else
+	fail "port in use" "first inspect did not start" "$(cat "$tmp/busy.err")"
+fi
+expect_reject "missing directory" 1 "No such file or directory" \
+    "$inspect" -s "unix:$tmp/nonexistent/sock"
+mkdir -m 700 "$tmp/private"
+expect_reject "directory not writable" 1 "Permission denied" \
+    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$inspect" -s "unix:$tmp/private/sock"
+expect_reject "privileged port" 1 "Permission denied" \
+    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$inspect" -s inet:1@127.0.0.1
+echo "not a socket" >"$tmp/file"
+expect_reject "path is not a socket" 1 "not a socket" \
+    "$inspect" -s "unix:$tmp/file"
+if [ "$(cat "$tmp/file")" = "not a socket" ]; then
+	ok "file left alone"
+else
+	fail "file left alone"
+fi
+
+# A live socket is not stolen; a stale one is replaced.
+if start_inspect "$tmp/live.err" "$inspect" -q -s "unix:$tmp/live.sock"; then
+	live=$started
+	expect_reject "live socket" 1 "another process is listening" \
+	    "$inspect" -s "unix:$tmp/live.sock"
+	if send_message "$tmp/live.sock"; then
+		ok "first inspect still serves"
+	else
+		fail "first inspect still serves"
+	fi
+	stop_inspect "$live"
+else
+	fail "live socket" "first inspect did not start"
+fi
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+    "$tmp/stale.sock"
+if start_inspect "$tmp/stale.err" "$inspect" -s "unix:$tmp/stale.sock" &&
+    send_message "$tmp/stale.sock"; then
+	ok "stale socket replaced"
+else
+	fail "stale socket replaced" "$(cat "$tmp/stale.err")"
+fi
+stop_inspect "$started"
+
+# --- outputs and signals --------------------------------------------------
+# SIGTERM: exit 0, every event of the finished session written, and the
+# socket (made by root, which libmilter leaves behind) removed.
+for sig in TERM INT; do
+	sock=$tmp/sig-$sig.sock
+	if start_inspect "$tmp/sig.err" "$inspect" -s "unix:$sock" \
+	    --output "$tmp/sig-$sig.out" && send_message "$sock"; then
+		stop_inspect "$started" "$sig"
+		if [ "$stopped" -ne 0 ]; then
+			fail "SIG$sig exits 0" "exit status $stopped"
+		elif ! grep -q '^\[1\] close ' "$tmp/sig-$sig.out"; then
+			fail "SIG$sig exits 0" "no close event written"
+		elif [ -e "$sock" ]; then
+			fail "SIG$sig exits 0" "socket $sock left behind"
+		else
+			ok "SIG$sig exits 0, events written, socket removed"
+		fi
+	else
+		fail "SIG$sig exits 0" "could not send a message"
+		stop_inspect "$started"
+	fi
+done
+
+# --output twice writes the same report to both; '-' is standard output.
+sock=$tmp/two.sock
+if start_inspect "$tmp/two.err" "$inspect" -s "unix:$sock" \
+    --output "$tmp/two.a" --output - && send_message "$sock"; then
+	stop_inspect "$started"
+	if [ -s "$tmp/two.a" ] && cmp -s "$tmp/two.a" "$tmp/bg.out"; then
+		ok "two outputs"
+	else
+		fail "two outputs" "reports differ or are empty"
+	fi
+else
+	fail "two outputs" "$(cat "$tmp/two.err")"
+	stop_inspect "$started"
+fi
+
+# -q: no events, but the startup line is still there.
+sock=$tmp/quiet.sock
+if start_inspect "$tmp/quiet.err" "$inspect" -q -s "unix:$sock" &&
+    send_message "$sock"; then
+	stop_inspect "$started"
+	if [ -s "$tmp/bg.out" ]; then
+		fail "quiet" "events written" "$(head -3 "$tmp/bg.out")"
+	else
+		ok "quiet"
+	fi
+else
+	fail "quiet" "$(cat "$tmp/quiet.err")"
+	stop_inspect "$started"
+fi
+
+# An output reached through a symbolic link is refused.
+ln -s "$tmp/target" "$tmp/link"
+expect_reject "output through a symlink" 1 "$tmp/link" \
+    "$inspect" -s "unix:$tmp/x.sock" --output "$tmp/link"
+[ -e "$tmp/target" ] && fail "symlink target untouched" || ok "symlink target untouched"
+
+# --help and --version go to standard output and exit 0.
+if "$inspect" --help | grep -q -- '--connection-spec' &&
+    "$inspect" --version | grep -q '^inspect [0-9]'; then
+	ok "help and version"
+else
+	fail "help and version"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
