@@ -81,6 +81,7 @@ static pthread_mutex_t	 output_lock = PTHREAD_MUTEX_INITIALIZER;
 static int		 output_failed[OPTIONS_MAX_OUTPUTS];
 static atomic_ullong	 next_session = 1;
 static atomic_ullong	 events_lost;
+static atomic_int	 warned_symlist;
 
 /* libmilter wants writable strings. */
 static char		 filter_name[] = "inspect";
@@ -186,6 +187,12 @@ main(int argc, char *argv[])
 	warnx_("listening on %s (pid %ld, %zu macros, %s report)", opts.spec,
 	    (long)getpid(), opts.nmacros,
 	    opts.format == FORMAT_JSON ? "json" : "text");
+	if (opts.verbose) {
+		warnx_("macros%s: %s", opts.request_macros ?
+		    " (requested at every stage)" : "", symlist);
+		if (opts.timeout > 0)
+			warnx_("timeout towards the MTA: %d s", opts.timeout);
+	}
 
 	rc = smfi_main();
 
@@ -214,17 +221,19 @@ main(int argc, char *argv[])
 	return 0;
 }
 
-/* A diagnostic line on standard error. */
+/* A diagnostic line on standard error, whole even from several threads. */
 static void
 warnx_(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	flockfile(stderr);
 	fputs("inspect: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 static char *
@@ -511,7 +520,10 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		ng.answered_actions |= SMFIF_SETSYMLIST;
 		for (stage = SMFIM_CONNECT; stage <= SMFIM_EOH; stage++)
 			smfi_setsymlist(ctx, stage, symlist);
-	}
+	} else if (opts.request_macros &&
+	    atomic_exchange(&warned_symlist, 1) == 0)
+		warnx_("the MTA does not offer SMFIF_SETSYMLIST: the macros "
+		    "cannot be requested, only looked up");
 	if (s != NULL)
 		s->rcpt_rej = (ng.answered_steps & SMFIP_RCPT_REJ) != 0;
 	*pf0 = ng.answered_actions;
