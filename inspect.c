@@ -139,19 +139,19 @@ main(int argc, char *argv[])
 	struct stat	 st;
 	char		 err[512];
 	char		*conn;
-	int		 rc;
+	int		 rc, status = 1;
 
 	if (options_parse(&opts, argc, argv, err, sizeof err) == -1) {
 		fprintf(stderr, "inspect: %s\n", err);
 		options_free(&opts);
 		return EX_USAGE;
 	}
-	if (opts.help) {
-		usage(stdout);
-		return 0;
-	}
-	if (opts.version) {
-		printf("inspect %s\n", VERSION);
+	if (opts.help || opts.version) {
+		if (opts.help)
+			usage(stdout);
+		else
+			printf("inspect %s\n", VERSION);
+		options_free(&opts);
 		return 0;
 	}
 
@@ -162,25 +162,30 @@ main(int argc, char *argv[])
 
 	if ((symlist = join_macros()) == NULL) {
 		warnx_("%s", strerror(errno));
-		return 1;
+		goto done;
 	}
 	if (opts.request_macros && opts.nmacros > SENDMAIL_MAX_SYMLIST)
 		warnx_("note: %zu macros requested; Sendmail takes at most "
 		    "%d per stage, Postfix takes them all", opts.nmacros,
 		    SENDMAIL_MAX_SYMLIST);
 	if (open_outputs() == -1 || check_spec(&opts.where) == -1)
-		return 1;
+		goto done;
 
-	if ((conn = strdup(opts.spec)) == NULL ||
-	    smfi_setconn(conn) == MI_FAILURE ||
-	    smfi_register(desc) == MI_FAILURE ||
+	/* libmilter copies the spec, but wants it writable. */
+	if ((conn = strdup(opts.spec)) == NULL) {
+		warnx_("%s", strerror(errno));
+		goto done;
+	}
+	rc = smfi_setconn(conn);
+	free(conn);
+	if (rc == MI_FAILURE || smfi_register(desc) == MI_FAILURE ||
 	    (opts.timeout > 0 && smfi_settimeout(opts.timeout) == MI_FAILURE)) {
 		warnx_("cannot set up libmilter");
-		return 1;
+		goto done;
 	}
 	if (smfi_opensocket(1) == MI_FAILURE) {
 		explain_listen_failure(&opts.where);
-		return 1;
+		goto done;
 	}
 	if (opts.where.family == AF_UNIX && stat(opts.where.path, &st) == -1)
 		memset(&st, 0, sizeof st);
@@ -203,22 +208,25 @@ main(int argc, char *argv[])
 	if (opts.where.family == AF_UNIX && geteuid() == 0) {
 		struct stat	 now;
 
-		if (lstat(opts.where.path, &now) == 0 && S_ISSOCK(now.st_mode)
-		    && now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+		if (lstat(opts.where.path, &now) == 0 &&
+		    S_ISSOCK(now.st_mode) && now.st_ino == st.st_ino &&
+		    now.st_dev == st.st_dev)
 			unlink(opts.where.path);
 	}
 	if (atomic_load(&events_lost) > 0)
 		warnx_("%llu events could not be written",
 		    (unsigned long long)atomic_load(&events_lost));
-	if (rc == MI_FAILURE) {
+	if (rc == MI_FAILURE)
 		warnx_("libmilter stopped with an error (see syslog)");
-		return 1;
+	else {
+		if (opts.verbose)
+			warnx_("stopped");
+		status = 0;
 	}
-	if (opts.verbose)
-		warnx_("stopped");
-	options_free(&opts);
+done:
 	free(symlist);
-	return 0;
+	options_free(&opts);
+	return status;
 }
 
 /* A diagnostic line on standard error, whole even from several threads. */
