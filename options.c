@@ -18,9 +18,16 @@
 
 #include "options.h"
 
-/* Long-only options. */
+/*
+ * Long options carry values above any character, so that a long option
+ * given a value it does not take is told apart from an unknown short one.
+ */
 enum {
-	OPT_FORMAT = 0x100,
+	OPT_SPEC = 0x100,
+	OPT_HELP,
+	OPT_QUIET,
+	OPT_VERBOSE,
+	OPT_FORMAT,
 	OPT_OUTPUT,
 	OPT_MACROS,
 	OPT_REQUEST_MACROS,
@@ -37,6 +44,7 @@ static int	add_macro(struct options *, const char *, size_t, char *,
 		    size_t);
 static int	valid_macro(const char *, size_t);
 static void	clear_macros(struct options *);
+static int	names_in(const char *);
 
 const char *const options_default_macros[] = {
 	/* connection; the daemon and interface that took it */
@@ -67,16 +75,16 @@ const char *const options_default_macros[] = {
 static const char shortopts[] = ":hqs:v";
 
 static const struct option longopts[] = {
-	{ "connection-spec",	required_argument,	NULL, 's' },
+	{ "connection-spec",	required_argument,	NULL, OPT_SPEC },
 	{ "format",		required_argument,	NULL, OPT_FORMAT },
-	{ "help",		no_argument,		NULL, 'h' },
+	{ "help",		no_argument,		NULL, OPT_HELP },
 	{ "macros",		required_argument,	NULL, OPT_MACROS },
 	{ "output",		required_argument,	NULL, OPT_OUTPUT },
-	{ "quiet",		no_argument,		NULL, 'q' },
+	{ "quiet",		no_argument,		NULL, OPT_QUIET },
 	{ "request-macros",	no_argument,		NULL,
 	    OPT_REQUEST_MACROS },
 	{ "timeout",		required_argument,	NULL, OPT_TIMEOUT },
-	{ "verbose",		no_argument,		NULL, 'v' },
+	{ "verbose",		no_argument,		NULL, OPT_VERBOSE },
 	{ "version",		no_argument,		NULL, OPT_VERSION },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -101,15 +109,19 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	    -1) {
 		switch (ch) {
 		case 's':
+		case OPT_SPEC:
 			spec = optarg;
 			break;
 		case 'h':
+		case OPT_HELP:
 			opts->help = 1;
 			break;
 		case 'q':
+		case OPT_QUIET:
 			opts->quiet = 1;
 			break;
 		case 'v':
+		case OPT_VERBOSE:
 			opts->verbose = 1;
 			break;
 		case OPT_FORMAT:
@@ -154,11 +166,10 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			return fail(err, errlen, "option '%s' needs a value",
 			    argv[optind - 1]);
 		default:
-			if (optopt != 0 &&
-			    strncmp(argv[optind - 1], "--", 2) == 0)
+			if (optopt >= 0x100)
 				return fail(err, errlen, "option '%s' takes "
 				    "no value", argv[optind - 1]);
-			if (optopt != 0 && optopt < 0x100)
+			if (optopt != 0)
 				return fail(err, errlen,
 				    "unknown option '-%c'", optopt);
 			return fail(err, errlen, "unknown option '%s'",
@@ -294,14 +305,32 @@ options_free(struct options *opts)
 	clear_macros(opts);
 }
 
+/*
+ * Write the reason into err and return -1.  It quotes what the user gave,
+ * so it is escaped to stay one printable line.
+ */
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
-	va_list	 ap;
+	struct buf	 esc = { NULL, 0, 0 };
+	va_list		 ap;
+	char		 msg[1024];
+	int		 len;
 
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	len = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	if (len < 0)
+		len = 0;
+	if ((size_t)len >= sizeof msg)
+		len = sizeof msg - 1;
+	if (errlen == 0)
+		return -1;
+	if (print_text_escape(&esc, msg, len) == -1)
+		snprintf(err, errlen, "%s", msg);
+	else
+		snprintf(err, errlen, "%.*s", (int)esc.len, esc.data);
+	buf_free(&esc);
 	return -1;
 }
 
@@ -331,8 +360,8 @@ set_macros(struct options *opts, const char *list, char *err,
     size_t errlen)
 {
 	const char	*const *d;
-	const char	*p;
-	size_t		 n;
+	const char	*p, *arg = list;
+	size_t		 n, before;
 
 	if (list == NULL || *list != '+') {
 		clear_macros(opts);
@@ -346,15 +375,17 @@ set_macros(struct options *opts, const char *list, char *err,
 	} else
 		list++;
 
+	before = opts->nmacros;
 	for (p = list; *p != '\0'; p += n) {
-		p += strspn(p, ", \t\n");
-		n = strcspn(p, ", \t\n");
+		p += strspn(p, ", \t\r\n");
+		n = strcspn(p, ", \t\r\n");
 		if (n > 0 && add_macro(opts, p, n, err, errlen) == -1)
 			return -1;
 	}
-	if (opts->nmacros == 0)
+	/* Names already listed count, so '+j' on the default list is fine. */
+	if (opts->nmacros == before && !names_in(list))
 		return fail(err, errlen, "--macros: no macro names in '%s'",
-		    list);
+		    arg);
 	return 0;
 }
 
@@ -420,4 +451,11 @@ clear_macros(struct options *opts)
 	free(opts->macros);
 	opts->macros = NULL;
 	opts->nmacros = 0;
+}
+
+/* Whether list holds anything but separators. */
+static int
+names_in(const char *list)
+{
+	return list[strspn(list, ", \t\r\n")] != '\0';
 }

@@ -91,6 +91,8 @@ static const struct flag step_flags[] = {
 	{ SMFIP_NR_EOH, "SMFIP_NR_EOH" },
 	{ SMFIP_NR_BODY, "SMFIP_NR_BODY" },
 	{ SMFIP_HDR_LEADSPC, "SMFIP_HDR_LEADSPC" },
+	{ SMFIP_MDS_256K, "SMFIP_MDS_256K" },
+	{ SMFIP_MDS_1M, "SMFIP_MDS_1M" },
 	{ 0, NULL }
 };
 

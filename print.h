@@ -95,7 +95,8 @@ int	print_text_escape(struct buf *out, const void *s, size_t len);
 
 /*
  * Append len bytes of s to out as the contents of a JSON string (without
- * the quotes).  Valid UTF-8 is kept, with controls, DEL, C1 controls,
+ * the quotes).  Valid UTF-8 is kept, with TAB, LF and CR as \t \n \r and
+ * other controls, DEL, C1 controls,
  * bidirectional controls and line or paragraph separators written as
  * \uHHHH; a byte that is not part of valid UTF-8 is written as \udcHH
  * (the surrogateescape convention), so the exact bytes can be rebuilt.

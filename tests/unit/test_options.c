@@ -1,0 +1,989 @@
+/* test_options.c -- unit tests for options.c */
+/* SPDX-License-Identifier: ISC */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../options.h"
+
+#define MAX_ARGS	32
+
+struct fixture {
+	struct options	 opts;
+	char		*argv[MAX_ARGS + 1];
+	int		 argc;
+	int		 parsed;
+	int		 rc;
+	char		 err[512];	/* as in inspect's main() */
+};
+
+/* A table row: arguments after argv[0], and what the error must name. */
+struct reject {
+	const char	*args[4];
+	const char	*needle;
+};
+
+static int	setup(void **);
+static int	teardown(void **);
+static void	reset(struct fixture *);
+static int	parse_array(struct fixture *, const char *const *, size_t);
+static int	parse(struct fixture *, ...) __attribute__((sentinel));
+static void	assert_rejected(const struct fixture *, const char *);
+static void	assert_rejects(struct fixture *, const struct reject *,
+		    size_t);
+static void	assert_flags(const struct fixture *, int, int, int, int,
+		    int);
+static size_t	default_count(void);
+static void	assert_macros(const struct fixture *,
+		    const char *const *);
+static void	assert_spec(const struct spec *, int, const char *,
+		    const char *, int, unsigned int);
+
+static int
+setup(void **state)
+{
+	struct fixture	*f;
+
+	/* The user's own default must not leak into the tests. */
+	if (unsetenv(OPTIONS_SPEC_ENV) == -1)
+		return -1;
+	if ((f = calloc(1, sizeof *f)) == NULL)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	reset(f);
+	free(f);
+	unsetenv(OPTIONS_SPEC_ENV);
+	return 0;
+}
+
+/* Drop the previous parse; opts points into argv, so both go together. */
+static void
+reset(struct fixture *f)
+{
+	int	 i;
+
+	if (f->parsed)
+		options_free(&f->opts);
+	f->parsed = 0;
+	for (i = 0; i < f->argc; i++)
+		free(f->argv[i]);
+	f->argc = 0;
+	f->argv[0] = NULL;
+}
+
+/*
+ * getopt_long permutes argv, and the compiler's string literals are
+ * read-only, so the parser gets a private, writable copy.
+ */
+static int
+parse_array(struct fixture *f, const char *const *args, size_t nargs)
+{
+	size_t	 i;
+
+	reset(f);
+	assert_true(nargs < MAX_ARGS);
+	assert_non_null(f->argv[0] = strdup("inspect"));
+	f->argc = 1;
+	for (i = 0; i < nargs; i++) {
+		assert_non_null(f->argv[f->argc] = strdup(args[i]));
+		f->argc++;
+	}
+	f->argv[f->argc] = NULL;
+	f->err[0] = '\0';
+	f->rc = options_parse(&f->opts, f->argc, f->argv, f->err,
+	    sizeof f->err);
+	f->parsed = 1;
+	if (f->rc == 0 && f->err[0] != '\0')
+		fail_msg("accepted, yet with an error: %s", f->err);
+	return f->rc;
+}
+
+static int
+parse(struct fixture *f, ...)
+{
+	const char	*args[MAX_ARGS];
+	const char	*a;
+	va_list		 ap;
+	size_t		 n = 0;
+
+	va_start(ap, f);
+	while ((a = va_arg(ap, const char *)) != NULL) {
+		assert_true(n < MAX_ARGS);
+		args[n++] = a;
+	}
+	va_end(ap);
+	return parse_array(f, args, n);
+}
+
+static void
+assert_rejected(const struct fixture *f, const char *needle)
+{
+	if (f->rc != -1)
+		fail_msg("accepted; expected an error naming '%s'", needle);
+	if (f->err[0] == '\0')
+		fail_msg("rejected without a reason; expected '%s'", needle);
+	if (strstr(f->err, needle) == NULL)
+		fail_msg("error \"%s\" does not name '%s'", f->err, needle);
+	if (strchr(f->err, '\n') != NULL)
+		fail_msg("error \"%s\" is not one line", f->err);
+}
+
+static void
+assert_rejects(struct fixture *f, const struct reject *r, size_t n)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < sizeof r[i].args / sizeof r[i].args[0] &&
+		    r[i].args[j] != NULL; j++)
+			;
+		parse_array(f, r[i].args, j);
+		assert_rejected(f, r[i].needle);
+	}
+}
+
+static void
+assert_flags(const struct fixture *f, int request_macros, int quiet,
+    int verbose, int help, int version)
+{
+	assert_int_equal(f->opts.request_macros, request_macros);
+	assert_int_equal(f->opts.quiet, quiet);
+	assert_int_equal(f->opts.verbose, verbose);
+	assert_int_equal(f->opts.help, help);
+	assert_int_equal(f->opts.version, version);
+}
+
+static size_t
+default_count(void)
+{
+	size_t	 n;
+
+	for (n = 0; options_default_macros[n] != NULL; n++)
+		;
+	return n;
+}
+
+/* The macro list is exactly want, NULL-terminated, in that order. */
+static void
+assert_macros(const struct fixture *f, const char *const *want)
+{
+	size_t	 i;
+
+	for (i = 0; want[i] != NULL; i++) {
+		if (i >= f->opts.nmacros)
+			fail_msg("macro %zu ('%s') missing; only %zu", i,
+			    want[i], f->opts.nmacros);
+		assert_string_equal(f->opts.macros[i], want[i]);
+	}
+	assert_int_equal(f->opts.nmacros, i);
+}
+
+static void
+assert_spec(const struct spec *sp, int family, const char *path,
+    const char *host, int literal, unsigned int port)
+{
+	assert_int_equal(sp->family, family);
+	assert_string_equal(sp->path, path);
+	assert_string_equal(sp->host, host);
+	assert_int_equal(sp->literal, literal);
+	assert_int_equal(sp->port, port);
+}
+
+static void
+test_options_defaults(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, NULL), 0);
+	assert_string_equal(f->opts.spec, "inet:10025@[127.0.0.1]");
+	assert_spec(&f->opts.where, AF_INET, "", "127.0.0.1", 1, 10025);
+	assert_int_equal(f->opts.format, FORMAT_TEXT);
+	assert_int_equal(f->opts.noutputs, 1);
+	assert_string_equal(f->opts.outputs[0], "-");
+	assert_macros(f, options_default_macros);
+	assert_flags(f, 0, 0, 0, 0, 0);
+	assert_int_equal(f->opts.timeout, 0);
+}
+
+/* The default list is usable as given: no repeats, every name valid. */
+static void
+test_options_defaults_macros_reusable(void **state)
+{
+	struct fixture	*f = *state;
+	char		 list[4096] = "";
+	size_t		 i;
+
+	assert_true(default_count() > 0);
+	for (i = 0; options_default_macros[i] != NULL; i++) {
+		strncat(list, options_default_macros[i],
+		    sizeof list - strlen(list) - 1);
+		strncat(list, " ", sizeof list - strlen(list) - 1);
+	}
+	assert_true(strlen(list) < sizeof list - 1);
+	assert_int_equal(parse(f, "--macros", list, NULL), 0);
+	assert_macros(f, options_default_macros);
+}
+
+static void
+test_options_env_default(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(setenv(OPTIONS_SPEC_ENV, "unix:/run/env.sock", 1),
+	    0);
+	assert_int_equal(parse(f, NULL), 0);
+	assert_string_equal(f->opts.spec, "unix:/run/env.sock");
+	assert_spec(&f->opts.where, AF_UNIX, "/run/env.sock", "", 0, 0);
+
+	assert_int_equal(setenv(OPTIONS_SPEC_ENV, "inet6:2525@[::1]", 1), 0);
+	assert_int_equal(parse(f, "-q", NULL), 0);
+	assert_string_equal(f->opts.spec, "inet6:2525@[::1]");
+	assert_spec(&f->opts.where, AF_INET6, "", "::1", 1, 2525);
+}
+
+static void
+test_options_env_overridden(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(setenv(OPTIONS_SPEC_ENV, "unix:/run/env.sock", 1),
+	    0);
+	assert_int_equal(parse(f, "-s", "inet:2525", NULL), 0);
+	assert_string_equal(f->opts.spec, "inet:2525");
+	assert_spec(&f->opts.where, AF_INET, "", "", 0, 2525);
+
+	assert_int_equal(parse(f, "--connection-spec", "local:/run/x", NULL),
+	    0);
+	assert_string_equal(f->opts.spec, "local:/run/x");
+
+	assert_int_equal(parse(f, "unix:/run/arg.sock", NULL), 0);
+	assert_string_equal(f->opts.spec, "unix:/run/arg.sock");
+	assert_spec(&f->opts.where, AF_UNIX, "/run/arg.sock", "", 0, 0);
+}
+
+/* An empty variable is as good as none, as with most such variables. */
+static void
+test_options_env_empty_ignored(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(setenv(OPTIONS_SPEC_ENV, "", 1), 0);
+	assert_int_equal(parse(f, NULL), 0);
+	assert_string_equal(f->opts.spec, "inet:10025@[127.0.0.1]");
+}
+
+static void
+test_options_env_invalid_rejected(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(setenv(OPTIONS_SPEC_ENV, "tcp:bogus", 1), 0);
+	parse(f, NULL);
+	assert_rejected(f, "tcp:bogus");
+
+	/* An explicit spec makes a broken default harmless. */
+	assert_int_equal(parse(f, "-s", "inet:2525", NULL), 0);
+	assert_string_equal(f->opts.spec, "inet:2525");
+}
+
+static void
+test_options_spec_option(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "-s", "unix:/run/a.sock", NULL), 0);
+	assert_string_equal(f->opts.spec, "unix:/run/a.sock");
+	assert_spec(&f->opts.where, AF_UNIX, "/run/a.sock", "", 0, 0);
+
+	assert_int_equal(parse(f, "-sinet:2525", NULL), 0);
+	assert_string_equal(f->opts.spec, "inet:2525");
+	assert_spec(&f->opts.where, AF_INET, "", "", 0, 2525);
+
+	assert_int_equal(parse(f, "--connection-spec", "inet6:2526", NULL),
+	    0);
+	assert_string_equal(f->opts.spec, "inet6:2526");
+	assert_spec(&f->opts.where, AF_INET6, "", "", 0, 2526);
+
+	assert_int_equal(parse(f, "--connection-spec=inet:2527@localhost",
+	    NULL), 0);
+	assert_string_equal(f->opts.spec, "inet:2527@localhost");
+	assert_spec(&f->opts.where, AF_INET, "", "localhost", 0, 2527);
+}
+
+static void
+test_options_spec_positional(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "unix:/run/a.sock", NULL), 0);
+	assert_string_equal(f->opts.spec, "unix:/run/a.sock");
+	assert_spec(&f->opts.where, AF_UNIX, "/run/a.sock", "", 0, 0);
+
+	/* Options still count when they come before it. */
+	assert_int_equal(parse(f, "-q", "--format", "json", "inet:2525",
+	    NULL), 0);
+	assert_string_equal(f->opts.spec, "inet:2525");
+	assert_int_equal(f->opts.quiet, 1);
+	assert_int_equal(f->opts.format, FORMAT_JSON);
+}
+
+static void
+test_options_spec_twice_rejected(void **state)
+{
+	struct fixture	*f = *state;
+
+	parse(f, "-s", "unix:/run/a.sock", "inet:2525", NULL);
+	assert_rejected(f, "unix:/run/a.sock");
+	assert_rejected(f, "inet:2525");
+
+	parse(f, "--connection-spec=inet:1", "inet:2", NULL);
+	assert_rejected(f, "inet:1");
+	assert_rejected(f, "inet:2");
+}
+
+static void
+test_options_two_positionals_rejected(void **state)
+{
+	struct fixture	*f = *state;
+
+	parse(f, "inet:2525", "unix:/run/extra.sock", NULL);
+	assert_rejected(f, "unix:/run/extra.sock");
+
+	parse(f, "inet:2525", "extra", "more", NULL);
+	assert_rejected(f, "extra");
+}
+
+static void
+test_options_spec_forms_accepted(void **state)
+{
+	static const struct {
+		const char	*spec;
+		int		 family;
+		const char	*path;
+		const char	*host;
+		int		 literal;
+		unsigned int	 port;
+	} ok[] = {
+		{ "unix:/run/inspect.sock", AF_UNIX, "/run/inspect.sock",
+		    "", 0, 0 },
+		{ "local:/var/spool/postfix/inspect", AF_UNIX,
+		    "/var/spool/postfix/inspect", "", 0, 0 },
+		{ "unix:relative.sock", AF_UNIX, "relative.sock", "", 0, 0 },
+		{ "inet:10025", AF_INET, "", "", 0, 10025 },
+		{ "inet:1", AF_INET, "", "", 0, 1 },
+		{ "inet:65535", AF_INET, "", "", 0, 65535 },
+		{ "inet:10025@localhost", AF_INET, "", "localhost", 0,
+		    10025 },
+		{ "inet:10025@mail-1_a.example.org", AF_INET, "",
+		    "mail-1_a.example.org", 0, 10025 },
+		{ "inet:10025@[192.0.2.1]", AF_INET, "", "192.0.2.1", 1,
+		    10025 },
+		{ "inet:10025@[0.0.0.0]", AF_INET, "", "0.0.0.0", 1, 10025 },
+		{ "inet6:10025", AF_INET6, "", "", 0, 10025 },
+		{ "inet6:10025@ip6-localhost", AF_INET6, "", "ip6-localhost",
+		    0, 10025 },
+		{ "inet6:10025@[2001:db8::1]", AF_INET6, "", "2001:db8::1", 1,
+		    10025 },
+		{ "inet6:10025@[::]", AF_INET6, "", "::", 1, 10025 },
+		{ "inet6:10025@[::ffff:192.0.2.1]", AF_INET6, "",
+		    "::ffff:192.0.2.1", 1, 10025 },
+	};
+	struct fixture	*f = *state;
+	struct spec	 sp;
+	char		 err[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		memset(&sp, 0xa5, sizeof sp);
+		err[0] = '\0';
+		if (options_parse_spec(ok[i].spec, &sp, err, sizeof err) != 0)
+			fail_msg("'%s' rejected: %s", ok[i].spec, err);
+		assert_spec(&sp, ok[i].family, ok[i].path, ok[i].host,
+		    ok[i].literal, ok[i].port);
+
+		if (parse(f, "-s", ok[i].spec, NULL) != 0)
+			fail_msg("-s '%s' rejected: %s", ok[i].spec, f->err);
+		assert_string_equal(f->opts.spec, ok[i].spec);
+		assert_spec(&f->opts.where, ok[i].family, ok[i].path,
+		    ok[i].host, ok[i].literal, ok[i].port);
+	}
+}
+
+static void
+test_options_spec_service_name(void **state)
+{
+	struct fixture	*f = *state;
+
+	/* A system without a services database cannot name ports. */
+	if (getservbyname("smtp", "tcp") == NULL)
+		skip();
+	assert_int_equal(parse(f, "-s", "inet:smtp", NULL), 0);
+	assert_spec(&f->opts.where, AF_INET, "", "", 0, 25);
+	assert_int_equal(parse(f, "inet6:smtp@[::1]", NULL), 0);
+	assert_spec(&f->opts.where, AF_INET6, "", "::1", 1, 25);
+}
+
+static void
+test_options_spec_unix_path_length(void **state)
+{
+	struct fixture	*f = *state;
+	char		 spec[5 + 300 + 1];
+
+	/* sun_path holds 108 bytes with the NUL: 107 fit, 108 do not. */
+	memcpy(spec, "unix:", 5);
+	memset(spec + 5, 'p', 107);
+	spec[5 + 107] = '\0';
+	assert_int_equal(parse(f, "-s", spec, NULL), 0);
+	assert_int_equal(strlen(f->opts.where.path), 107);
+	assert_string_equal(f->opts.where.path, spec + 5);
+
+	memset(spec + 5, 'p', 108);
+	spec[5 + 108] = '\0';
+	parse(f, "-s", spec, NULL);
+	assert_rejected(f, spec);
+
+	memset(spec + 5, 'p', 300);
+	spec[5 + 300] = '\0';
+	parse(f, "-s", spec, NULL);
+	assert_rejected(f, spec);
+}
+
+static void
+test_options_spec_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "-s", "tcp:25" }, "tcp" },
+		{ { "-s", "INET7:25" }, "INET7" },
+		{ { "-s", ":25" }, ":25" },
+		{ { "-s", "10025" }, "10025" },
+		{ { "-s", "/run/inspect.sock" }, "/run/inspect.sock" },
+		{ { "-s", "inet:0" }, "inet:0" },
+		{ { "-s", "inet6:0@[::1]" }, "inet6:0@[::1]" },
+		{ { "-s", "inet:65536" }, "65536" },
+		{ { "-s", "inet:99999999" }, "99999999" },
+		{ { "-s", "inet:99999999999999999999999" },
+		    "99999999999999999999999" },
+		{ { "-s", "inet:3000abc" }, "3000abc" },
+		{ { "-s", "inet:-1" }, "-1" },
+		{ { "-s", "inet:+25" }, "+25" },
+		{ { "-s", "inet: 25" }, "inet: 25" },
+		{ { "-s", "inet:" }, "inet:" },
+		{ { "-s", "inet6:" }, "inet6:" },
+		{ { "-s", "inet:@localhost" }, "inet:@localhost" },
+		{ { "-s", "unix:" }, "unix:" },
+		{ { "-s", "local:" }, "local:" },
+		{ { "-s", "inet:25@" }, "inet:25@" },
+		{ { "-s", "inet6:25@" }, "inet6:25@" },
+		{ { "-s", "inet:25@[127.0.0.1" }, "[127.0.0.1" },
+		{ { "-s", "inet:25@[127.0.0.1]x" }, "[127.0.0.1]x" },
+		{ { "-s", "inet:25@[]" }, "[]" },
+		{ { "-s", "inet:25@[" }, "inet:25@[" },
+		{ { "-s", "inet:25@[::1]" }, "::1" },
+		{ { "-s", "inet:25@[2001:db8::1]" }, "2001:db8::1" },
+		{ { "-s", "inet:25@[example.org]" }, "example.org" },
+		{ { "-s", "inet:25@[192.0.2.256]" }, "192.0.2.256" },
+		{ { "-s", "inet6:25@[127.0.0.1]" }, "127.0.0.1" },
+		{ { "-s", "inet6:25@[2001:db8::g]" }, "2001:db8::g" },
+		{ { "-s", "inet6:25@::1" }, "::1" },
+		{ { "-s", "inet:25@bad host" }, "bad host" },
+		{ { "-s", "inet:25@exa/mple" }, "exa/mple" },
+		{ { "-s", "inet:25@a;rm" }, "a;rm" },
+		{ { "-s", "inet:25@h\xc3\xa9te" }, "h\xc3\xa9te" },
+		{ { "-s", "inet:nosuchservice" }, "nosuchservice" },
+		{ { "-s", "inet6:nosuchservice@[::1]" }, "nosuchservice" },
+		{ { "bogus:1" }, "bogus" },
+	};
+	struct fixture	*f = *state;
+	struct spec	 sp;
+	char		 err[512];
+	size_t		 i;
+
+	assert_rejects(f, r, sizeof r / sizeof r[0]);
+
+	/* The same verdict, and reason, without the command line. */
+	for (i = 0; i < sizeof r / sizeof r[0]; i++) {
+		const char	*spec = r[i].args[1] != NULL ? r[i].args[1] :
+				    r[i].args[0];
+
+		err[0] = '\0';
+		if (options_parse_spec(spec, &sp, err, sizeof err) != -1)
+			fail_msg("'%s' accepted", spec);
+		if (strstr(err, r[i].needle) == NULL)
+			fail_msg("error \"%s\" does not name '%s'", err,
+			    r[i].needle);
+	}
+}
+
+static void
+test_options_spec_long_parts_rejected(void **state)
+{
+	struct fixture	*f = *state;
+	char		 spec[5 + 300 + 1];
+
+	/* A port of 70 digits, and a host name longer than DNS allows. */
+	memcpy(spec, "inet:", 5);
+	memset(spec + 5, '1', 70);
+	spec[5 + 70] = '\0';
+	parse(f, "-s", spec, NULL);
+	assert_rejected(f, spec + 5);
+
+	memcpy(spec, "inet:25@", 8);
+	memset(spec + 8, 'h', 256);
+	spec[8 + 256] = '\0';
+	parse(f, "-s", spec, NULL);
+	assert_rejected(f, spec);
+
+	memcpy(spec, "inet:25@[", 9);
+	memset(spec + 9, '1', 260);
+	memcpy(spec + 9 + 260, "]", 2);
+	parse(f, "-s", spec, NULL);
+	assert_rejected(f, spec);
+}
+
+static void
+test_options_format(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--format", "json", NULL), 0);
+	assert_int_equal(f->opts.format, FORMAT_JSON);
+	assert_int_equal(parse(f, "--format=json", NULL), 0);
+	assert_int_equal(f->opts.format, FORMAT_JSON);
+	assert_int_equal(parse(f, "--format", "json", "--format", "text",
+	    NULL), 0);
+	assert_int_equal(f->opts.format, FORMAT_TEXT);
+	assert_int_equal(parse(f, "--format", "text", NULL), 0);
+	assert_int_equal(f->opts.format, FORMAT_TEXT);
+}
+
+static void
+test_options_format_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--format", "xml" }, "xml" },
+		{ { "--format=yaml" }, "yaml" },
+		{ { "--format", "jsonl" }, "jsonl" },
+		{ { "--format", "" }, "--format" },
+		/* The user's bytes are escaped: one line, no raw ESC. */
+		{ { "--format", "x\ny\x1b[2J" }, "'x\\ny\\x1b[2J'" },
+		{ { "-s", "inet:25@a\x1b[2Jb" }, "'a\\x1b[2Jb'" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_output(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--output", "/var/log/inspect.log", NULL),
+	    0);
+	assert_int_equal(f->opts.noutputs, 1);
+	assert_string_equal(f->opts.outputs[0], "/var/log/inspect.log");
+
+	assert_int_equal(parse(f, "--output", "-", "--output=/tmp/b", NULL),
+	    0);
+	assert_int_equal(f->opts.noutputs, 2);
+	assert_string_equal(f->opts.outputs[0], "-");
+	assert_string_equal(f->opts.outputs[1], "/tmp/b");
+}
+
+static void
+test_options_output_max(void **state)
+{
+	struct fixture	*f = *state;
+	const char	*args[2 * (OPTIONS_MAX_OUTPUTS + 1)];
+	char		 paths[OPTIONS_MAX_OUTPUTS + 1][32];
+	size_t		 i;
+
+	for (i = 0; i <= OPTIONS_MAX_OUTPUTS; i++) {
+		snprintf(paths[i], sizeof paths[i], "/tmp/out%zu", i);
+		args[2 * i] = "--output";
+		args[2 * i + 1] = paths[i];
+	}
+	assert_int_equal(parse_array(f, args, 2 * OPTIONS_MAX_OUTPUTS), 0);
+	assert_int_equal(f->opts.noutputs, OPTIONS_MAX_OUTPUTS);
+	for (i = 0; i < OPTIONS_MAX_OUTPUTS; i++)
+		assert_string_equal(f->opts.outputs[i], paths[i]);
+
+	parse_array(f, args, 2 * (OPTIONS_MAX_OUTPUTS + 1));
+	assert_rejected(f, paths[OPTIONS_MAX_OUTPUTS]);
+}
+
+static void
+test_options_output_empty_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--output", "" }, "--output" },
+		{ { "--output=" }, "--output" },
+		{ { "--output", "-", "--output", "" }, "--output" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_macros_replace(void **state)
+{
+	static const char *const one[] = { "i", NULL };
+	static const char *const two[] = { "{auth_type}", "j", NULL };
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--macros", "i", NULL), 0);
+	assert_macros(f, one);
+	assert_int_equal(parse(f, "--macros={auth_type},j", NULL), 0);
+	assert_macros(f, two);
+	/* The last list wins. */
+	assert_int_equal(parse(f, "--macros", "x,y", "--macros", "i", NULL),
+	    0);
+	assert_macros(f, one);
+}
+
+static void
+test_options_macros_add(void **state)
+{
+	static const char *const want[] = { "i", "{my_macro}", "j", NULL };
+	struct fixture	*f = *state;
+	size_t		 n = default_count();
+
+	assert_int_equal(parse(f, "--macros", "+{my_macro}", NULL), 0);
+	assert_int_equal(f->opts.nmacros, n + 1);
+	assert_string_equal(f->opts.macros[n], "{my_macro}");
+	assert_string_equal(f->opts.macros[0], options_default_macros[0]);
+	assert_string_equal(f->opts.macros[n - 1],
+	    options_default_macros[n - 1]);
+
+	assert_int_equal(parse(f, "--macros", "+{xa} {xb}", "--macros",
+	    "+{xc}", NULL), 0);
+	assert_int_equal(f->opts.nmacros, n + 3);
+	assert_string_equal(f->opts.macros[n], "{xa}");
+	assert_string_equal(f->opts.macros[n + 1], "{xb}");
+	assert_string_equal(f->opts.macros[n + 2], "{xc}");
+
+	/* Adding to a replaced list adds to that one. */
+	assert_int_equal(parse(f, "--macros", "i", "--macros", "+{my_macro},j",
+	    NULL), 0);
+	assert_macros(f, want);
+}
+
+static void
+test_options_macros_separators(void **state)
+{
+	static const char *const want[] = {
+		"i", "{auth_type}", "{mail_addr}", "j", "_", "{rcpt_addr}",
+		NULL
+	};
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--macros",
+	    "i,{auth_type} {mail_addr}\tj\n_", "--macros", "+{rcpt_addr}",
+	    NULL), 0);
+	assert_macros(f, want);
+
+	/* Runs of separators, and separators at either end, are one. */
+	assert_int_equal(parse(f, "--macros",
+	    " ,i,, {auth_type} ,\t{mail_addr}\n\n j , _ ,",
+	    "--macros", "+,{rcpt_addr},", NULL), 0);
+	assert_macros(f, want);
+}
+
+static void
+test_options_macros_duplicates(void **state)
+{
+	static const char *const want[] = { "i", "{auth_type}", "j", NULL };
+	struct fixture	*f = *state;
+	size_t		 n = default_count();
+
+	assert_int_equal(parse(f, "--macros",
+	    "i i,{auth_type},i {auth_type} j,j", NULL), 0);
+	assert_macros(f, want);
+
+	/* Adding what is already there changes nothing. */
+	assert_int_equal(parse(f, "--macros", "+i,{auth_type},{daemon_name}",
+	    NULL), 0);
+	assert_int_equal(f->opts.nmacros, n);
+	assert_macros(f, options_default_macros);
+}
+
+static void
+test_options_macros_names_accepted(void **state)
+{
+	static const char *const want[] = {
+		"i", "_", "#", "{i}", "{client_addr}", "client_addr",
+		"{Tls_Version2}", "x9", NULL
+	};
+	struct fixture	*f = *state;
+
+	/* Postfix sends bare words for lists in main.cf without braces. */
+	assert_int_equal(parse(f, "--macros",
+	    "i _ # {i} {client_addr} client_addr {Tls_Version2} x9", NULL), 0);
+	assert_macros(f, want);
+}
+
+static void
+test_options_macros_bad_names(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--macros", "{x" }, "{x" },
+		{ { "--macros", "x}" }, "x}" },
+		{ { "--macros", "{}" }, "{}" },
+		{ { "--macros", "{" }, "{" },
+		{ { "--macros", "}" }, "}" },
+		{ { "--macros", "{a-b}" }, "{a-b}" },
+		{ { "--macros", "a-b" }, "a-b" },
+		{ { "--macros", "{{a}}" }, "{{a}}" },
+		{ { "--macros", "{a}b" }, "{a}b" },
+		{ { "--macros", "{a.b}" }, "{a.b}" },
+		{ { "--macros", "{a;b}" }, "{a;b}" },
+		{ { "--macros", "\x01" }, "'\\x01'" },
+		{ { "--macros", "\xc3\xa9" }, "\xc3\xa9" },
+		{ { "--macros", "i,{x,j" }, "{x" },
+		{ { "--macros", "+{bad" }, "{bad" },
+		{ { "--macros", "i", "--macros", "+j {oops" }, "{oops" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_macros_empty_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--macros", "" }, "--macros" },
+		{ { "--macros=" }, "--macros" },
+		{ { "--macros", "," }, "," },
+		{ { "--macros", " ,\t, " }, "' ,\\t, '" },
+		{ { "--macros", "+" }, "'+'" },
+		{ { "--macros", "+ , " }, "'+ , '" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_request_macros(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--request-macros", NULL), 0);
+	assert_flags(f, 1, 0, 0, 0, 0);
+	assert_macros(f, options_default_macros);
+}
+
+static void
+test_options_quiet(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "-q", NULL), 0);
+	assert_flags(f, 0, 1, 0, 0, 0);
+	assert_int_equal(parse(f, "--quiet", NULL), 0);
+	assert_flags(f, 0, 1, 0, 0, 0);
+}
+
+static void
+test_options_verbose(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "-v", NULL), 0);
+	assert_flags(f, 0, 0, 1, 0, 0);
+	assert_int_equal(parse(f, "--verbose", NULL), 0);
+	assert_flags(f, 0, 0, 1, 0, 0);
+	/* Short options bundle, as everywhere else. */
+	assert_int_equal(parse(f, "-qv", NULL), 0);
+	assert_flags(f, 0, 1, 1, 0, 0);
+}
+
+static void
+test_options_timeout(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--timeout", "1", NULL), 0);
+	assert_int_equal(f->opts.timeout, 1);
+	assert_int_equal(parse(f, "--timeout=60", NULL), 0);
+	assert_int_equal(f->opts.timeout, 60);
+	assert_int_equal(parse(f, "--timeout", "2147483", NULL), 0);
+	assert_int_equal(f->opts.timeout, 2147483);
+	assert_int_equal(f->opts.timeout, OPTIONS_MAX_TIMEOUT);
+}
+
+static void
+test_options_timeout_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--timeout", "0" }, "'0'" },
+		{ { "--timeout", "-1" }, "-1" },
+		{ { "--timeout", "2147484" }, "2147484" },
+		{ { "--timeout", "4294967297" }, "4294967297" },
+		{ { "--timeout", "99999999999999999999999" },
+		    "99999999999999999999999" },
+		{ { "--timeout", "abc" }, "abc" },
+		{ { "--timeout", "10s" }, "10s" },
+		{ { "--timeout", "+5" }, "+5" },
+		{ { "--timeout", " 5" }, " 5" },
+		{ { "--timeout", "" }, "--timeout" },
+		{ { "--timeout=1.5" }, "1.5" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_help(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "-h", NULL), 0);
+	assert_flags(f, 0, 0, 0, 1, 0);
+	assert_int_equal(parse(f, "--help", NULL), 0);
+	assert_flags(f, 0, 0, 0, 1, 0);
+}
+
+static void
+test_options_version(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--version", NULL), 0);
+	assert_flags(f, 0, 0, 0, 0, 1);
+}
+
+static void
+test_options_unknown_option(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--bogus" }, "--bogus" },
+		{ { "--bogus=1" }, "--bogus" },
+		{ { "--quiet", "--nope" }, "--nope" },
+		{ { "-x" }, "-x" },
+		{ { "-V" }, "-V" },
+		{ { "-qx" }, "-x" },
+		/* An unknown letter before others, after a long option. */
+		{ { "--quiet", "-xv" }, "'-x'" },
+		/* Ambiguous between --verbose and --version. */
+		{ { "--ver" }, "--ver" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_missing_value(void **state)
+{
+	static const struct reject r[] = {
+		{ { "-s" }, "-s" },
+		{ { "--connection-spec" }, "--connection-spec" },
+		{ { "--format" }, "--format" },
+		{ { "--output" }, "--output" },
+		{ { "--macros" }, "--macros" },
+		{ { "--timeout" }, "--timeout" },
+		{ { "-q", "--timeout" }, "--timeout" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_flag_with_value_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--quiet=3" }, "--quiet=3" },
+		{ { "--verbose=yes" }, "--verbose=yes" },
+		{ { "--help=1" }, "--help=1" },
+		{ { "--version=2" }, "--version=2" },
+		{ { "--request-macros=1" }, "--request-macros=1" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_all_together(void **state)
+{
+	static const char *const want[] = { "i", "{auth_type}", NULL };
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "-qv", "--format", "json", "--output", "a",
+	    "--output=b", "--macros", "i,{auth_type}", "--request-macros",
+	    "--timeout", "30", "unix:/run/inspect.sock", NULL), 0);
+	assert_string_equal(f->opts.spec, "unix:/run/inspect.sock");
+	assert_spec(&f->opts.where, AF_UNIX, "/run/inspect.sock", "", 0, 0);
+	assert_int_equal(f->opts.format, FORMAT_JSON);
+	assert_int_equal(f->opts.noutputs, 2);
+	assert_string_equal(f->opts.outputs[0], "a");
+	assert_string_equal(f->opts.outputs[1], "b");
+	assert_macros(f, want);
+	assert_flags(f, 1, 1, 1, 0, 0);
+	assert_int_equal(f->opts.timeout, 30);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_options_defaults),
+		T(test_options_defaults_macros_reusable),
+		T(test_options_env_default),
+		T(test_options_env_overridden),
+		T(test_options_env_empty_ignored),
+		T(test_options_env_invalid_rejected),
+		T(test_options_spec_option),
+		T(test_options_spec_positional),
+		T(test_options_spec_twice_rejected),
+		T(test_options_two_positionals_rejected),
+		T(test_options_spec_forms_accepted),
+		T(test_options_spec_service_name),
+		T(test_options_spec_unix_path_length),
+		T(test_options_spec_rejected),
+		T(test_options_spec_long_parts_rejected),
+		T(test_options_format),
+		T(test_options_format_rejected),
+		T(test_options_output),
+		T(test_options_output_max),
+		T(test_options_output_empty_rejected),
+		T(test_options_macros_replace),
+		T(test_options_macros_add),
+		T(test_options_macros_separators),
+		T(test_options_macros_duplicates),
+		T(test_options_macros_names_accepted),
+		T(test_options_macros_bad_names),
+		T(test_options_macros_empty_rejected),
+		T(test_options_request_macros),
+		T(test_options_quiet),
+		T(test_options_verbose),
+		T(test_options_timeout),
+		T(test_options_timeout_rejected),
+		T(test_options_help),
+		T(test_options_version),
+		T(test_options_unknown_option),
+		T(test_options_missing_value),
+		T(test_options_flag_with_value_rejected),
+		T(test_options_all_together),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
+}
