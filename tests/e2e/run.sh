@@ -1,0 +1,535 @@
+#!/bin/bash
+# End-to-end test: a private Postfix on loopback passes real mail through
+# inspect, once over inet and once over a unix socket, and inspect's report
+# must show what Postfix really sent: stages, arguments, macros, headers
+# and body bytes.
+#
+# usage: tests/e2e/run.sh [--save-sample FILE]
+#   --save-sample FILE  also write inspect's text report of the swaks
+#                       message over inet to FILE (the README's sample)
+#
+# Needs root, because Postfix's master runs as root.  Everything lives in
+# one mktemp -d directory; nothing under /etc is changed; only 127.0.0.1.
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+inspect=$(cd "$here/../.." && pwd)/inspect
+
+myhostname=mx.example.net
+swaks_helo=swaks.example.org
+swaks_from=alice@example.org
+swaks_to=bob@example.com
+
+passed=0
+failed=0
+sample=			# --save-sample FILE
+work=			# the mktemp -d directory
+socket=			# inspect's unix socket
+daemons=		# Postfix's daemon_directory: master, post-install
+smtpd_inet=		# the smtpd whose milters are inspect over inet
+smtpd_unix=		# the smtpd whose milter is inspect over a unix socket
+milter_json=		# inspect over inet, JSON report
+milter_text=		# inspect over inet, text report
+master_pid=
+inspect_json=
+inspect_text=
+inspect_unix=
+inspect_pids=()
+ports_taken=
+swaks_qid=
+smtplib_qid=
+
+ok() {
+	echo "ok $*"
+	passed=$((passed + 1))
+}
+
+fail() {
+	echo "FAIL $*"
+	failed=$((failed + 1))
+}
+
+# check DESCRIPTION COMMAND...: one result line for COMMAND's status.
+check() {
+	local what=$1
+
+	shift
+	if "$@"; then
+		ok "$what"
+	else
+		fail "$what"
+	fi
+}
+
+summary() {
+	echo "$passed passed, $failed failed"
+}
+
+# wait_until SECONDS COMMAND...: poll COMMAND every 0.1 s, at most
+# SECONDS long.
+wait_until() {
+	local tries=$(($1 * 10))
+
+	shift
+	while ! "$@"; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# gone PID: PID has exited (a zombie not yet reaped counts as gone).
+gone() {
+	local state
+
+	state=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
+	[ "${state#Z}" != "$state" ]
+}
+
+# listening PID PORT|PATH: PID (and not someone else) listens on that TCP
+# port or unix socket.
+listening() {
+	case $2 in
+	/*) ss -Hlxp "src = $2" ;;
+	*) ss -Hltnp "sport = :$2" ;;
+	esac 2>/dev/null | grep -q "pid=$1,"
+}
+
+# pick_port VAR: a random TCP port that no one listens on and this run
+# has not taken yet, so that runs in parallel do not collide.  It is
+# below 32768, where Linux's ephemeral ports (the SMTP clients') start.
+pick_port() {
+	local port tries=100
+
+	while [ "$tries" -gt 0 ]; do
+		tries=$((tries - 1))
+		port=$((20000 + RANDOM % 12000))
+		case " $ports_taken " in *" $port "*) continue ;; esac
+		[ -z "$(ss -Hltn "sport = :$port")" ] || continue
+		ports_taken="$ports_taken $port"
+		printf -v "$1" %s "$port"
+		return 0
+	done
+	return 1
+}
+
+require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "e2e: NOT RUN: needs root (Postfix's master runs as" \
+		    "root); run 'sudo make e2e-check'" >&2
+		exit 2
+	fi
+}
+
+require_tools() {
+	local tool missing=
+
+	for tool in postconf swaks python3 ss setsid; do
+		command -v "$tool" >/dev/null || missing="$missing $tool"
+	done
+	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
+	if [ -n "$missing" ]; then
+		echo "e2e: missing:$missing (see tests/install-deps.sh)" >&2
+		exit 2
+	fi
+}
+
+# start_inspect VAR NAME SPEC FORMAT: run inspect in the background,
+# reporting to $work/NAME.out, and put its pid in VAR.
+start_inspect() {
+	# umask 0007: a unix socket is made srwxrwx---, and its group is
+	# postfix because the directory is set-group-id (see setup), so
+	# Postfix's smtpd, which runs as user postfix, can connect to it
+	# the moment it exists; no chmod race.  No effect on inet.
+	(umask 0007 && exec "$inspect" -s "$3" --format "$4" \
+	    >"$work/$2.out" 2>"$work/$2.err") &
+	inspect_pids+=("$!")
+	printf -v "$1" %s "$!"
+}
+
+# A private Postfix in $work: its own config, queue, data and log
+# directories, smtpd on two loopback ports, and every mail discarded.
+write_postfix_config() {
+	local meta inet_milters
+
+	meta=$(postconf -dh meta_directory)
+	mkdir -p "$work/etc" "$work/queue" "$work/data" "$work/log"
+	# post-install and master read these from meta_directory.
+	cp "$meta/postfix-files" "$meta/dynamicmaps.cf" "$work/etc/"
+	cat >"$work/etc/main.cf" <<-EOF
+	compatibility_level = 3.6
+	myhostname = $myhostname
+	mydomain = example.net
+	mydestination =
+	mynetworks = 127.0.0.0/8
+	inet_interfaces = 127.0.0.1
+	inet_protocols = ipv4
+	config_directory = $work/etc
+	meta_directory = $work/etc
+	queue_directory = $work/queue
+	data_directory = $work/data
+	maillog_file = $work/log/maillog
+	maillog_file_prefixes = $work/log
+	alias_maps =
+	alias_database =
+	# Deliver nothing: every mail, once queued, is thrown away.
+	default_transport = discard:
+	local_transport = discard:
+	relay_transport = discard:
+	# The log then gives the client port of each queue id.
+	smtpd_client_port_logging = yes
+	# A broken milter must make the mail fail, not pass unseen.
+	milter_default_action = tempfail
+	EOF
+	# One smtpd per pass, each with its own milters.  Over inet two
+	# inspects see the same mail: one writes JSON, one text.
+	inet_milters=inet:127.0.0.1:$milter_json,inet:127.0.0.1:$milter_text
+	cat >"$work/etc/master.cf" <<-EOF
+	127.0.0.1:$smtpd_inet inet n - n - - smtpd
+	  -o smtpd_milters=$inet_milters
+	127.0.0.1:$smtpd_unix inet n - n - - smtpd
+	  -o smtpd_milters=unix:$socket
+	cleanup   unix n - n - 0 cleanup
+	qmgr      unix n - n 300 1 qmgr
+	rewrite   unix - - n - - trivial-rewrite
+	bounce    unix - - n - 0 bounce
+	defer     unix - - n - 0 bounce
+	trace     unix - - n - 0 bounce
+	verify    unix - - n - 1 verify
+	flush     unix n - n 1000? 0 flush
+	proxymap  unix - - n - - proxymap
+	error     unix - - n - - error
+	retry     unix - - n - - error
+	discard   unix - - n - - discard
+	anvil     unix - - n - 1 anvil
+	scache    unix - - n - 1 scache
+	postlog   unix-dgram n - n - 1 postlogd
+	EOF
+	# create-missing makes the queue's subdirectories, nothing else.
+	"$daemons/post-install" config_directory="$work/etc" \
+	    meta_directory="$work/etc" queue_directory="$work/queue" \
+	    data_directory="$work/data" daemon_directory="$daemons" \
+	    command_directory="$(postconf -dh command_directory)" \
+	    create-missing >"$work/post-install.log" 2>&1 &&
+	    chown postfix "$work/data"	# master takes its lock as postfix
+}
+
+start_postfix() {
+	# setsid: master stops its children by signalling its own process
+	# group, which must not be this script's.
+	MAIL_CONFIG=$work/etc setsid "$daemons/master" -c "$work/etc" -d \
+	    >"$work/master.out" 2>&1 &
+	master_pid=$!
+	wait_until 5 listening "$master_pid" "$smtpd_inet" &&
+	    wait_until 5 listening "$master_pid" "$smtpd_unix"
+}
+
+setup() {
+	daemons=$(postconf -dh daemon_directory)
+	work=$(mktemp -d -t inspect-e2e.XXXXXX) || return 1
+	# Postfix's daemons run as postfix and reach data_directory and the
+	# milter socket by absolute path, through this directory.
+	chmod 711 "$work"
+	# The unix socket's directory: set-group-id postfix (start_inspect).
+	mkdir "$work/milter"
+	chgrp postfix "$work/milter"
+	chmod 2750 "$work/milter"
+	socket=$work/milter/inspect.sock
+	if ! { pick_port smtpd_inet && pick_port smtpd_unix &&
+	    pick_port milter_json && pick_port milter_text; }; then
+		fail "setup: no free TCP ports"
+		return 1
+	fi
+	if ! write_postfix_config; then
+		fail "setup: Postfix configuration (post-install failed)"
+		sed 's/^/# /' "$work/post-install.log"
+		return 1
+	fi
+	# Postfix's syntax is inet:HOST:PORT, libmilter's inet:PORT@HOST.
+	start_inspect inspect_json inet-json "inet:$milter_json@127.0.0.1" json
+	start_inspect inspect_text inet-text "inet:$milter_text@127.0.0.1" text
+	start_inspect inspect_unix unix-json "unix:$socket" json
+	if ! { wait_until 5 listening "$inspect_json" "$milter_json" &&
+	    wait_until 5 listening "$inspect_text" "$milter_text" &&
+	    wait_until 5 listening "$inspect_unix" "$socket"; }; then
+		fail "setup: inspect is not listening"
+		sed 's/^/# /' "$work"/*.err
+		return 1
+	fi
+	if ! start_postfix; then
+		fail "setup: Postfix's smtpd is not listening"
+		show_log
+		return 1
+	fi
+}
+
+# stop PID: SIGTERM, then wait at most 8 s (libmilter takes up to 5 s to
+# notice), then SIGKILL; reap it either way.
+stop() {
+	kill -TERM "$1" 2>/dev/null
+	wait_until 8 gone "$1" || kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# postfix_left: the live processes of master's process group.
+postfix_left() {
+	ps -e -o pid=,pgid=,stat= |
+	    awk -v g="$master_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
+}
+
+postfix_gone() {
+	[ -z "$(postfix_left)" ]
+}
+
+# master stops on SIGTERM and passes it on to its process group; wait
+# for all of them, and kill any that linger.
+stop_postfix() {
+	local pid
+
+	pid=$(tr -dc 0-9 <"$work/queue/pid/master.pid" 2>/dev/null)
+	[ -z "$pid" ] || [ "$pid" = "$master_pid" ] ||
+	    kill -TERM "$pid" 2>/dev/null
+	stop "$master_pid"
+	wait_until 5 postfix_gone || postfix_left | xargs -r kill -KILL
+}
+
+teardown() {
+	local pid
+
+	# A second Ctrl-C must not cut the cleaning short; it takes < 10 s.
+	trap '' INT TERM
+	trap - EXIT
+	[ -z "$master_pid" ] || stop_postfix
+	for pid in "${inspect_pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${inspect_pids[@]}"; do
+		stop "$pid"
+	done
+	[ -z "$work" ] || rm -rf "$work"
+}
+
+# The swaks message.  No newline at its end: swaks ends DATA with
+# CRLF . CRLF itself, so each line reaches Postfix with one CRLF.
+write_swaks_message() {
+	printf '%s\n' \
+	    'Date: Mon, 02 Nov 2026 10:00:00 +0000' \
+	    'From: Alice <alice@example.org>' \
+	    'To: Bob <bob@example.com>' \
+	    'Message-Id: <e2e-swaks@example.org>' \
+	    'Subject: inspect e2e: hello from swaks' \
+	    'X-Folded: first part,' \
+	    '	second part' \
+	    '' \
+	    'Hello Bob,' \
+	    '' \
+	    'this body has several lines,' \
+	    '	one indented with a tab.' \
+	    '-- ' >"$1"
+	printf 'Alice' >>"$1"
+}
+
+# send_swaks PASS PORT: one mail with swaks; writes $work/PASS.swaks.json
+# for check_report.py and sets swaks_qid.
+send_swaks() {
+	local out=$work/$1.swaks.out reply rc
+
+	swaks --server 127.0.0.1 --port "$2" --timeout 5 --helo "$swaks_helo" \
+	    --from "$swaks_from" --to "$swaks_to" \
+	    --data "@$work/swaks-message.txt" >"$out" 2>&1
+	rc=$?
+	check "[$1 swaks] swaks exits 0" [ "$rc" -eq 0 ]
+	reply=$(grep -m1 '^<-  250 .*queued as ' "$out")
+	swaks_qid=$(printf %s "$reply" |
+	    sed -n 's/.*queued as \([0-9A-Za-z]*\).*/\1/p')
+	check "[$1 swaks] Postfix replied 250 queued as ${swaks_qid:-?}" \
+	    [ -n "$swaks_qid" ]
+	[ "$rc" -eq 0 ] || sed 's/^/# /' "$out"
+	python3 - "$work/$1.swaks.json" "$work/swaks-message.txt" "$swaks_qid" \
+	    "$swaks_helo" "$swaks_from" "$swaks_to" "${reply#<-  }" <<-'EOF'
+	import json, sys
+	path, message, qid, helo, sender, rcpt, reply = sys.argv[1:]
+	with open(message, "rb") as f:
+	    wire = f.read().replace(b"\n", b"\r\n") + b"\r\n"
+	json.dump({"sender": "swaks", "helo": helo, "mail": ["<%s>" % sender],
+	           "rcpts": [["<%s>" % rcpt]], "qid": qid or None,
+	           "message": wire.decode("latin-1"), "reply": reply},
+	          open(path, "w"))
+	EOF
+}
+
+# send_smtplib PASS PORT: the mail with ESMTP parameters and an unknown
+# command; sets smtplib_qid.
+send_smtplib() {
+	local facts=$work/$1.smtplib.json rc
+
+	python3 "$here/smtp_send.py" "$2" "$facts" 2>&1 | sed 's/^/# /'
+	rc=${PIPESTATUS[0]}
+	smtplib_qid=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["qid"] or "")' "$facts" 2>/dev/null)
+	check "[$1 smtplib] Postfix replied 250 queued as ${smtplib_qid:-?}" \
+	    [ "$rc" -eq 0 ]
+}
+
+# closes FILE N: FILE reports at least N closed sessions (JSON or text).
+closes() {
+	[ "$(grep -cE '"stage":"close"|^\[[0-9]+\] close ' "$1")" -ge "$2" ]
+}
+
+# client_port QID: the client port Postfix logged for QID.
+client_port() {
+	sed -n "s/.*: $1: client=.*\]:\([0-9]*\)\$/\1/p" "$work/log/maillog"
+}
+
+# The log is written by postlogd a moment after the SMTP session.
+clients_logged() {
+	[ -n "$(client_port "$swaks_qid")" ] &&
+	    [ -n "$(client_port "$smtplib_qid")" ]
+}
+
+# run_pass PASS PORT REPORT: send both mails through the smtpd on PORT
+# and check inspect's JSON REPORT.
+run_pass() {
+	local pass=$1 port=$2 report=$3 before=$failed
+
+	send_swaks "$pass" "$port"
+	send_smtplib "$pass" "$port"
+	check "[$pass] inspect reported both sessions closed" \
+	    wait_until 5 closes "$report" 2
+	check "[$pass] Postfix logged both clients" \
+	    wait_until 5 clients_logged
+	run_checker "$pass" "$report" "$work/$pass.swaks.json" \
+	    "$work/$pass.smtplib.json"
+	[ "$failed" -eq "$before" ] || show_debug "$report"
+}
+
+run_checker() {
+	local out line rc
+
+	out=$(python3 "$here/check_report.py" "$1" "$2" "$work/log/maillog" \
+	    "$myhostname" "${@:3}" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "${line#ok }" ;;
+		"FAIL "*) fail "${line#FAIL }" ;;
+		*) echo "# $line" ;;
+		esac
+	done <<<"$out"
+	[ "$rc" -eq 0 ] || fail "[$1] check_report.py exited $rc"
+}
+
+# session_of FILE HELO: the session number of HELO in a text report.
+session_of() {
+	grep -m1 -F "]  name: \"$2\"" "$1" | sed 's/^\[\([0-9]*\)\].*/\1/'
+}
+
+# has FILE SESSION LINE: the text report has LINE (after "[N] ") exactly.
+has() {
+	grep -qxF "[$2] $3" "$1"
+}
+
+# The text report of the inet pass shows the same key facts.
+check_text_report() {
+	local t=$work/inet-text.out s p before=$failed
+
+	check "[inet text] inspect reported both sessions closed" \
+	    wait_until 5 closes "$t" 2
+	s=$(session_of "$t" "$swaks_helo")
+	p="[inet text swaks]"
+	check "$p session found by its HELO" [ -n "$s" ]
+	check "$p connect address" has "$t" "$s" \
+	    " address: \"inet:$(client_port "$swaks_qid")@[127.0.0.1]\""
+	check "$p macro j" has "$t" "$s" " macro j: \"$myhostname\""
+	check "$p macro {daemon_name}" \
+	    has "$t" "$s" " macro {daemon_name}: \"$myhostname\""
+	check "$p macro {daemon_addr}" \
+	    has "$t" "$s" ' macro {daemon_addr}: "127.0.0.1"'
+	check "$p macro v" grep -qE "^\\[$s\\]  macro v: \"Postfix " "$t"
+	check "$p envfrom address" has "$t" "$s" " address: \"<$swaks_from>\""
+	check "$p macro {mail_addr}" \
+	    has "$t" "$s" " macro {mail_addr}: \"$swaks_from\""
+	check "$p envrcpt address" has "$t" "$s" " address: \"<$swaks_to>\""
+	check "$p macro {rcpt_addr}" \
+	    has "$t" "$s" " macro {rcpt_addr}: \"$swaks_to\""
+	check "$p macro i is the queue id" \
+	    has "$t" "$s" " macro i: \"$swaks_qid\""
+	check "$p Subject" \
+	    has "$t" "$s" ' value: " inspect e2e: hello from swaks"'
+	check "$p folded header" \
+	    has "$t" "$s" ' value: " first part,\n\tsecond part"'
+	check "$p body lines" has "$t" "$s" ' chunk: "Hello Bob,\r\n"'
+	check "$p close" grep -qE "^\\[$s\\] close " "$t"
+
+	s=$(session_of "$t" smtplib.example.org)
+	p="[inet text smtplib]"
+	check "$p session found by its HELO" [ -n "$s" ]
+	check "$p unknown command" has "$t" "$s" ' command: "XYZZY"'
+	check "$p MAIL parameter SIZE" \
+	    grep -qE "^\\[$s\\]  parameter: \"SIZE=[0-9]+\"\$" "$t"
+	check "$p MAIL parameter BODY" \
+	    has "$t" "$s" ' parameter: "BODY=8BITMIME"'
+	check "$p RCPT parameter NOTIFY" \
+	    has "$t" "$s" ' parameter: "NOTIFY=NEVER"'
+	check "$p RCPT parameter ORCPT" \
+	    has "$t" "$s" ' parameter: "ORCPT=rfc822;erin@example.com"'
+	check "$p 8-bit body, non-UTF-8 byte escaped" has "$t" "$s" \
+	    ' chunk: "8-bit body: café in UTF-8, caf\xe9 in Latin-1.\r\n"'
+	check "$p macro i is the queue id" \
+	    has "$t" "$s" " macro i: \"$smtplib_qid\""
+	[ "$failed" -eq "$before" ] || show_debug "$t"
+}
+
+# Postfix's log, for a failure's reader.
+show_log() {
+	echo "# --- Postfix log (last 40 lines):"
+	tail -n 40 "$work/log/maillog" 2>/dev/null | sed 's/^/# /'
+	sed 's/^/# master: /' "$work/master.out" 2>/dev/null
+}
+
+# show_debug REPORT: the log, inspect's diagnostics and the report's end.
+show_debug() {
+	show_log
+	echo "# --- inspect's stderr:"
+	tail -n 5 "$work"/*.err | sed 's/^/# /'
+	echo "# --- $(basename "$1") (last 60 lines, cut at 240 characters):"
+	tail -n 60 "$1" | cut -c1-240 | sed 's/^/# /'
+}
+
+# save_sample FILE: the text report of the swaks session over inet.
+save_sample() {
+	local s
+
+	s=$(session_of "$work/inet-text.out" "$swaks_helo")
+	grep "^\[$s\] " "$work/inet-text.out" >"$1" &&
+	    echo "# wrote the swaks session's text report to $1"
+}
+
+main() {
+	if [ "${1:-}" = --save-sample ] && [ $# -eq 2 ]; then
+		sample=$2
+	elif [ $# -ne 0 ]; then
+		echo "usage: $0 [--save-sample FILE]" >&2
+		exit 2
+	fi
+	require_root
+	require_tools
+	trap teardown EXIT
+	trap 'echo "# interrupted"; exit 130' INT
+	trap 'echo "# terminated"; exit 143' TERM
+
+	if ! setup; then
+		summary
+		exit 1
+	fi
+	write_swaks_message "$work/swaks-message.txt"
+	run_pass inet "$smtpd_inet" "$work/inet-json.out"
+	check_text_report
+	run_pass unix "$smtpd_unix" "$work/unix-json.out"
+	[ -z "$sample" ] || save_sample "$sample"
+	summary
+	[ "$failed" -eq 0 ]
+}
+
+main "$@"
