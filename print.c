@@ -538,6 +538,11 @@ print_text(struct buf *out, const struct event *ev)
 					end = i + 1;
 					break;
 				}
+			/* Cut by length between characters, not inside one. */
+			if (i == end && end < ev->length)
+				for (i = 0; i < 3 && end - 1 > pos &&
+				    (ev->chunk[end] & 0xc0) == 0x80; i++)
+					end--;
 			if (put_text_string(out, prefix, "chunk",
 			    ev->chunk + pos, end - pos) == -1)
 				return -1;
