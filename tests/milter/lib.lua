@@ -1,0 +1,72 @@
+-- lib.lua -- helpers shared by the t-*.lua cases.
+--
+-- run.sh starts miltertest with these globals (miltertest -D):
+--   socket  the spec inspect listens on
+--   dir     a scratch directory of the case's own
+--   lib     this file, for dofile(lib)
+--   client  the client's number, from 1 (in cases run by several clients)
+
+-- Runs a case's body.  miltertest exits 1 on an error without saying
+-- why, so say it here, with a traceback, before exiting 1.
+function run(body)
+	local ok, err = xpcall(body, debug.traceback)
+	if not ok then
+		io.stderr:write(tostring(err), "\n")
+		os.exit(1)
+	end
+end
+
+-- Connects to inspect.  run.sh has already seen it listen; the retries
+-- are a margin, not a wait.
+function connect()
+	local conn = mt.connect(socket, 20, 0.1)
+	if conn == nil then
+		error("cannot connect to " .. socket)
+	end
+	return conn
+end
+
+-- miltertest reads its third argument as the steps and the fourth as the
+-- actions, whatever its manual says.  Version 6 is libmilter's.
+function negotiate(conn, steps, actions)
+	local err = mt.negotiate(conn, 6, steps, actions)
+	if err ~= nil then
+		error("negotiate: " .. err)
+	end
+end
+
+-- step.NAME(conn, ...) runs mt.NAME(conn, ...) and fails unless inspect
+-- answered "continue": it must let every stage of every mail through.
+-- Use the steps in SMTP order: miltertest fills in a skipped one with
+-- dummy data, and that dummy HELO or MAIL would clear the macros sent
+-- for the step after it.
+step = {}
+for _, name in ipairs({ "conninfo", "helo", "mailfrom", "rcptto", "data",
+    "header", "eoh", "bodystring", "bodyfile", "eom", "unknown" }) do
+	step[name] = function(conn, ...)
+		local err = mt[name](conn, ...)
+		if err ~= nil then
+			error(name .. ": " .. err, 2)
+		end
+		local reply = mt.getreply(conn)
+		if reply ~= SMFIR_CONTINUE then
+			error(string.format("%s: reply '%s', expected continue",
+			    name, string.char(reply)), 2)
+		end
+	end
+end
+
+-- Macro sets for the stages miltertest has no SMFIC_* constant for.
+SMFIC_DATA = string.byte("T")
+SMFIC_EOH = string.byte("N")
+SMFIC_BODYEOB = string.byte("E")
+
+-- Writes bytes to a file in the case's directory and returns its path, for
+-- mt.bodyfile: mt.bodystring stops at the first NUL.
+function scratch_file(name, bytes)
+	local path = dir .. "/" .. name
+	local f = assert(io.open(path, "wb"))
+	assert(f:write(bytes))
+	assert(f:close())
+	return path
+end

@@ -1,0 +1,21 @@
+-- --macros {a},b: only the macros named are shown, here {a} and b in that
+-- order, while j, {x} and {rcpt_mailer}, sent alongside, are not.  A
+-- recipient is still found rejected by its {rcpt_mailer}, shown or not.
+-- The client quits inside the transaction, which libmilter reports as
+-- abort before close.
+-- inspect-args: --macros {a},b
+
+dofile(lib)
+
+run(function()
+	local conn = connect()
+	mt.macro(conn, SMFIC_CONNECT, "j", "mx.example", "b", "bravo",
+	    "{x}", "x-ray")
+	step.conninfo(conn, "client.example", "192.0.2.1")
+	mt.macro(conn, SMFIC_HELO, "{a}", "alpha")
+	step.helo(conn, "client.example")
+	step.mailfrom(conn, "<sender@example.org>")
+	mt.macro(conn, SMFIC_RCPT, "{rcpt_mailer}", "error")
+	step.rcptto(conn, "<nobody@example.net>")
+	mt.disconnect(conn)
+end)
