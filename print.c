@@ -26,6 +26,7 @@ struct flag {
 };
 
 static int	buf_reserve(struct buf *, size_t);
+static int	escape(struct buf *, const void *, size_t, int);
 static size_t	utf8_decode(const unsigned char *, size_t, uint32_t *);
 static int	unsafe_codepoint(uint32_t);
 static int	put_hex(struct buf *, const char *, unsigned int, int);
@@ -116,124 +117,13 @@ print_event(struct buf *out, enum format format, const struct event *ev)
 int
 print_text_escape(struct buf *out, const void *s, size_t len)
 {
-	const unsigned char	*p = s, *end = p + len;
-	uint32_t		 cp;
-	size_t			 n;
-
-	/* Four output bytes per input byte is the worst case (\xHH). */
-	if (buf_reserve(out, len < SIZE_MAX / 4 ? len * 4 : SIZE_MAX) == -1)
-		return -1;
-	while (p < end) {
-		const unsigned char	*run = p;
-
-		while (p < end && *p >= 0x20 && *p < 0x7f && *p != '\\' &&
-		    *p != '"')
-			p++;
-		if (p > run) {
-			memcpy(out->data + out->len, run, p - run);
-			out->len += p - run;
-			continue;
-		}
-		switch (*p) {
-		case '\\':
-		case '"':
-			out->data[out->len++] = '\\';
-			out->data[out->len++] = *p++;
-			continue;
-		case '\t':
-			memcpy(out->data + out->len, "\\t", 2);
-			out->len += 2;
-			p++;
-			continue;
-		case '\n':
-			memcpy(out->data + out->len, "\\n", 2);
-			out->len += 2;
-			p++;
-			continue;
-		case '\r':
-			memcpy(out->data + out->len, "\\r", 2);
-			out->len += 2;
-			p++;
-			continue;
-		}
-		if (*p >= 0x80 && (n = utf8_decode(p, end - p, &cp)) > 0) {
-			if (unsafe_codepoint(cp)) {
-				/* \uHHHH may need 6 bytes for 2 or 3 input. */
-				if (buf_reserve(out, 6) == -1 ||
-				    put_hex(out, "\\u", cp, 4) == -1)
-					return -1;
-			} else {
-				memcpy(out->data + out->len, p, n);
-				out->len += n;
-			}
-			p += n;
-			continue;
-		}
-		put_hex(out, "\\x", *p++, 2);
-	}
-	return 0;
+	return escape(out, s, len, 0);
 }
 
 int
 print_json_escape(struct buf *out, const void *s, size_t len)
 {
-	const unsigned char	*p = s, *end = p + len;
-	uint32_t		 cp;
-	size_t			 n;
-
-	/* Six output bytes per input byte is the worst case (\u00HH). */
-	if (buf_reserve(out, len < SIZE_MAX / 6 ? len * 6 : SIZE_MAX) == -1)
-		return -1;
-	while (p < end) {
-		const unsigned char	*run = p;
-
-		while (p < end && *p >= 0x20 && *p < 0x7f && *p != '\\' &&
-		    *p != '"')
-			p++;
-		if (p > run) {
-			memcpy(out->data + out->len, run, p - run);
-			out->len += p - run;
-			continue;
-		}
-		switch (*p) {
-		case '\\':
-		case '"':
-			out->data[out->len++] = '\\';
-			out->data[out->len++] = *p++;
-			continue;
-		case '\t':
-			memcpy(out->data + out->len, "\\t", 2);
-			out->len += 2;
-			p++;
-			continue;
-		case '\n':
-			memcpy(out->data + out->len, "\\n", 2);
-			out->len += 2;
-			p++;
-			continue;
-		case '\r':
-			memcpy(out->data + out->len, "\\r", 2);
-			out->len += 2;
-			p++;
-			continue;
-		}
-		if (*p < 0x80) {
-			put_hex(out, "\\u", *p++, 4);
-			continue;
-		}
-		if ((n = utf8_decode(p, end - p, &cp)) > 0) {
-			if (unsafe_codepoint(cp)) {
-				put_hex(out, "\\u", cp, 4);
-			} else {
-				memcpy(out->data + out->len, p, n);
-				out->len += n;
-			}
-			p += n;
-			continue;
-		}
-		put_hex(out, "\\u", 0xdc00 | *p++, 4);
-	}
-	return 0;
+	return escape(out, s, len, 1);
 }
 
 int
@@ -356,6 +246,71 @@ buf_reserve(struct buf *out, size_t n)
 }
 
 /*
+ * The escaping of print_text_escape() (json 0) and print_json_escape()
+ * (json 1): alike but for ASCII controls (\xHH or \u00HH) and bytes that
+ * are not UTF-8 (\xHH or \udcHH).
+ */
+static int
+escape(struct buf *out, const void *s, size_t len, int json)
+{
+	const unsigned char	*p = s, *end = p + len;
+	uint32_t		 cp;
+	size_t			 n;
+	char			 c;
+
+	/* Six output bytes per input byte is the worst case (\u00HH). */
+	if (buf_reserve(out, len < SIZE_MAX / 6 ? len * 6 : SIZE_MAX) == -1)
+		return -1;
+	while (p < end) {
+		const unsigned char	*run = p;
+
+		while (p < end && *p >= 0x20 && *p < 0x7f && *p != '\\' &&
+		    *p != '"')
+			p++;
+		if (p > run) {
+			memcpy(out->data + out->len, run, p - run);
+			out->len += p - run;
+			continue;
+		}
+		switch (*p) {
+		case '\\':
+		case '"':
+			c = *p;
+			break;
+		case '\t':
+			c = 't';
+			break;
+		case '\n':
+			c = 'n';
+			break;
+		case '\r':
+			c = 'r';
+			break;
+		default:
+			c = 0;
+			break;
+		}
+		if (c != 0) {
+			out->data[out->len++] = '\\';
+			out->data[out->len++] = c;
+			p++;
+		} else if (*p < 0x80)
+			put_hex(out, json ? "\\u00" : "\\x", *p++, 2);
+		else if ((n = utf8_decode(p, end - p, &cp)) == 0)
+			put_hex(out, json ? "\\udc" : "\\x", *p++, 2);
+		else if (unsafe_codepoint(cp)) {
+			put_hex(out, "\\u", cp, 4);
+			p += n;
+		} else {
+			memcpy(out->data + out->len, p, n);
+			out->len += n;
+			p += n;
+		}
+	}
+	return 0;
+}
+
+/*
  * Decode the UTF-8 sequence at s.  Returns its length (2 to 4) with the
  * code point in *cp, or 0 if it is not a valid, shortest-form sequence of
  * a scalar value.  ASCII is the caller's business.
@@ -404,7 +359,7 @@ unsafe_codepoint(uint32_t c)
 	    (c >= 0x2066 && c <= 0x2069);
 }
 
-/* Append prefix and v as digits lowercase hex digits; room is reserved. */
+/* Append prefix and v as that many lowercase hexadecimal digits. */
 static int
 put_hex(struct buf *out, const char *prefix, unsigned int v, int digits)
 {
