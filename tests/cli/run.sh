@@ -258,6 +258,25 @@ else
 	stop_inspect "$started"
 fi
 
+# --timeout reaches libmilter: a packet left half sent is given up after
+# that many seconds.
+for t in 1 2; do
+	sock=$tmp/timeout-$t.sock
+	if start_inspect "$tmp/timeout.err" "$inspect" -q --timeout "$t" \
+	    -s "unix:$sock"; then
+		secs=$("$top/tests/cli/partial-packet.py" "$sock")
+		stop_inspect "$started"
+		if awk -v s="$secs" -v t="$t" 'BEGIN { exit !(s >= t - 0.2 && s < t + 1) }'; then
+			ok "--timeout $t hangs up after $secs s"
+		else
+			fail "--timeout $t" "hung up after $secs s"
+		fi
+	else
+		fail "--timeout $t" "$(cat "$tmp/timeout.err")"
+		stop_inspect "$started"
+	fi
+done
+
 # An output reached through a symbolic link is refused.
 ln -s "$tmp/target" "$tmp/link"
 expect_reject "output through a symlink" 1 "$tmp/link" \
