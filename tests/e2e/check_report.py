@@ -127,7 +127,8 @@ def check_session(c, events, facts, client, myhostname):
     want = ["negotiate", "connect", "helo"]
     if "unknown" in facts:
         want.append("unknown")
-    want += ["envfrom"] + ["envrcpt"] * len(facts["rcpts"])
+    rejected = facts.get("rejected", [])
+    want += ["envfrom"] + ["envrcpt"] * (len(facts["rcpts"]) + len(rejected))
     want += ["data", "header...", "eoh", "body...", "eom", "close"]
     c.equal(stage_outline(events), want, "stages in order, close last")
 
@@ -185,8 +186,21 @@ def check_session(c, events, facts, client, myhostname):
     c.equal(m.get("i"), None,
             "envfrom: no i yet (queue file not open before RCPT)")
 
-    # envrcpt
-    rcpts = by_stage.get("envrcpt", [])
+    # envrcpt: the accepted ones, then those Postfix rejected
+    rcpts = [ev for ev in by_stage.get("envrcpt", []) if not ev.get("rejected")]
+    refused = [ev for ev in by_stage.get("envrcpt", []) if ev.get("rejected")]
+    c.equal([ev.get("args") for ev in refused], rejected,
+            "envrcpt: the rejected recipients, and only they, marked rejected")
+    if rejected:
+        reply = facts.get("rejected_reply", "")
+        m = refused[0]["macros"] if refused else {}
+        c.equal(m.get("{rcpt_mailer}"), "error",
+                "envrcpt: a rejected recipient has {rcpt_mailer} error")
+        c.equal(m.get("{rcpt_host}"), reply.split()[1] if reply else None,
+                "envrcpt: {rcpt_host} is the enhanced status of the reply")
+        c.check("Recipient address rejected" in m.get("{rcpt_addr}", ""),
+                "envrcpt: {rcpt_addr} is the reply text",
+                m.get("{rcpt_addr}"), "...Recipient address rejected...")
     c.equal([ev.get("args") for ev in rcpts], facts["rcpts"],
             "envrcpt: address and ESMTP parameters as sent")
     got = [{n: ev["macros"].get(n) for n in RCPT_MACROS} for ev in rcpts]

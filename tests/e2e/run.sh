@@ -179,6 +179,9 @@ write_postfix_config() {
 	relay_transport = discard:
 	# The log then gives the client port of each queue id.
 	smtpd_client_port_logging = yes
+	smtpd_recipient_restrictions =
+	    check_recipient_access inline:{nobody@reject.example=REJECT},
+	    permit_mynetworks, reject_unauth_destination
 	# A broken milter must make the mail fail, not pass unseen.
 	milter_default_action = tempfail
 	EOF
@@ -478,6 +481,8 @@ check_text_report() {
 	    ' chunk: "8-bit body: café in UTF-8, caf\xe9 in Latin-1.\r\n"'
 	check "$p macro i is the queue id" \
 	    has "$t" "$s" " macro i: \"$smtplib_qid\""
+	check "$p rejected recipient marked" \
+	    grep -qxF "[$s]  rejected: yes" "$t"
 	[ "$failed" -eq "$before" ] || show_debug "$t"
 }
 

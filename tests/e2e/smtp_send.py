@@ -19,6 +19,9 @@ RECIPIENTS = [
     ("dave@example.com", ["NOTIFY=NEVER"]),
     ("erin@example.com", ["ORCPT=rfc822;erin@example.com"]),
 ]
+# Postfix's configuration rejects this one (check_recipient_access); with
+# SMFIP_RCPT_REJ negotiated, inspect still sees it, marked as rejected.
+REJECTED = "nobody@reject.example"
 UNKNOWN = "XYZZY foo bar"
 
 # No Date or Message-ID: Postfix adds them for a local client.  The body
@@ -47,6 +50,7 @@ def main():
         "helo": HELO,
         "mail": ["<%s>" % SENDER] + mail_params,
         "rcpts": [["<%s>" % a] + p for a, p in RECIPIENTS],
+        "rejected": [["<%s>" % REJECTED]],
         "unknown": UNKNOWN,
         # Bytes as Latin-1 text, so that JSON can carry them unchanged.
         "message": MESSAGE.decode("latin-1"),
@@ -66,6 +70,10 @@ def main():
             code, text = smtp.rcpt(addr, params)
             if code != 250:
                 raise smtplib.SMTPRecipientsRefused({addr: (code, text)})
+        code, text = smtp.rcpt(REJECTED)
+        facts["rejected_reply"] = "%d %s" % (code, text.decode())
+        if code < 500:
+            raise smtplib.SMTPRecipientsRefused({REJECTED: (code, text)})
         code, text = smtp.data(MESSAGE)
         facts["reply"] = "%d %s" % (code, text.decode())
         smtp.quit()
