@@ -33,7 +33,7 @@ endif
 ALL_CFLAGS = $(IN_CPPFLAGS) $(CPPFLAGS) $(IN_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
-OBJS = inspect.o options.o print.o
+OBJS = inspect.o options.o print.o log.o daemon.o
 UNIT = tests/unit/test_options tests/unit/test_print
 
 all: inspect
@@ -44,7 +44,8 @@ inspect: $(OBJS)
 .c.o:
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-tests/unit/test_options: tests/unit/test_options.o options.o print.o
+tests/unit/test_options: tests/unit/test_options.o options.o print.o log.o \
+	daemon.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 tests/unit/test_print: tests/unit/test_print.o print.o
@@ -70,6 +71,21 @@ milter-check: inspect
 e2e-check: inspect
 	tests/e2e/run.sh
 
+# The benchmark (bench/README): not a test, and slow; needs root.
+BENCH = bench/null-milter bench/driver
+
+bench: inspect $(BENCH)
+	bench/run.sh
+
+bench/null-milter: bench/null-milter.o
+	$(CC) $(ALL_CFLAGS) -o $@ bench/null-milter.o $(ALL_LDFLAGS) $(MILTER_LIBS)
+
+bench/driver: bench/driver.o
+	$(CC) $(ALL_CFLAGS) -o $@ bench/driver.o $(ALL_LDFLAGS)
+
+.PHONY: bench
+-include bench/*.d
+
 install: inspect
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 755 inspect $(DESTDIR)$(BINDIR)/inspect
@@ -80,6 +96,7 @@ uninstall:
 
 clean:
 	rm -f inspect $(OBJS) $(UNIT) tests/unit/*.o *.d tests/unit/*.d
+	rm -f $(BENCH) bench/*.o bench/*.d
 
 .PHONY: all run check unit-check cli-check milter-check e2e-check install \
 	uninstall clean

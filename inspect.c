@@ -1,6 +1,7 @@
 /* inspect.c -- a milter that shows everything the MTA sends it */
 /* SPDX-License-Identifier: ISC */
 
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -8,20 +9,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
+#include "daemon.h"
+#include "log.h"
 #include "options.h"
 #include "print.h"
 
@@ -30,6 +32,8 @@
 #endif
 
 #define EX_USAGE	64
+/* A worker that exits so tells its supervisor not to start another. */
+#define EX_FATAL	78
 
 /* Sendmail takes at most this many macros per stage from a symlist. */
 #define SENDMAIL_MAX_SYMLIST	50
@@ -42,17 +46,34 @@ struct session {
 	struct macro	*macros;	/* opts.nmacros entries */
 };
 
+/*
+ * What the processes serving the one socket share: the lock that keeps
+ * their events whole on a common output, and the session numbers.
+ */
+struct shared {
+	pthread_mutex_t	 output_lock;
+	atomic_ullong	 next_session;
+	atomic_ullong	 events_lost;
+};
+
 static void	usage(FILE *);
-static void	warnx_(const char *, ...)
-		    __attribute__((format(printf, 1, 2)));
+static int	setup_ids(void);
+static int	setup_shared(void);
 static char	*join_macros(void);
 static int	open_outputs(void);
+static void	reopen_all(void);
+static int	chown_files(void);
 static int	check_spec(const struct spec *);
+static int	open_socket(void);
 static void	explain_listen_failure(const struct spec *);
 static int	resolve(const struct spec *, struct sockaddr_storage *,
 		    socklen_t *);
+static void	compat_notices(void);
+static int	serve(void);
+static void	*milter_thread(void *);
 static struct session *session_get(SMFICTX *);
 static void	session_end(SMFICTX *);
+static void	report_memory(uint64_t);
 static void	emit(SMFICTX *, struct session *, struct event *);
 static void	output_write(const char *, size_t);
 static sfsistat	cb_negotiate(SMFICTX *, unsigned long, unsigned long,
@@ -71,16 +92,22 @@ static sfsistat	cb_abort(SMFICTX *);
 static sfsistat	cb_close(SMFICTX *);
 static sfsistat	cb_unknown(SMFICTX *, const char *);
 
-/* Set once in main() before smfi_main(); read-only while serving. */
+/* Set up in main() before serving; read-only while serving. */
 static struct options	 opts;
 static char		*symlist;	/* opts.macros joined by spaces */
 static int		 outfds[OPTIONS_MAX_OUTPUTS];
 static size_t		 noutfds;
+static struct shared	*shared;
+static struct owned	 sock = { -1, NULL, NULL, 0, 0 };	/* unix socket */
+static struct owned	 pidfile = { -1, NULL, NULL, 0, 0 };
+static int		 pidfd = -1;
+static int		 drop;		/* -u or -g: serve as uid, gid */
+static uid_t		 uid;
+static gid_t		 gid;
+static gid_t		 socket_gid = (gid_t)-1;
+static pthread_t	 main_thread;
 
-static pthread_mutex_t	 output_lock = PTHREAD_MUTEX_INITIALIZER;
 static int		 output_failed[OPTIONS_MAX_OUTPUTS];
-static atomic_ullong	 next_session = 1;
-static atomic_ullong	 events_lost;
 static atomic_int	 warned_symlist;
 
 /* libmilter wants writable strings. */
@@ -126,20 +153,48 @@ usage(FILE *fp)
 "      --request-macros        ask the MTA to send the listed macros at every\n"
 "                              stage\n"
 "      --timeout SECONDS       I/O timeout towards the MTA (libmilter's: 7210)\n"
+"      --backlog N             listen queue length (libmilter's: SOMAXCONN)\n"
 "  -q, --quiet                 report nothing per stage\n"
-"  -v, --verbose               say more on standard error\n"
+"\n"
+"Running as a service:\n"
+"      --daemon, --no-daemon   detach, or not (the default)\n"
+"      --pid-file PATH         write the process id to PATH\n"
+"  -u, --user USER             serve as USER (name or id; --user-name,\n"
+"                              --user-id take only one kind)\n"
+"  -g, --group GROUP           serve as GROUP (--group-name, --group-id)\n"
+"      --unix-socket-group GROUP  the unix socket's group\n"
+"      --unix-socket-mode MODE    the unix socket's mode (default: 0660)\n"
+"      --n-workers N           serve from N processes, 0 to %d (default: 0)\n"
+"      --log-level LEVELS      levels joined by '|': critical, error, warning,\n"
+"                              message, info, debug, statistics, profile,\n"
+"                              all, default, none\n"
+"                              (default: critical|error|warning|message)\n"
+"      --log-path PATH         log to PATH ('-' is standard output;\n"
+"                              default: standard error)\n"
+"      --syslog                log to syslog\n"
+"      --syslog-facility NAME  syslog facility (default: mail)\n"
+"      --report-memory-profile log the memory in use after each session\n"
+"  -v, --verbose               log everything, with libmilter's debugging\n"
+"\n"
 "  -h, --help                  show this help\n"
-"      --version               show the version\n",
-	    OPTIONS_SPEC_ENV, OPTIONS_DEFAULT_SPEC);
+"      --version               show the version\n"
+"\n"
+"Accepted for milter-test-client's sake, with no effect: --event-loop-backend,\n"
+"--packet-buffer-size, --max-pending-finished-sessions.\n",
+	    OPTIONS_SPEC_ENV, OPTIONS_DEFAULT_SPEC, OPTIONS_MAX_WORKERS);
 }
 
+/*
+ * The order matters: what needs root (the socket, its owner and mode,
+ * the files) is done first, then inspect detaches, writes its pid, drops
+ * its privileges and serves.
+ */
 int
 main(int argc, char *argv[])
 {
-	struct stat	 st;
+	sigset_t	 set;
 	char		 err[512];
-	char		*conn;
-	int		 rc, status = 1;
+	int		 status = 1, notify = -1;
 
 	if (options_parse(&opts, argc, argv, err, sizeof err) == -1) {
 		fprintf(stderr, "inspect: %s\n", err);
@@ -154,94 +209,158 @@ main(int argc, char *argv[])
 		options_free(&opts);
 		return 0;
 	}
-
-	/* libmilter reports its own troubles to syslog, as inspect. */
-	openlog("inspect", LOG_PID, LOG_MAIL);
+	/* Without a terminal or a log file, a daemon logs to syslog. */
+	if (log_init(opts.log_levels, opts.log_path, opts.syslog ||
+	    (opts.daemon && opts.log_path == NULL), opts.syslog_facility) ==
+	    -1) {
+		fprintf(stderr, "inspect: --log-path %s: %s\n", opts.log_path,
+		    strerror(errno));
+		goto done;
+	}
 	/* A reader that goes away must cost events, not the process. */
 	signal(SIGPIPE, SIG_IGN);
+	compat_notices();
 
+	if (setup_ids() == -1 || setup_shared() == -1)
+		goto done;
 	if ((symlist = join_macros()) == NULL) {
-		warnx_("%s", strerror(errno));
+		log_crit("%s", strerror(errno));
 		goto done;
 	}
 	if (opts.request_macros && opts.nmacros > SENDMAIL_MAX_SYMLIST)
-		warnx_("note: %zu macros requested; Sendmail takes at most "
-		    "%d per stage, Postfix takes them all", opts.nmacros,
+		log_notice("note: %zu macros requested; Sendmail takes at "
+		    "most %d per stage, Postfix takes them all", opts.nmacros,
 		    SENDMAIL_MAX_SYMLIST);
-	if (open_outputs() == -1 || check_spec(&opts.where) == -1)
+	if (open_outputs() == -1)
+		goto done;
+	if (opts.pid_file != NULL && (pidfd = pidfile_open(opts.pid_file,
+	    &pidfile, err, sizeof err)) == -1) {
+		log_crit("%s", err);
+		goto done;
+	}
+	if (check_spec(&opts.where) == -1 || open_socket() == -1)
+		goto done;
+	if (drop && chown_files() == -1)
 		goto done;
 
-	/* libmilter copies the spec, but wants it writable. */
-	if ((conn = strdup(opts.spec)) == NULL) {
-		warnx_("%s", strerror(errno));
+	if (opts.daemon && (notify = daemon_detach(err, sizeof err)) == -1) {
+		log_crit("%s", err);
 		goto done;
 	}
-	rc = smfi_setconn(conn);
-	free(conn);
-	if (rc == MI_FAILURE || smfi_register(desc) == MI_FAILURE ||
-	    (opts.timeout > 0 && smfi_settimeout(opts.timeout) == MI_FAILURE)) {
-		warnx_("cannot set up libmilter");
+	if (pidfd != -1 && pidfile_write(pidfd) == -1) {
+		snprintf(err, sizeof err, "--pid-file %s: %s", opts.pid_file,
+		    strerror(errno));
+		log_crit("%s", err);
+		daemon_ready(notify, err);
 		goto done;
 	}
-	if (smfi_opensocket(1) == MI_FAILURE) {
-		explain_listen_failure(&opts.where);
-		goto done;
-	}
-	if (opts.where.family == AF_UNIX && stat(opts.where.path, &st) == -1)
-		memset(&st, 0, sizeof st);
-	warnx_("listening on %s (pid %ld, %zu macros, %s report)", opts.spec,
-	    (long)getpid(), opts.nmacros,
-	    opts.format == FORMAT_JSON ? "json" : "text");
-	if (opts.verbose) {
-		warnx_("macros%s: %s", opts.request_macros ?
-		    " (requested at every stage)" : "", symlist);
-		if (opts.timeout > 0)
-			warnx_("timeout towards the MTA: %d s", opts.timeout);
-	}
-
-	rc = smfi_main();
-
 	/*
-	 * libmilter leaves its unix socket behind when run as root; remove
-	 * it, unless it has been replaced by another one meanwhile.
+	 * The signals are taken by this thread (or, with workers, the
+	 * supervisor) rather than libmilter's, so that HUP reopens files
+	 * instead of stopping; every thread started later inherits the mask.
 	 */
-	if (opts.where.family == AF_UNIX && geteuid() == 0) {
-		struct stat	 now;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	if (opts.workers > 0)
+		sigaddset(&set, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	main_thread = pthread_self();
 
-		if (lstat(opts.where.path, &now) == 0 &&
-		    S_ISSOCK(now.st_mode) && now.st_ino == st.st_ino &&
-		    now.st_dev == st.st_dev)
-			unlink(opts.where.path);
+	log_notice("listening on %s (pid %ld, %zu macros, %s report%s)",
+	    opts.spec, (long)getpid(), opts.nmacros,
+	    opts.format == FORMAT_JSON ? "json" : "text", opts.workers > 0 ?
+	    ", workers" : "");
+	if (opts.verbose)
+		log_info("macros%s: %s", opts.request_macros ?
+		    " (requested at every stage)" : "", symlist);
+
+	if (opts.workers > 0) {
+		log_started();
+		daemon_ready(notify, NULL);
+		status = workers_run(opts.workers, serve, reopen_all);
+	} else {
+		if (drop && priv_drop(uid, gid, err, sizeof err) == -1) {
+			log_crit("%s", err);
+			daemon_ready(notify, err);
+			goto done;
+		}
+		log_started();
+		daemon_ready(notify, NULL);
+		status = serve();
+		if (status == EX_FATAL)
+			status = 1;
 	}
-	if (atomic_load(&events_lost) > 0)
-		warnx_("%llu events could not be written",
-		    (unsigned long long)atomic_load(&events_lost));
-	if (rc == MI_FAILURE)
-		warnx_("libmilter stopped with an error (see syslog)");
-	else {
-		if (opts.verbose)
-			warnx_("stopped");
-		status = 0;
-	}
+	if (atomic_load(&shared->events_lost) > 0)
+		log_warn("%llu events could not be written",
+		    (unsigned long long)atomic_load(&shared->events_lost));
+	if (status == 0)
+		log_info("stopped");
 done:
+	owned_remove(&sock);
+	owned_remove(&pidfile);
 	free(symlist);
 	options_free(&opts);
 	return status;
 }
 
-/* A diagnostic line on standard error, whole even from several threads. */
-static void
-warnx_(const char *fmt, ...)
+/* Resolve -u, -g and --unix-socket-group while errors reach the user. */
+static int
+setup_ids(void)
 {
-	va_list	 ap;
+	char	 err[256];
 
-	flockfile(stderr);
-	fputs("inspect: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
+	uid = getuid();
+	gid = getgid();
+	if (opts.user != NULL && daemon_user(opts.user, opts.user_kind, &uid,
+	    &gid, err, sizeof err) == -1) {
+		log_crit("-u: %s", err);
+		return -1;
+	}
+	if (opts.group != NULL && daemon_group(opts.group, opts.group_kind,
+	    &gid, err, sizeof err) == -1) {
+		log_crit("-g: %s", err);
+		return -1;
+	}
+	if (opts.socket_group != NULL && daemon_group(opts.socket_group,
+	    ID_NAME_OR_NUMBER, &socket_gid, err, sizeof err) == -1) {
+		log_crit("--unix-socket-group: %s", err);
+		return -1;
+	}
+	drop = opts.user != NULL || opts.group != NULL;
+	if (drop && geteuid() != 0 && (uid != geteuid() || gid != getegid())) {
+		log_crit("%s: serving as another user or group needs root",
+		    opts.user != NULL ? opts.user : opts.group);
+		return -1;
+	}
+	if (drop && geteuid() != 0)
+		drop = 0;	/* already that user: nothing to drop */
+	return 0;
+}
+
+/* Shared memory that every worker process inherits. */
+static int
+setup_shared(void)
+{
+	pthread_mutexattr_t	 attr;
+
+	shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED) {
+		log_crit("mmap: %s", strerror(errno));
+		return -1;
+	}
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	/* A worker that dies holding the lock must not stop the others. */
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&shared->output_lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	atomic_init(&shared->next_session, 1);
+	atomic_init(&shared->events_lost, 0);
+	return 0;
 }
 
 static char *
@@ -266,6 +385,8 @@ join_macros(void)
 /*
  * Open every --output.  A file is appended to and never reached through
  * a symbolic link; the report holds mail, so others may not read it.
+ * With -v, libmilter's debugging (printf to standard output) goes to the
+ * log, so the report on standard output moves to a descriptor of its own.
  */
 static int
 open_outputs(void)
@@ -275,14 +396,78 @@ open_outputs(void)
 
 	for (i = 0; i < opts.noutputs; i++) {
 		if (strcmp(opts.outputs[i], "-") == 0)
-			fd = STDOUT_FILENO;
-		else if ((fd = open(opts.outputs[i], O_WRONLY | O_CREAT |
-		    O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640)) == -1) {
-			warnx_("--output %s: %s", opts.outputs[i],
+			fd = opts.verbose ? fcntl(STDOUT_FILENO,
+			    F_DUPFD_CLOEXEC, 3) : STDOUT_FILENO;
+		else
+			fd = open(opts.outputs[i], O_WRONLY | O_CREAT |
+			    O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (fd == -1) {
+			log_crit("--output %s: %s", opts.outputs[i],
 			    strerror(errno));
 			return -1;
 		}
 		outfds[noutfds++] = fd;
+	}
+	if (opts.verbose) {
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		smfi_setdbg(6);
+	}
+	return 0;
+}
+
+/*
+ * SIGHUP: open the log and the report files again, for logrotate.  The
+ * new file takes the old descriptor's place at once for every thread.
+ */
+static void
+reopen_all(void)
+{
+	size_t	 i;
+	int	 fd;
+
+	log_reopen();
+	for (i = 0; i < opts.noutputs; i++) {
+		if (strcmp(opts.outputs[i], "-") == 0)
+			continue;
+		if ((fd = open(opts.outputs[i], O_WRONLY | O_CREAT |
+		    O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640)) == -1) {
+			log_err("cannot reopen --output %s: %s",
+			    opts.outputs[i], strerror(errno));
+			continue;
+		}
+		dup2(fd, outfds[i]);
+		close(fd);
+	}
+	log_info("reopened the log and the report files");
+}
+
+/*
+ * The files inspect opened as root go to the user it serves as, so that
+ * it can reopen the log and the report and remove the pid file later.
+ */
+static int
+chown_files(void)
+{
+	struct stat	 st;
+	size_t		 i;
+
+	for (i = 0; i < noutfds; i++)
+		if (fstat(outfds[i], &st) == 0 && S_ISREG(st.st_mode) &&
+		    fchown(outfds[i], uid, gid) == -1) {
+			log_crit("chown --output %s: %s", opts.outputs[i],
+			    strerror(errno));
+			return -1;
+		}
+	if (log_chown(uid, gid) == -1) {
+		log_crit("chown --log-path %s: %s", opts.log_path,
+		    strerror(errno));
+		return -1;
+	}
+	if (pidfd != -1 && fchown(pidfd, uid, gid) == -1) {
+		log_crit("chown --pid-file %s: %s", opts.pid_file,
+		    strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -306,7 +491,7 @@ check_spec(const struct spec *sp)
 	if (lstat(sp->path, &st) == -1)
 		return 0;
 	if (!S_ISSOCK(st.st_mode)) {
-		warnx_("%s: %s exists and is not a socket", opts.spec,
+		log_crit("%s: %s exists and is not a socket", opts.spec,
 		    sp->path);
 		return -1;
 	}
@@ -314,13 +499,13 @@ check_spec(const struct spec *sp)
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, sp->path, strlen(sp->path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		warnx_("socket: %s", strerror(errno));
+		log_crit("socket: %s", strerror(errno));
 		return -1;
 	}
 	live = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
 	close(fd);
 	if (live) {
-		warnx_("%s: another process is listening on %s", opts.spec,
+		log_crit("%s: another process is listening on %s", opts.spec,
 		    sp->path);
 		return -1;
 	}
@@ -328,8 +513,70 @@ check_spec(const struct spec *sp)
 }
 
 /*
+ * Have libmilter listen.  A unix socket is made from within its
+ * directory under a relative name, with no permissions for others, then
+ * given its group and mode; inspect then leaves the directory, so that
+ * libmilter, which removes the socket on a clean stop when not root, no
+ * longer finds it: the socket lives as long as inspect (or the
+ * supervisor of its workers) does, and inspect removes it itself.
+ */
+static int
+open_socket(void)
+{
+	char	*conn;
+	mode_t	 mask;
+	int	 rc;
+
+	if (opts.where.family == AF_UNIX) {
+		if (owned_init(&sock, opts.where.path) == -1 ||
+		    fchdir(sock.dirfd) == -1) {
+			log_crit("%s: %s", opts.spec, strerror(errno));
+			return -1;
+		}
+		if (asprintf(&conn, "unix:%s", sock.name) == -1)
+			conn = NULL;
+	} else
+		conn = strdup(opts.spec);
+	if (conn == NULL) {
+		log_crit("%s", strerror(errno));
+		return -1;
+	}
+	rc = smfi_setconn(conn);
+	free(conn);
+	if (rc == MI_FAILURE || smfi_register(desc) == MI_FAILURE ||
+	    (opts.timeout > 0 && smfi_settimeout(opts.timeout) ==
+	    MI_FAILURE) ||
+	    (opts.backlog > 0 && smfi_setbacklog(opts.backlog) ==
+	    MI_FAILURE)) {
+		log_crit("cannot set up libmilter");
+		return -1;
+	}
+	mask = umask(0177);
+	rc = smfi_opensocket(1);
+	umask(mask);
+	if (rc == MI_FAILURE) {
+		explain_listen_failure(&opts.where);
+		return -1;
+	}
+	if (chdir("/") == -1) {
+		log_crit("chdir /: %s", strerror(errno));
+		return -1;
+	}
+	if (opts.where.family != AF_UNIX)
+		return 0;
+	if (owned_stat(&sock) == -1 ||
+	    (socket_gid != (gid_t)-1 && fchownat(sock.dirfd, sock.name, -1,
+	    socket_gid, AT_SYMLINK_NOFOLLOW) == -1) ||
+	    fchmodat(sock.dirfd, sock.name, opts.socket_mode, 0) == -1) {
+		log_crit("%s: %s", opts.where.path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * libmilter says why it could not listen only to syslog; find out by
- * trying the same bind, and say it on standard error.
+ * trying the same bind, and say it where inspect was started.
  */
 static void
 explain_listen_failure(const struct spec *sp)
@@ -342,13 +589,14 @@ explain_listen_failure(const struct spec *sp)
 	if (sp->family == AF_UNIX) {
 		memset(&sun, 0, sizeof sun);
 		sun.sun_family = AF_UNIX;
-		memcpy(sun.sun_path, sp->path, strlen(sp->path) + 1);
+		memcpy(sun.sun_path, sock.name, strlen(sock.name) + 1);
 		memcpy(&ss, &sun, sizeof sun);
 		len = sizeof sun;
 	} else if (resolve(sp, &ss, &len) == -1)
 		return;
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		warnx_("cannot listen on %s: %s", opts.spec, strerror(errno));
+		log_crit("cannot listen on %s: %s", opts.spec,
+		    strerror(errno));
 		return;
 	}
 	if (sp->family != AF_UNIX)
@@ -358,11 +606,12 @@ explain_listen_failure(const struct spec *sp)
 	close(fd);
 	if (rc == 0) {
 		if (sp->family == AF_UNIX)
-			unlink(sp->path);
-		warnx_("cannot listen on %s (libmilter's reason is in syslog)",
-		    opts.spec);
+			unlink(sock.name);
+		log_crit("cannot listen on %s (libmilter's reason is in "
+		    "syslog)", opts.spec);
 	} else
-		warnx_("cannot listen on %s: %s", opts.spec, strerror(saved));
+		log_crit("cannot listen on %s: %s", opts.spec,
+		    strerror(saved));
 }
 
 /* The address libmilter will bind for an inet spec. */
@@ -382,14 +631,93 @@ resolve(const struct spec *sp, struct sockaddr_storage *ss, socklen_t *len)
 	rc = getaddrinfo(*sp->host != '\0' ? sp->host : NULL, port, &hints,
 	    &res);
 	if (rc != 0) {
-		warnx_("%s: cannot resolve host '%s': %s", opts.spec, sp->host,
-		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		log_crit("%s: cannot resolve host '%s': %s", opts.spec,
+		    sp->host, rc == EAI_SYSTEM ? strerror(errno) :
+		    gai_strerror(rc));
 		return -1;
 	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	*len = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
+}
+
+/* milter-test-client's options that libmilter has no use for. */
+static void
+compat_notices(void)
+{
+	if (opts.event_loop_backend != NULL)
+		log_notice("--event-loop-backend %s: no effect; libmilter "
+		    "has its own event loop", opts.event_loop_backend);
+	if (opts.packet_buffer_size != NULL)
+		log_notice("--packet-buffer-size %s: no effect; libmilter "
+		    "sends each reply at once", opts.packet_buffer_size);
+	if (opts.max_pending != NULL)
+		log_notice("--max-pending-finished-sessions %s: no effect; "
+		    "libmilter ends each session itself", opts.max_pending);
+}
+
+/*
+ * Serve until a signal says stop: libmilter runs in a thread of its own
+ * while this one takes the signals.  In a worker, the privileges are
+ * dropped first.
+ */
+static int
+serve(void)
+{
+	pthread_t	 thread;
+	sigset_t	 set;
+	char		 err[256];
+	void		*rc;
+	int		 sig;
+
+	main_thread = pthread_self();
+	if (opts.workers > 0 && drop && priv_drop(uid, gid, err,
+	    sizeof err) == -1) {
+		log_crit("%s", err);
+		return EX_FATAL;
+	}
+	if (pthread_create(&thread, NULL, milter_thread, NULL) != 0) {
+		log_crit("cannot start serving: %s", strerror(errno));
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reopen_all();
+			continue;
+		}
+		if (sig == SIGINT || sig == SIGTERM) {
+			log_info("stopping on signal %d", sig);
+			smfi_stop();
+		}
+		break;		/* SIGUSR1: libmilter stopped by itself */
+	}
+	pthread_join(thread, &rc);
+	if (rc != NULL) {
+		log_crit("libmilter stopped with an error (see its lines "
+		    "above or in syslog)");
+		return 1;
+	}
+	return 0;
+}
+
+/* Returns NULL if libmilter stopped cleanly. */
+static void *
+milter_thread(void *arg)
+{
+	int	 rc;
+
+	(void)arg;
+	rc = smfi_main();
+	pthread_kill(main_thread, SIGUSR1);
+	return rc == MI_SUCCESS ? NULL : (void *)&desc;
 }
 
 /*
@@ -407,10 +735,10 @@ session_get(SMFICTX *ctx)
 	if ((s = calloc(1, sizeof *s)) == NULL ||
 	    (s->macros = calloc(opts.nmacros, sizeof *s->macros)) == NULL) {
 		free(s);
-		syslog(LOG_ERR, "cannot allocate a session: %m");
+		log_err("cannot allocate a session: %s", strerror(errno));
 		return NULL;
 	}
-	s->id = atomic_fetch_add(&next_session, 1);
+	s->id = atomic_fetch_add(&shared->next_session, 1);
 	smfi_setpriv(ctx, s);
 	return s;
 }
@@ -433,6 +761,34 @@ session_end(SMFICTX *ctx)
 }
 
 /*
+ * --report-memory-profile: the process's memory after a session, read
+ * from /proc; with MILTER_MEMORY_PROFILE=yes, the allocator's view too.
+ */
+static void
+report_memory(uint64_t id)
+{
+	struct mallinfo2	 mi;
+	const char		*env = getenv("MILTER_MEMORY_PROFILE");
+	long			 rss, hwm;
+
+	if (daemon_memory(&rss, &hwm) == -1) {
+		log_msg(LEVEL_PROFILE, "session %llu: cannot read "
+		    "/proc/self/status", (unsigned long long)id);
+		return;
+	}
+	if (env == NULL || strcmp(env, "yes") != 0) {
+		log_msg(LEVEL_PROFILE, "session %llu: memory: resident %ld kB,"
+		    " peak %ld kB", (unsigned long long)id, rss, hwm);
+		return;
+	}
+	mi = mallinfo2();
+	log_msg(LEVEL_PROFILE, "session %llu: memory: resident %ld kB, peak "
+	    "%ld kB; heap %zu bytes in use, %zu free, %zu mapped",
+	    (unsigned long long)id, rss, hwm, mi.uordblks, mi.fordblks,
+	    mi.hblkhd);
+}
+
+/*
  * Stamp ev, add the macros that are set now, format it into the
  * session's buffer and write it out in one piece.
  */
@@ -445,7 +801,7 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 	if (opts.quiet)
 		return;
 	if (s == NULL) {
-		atomic_fetch_add(&events_lost, 1);
+		atomic_fetch_add(&shared->events_lost, 1);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ev->time);
@@ -459,7 +815,7 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 	ev->nmacros = n;
 	s->out.len = 0;
 	if (print_event(&s->out, opts.format, ev) == -1) {
-		atomic_fetch_add(&events_lost, 1);
+		atomic_fetch_add(&shared->events_lost, 1);
 		return;
 	}
 	output_write(s->out.data, s->out.len);
@@ -476,7 +832,9 @@ output_write(const char *p, size_t len)
 	size_t	 i, off;
 	ssize_t	 n;
 
-	pthread_mutex_lock(&output_lock);
+	/* A worker that died holding the lock left at worst half an event. */
+	if (pthread_mutex_lock(&shared->output_lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&shared->output_lock);
 	for (i = 0; i < noutfds; i++) {
 		for (off = 0; off < len; off += n) {
 			n = write(outfds[i], p + off, len - off);
@@ -489,16 +847,15 @@ output_write(const char *p, size_t len)
 		}
 		if (off == len)
 			continue;
-		atomic_fetch_add(&events_lost, 1);
+		atomic_fetch_add(&shared->events_lost, 1);
 		if (!output_failed[i]) {
 			output_failed[i] = 1;
-			syslog(LOG_ERR, "cannot write the report to %s: %m",
-			    opts.outputs[i]);
-			warnx_("cannot write the report to %s: %s",
-			    opts.outputs[i], strerror(errno));
+			log_err("cannot write the report to %s: %s; events "
+			    "are lost until it can", opts.outputs[i],
+			    n == 0 ? "nothing written" : strerror(errno));
 		}
 	}
-	pthread_mutex_unlock(&output_lock);
+	pthread_mutex_unlock(&shared->output_lock);
 }
 
 /*
@@ -530,7 +887,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			smfi_setsymlist(ctx, stage, symlist);
 	} else if (opts.request_macros &&
 	    atomic_exchange(&warned_symlist, 1) == 0)
-		warnx_("the MTA does not offer SMFIF_SETSYMLIST: the macros "
+		log_warn("the MTA does not offer SMFIF_SETSYMLIST: the macros "
 		    "cannot be requested, only looked up");
 	if (s != NULL)
 		s->rcpt_rej = (ng.answered_steps & SMFIP_RCPT_REJ) != 0;
@@ -654,9 +1011,12 @@ cb_abort(SMFICTX *ctx)
 static sfsistat
 cb_close(SMFICTX *ctx)
 {
+	struct session	*s = session_get(ctx);
 	struct event	 ev = { .stage = STAGE_CLOSE };
 
-	emit(ctx, session_get(ctx), &ev);
+	emit(ctx, s, &ev);
+	if (opts.report_memory && s != NULL)
+		report_memory(s->id);
 	session_end(ctx);
 	return SMFIS_CONTINUE;
 }

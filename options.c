@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -15,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 
+#include "daemon.h"
+#include "log.h"
 #include "options.h"
 
 /*
@@ -32,7 +36,29 @@ enum {
 	OPT_MACROS,
 	OPT_REQUEST_MACROS,
 	OPT_TIMEOUT,
-	OPT_VERSION
+	OPT_VERSION,
+	OPT_DAEMON,
+	OPT_NO_DAEMON,
+	OPT_PID_FILE,
+	OPT_USER,
+	OPT_USER_NAME,
+	OPT_USER_ID,
+	OPT_GROUP,
+	OPT_GROUP_NAME,
+	OPT_GROUP_ID,
+	OPT_SOCKET_GROUP,
+	OPT_SOCKET_MODE,
+	OPT_LOG_LEVEL,
+	OPT_LOG_PATH,
+	OPT_SYSLOG,
+	OPT_SYSLOG_FACILITY,
+	OPT_WORKERS,
+	OPT_MEMORY,
+	OPT_BACKLOG,
+	OPT_EVENT_LOOP,
+	OPT_PACKET_BUFFER,
+	OPT_MAX_PENDING,
+	OPT_NO_REPORT
 };
 
 static int	fail(char *, size_t, const char *, ...)
@@ -44,6 +70,8 @@ static int	add_macro(struct options *, const char *, size_t, char *,
 		    size_t);
 static int	valid_macro(const char *, size_t);
 static void	clear_macros(struct options *);
+static int	parse_mode(const char *, unsigned int *);
+static int	check_service(struct options *, char *, size_t);
 static int	names_in(const char *);
 
 const char *const options_default_macros[] = {
@@ -72,18 +100,44 @@ const char *const options_default_macros[] = {
 	NULL
 };
 
-static const char shortopts[] = ":hqs:v";
+static const char shortopts[] = ":g:hqs:u:v";
 
 static const struct option longopts[] = {
+	{ "backlog",		required_argument,	NULL, OPT_BACKLOG },
 	{ "connection-spec",	required_argument,	NULL, OPT_SPEC },
+	{ "daemon",		no_argument,		NULL, OPT_DAEMON },
+	{ "event-loop-backend",	required_argument,	NULL, OPT_EVENT_LOOP },
 	{ "format",		required_argument,	NULL, OPT_FORMAT },
+	{ "group",		required_argument,	NULL, OPT_GROUP },
+	{ "group-id",		required_argument,	NULL, OPT_GROUP_ID },
+	{ "group-name",		required_argument,	NULL, OPT_GROUP_NAME },
 	{ "help",		no_argument,		NULL, OPT_HELP },
+	{ "log-level",		required_argument,	NULL, OPT_LOG_LEVEL },
+	{ "log-path",		required_argument,	NULL, OPT_LOG_PATH },
 	{ "macros",		required_argument,	NULL, OPT_MACROS },
+	{ "max-pending-finished-sessions", required_argument, NULL,
+	    OPT_MAX_PENDING },
+	{ "n-workers",		required_argument,	NULL, OPT_WORKERS },
+	{ "no-daemon",		no_argument,		NULL, OPT_NO_DAEMON },
+	{ "no-report-request",	no_argument,		NULL, OPT_NO_REPORT },
 	{ "output",		required_argument,	NULL, OPT_OUTPUT },
+	{ "packet-buffer-size",	required_argument,	NULL,
+	    OPT_PACKET_BUFFER },
+	{ "pid-file",		required_argument,	NULL, OPT_PID_FILE },
 	{ "quiet",		no_argument,		NULL, OPT_QUIET },
+	{ "report-memory-profile", no_argument,		NULL, OPT_MEMORY },
 	{ "request-macros",	no_argument,		NULL,
 	    OPT_REQUEST_MACROS },
+	{ "syslog",		no_argument,		NULL, OPT_SYSLOG },
+	{ "syslog-facility",	required_argument,	NULL,
+	    OPT_SYSLOG_FACILITY },
 	{ "timeout",		required_argument,	NULL, OPT_TIMEOUT },
+	{ "unix-socket-group",	required_argument,	NULL,
+	    OPT_SOCKET_GROUP },
+	{ "unix-socket-mode",	required_argument,	NULL, OPT_SOCKET_MODE },
+	{ "user",		required_argument,	NULL, OPT_USER },
+	{ "user-id",		required_argument,	NULL, OPT_USER_ID },
+	{ "user-name",		required_argument,	NULL, OPT_USER_NAME },
 	{ "verbose",		no_argument,		NULL, OPT_VERBOSE },
 	{ "version",		no_argument,		NULL, OPT_VERSION },
 	{ NULL,			0,			NULL, 0 }
@@ -95,10 +149,14 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 {
 	const char	*spec = NULL, *env;
 	unsigned long	 n;
+	size_t		 bad;
 	int		 ch;
 
 	memset(opts, 0, sizeof *opts);
 	opts->format = FORMAT_TEXT;
+	opts->socket_mode = OPTIONS_SOCKET_MODE;
+	opts->log_levels = LEVELS_INSPECT;
+	opts->syslog_facility = LOG_MAIL;
 	if (set_macros(opts, NULL, err, errlen) == -1)
 		return -1;
 
@@ -118,6 +176,7 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			break;
 		case 'q':
 		case OPT_QUIET:
+		case OPT_NO_REPORT:
 			opts->quiet = 1;
 			break;
 		case 'v':
@@ -162,6 +221,112 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_VERSION:
 			opts->version = 1;
 			break;
+		case OPT_DAEMON:
+		case OPT_NO_DAEMON:
+			opts->daemon = ch == OPT_DAEMON;
+			break;
+		case OPT_PID_FILE:
+			if (*optarg == '\0')
+				return fail(err, errlen,
+				    "--pid-file: empty path");
+			opts->pid_file = optarg;
+			break;
+		case 'u':
+		case OPT_USER:
+		case OPT_USER_NAME:
+		case OPT_USER_ID:
+			if (*optarg == '\0')
+				return fail(err, errlen, "%s: empty user",
+				    argv[optind - 1]);
+			opts->user = optarg;
+			opts->user_kind = ch == OPT_USER_NAME ? ID_NAME :
+			    ch == OPT_USER_ID ? ID_NUMBER : ID_NAME_OR_NUMBER;
+			break;
+		case 'g':
+		case OPT_GROUP:
+		case OPT_GROUP_NAME:
+		case OPT_GROUP_ID:
+			if (*optarg == '\0')
+				return fail(err, errlen, "%s: empty group",
+				    argv[optind - 1]);
+			opts->group = optarg;
+			opts->group_kind = ch == OPT_GROUP_NAME ? ID_NAME :
+			    ch == OPT_GROUP_ID ? ID_NUMBER : ID_NAME_OR_NUMBER;
+			break;
+		case OPT_SOCKET_GROUP:
+			if (*optarg == '\0')
+				return fail(err, errlen,
+				    "--unix-socket-group: empty group");
+			opts->socket_group = optarg;
+			break;
+		case OPT_SOCKET_MODE:
+			if (parse_mode(optarg, &opts->socket_mode) == -1)
+				return fail(err, errlen, "--unix-socket-mode: "
+				    "'%s' is not an octal mode from 0 to 0777",
+				    optarg);
+			opts->socket_mode_set = 1;
+			break;
+		case OPT_LOG_LEVEL:
+			if (log_parse_levels(optarg, &opts->log_levels,
+			    &bad) == -1)
+				return fail(err, errlen, "--log-level: unknown "
+				    "level '%.*s' in '%s' (levels: %s)",
+				    (int)strcspn(optarg + bad, "|"),
+				    optarg + bad, optarg, LEVEL_NAMES);
+			break;
+		case OPT_LOG_PATH:
+			if (*optarg == '\0')
+				return fail(err, errlen,
+				    "--log-path: empty path");
+			opts->log_path = optarg;
+			break;
+		case OPT_SYSLOG:
+			opts->syslog = 1;
+			break;
+		case OPT_SYSLOG_FACILITY:
+			if (log_parse_facility(optarg,
+			    &opts->syslog_facility) == -1)
+				return fail(err, errlen, "--syslog-facility: "
+				    "unknown facility '%s'", optarg);
+			break;
+		case OPT_WORKERS:
+			if (parse_uint(optarg, 0, OPTIONS_MAX_WORKERS, &n) ==
+			    -1)
+				return fail(err, errlen, "--n-workers: '%s' is "
+				    "not a number from 0 to %d", optarg,
+				    OPTIONS_MAX_WORKERS);
+			opts->workers = (unsigned int)n;
+			break;
+		case OPT_MEMORY:
+			opts->report_memory = 1;
+			break;
+		case OPT_BACKLOG:
+			if (parse_uint(optarg, 1, 65535, &n) == -1)
+				return fail(err, errlen, "--backlog: '%s' is "
+				    "not a number from 1 to 65535", optarg);
+			opts->backlog = (int)n;
+			break;
+		case OPT_EVENT_LOOP:
+			if (strcmp(optarg, "glib") != 0 &&
+			    strcmp(optarg, "libev") != 0)
+				return fail(err, errlen, "--event-loop-backend:"
+				    " unknown backend '%s' (expected glib or "
+				    "libev)", optarg);
+			opts->event_loop_backend = optarg;
+			break;
+		case OPT_PACKET_BUFFER:
+			if (parse_uint(optarg, 0, LONG_MAX, &n) == -1)
+				return fail(err, errlen, "--packet-buffer-size:"
+				    " '%s' is not a number of bytes", optarg);
+			opts->packet_buffer_size = optarg;
+			break;
+		case OPT_MAX_PENDING:
+			if (parse_uint(optarg, 0, LONG_MAX, &n) == -1)
+				return fail(err, errlen, "--max-pending-"
+				    "finished-sessions: '%s' is not a number",
+				    optarg);
+			opts->max_pending = optarg;
+			break;
 		case ':':
 			return fail(err, errlen, "option '%s' needs a value",
 			    argv[optind - 1]);
@@ -194,9 +359,7 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	opts->spec = spec;
 	if (options_parse_spec(spec, &opts->where, err, errlen) == -1)
 		return -1;
-	if (opts->noutputs == 0)
-		opts->outputs[opts->noutputs++] = "-";
-	return 0;
+	return check_service(opts, err, errlen);
 }
 
 int
@@ -347,6 +510,58 @@ parse_uint(const char *s, unsigned long min, unsigned long max,
 	*v = strtoul(s, &end, 10);
 	if (errno != 0 || *end != '\0' || *v < min || *v > max)
 		return -1;
+	return 0;
+}
+
+/* An octal file mode of at most 0777, such as 0660 or 660. */
+static int
+parse_mode(const char *s, unsigned int *mode)
+{
+	char		*end;
+	unsigned long	 v;
+
+	if (*s < '0' || *s > '7')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (errno != 0 || *end != '\0' || v > 0777)
+		return -1;
+	*mode = (unsigned int)v;
+	return 0;
+}
+
+/*
+ * The options that make sense only together, or not at all together,
+ * checked before anything is started.
+ */
+static int
+check_service(struct options *opts, char *err, size_t errlen)
+{
+	size_t	 i;
+
+	if (opts->where.family != AF_UNIX && (opts->socket_group != NULL ||
+	    opts->socket_mode_set))
+		return fail(err, errlen, "--unix-socket-group and "
+		    "--unix-socket-mode need a unix: spec, not '%s'",
+		    opts->spec);
+	for (i = 0; i < opts->noutputs; i++)
+		if (opts->daemon && strcmp(opts->outputs[i], "-") == 0)
+			return fail(err, errlen, "--daemon: '--output -' "
+			    "would be /dev/null once detached");
+	if (opts->daemon && opts->log_path != NULL &&
+	    strcmp(opts->log_path, "-") == 0)
+		return fail(err, errlen, "--daemon: '--log-path -' would be "
+		    "/dev/null once detached");
+	if (opts->daemon && opts->noutputs == 0 && !opts->quiet)
+		return fail(err, errlen, "--daemon: standard output is "
+		    "/dev/null once detached; give --output PATH for the "
+		    "report, or -q");
+	if (opts->noutputs == 0)
+		opts->outputs[opts->noutputs++] = "-";
+	if (opts->verbose)
+		opts->log_levels = LEVEL_ALL;
+	if (opts->report_memory)
+		opts->log_levels |= LEVEL_PROFILE;
 	return 0;
 }
 

@@ -12,6 +12,8 @@
 #define OPTIONS_SPEC_ENV	"MILTER_DEFAULT_CONNECTION_SPEC"
 #define OPTIONS_MAX_OUTPUTS	8
 #define OPTIONS_MAX_TIMEOUT	2147483		/* libmilter keeps ms in an int */
+#define OPTIONS_MAX_WORKERS	1000
+#define OPTIONS_SOCKET_MODE	0660
 
 /* A connection spec taken apart; see options_parse_spec(). */
 struct spec {
@@ -36,6 +38,28 @@ struct options {
 	int		 timeout;	/* seconds; 0 keeps libmilter's */
 	int		 help;
 	int		 version;
+
+	/* Running as a service. */
+	int		 daemon;
+	const char	*pid_file;
+	const char	*user;
+	int		 user_kind;	/* enum idkind */
+	const char	*group;
+	int		 group_kind;	/* enum idkind */
+	const char	*socket_group;
+	unsigned int	 socket_mode;
+	int		 socket_mode_set;
+	unsigned int	 log_levels;	/* LEVEL_* */
+	const char	*log_path;	/* NULL: standard error */
+	int		 syslog;
+	int		 syslog_facility;
+	unsigned int	 workers;
+	int		 report_memory;
+	int		 backlog;	/* 0 keeps libmilter's */
+	/* milter-test-client's options that mean nothing to libmilter */
+	const char	*event_loop_backend;
+	const char	*packet_buffer_size;
+	const char	*max_pending;
 };
 
 /* Every macro name Postfix or Sendmail can send, NULL-terminated. */

@@ -88,10 +88,11 @@ gone() {
 }
 
 # listening PID PORT|PATH: PID (and not someone else) listens on that TCP
-# port or unix socket.
+# port or unix socket.  inspect binds its unix socket by its name inside
+# its directory, so ss shows that name alone.
 listening() {
 	case $2 in
-	/*) ss -Hlxp "src = $2" ;;
+	/*) [ -S "$2" ] && ss -Hlxp | grep -F " ${2##*/} " ;;
 	*) ss -Hltnp "sport = :$2" ;;
 	esac 2>/dev/null | grep -q "pid=$1,"
 }

@@ -1,0 +1,462 @@
+/* daemon.c -- process work: users, files, privileges, detaching, workers */
+/* SPDX-License-Identifier: ISC */
+
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+/* A worker that dies sooner than this after its start is restarted late. */
+#define WORKER_MIN_LIFE		1
+/* How long workers get to stop before they are killed. */
+#define WORKER_STOP_WAIT	15
+
+struct worker {
+	pid_t	 pid;
+	time_t	 started;
+};
+
+static int	fail(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static int	parse_id(const char *, unsigned long *);
+static pid_t	spawn(int (*)(void));
+static void	signal_all(struct worker *, unsigned int, int);
+static int	reap(struct worker *, unsigned int, int, int (*)(void));
+static void	owned_release(struct owned *);
+
+int
+daemon_user(const char *s, enum idkind kind, uid_t *uid, gid_t *gid,
+    char *err, size_t errlen)
+{
+	struct passwd	*pw = NULL;
+	unsigned long	 n;
+	int		 numeric = parse_id(s, &n) == 0;
+
+	if (kind == ID_NUMBER && !numeric)
+		return fail(err, errlen, "'%s' is not a user id", s);
+	if (kind != ID_NUMBER)
+		pw = getpwnam(s);
+	if (pw == NULL && kind != ID_NAME && numeric)
+		pw = getpwuid((uid_t)n);
+	if (pw == NULL)
+		return fail(err, errlen, "unknown user '%s'", s);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+int
+daemon_group(const char *s, enum idkind kind, gid_t *gid, char *err,
+    size_t errlen)
+{
+	struct group	*gr = NULL;
+	unsigned long	 n;
+	int		 numeric = parse_id(s, &n) == 0;
+
+	if (kind == ID_NUMBER && !numeric)
+		return fail(err, errlen, "'%s' is not a group id", s);
+	if (kind != ID_NUMBER)
+		gr = getgrnam(s);
+	if (gr == NULL && kind != ID_NAME && numeric)
+		gr = getgrgid((gid_t)n);
+	if (gr == NULL)
+		return fail(err, errlen, "unknown group '%s'", s);
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+int
+owned_init(struct owned *o, const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+	char		*dir;
+
+	o->dirfd = -1;
+	o->path = o->name = NULL;
+	if (slash != NULL && slash[1] == '\0') {
+		errno = EISDIR;
+		return -1;
+	}
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, slash - path);
+	if (dir == NULL)
+		return -1;
+	o->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (o->dirfd == -1)
+		return -1;
+	if ((o->name = strdup(slash != NULL ? slash + 1 : path)) == NULL ||
+	    (o->path = strdup(path)) == NULL) {
+		owned_release(o);
+		return -1;
+	}
+	return 0;
+}
+
+int
+owned_stat(struct owned *o)
+{
+	struct stat	 st;
+
+	if (fstatat(o->dirfd, o->name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	return 0;
+}
+
+void
+owned_remove(struct owned *o)
+{
+	struct stat	 st;
+
+	if (o->dirfd == -1)
+		return;
+	if (fstatat(o->dirfd, o->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == o->dev && st.st_ino == o->ino &&
+	    unlinkat(o->dirfd, o->name, 0) == -1)
+		log_warn("cannot remove %s: %s", o->path, strerror(errno));
+	owned_release(o);
+}
+
+int
+pidfile_open(const char *path, struct owned *o, char *err, size_t errlen)
+{
+	char	 pid[32];
+	ssize_t	 n;
+	int	 fd;
+
+	if (owned_init(o, path) == -1)
+		return fail(err, errlen, "--pid-file %s: %s", path,
+		    strerror(errno));
+	fd = openat(o->dirfd, o->name, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	if (fd == -1) {
+		fail(err, errlen, "--pid-file %s: %s", path, errno == ELOOP ?
+		    "is a symbolic link" : strerror(errno));
+		owned_release(o);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		n = errno == EWOULDBLOCK ? pread(fd, pid, sizeof pid - 1, 0) : -1;
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		if (n > 0)
+			fail(err, errlen, "--pid-file %s: held by process %s, "
+			    "an inspect still running", path, pid);
+		else
+			fail(err, errlen, "--pid-file %s: %s", path,
+			    strerror(errno));
+		close(fd);
+		owned_release(o);
+		return -1;
+	}
+	if (owned_stat(o) == -1) {
+		fail(err, errlen, "--pid-file %s: %s", path, strerror(errno));
+		close(fd);
+		owned_release(o);
+		return -1;
+	}
+	return fd;
+}
+
+int
+pidfile_write(int fd)
+{
+	char	 s[32];
+	int	 n;
+
+	n = snprintf(s, sizeof s, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, s, n, 0) != n)
+		return -1;
+	return 0;
+}
+
+int
+priv_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	uid_t	 ru, eu, su;
+	gid_t	 rg, eg, sg;
+
+	if (setgroups(1, &gid) == -1)
+		return fail(err, errlen, "setgroups: %s", strerror(errno));
+	if (setresgid(gid, gid, gid) == -1)
+		return fail(err, errlen, "setresgid %ld: %s", (long)gid,
+		    strerror(errno));
+	if (setresuid(uid, uid, uid) == -1)
+		return fail(err, errlen, "setresuid %ld: %s", (long)uid,
+		    strerror(errno));
+	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1 ||
+	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid ||
+	    sg != gid)
+		return fail(err, errlen, "the user and group ids did not "
+		    "change as asked");
+	/* Being able to go back would mean the drop did not happen. */
+	if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
+		return fail(err, errlen, "still root after dropping "
+		    "privileges");
+	return 0;
+}
+
+int
+daemon_detach(char *err, size_t errlen)
+{
+	char	 msg[1024];
+	size_t	 len = 0;
+	ssize_t	 n;
+	pid_t	 pid;
+	int	 p[2], fd;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return fail(err, errlen, "pipe: %s", strerror(errno));
+	if ((pid = fork()) == -1)
+		return fail(err, errlen, "fork: %s", strerror(errno));
+	if (pid > 0) {
+		/* The launcher: its exit status says whether it serves. */
+		close(p[1]);
+		while (len < sizeof msg - 1 &&
+		    (n = read(p[0], msg + len, sizeof msg - 1 - len)) != 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1)
+				break;
+			len += n;
+		}
+		msg[len] = '\0';
+		waitpid(pid, NULL, 0);
+		if (strcmp(msg, "ok") == 0)
+			_exit(0);
+		fprintf(stderr, "inspect: %s\n", len > 0 ? msg :
+		    "the daemon exited before it was ready");
+		_exit(1);
+	}
+	close(p[0]);
+	if (setsid() == -1)
+		_exit(1);
+	/* Not a session leader, so no terminal can be acquired again. */
+	if ((pid = fork()) == -1)
+		_exit(1);
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1 ||
+	    (fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		daemon_ready(p[1], "cannot open /dev/null");
+		_exit(1);
+	}
+	/* Never closed: a libmilter socket must not land on 0, 1 or 2. */
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return p[1];
+}
+
+void
+daemon_ready(int fd, const char *why)
+{
+	const char	*s = why != NULL ? why : "ok";
+	size_t		 len = strlen(s);
+
+	if (fd == -1)
+		return;
+	if (write(fd, s, len) != (ssize_t)len)
+		log_err("cannot tell the launcher: %s", strerror(errno));
+	close(fd);
+}
+
+int
+workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void))
+{
+	struct worker	*w;
+	struct timespec	 tick = { 1, 0 };
+	sigset_t	 set;
+	time_t		 stop_at = 0;
+	unsigned int	 i, alive = 0;
+	int		 sig;
+
+	if ((w = calloc(n, sizeof *w)) == NULL) {
+		log_crit("cannot run workers: %s", strerror(errno));
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
+	for (i = 0; i < n; i++)
+		if ((w[i].pid = spawn(serve)) != -1) {
+			w[i].started = time(NULL);
+			alive++;
+		}
+	log_info("%u workers started", alive);
+
+	while (alive > 0) {
+		sig = sigtimedwait(&set, NULL, stop_at != 0 ? &tick : NULL);
+		if (stop_at != 0 && time(NULL) >= stop_at) {
+			log_warn("workers did not stop in %d s; killing them",
+			    WORKER_STOP_WAIT);
+			signal_all(w, n, SIGKILL);
+		}
+		switch (sig) {
+		case SIGCHLD:
+			alive = reap(w, n, stop_at != 0, serve);
+			break;
+		case SIGHUP:
+			reopen();
+			signal_all(w, n, SIGHUP);
+			break;
+		case SIGINT:
+		case SIGTERM:
+			if (stop_at == 0) {
+				log_info("stopping %u workers", alive);
+				stop_at = time(NULL) + WORKER_STOP_WAIT;
+				signal_all(w, n, SIGTERM);
+			}
+			break;
+		}
+	}
+	free(w);
+	return 0;
+}
+
+int
+daemon_memory(long *rss_kb, long *hwm_kb)
+{
+	char	 buf[4096], *p;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	*rss_kb = *hwm_kb = -1;
+	if ((p = strstr(buf, "\nVmRSS:")) != NULL)
+		*rss_kb = strtol(p + 7, NULL, 10);
+	if ((p = strstr(buf, "\nVmHWM:")) != NULL)
+		*hwm_kb = strtol(p + 7, NULL, 10);
+	return *rss_kb >= 0 && *hwm_kb >= 0 ? 0 : -1;
+}
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+parse_id(const char *s, unsigned long *v)
+{
+	char	*end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return errno == 0 && *end == '\0' && *v < (unsigned long)-1 / 2 ?
+	    0 : -1;
+}
+
+/* A worker: its signals stay blocked for serve() to wait on. */
+static pid_t
+spawn(int (*serve)(void))
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == -1) {
+		log_err("cannot start a worker: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0)
+		_exit(serve());
+	log_debug("worker %ld started", (long)pid);
+	return pid;
+}
+
+static void
+signal_all(struct worker *w, unsigned int n, int sig)
+{
+	unsigned int	 i;
+
+	for (i = 0; i < n; i++)
+		if (w[i].pid > 0)
+			kill(w[i].pid, sig);
+}
+
+/*
+ * Collect dead workers and, unless stopping, start others in their
+ * place.  Returns how many are alive.
+ */
+static int
+reap(struct worker *w, unsigned int n, int stopping, int (*serve)(void))
+{
+	unsigned int	 i, alive = 0;
+	pid_t		 pid;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < n && w[i].pid != pid; i++)
+			;
+		if (i == n)
+			continue;
+		w[i].pid = 0;
+		if (stopping)
+			continue;
+		if (WIFSIGNALED(status))
+			log_err("worker %ld killed by signal %d", (long)pid,
+			    WTERMSIG(status));
+		else
+			log_warn("worker %ld exited with status %d",
+			    (long)pid, WEXITSTATUS(status));
+		/* A worker that cannot start must not make a busy loop. */
+		if (time(NULL) - w[i].started < WORKER_MIN_LIFE)
+			sleep(WORKER_MIN_LIFE);
+		if ((w[i].pid = spawn(serve)) != -1)
+			w[i].started = time(NULL);
+	}
+	for (i = 0; i < n; i++)
+		if (w[i].pid > 0)
+			alive++;
+	return alive;
+}
+
+/* Forget o without touching its file. */
+static void
+owned_release(struct owned *o)
+{
+	if (o->dirfd != -1)
+		close(o->dirfd);
+	free(o->name);
+	free(o->path);
+	o->dirfd = -1;
+	o->path = o->name = NULL;
+}

@@ -1,0 +1,101 @@
+/* daemon.h -- process work: users, files, privileges, detaching, workers */
+/* SPDX-License-Identifier: ISC */
+
+#ifndef INSPECT_DAEMON_H
+#define INSPECT_DAEMON_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+/* How a user or group was named on the command line. */
+enum idkind {
+	ID_NAME_OR_NUMBER,	/* -u, -g: a name, else a number */
+	ID_NAME,		/* --user-name, --group-name */
+	ID_NUMBER		/* --user-id, --group-id */
+};
+
+/*
+ * A file that inspect made and removes at exit: its directory stays open,
+ * so that the removal does not depend on the working directory, and the
+ * file is removed only if it is still the one inspect made.
+ */
+struct owned {
+	int	 dirfd;		/* -1: none */
+	char	*path;		/* as given, for messages */
+	char	*name;
+	dev_t	 dev;
+	ino_t	 ino;
+};
+
+/*
+ * Look up a user; *uid and, for a user, *gid (the user's group) are set.
+ * Returns 0, or -1 with the reason in err.
+ */
+int	daemon_user(const char *s, enum idkind kind, uid_t *uid, gid_t *gid,
+	    char *err, size_t errlen);
+
+/* Look up a group into *gid.  Returns 0, or -1 with the reason in err. */
+int	daemon_group(const char *s, enum idkind kind, gid_t *gid, char *err,
+	    size_t errlen);
+
+/*
+ * Open the directory of path and remember the file's name in it: *dir
+ * gets the directory's descriptor, *base the file's name inside it.
+ * Returns 0, or -1 with errno set.
+ */
+int	owned_init(struct owned *o, const char *path);
+
+/* Remember the identity of the file now at o's name.  Returns 0 or -1. */
+int	owned_stat(struct owned *o);
+
+/* Remove o's file if it is still the one remembered; release o. */
+void	owned_remove(struct owned *o);
+
+/*
+ * Open and lock the pid file at path, never through a symbolic link.
+ * Returns its descriptor, or -1 with the reason in err (another process
+ * holding the lock is named).
+ */
+int	pidfile_open(const char *path, struct owned *o, char *err,
+	    size_t errlen);
+
+/* Write this process's id into the pid file.  Returns 0, or -1. */
+int	pidfile_write(int fd);
+
+/*
+ * Drop to uid and gid for good: supplementary groups cleared, real,
+ * effective and saved ids set, and root checked to be gone.  Returns 0,
+ * or -1 with the reason in err.
+ */
+int	priv_drop(uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/*
+ * Detach: the calling process waits until the detached one says it is
+ * ready (exit 0) or why it is not (the reason on stderr, exit 1); only
+ * the detached process returns, in a session of its own, with its
+ * working directory at / and standard input, output and error on
+ * /dev/null.  Returns the descriptor to pass to daemon_ready(), or -1
+ * with the reason in err.
+ */
+int	daemon_detach(char *err, size_t errlen);
+
+/*
+ * Tell the process that started the daemon that it is serving (why NULL)
+ * or why it is not, and close fd.
+ */
+void	daemon_ready(int fd, const char *why);
+
+/*
+ * Run n worker processes, each calling serve() and exiting with what it
+ * returns, and supervise them: a worker that dies is replaced, SIGTERM
+ * and SIGINT stop them all, SIGHUP is passed on after reopen() ran here.
+ * Returns the supervisor's exit status once all have stopped.  Call with
+ * SIGHUP, SIGINT, SIGTERM and SIGCHLD blocked.
+ */
+int	workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void));
+
+/* The resident size and its peak, in kB, from /proc.  Returns 0 or -1. */
+int	daemon_memory(long *rss_kb, long *hwm_kb);
+
+#endif

@@ -1,0 +1,296 @@
+/* log.c -- inspect's diagnostics: levels, a file or stream, syslog */
+/* SPDX-License-Identifier: ISC */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct name {
+	const char	*name;
+	int		 value;
+};
+
+static int	open_file(const char *);
+static void	put_line(int, int, unsigned int, const char *, va_list)
+		    __attribute__((format(printf, 4, 0)));
+static int	to_syslog_priority(unsigned int);
+static const char *level_name(unsigned int);
+
+static const struct name level_names[] = {
+	{ "critical",	LEVEL_CRITICAL },
+	{ "error",	LEVEL_ERROR },
+	{ "warning",	LEVEL_WARNING },
+	{ "message",	LEVEL_MESSAGE },
+	{ "info",	LEVEL_INFO },
+	{ "debug",	LEVEL_DEBUG },
+	{ "statistics",	LEVEL_STATISTICS },
+	{ "profile",	LEVEL_PROFILE },
+	{ "all",	LEVEL_ALL },
+	{ "default",	LEVELS_DEFAULT },
+	{ "none",	0 },
+	{ NULL,		0 }
+};
+
+static const struct name facility_names[] = {
+	{ "auth",	LOG_AUTH },
+	{ "authpriv",	LOG_AUTHPRIV },
+	{ "cron",	LOG_CRON },
+	{ "daemon",	LOG_DAEMON },
+	{ "ftp",	LOG_FTP },
+	{ "kern",	LOG_KERN },
+	{ "local0",	LOG_LOCAL0 },
+	{ "local1",	LOG_LOCAL1 },
+	{ "local2",	LOG_LOCAL2 },
+	{ "local3",	LOG_LOCAL3 },
+	{ "local4",	LOG_LOCAL4 },
+	{ "local5",	LOG_LOCAL5 },
+	{ "local6",	LOG_LOCAL6 },
+	{ "local7",	LOG_LOCAL7 },
+	{ "lpr",	LOG_LPR },
+	{ "mail",	LOG_MAIL },
+	{ "news",	LOG_NEWS },
+	{ "syslog",	LOG_SYSLOG },
+	{ "user",	LOG_USER },
+	{ "uucp",	LOG_UUCP },
+	{ NULL,		0 }
+};
+
+/*
+ * Set in log_init() before any thread starts, then read-only; the file
+ * descriptor's target changes only through dup2(), which is atomic for
+ * the threads writing to it.
+ */
+static unsigned int	 levels = LEVELS_INSPECT;
+static int		 logfd = STDERR_FILENO;
+static char		*logpath;		/* a file, reopened on HUP */
+static int		 use_syslog;
+static int		 syslog_facility = LOG_MAIL;
+static int		 starting = 1;
+
+int
+log_parse_levels(const char *s, unsigned int *mask, size_t *bad)
+{
+	const struct name	*n;
+	const char		*p = s;
+	size_t			 len;
+
+	*mask = 0;
+	for (;;) {
+		len = strcspn(p, "|");
+		for (n = level_names; n->name != NULL; n++)
+			if (strlen(n->name) == len &&
+			    strncmp(n->name, p, len) == 0)
+				break;
+		if (n->name == NULL) {
+			*bad = p - s;
+			return -1;
+		}
+		*mask |= n->value;
+		if (p[len] == '\0')
+			return 0;
+		p += len + 1;
+	}
+}
+
+int
+log_parse_facility(const char *s, int *facility)
+{
+	const struct name	*n;
+
+	for (n = facility_names; n->name != NULL; n++)
+		if (strcmp(n->name, s) == 0) {
+			*facility = n->value;
+			return 0;
+		}
+	return -1;
+}
+
+int
+log_init(unsigned int mask, const char *path, int syslog_on, int facility)
+{
+	int	 fd = STDERR_FILENO;
+
+	if (path != NULL && strcmp(path, "-") == 0)
+		fd = STDOUT_FILENO;
+	else if (path != NULL) {
+		if ((fd = open_file(path)) == -1)
+			return -1;
+		if ((logpath = strdup(path)) == NULL) {
+			close(fd);
+			return -1;
+		}
+	} else if (syslog_on)
+		fd = -1;
+	levels = mask;
+	logfd = fd;
+	use_syslog = syslog_on;
+	syslog_facility = facility;
+	/* Until started, inspect says itself why libmilter failed. */
+	openlog("inspect", LOG_PID, facility);
+	return 0;
+}
+
+void
+log_started(void)
+{
+	starting = 0;
+	if (logfd != -1 && logfd != STDERR_FILENO)
+		dup2(logfd, STDERR_FILENO);
+	/*
+	 * libmilter reports through syslog(3) alone.  LOG_PERROR copies its
+	 * lines to standard error, which is now the log.
+	 */
+	if (!use_syslog)
+		openlog("inspect", LOG_PID | LOG_PERROR, syslog_facility);
+}
+
+int
+log_enabled(unsigned int level)
+{
+	return (levels & level) != 0;
+}
+
+void
+log_reopen(void)
+{
+	int	 fd;
+
+	if (logpath == NULL)
+		return;
+	if ((fd = open_file(logpath)) == -1) {
+		log_err("cannot reopen the log %s: %s", logpath,
+		    strerror(errno));
+		return;
+	}
+	dup2(fd, logfd);
+	if (!starting)
+		dup2(fd, STDERR_FILENO);
+	close(fd);
+	log_info("log reopened");
+}
+
+int
+log_chown(uid_t uid, gid_t gid)
+{
+	if (logpath == NULL)
+		return 0;
+	return fchown(logfd, uid, gid);
+}
+
+void
+log_msg(unsigned int level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_vmsg(unsigned int level, const char *fmt, va_list ap)
+{
+	va_list	 aq;
+	int	 saved = errno;
+
+	if ((levels & level) == 0)
+		return;
+	if (use_syslog) {
+		va_copy(aq, ap);
+		vsyslog(to_syslog_priority(level), fmt, aq);
+		va_end(aq);
+	}
+	/* Until started, what matters is seen where inspect was started. */
+	if (starting && level <= LEVEL_MESSAGE && logfd != STDERR_FILENO) {
+		va_copy(aq, ap);
+		put_line(STDERR_FILENO, 0, level, fmt, aq);
+		va_end(aq);
+	}
+	if (logfd != -1)
+		put_line(logfd, logpath != NULL, level, fmt, ap);
+	errno = saved;
+}
+
+/*
+ * A line is formatted whole and written with one write(2), so that lines
+ * of concurrent threads and processes do not mix.  A file's lines carry
+ * the time, the process and the level.
+ */
+static void
+put_line(int fd, int stamped, unsigned int level, const char *fmt,
+    va_list ap)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 line[2048];
+	size_t		 room;
+	int		 n = 0, m;
+
+	if (stamped) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d."
+		    "%06ldZ inspect[%ld]: %s: ", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec, ts.tv_nsec / 1000, (long)getpid(),
+		    level_name(level));
+	} else
+		n = snprintf(line, sizeof line, "inspect: ");
+	room = sizeof line - n - 1;
+	m = vsnprintf(line + n, room, fmt, ap);
+	if (m < 0)
+		m = 0;
+	n += (size_t)m < room ? (size_t)m : room - 1;
+	line[n++] = '\n';
+	/* Nowhere is left to say that the log cannot be written. */
+	if (write(fd, line, n) == -1)
+		return;
+}
+
+static int
+open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0640);
+}
+
+static int
+to_syslog_priority(unsigned int level)
+{
+	switch (level) {
+	case LEVEL_CRITICAL:
+		return LOG_CRIT;
+	case LEVEL_ERROR:
+		return LOG_ERR;
+	case LEVEL_WARNING:
+		return LOG_WARNING;
+	case LEVEL_MESSAGE:
+		return LOG_NOTICE;
+	case LEVEL_DEBUG:
+		return LOG_DEBUG;
+	default:
+		return LOG_INFO;
+	}
+}
+
+static const char *
+level_name(unsigned int level)
+{
+	const struct name	*n;
+
+	for (n = level_names; n->name != NULL; n++)
+		if ((unsigned int)n->value == level)
+			return n->name;
+	return "log";
+}

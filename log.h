@@ -1,0 +1,84 @@
+/* log.h -- inspect's diagnostics: levels, a file or stream, syslog */
+/* SPDX-License-Identifier: ISC */
+
+#ifndef INSPECT_LOG_H
+#define INSPECT_LOG_H
+
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Levels, named as milter-test-client names them; a mask of them is set. */
+#define LEVEL_CRITICAL	0x01
+#define LEVEL_ERROR	0x02
+#define LEVEL_WARNING	0x04
+#define LEVEL_MESSAGE	0x08
+#define LEVEL_INFO	0x10
+#define LEVEL_DEBUG	0x20
+#define LEVEL_STATISTICS	0x40
+#define LEVEL_PROFILE	0x80
+#define LEVEL_ALL		0xff
+#define LEVELS_DEFAULT	(LEVEL_CRITICAL | LEVEL_ERROR | LEVEL_WARNING)
+/* What inspect logs unless told otherwise: also start and stop. */
+#define LEVELS_INSPECT	(LEVELS_DEFAULT | LEVEL_MESSAGE)
+
+#define LEVEL_NAMES	"critical, error, warning, message, info, debug, " \
+			"statistics, profile, all, default, none"
+
+/*
+ * Parse levels joined by '|', such as "error|warning|message", "all",
+ * "default" (critical|error|warning) or "none", into *mask.  Returns 0, or
+ * -1 with the first unknown name's offset in *bad.
+ */
+int	log_parse_levels(const char *s, unsigned int *mask, size_t *bad);
+
+/*
+ * Parse a syslog facility name (mail, daemon, user, local0 to local7...)
+ * into *facility.  Returns 0, or -1 for an unknown name.
+ */
+int	log_parse_facility(const char *s, int *facility);
+
+/*
+ * Start logging at the levels in mask: to path ("-" for standard output,
+ * NULL for standard error), or to syslog with facility if use_syslog.
+ * libmilter logs through syslog(3) only; its lines are copied to the
+ * chosen file or stream too.  Returns 0, or -1 with errno set if the file
+ * cannot be opened (nothing has changed then).
+ */
+int	log_init(unsigned int mask, const char *path, int use_syslog,
+	    int facility);
+
+/*
+ * Start-up is over: lines no longer go to standard error as well when
+ * they go to syslog or a file.
+ */
+void	log_started(void);
+
+/* Whether anything at level would be written, to skip costly work. */
+int	log_enabled(unsigned int level);
+
+/*
+ * Open the log file again, for logrotate.  On failure the old one is kept
+ * and the failure is logged there.  Safe only where no other thread logs
+ * at the same time as it (the signal-handling thread).
+ */
+void	log_reopen(void);
+
+/* Give a log file to uid and gid, so that it can be reopened later. */
+int	log_chown(uid_t uid, gid_t gid);
+
+/* A log line at level; errno is kept. */
+void	log_msg(unsigned int level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_vmsg(unsigned int level, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
+
+#define log_crit(...)	log_msg(LEVEL_CRITICAL, __VA_ARGS__)
+#define log_err(...)	log_msg(LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...)	log_msg(LEVEL_WARNING, __VA_ARGS__)
+#define log_notice(...)	log_msg(LEVEL_MESSAGE, __VA_ARGS__)
+#define log_info(...)	log_msg(LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(LEVEL_DEBUG, __VA_ARGS__)
+
+#endif
