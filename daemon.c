@@ -37,7 +37,7 @@ static int	fail(char *, size_t, const char *, ...)
 static int	parse_id(const char *, unsigned long *);
 static pid_t	spawn(int (*)(void));
 static void	signal_all(struct worker *, unsigned int, int);
-static int	reap(struct worker *, unsigned int, int, int (*)(void));
+static int	reap(struct worker *, unsigned int, int, int *, int (*)(void));
 static void	owned_release(struct owned *);
 
 int
@@ -293,7 +293,7 @@ workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void))
 	sigset_t	 set;
 	time_t		 stop_at = 0;
 	unsigned int	 i, alive = 0;
-	int		 sig;
+	int		 sig, fatal = 0;
 
 	if ((w = calloc(n, sizeof *w)) == NULL) {
 		log_crit("cannot run workers: %s", strerror(errno));
@@ -320,7 +320,11 @@ workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void))
 		}
 		switch (sig) {
 		case SIGCHLD:
-			alive = reap(w, n, stop_at != 0, serve);
+			alive = reap(w, n, stop_at != 0, &fatal, serve);
+			if (fatal && stop_at == 0) {
+				stop_at = time(NULL) + WORKER_STOP_WAIT;
+				signal_all(w, n, SIGTERM);
+			}
 			break;
 		case SIGHUP:
 			reopen();
@@ -337,7 +341,7 @@ workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void))
 		}
 	}
 	free(w);
-	return 0;
+	return fatal;
 }
 
 int
@@ -414,10 +418,12 @@ signal_all(struct worker *w, unsigned int n, int sig)
 
 /*
  * Collect dead workers and, unless stopping, start others in their
- * place.  Returns how many are alive.
+ * place.  A worker that says it cannot serve sets *fatal, and none is
+ * started any more.  Returns how many are alive.
  */
 static int
-reap(struct worker *w, unsigned int n, int stopping, int (*serve)(void))
+reap(struct worker *w, unsigned int n, int stopping, int *fatal,
+    int (*serve)(void))
 {
 	unsigned int	 i, alive = 0;
 	pid_t		 pid;
@@ -429,7 +435,13 @@ reap(struct worker *w, unsigned int n, int stopping, int (*serve)(void))
 		if (i == n)
 			continue;
 		w[i].pid = 0;
-		if (stopping)
+		if (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == WORKER_EXIT_FATAL) {
+			log_crit("worker %ld cannot serve; stopping",
+			    (long)pid);
+			*fatal = 1;
+		}
+		if (stopping || *fatal)
 			continue;
 		if (WIFSIGNALED(status))
 			log_err("worker %ld killed by signal %d", (long)pid,

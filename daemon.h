@@ -86,12 +86,16 @@ int	daemon_detach(char *err, size_t errlen);
  */
 void	daemon_ready(int fd, const char *why);
 
+/* A worker that exits with this status can never serve: stop them all. */
+#define WORKER_EXIT_FATAL	78
+
 /*
  * Run n worker processes, each calling serve() and exiting with what it
  * returns, and supervise them: a worker that dies is replaced, SIGTERM
  * and SIGINT stop them all, SIGHUP is passed on after reopen() ran here.
- * Returns the supervisor's exit status once all have stopped.  Call with
- * SIGHUP, SIGINT, SIGTERM and SIGCHLD blocked.
+ * Returns the supervisor's exit status once all have stopped: 0, or 1 if
+ * a worker exited with WORKER_EXIT_FATAL.  Call with SIGHUP, SIGINT,
+ * SIGTERM and SIGCHLD blocked.
  */
 int	workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void));
 

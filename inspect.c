@@ -32,8 +32,6 @@
 #endif
 
 #define EX_USAGE	64
-/* A worker that exits so tells its supervisor not to start another. */
-#define EX_FATAL	78
 
 /* Sendmail takes at most this many macros per stage from a symlist. */
 #define SENDMAIL_MAX_SYMLIST	50
@@ -290,7 +288,7 @@ main(int argc, char *argv[])
 		log_started();
 		daemon_ready(notify, NULL);
 		status = serve();
-		if (status == EX_FATAL)
+		if (status == WORKER_EXIT_FATAL)
 			status = 1;
 	}
 	if (atomic_load(&shared->events_lost) > 0)
@@ -675,7 +673,7 @@ serve(void)
 	if (opts.workers > 0 && drop && priv_drop(uid, gid, err,
 	    sizeof err) == -1) {
 		log_crit("%s", err);
-		return EX_FATAL;
+		return WORKER_EXIT_FATAL;
 	}
 	if (pthread_create(&thread, NULL, milter_thread, NULL) != 0) {
 		log_crit("cannot start serving: %s", strerror(errno));
