@@ -33,7 +33,7 @@ endif
 ALL_CFLAGS = $(IN_CPPFLAGS) $(CPPFLAGS) $(IN_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
-OBJS = inspect.o options.o print.o log.o daemon.o
+OBJS = inspect.o options.o print.o log.o daemon.o output.o
 UNIT = tests/unit/test_options tests/unit/test_print
 
 all: inspect

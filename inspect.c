@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "options.h"
+#include "output.h"
 #include "print.h"
 
 #ifndef VERSION
@@ -40,18 +41,18 @@
 struct session {
 	uint64_t	 id;
 	int		 rcpt_rej;	/* rejected recipients negotiated */
-	struct buf	 out;		/* the event being written */
+	unsigned long	 noreply;	/* the SMFIP_NR_* bits negotiated */
 	struct macro	*macros;	/* opts.nmacros entries */
 };
 
-/*
- * What the processes serving the one socket share: the lock that keeps
- * their events whole on a common output, and the session numbers.
- */
+/* The stages that can go without a reply: all but negotiate and eom. */
+#define NR_ALL	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | \
+		SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | \
+		SMFIP_NR_EOH | SMFIP_NR_BODY)
+
+/* Session numbers, shared by the processes serving the one socket. */
 struct shared {
-	pthread_mutex_t	 output_lock;
 	atomic_ullong	 next_session;
-	atomic_ullong	 events_lost;
 };
 
 static void	usage(FILE *);
@@ -60,6 +61,7 @@ static int	setup_shared(void);
 static char	*join_macros(void);
 static int	open_outputs(void);
 static void	reopen_all(void);
+static void	free_buf(void *);
 static int	chown_files(void);
 static int	check_spec(const struct spec *);
 static int	open_socket(void);
@@ -73,7 +75,7 @@ static struct session *session_get(SMFICTX *);
 static void	session_end(SMFICTX *);
 static void	report_memory(uint64_t);
 static void	emit(SMFICTX *, struct session *, struct event *);
-static void	output_write(const char *, size_t);
+static sfsistat	reply(struct session *, unsigned long);
 static sfsistat	cb_negotiate(SMFICTX *, unsigned long, unsigned long,
 		    unsigned long, unsigned long, unsigned long *,
 		    unsigned long *, unsigned long *, unsigned long *);
@@ -93,9 +95,9 @@ static sfsistat	cb_unknown(SMFICTX *, const char *);
 /* Set up in main() before serving; read-only while serving. */
 static struct options	 opts;
 static char		*symlist;	/* opts.macros joined by spaces */
-static int		 outfds[OPTIONS_MAX_OUTPUTS];
-static size_t		 noutfds;
 static struct shared	*shared;
+static pthread_key_t	 buf_key;	/* each thread formats in its own */
+static int		 noreply;	/* negotiate SMFIP_NR_* */
 static struct owned	 sock = { -1, NULL, NULL, 0, 0 };	/* unix socket */
 static struct owned	 pidfile = { -1, NULL, NULL, 0, 0 };
 static int		 pidfd = -1;
@@ -105,7 +107,6 @@ static gid_t		 gid;
 static gid_t		 socket_gid = (gid_t)-1;
 static pthread_t	 main_thread;
 
-static int		 output_failed[OPTIONS_MAX_OUTPUTS];
 static atomic_int	 warned_symlist;
 
 /* libmilter wants writable strings. */
@@ -152,6 +153,8 @@ usage(FILE *fp)
 "                              stage\n"
 "      --timeout SECONDS       I/O timeout towards the MTA (libmilter's: 7210)\n"
 "      --backlog N             listen queue length (libmilter's: SOMAXCONN)\n"
+"      --no-reply auto|yes|no  tell the MTA that stages other than eom get\n"
+"                              no reply (default auto: on unix sockets)\n"
 "  -q, --quiet                 report nothing per stage\n"
 "\n"
 "Running as a service:\n"
@@ -291,9 +294,8 @@ main(int argc, char *argv[])
 		if (status == WORKER_EXIT_FATAL)
 			status = 1;
 	}
-	if (atomic_load(&shared->events_lost) > 0)
-		log_warn("%llu events could not be written",
-		    (unsigned long long)atomic_load(&shared->events_lost));
+	if (output_lost() > 0)
+		log_warn("%llu events could not be written", output_lost());
 	if (status == 0)
 		log_info("stopped");
 done:
@@ -342,22 +344,20 @@ setup_ids(void)
 static int
 setup_shared(void)
 {
-	pthread_mutexattr_t	 attr;
-
 	shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared == MAP_FAILED) {
 		log_crit("mmap: %s", strerror(errno));
 		return -1;
 	}
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-	/* A worker that dies holding the lock must not stop the others. */
-	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(&shared->output_lock, &attr);
-	pthread_mutexattr_destroy(&attr);
 	atomic_init(&shared->next_session, 1);
-	atomic_init(&shared->events_lost, 0);
+	if (pthread_key_create(&buf_key, free_buf) != 0) {
+		log_crit("pthread_key_create: %s", strerror(errno));
+		return -1;
+	}
+	/* Replies cost round trips; over TCP, skipping them costs more. */
+	noreply = opts.noreply == NOREPLY_YES ||
+	    (opts.noreply == NOREPLY_AUTO && opts.where.family == AF_UNIX);
 	return 0;
 }
 
@@ -381,30 +381,19 @@ join_macros(void)
 }
 
 /*
- * Open every --output.  A file is appended to and never reached through
- * a symbolic link; the report holds mail, so others may not read it.
- * With -v, libmilter's debugging (printf to standard output) goes to the
- * log, so the report on standard output moves to a descriptor of its own.
+ * Open every --output.  With -v, libmilter's debugging (printf to
+ * standard output) goes to the log, so the report on standard output
+ * moves to a descriptor of its own.
  */
 static int
 open_outputs(void)
 {
-	size_t	 i;
-	int	 fd;
+	char	 err[512];
 
-	for (i = 0; i < opts.noutputs; i++) {
-		if (strcmp(opts.outputs[i], "-") == 0)
-			fd = opts.verbose ? fcntl(STDOUT_FILENO,
-			    F_DUPFD_CLOEXEC, 3) : STDOUT_FILENO;
-		else
-			fd = open(opts.outputs[i], O_WRONLY | O_CREAT |
-			    O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
-		if (fd == -1) {
-			log_crit("--output %s: %s", opts.outputs[i],
-			    strerror(errno));
-			return -1;
-		}
-		outfds[noutfds++] = fd;
+	if (output_open(opts.outputs, opts.noutputs, opts.verbose, err,
+	    sizeof err) == -1) {
+		log_crit("%s", err);
+		return -1;
 	}
 	if (opts.verbose) {
 		dup2(STDERR_FILENO, STDOUT_FILENO);
@@ -421,23 +410,17 @@ open_outputs(void)
 static void
 reopen_all(void)
 {
-	size_t	 i;
-	int	 fd;
-
 	log_reopen();
-	for (i = 0; i < opts.noutputs; i++) {
-		if (strcmp(opts.outputs[i], "-") == 0)
-			continue;
-		if ((fd = open(opts.outputs[i], O_WRONLY | O_CREAT |
-		    O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640)) == -1) {
-			log_err("cannot reopen --output %s: %s",
-			    opts.outputs[i], strerror(errno));
-			continue;
-		}
-		dup2(fd, outfds[i]);
-		close(fd);
-	}
+	output_reopen();
 	log_info("reopened the log and the report files");
+}
+
+/* A thread's format buffer goes with the thread. */
+static void
+free_buf(void *p)
+{
+	buf_free(p);
+	free(p);
 }
 
 /*
@@ -447,16 +430,12 @@ reopen_all(void)
 static int
 chown_files(void)
 {
-	struct stat	 st;
-	size_t		 i;
+	char	 err[512];
 
-	for (i = 0; i < noutfds; i++)
-		if (fstat(outfds[i], &st) == 0 && S_ISREG(st.st_mode) &&
-		    fchown(outfds[i], uid, gid) == -1) {
-			log_crit("chown --output %s: %s", opts.outputs[i],
-			    strerror(errno));
-			return -1;
-		}
+	if (output_chown(uid, gid, err, sizeof err) == -1) {
+		log_crit("%s", err);
+		return -1;
+	}
 	if (log_chown(uid, gid) == -1) {
 		log_crit("chown --log-path %s: %s", opts.log_path,
 		    strerror(errno));
@@ -675,6 +654,11 @@ serve(void)
 		log_crit("%s", err);
 		return WORKER_EXIT_FATAL;
 	}
+	if (!opts.quiet && output_start() == -1) {
+		log_crit("cannot start writing the report: %s",
+		    strerror(errno));
+		return 1;
+	}
 	if (pthread_create(&thread, NULL, milter_thread, NULL) != 0) {
 		log_crit("cannot start serving: %s", strerror(errno));
 		return 1;
@@ -698,6 +682,8 @@ serve(void)
 		break;		/* SIGUSR1: libmilter stopped by itself */
 	}
 	pthread_join(thread, &rc);
+	/* Every finished event is written, unless the outputs hang. */
+	output_stop(5);
 	if (rc != NULL) {
 		log_crit("libmilter stopped with an error (see its lines "
 		    "above or in syslog)");
@@ -753,7 +739,6 @@ session_end(SMFICTX *ctx)
 	if ((s = smfi_getpriv(ctx)) == NULL)
 		return;
 	smfi_setpriv(ctx, NULL);
-	buf_free(&s->out);
 	free(s->macros);
 	free(s);
 }
@@ -787,19 +772,23 @@ report_memory(uint64_t id)
 }
 
 /*
- * Stamp ev, add the macros that are set now, format it into the
- * session's buffer and write it out in one piece.
+ * Stamp ev, add the macros that are set now, format it in the thread's
+ * buffer and queue it for the outputs in one piece.
  */
 static void
 emit(SMFICTX *ctx, struct session *s, struct event *ev)
 {
+	struct buf	*out;
 	const char	*v;
 	size_t		 i, n = 0;
 
 	if (opts.quiet)
 		return;
-	if (s == NULL) {
-		atomic_fetch_add(&shared->events_lost, 1);
+	if (s == NULL || ((out = pthread_getspecific(buf_key)) == NULL &&
+	    ((out = calloc(1, sizeof *out)) == NULL ||
+	    pthread_setspecific(buf_key, out) != 0))) {
+		log_err("cannot report %s: out of memory",
+		    print_stage_names[ev->stage]);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ev->time);
@@ -811,55 +800,27 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 		}
 	ev->macros = s->macros;
 	ev->nmacros = n;
-	s->out.len = 0;
-	if (print_event(&s->out, opts.format, ev) == -1) {
-		atomic_fetch_add(&shared->events_lost, 1);
+	out->len = 0;
+	if (print_event(out, opts.format, ev) == -1) {
+		log_err("cannot report %s: out of memory",
+		    print_stage_names[ev->stage]);
 		return;
 	}
-	output_write(s->out.data, s->out.len);
+	output_event(out->data, out->len);
 }
 
-/*
- * Write one event to every output, whole: the lock keeps events of
- * concurrent sessions from interleaving.  A failing output loses the
- * event there, is reported once, and the mail flows on.
- */
-static void
-output_write(const char *p, size_t len)
+/* Continue, by saying so or, where negotiated, by saying nothing. */
+static sfsistat
+reply(struct session *s, unsigned long nr)
 {
-	size_t	 i, off;
-	ssize_t	 n;
-
-	/* A worker that died holding the lock left at worst half an event. */
-	if (pthread_mutex_lock(&shared->output_lock) == EOWNERDEAD)
-		pthread_mutex_consistent(&shared->output_lock);
-	for (i = 0; i < noutfds; i++) {
-		for (off = 0; off < len; off += n) {
-			n = write(outfds[i], p + off, len - off);
-			if (n == -1 && errno == EINTR) {
-				n = 0;
-				continue;
-			}
-			if (n <= 0)
-				break;
-		}
-		if (off == len)
-			continue;
-		atomic_fetch_add(&shared->events_lost, 1);
-		if (!output_failed[i]) {
-			output_failed[i] = 1;
-			log_err("cannot write the report to %s: %s; events "
-			    "are lost until it can", opts.outputs[i],
-			    n == 0 ? "nothing written" : strerror(errno));
-		}
-	}
-	pthread_mutex_unlock(&shared->output_lock);
+	return s != NULL && (s->noreply & nr) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 /*
- * Take no actions, and every stage with a reply: only what the MTA sends
- * by default, plus the leading space of header values and the rejected
- * recipients, so that nothing it could send is hidden.
+ * Take no actions, and every stage: only what the MTA sends by default,
+ * plus the leading space of header values and the rejected recipients,
+ * so that nothing it could send is hidden.  Where replies are not
+ * needed (--no-reply), every stage that can go without one does.
  */
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
@@ -887,8 +848,12 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	    atomic_exchange(&warned_symlist, 1) == 0)
 		log_warn("the MTA does not offer SMFIF_SETSYMLIST: the macros "
 		    "cannot be requested, only looked up");
-	if (s != NULL)
+	if (s != NULL && noreply)
+		ng.answered_steps |= f1 & NR_ALL;
+	if (s != NULL) {
 		s->rcpt_rej = (ng.answered_steps & SMFIP_RCPT_REJ) != 0;
+		s->noreply = ng.answered_steps & NR_ALL;
+	}
 	*pf0 = ng.answered_actions;
 	*pf1 = ng.answered_steps;
 	*pf2 = *pf3 = 0;
@@ -900,32 +865,35 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 static sfsistat
 cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 {
+	struct session	*s = session_get(ctx);
 	struct event	 ev = { .stage = STAGE_CONNECT };
 
 	ev.host = host != NULL ? host : "";
 	ev.address = addr;
-	emit(ctx, session_get(ctx), &ev);
-	return SMFIS_CONTINUE;
+	emit(ctx, s, &ev);
+	return reply(s, SMFIP_NR_CONN);
 }
 
 static sfsistat
 cb_helo(SMFICTX *ctx, char *name)
 {
+	struct session	*s = session_get(ctx);
 	struct event	 ev = { .stage = STAGE_HELO };
 
 	ev.name = name != NULL ? name : "";
-	emit(ctx, session_get(ctx), &ev);
-	return SMFIS_CONTINUE;
+	emit(ctx, s, &ev);
+	return reply(s, SMFIP_NR_HELO);
 }
 
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
+	struct session	*s = session_get(ctx);
 	struct event	 ev = { .stage = STAGE_ENVFROM };
 
 	ev.args = argv;
-	emit(ctx, session_get(ctx), &ev);
-	return SMFIS_CONTINUE;
+	emit(ctx, s, &ev);
+	return reply(s, SMFIP_NR_MAIL);
 }
 
 /*
@@ -945,47 +913,51 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	    strcmp(mailer, "error") == 0)
 		ev.rejected = 1;
 	emit(ctx, s, &ev);
-	return SMFIS_CONTINUE;
+	return reply(s, SMFIP_NR_RCPT);
 }
 
 static sfsistat
 cb_data(SMFICTX *ctx)
 {
+	struct session	*s = session_get(ctx);
 	struct event	 ev = { .stage = STAGE_DATA };
 
-	emit(ctx, session_get(ctx), &ev);
-	return SMFIS_CONTINUE;
+	emit(ctx, s, &ev);
+	return reply(s, SMFIP_NR_DATA);
 }
 
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
+	struct session	*s = session_get(ctx);
 	struct event	 ev = { .stage = STAGE_HEADER };
 
 	ev.name = name != NULL ? name : "";
 	ev.value = value != NULL ? value : "";
-	emit(ctx, session_get(ctx), &ev);
-	return SMFIS_CONTINUE;
+	emit(ctx, s, &ev);
+	return reply(s, SMFIP_NR_HDR);
 }
 
 static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
+	struct session	*s = session_get(ctx);
 	struct event	 ev = { .stage = STAGE_EOH };
 
-	emit(ctx, session_get(ctx), &ev);
-	return SMFIS_CONTINUE;
+	emit(ctx, s, &ev);
+	return reply(s, SMFIP_NR_EOH);
 }
 
 static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
+	struct session	*s = session_get(ctx);
 	struct event	 ev = { .stage = STAGE_BODY };
 
 	ev.chunk = chunk;
 	ev.length = chunk != NULL ? len : 0;
-	emit(ctx, session_get(ctx), &ev);
-	return SMFIS_CONTINUE;
+	emit(ctx, s, &ev);
+	return reply(s, SMFIP_NR_BODY);
 }
 
 static sfsistat
@@ -1022,9 +994,10 @@ cb_close(SMFICTX *ctx)
 static sfsistat
 cb_unknown(SMFICTX *ctx, const char *command)
 {
+	struct session	*s = session_get(ctx);
 	struct event	 ev = { .stage = STAGE_UNKNOWN };
 
 	ev.name = command != NULL ? command : "";
-	emit(ctx, session_get(ctx), &ev);
-	return SMFIS_CONTINUE;
+	emit(ctx, s, &ev);
+	return reply(s, SMFIP_NR_UNKN);
 }

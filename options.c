@@ -58,7 +58,8 @@ enum {
 	OPT_EVENT_LOOP,
 	OPT_PACKET_BUFFER,
 	OPT_MAX_PENDING,
-	OPT_NO_REPORT
+	OPT_NO_REPORT,
+	OPT_NO_REPLY
 };
 
 static int	fail(char *, size_t, const char *, ...)
@@ -119,6 +120,7 @@ static const struct option longopts[] = {
 	    OPT_MAX_PENDING },
 	{ "n-workers",		required_argument,	NULL, OPT_WORKERS },
 	{ "no-daemon",		no_argument,		NULL, OPT_NO_DAEMON },
+	{ "no-reply",		required_argument,	NULL, OPT_NO_REPLY },
 	{ "no-report-request",	no_argument,		NULL, OPT_NO_REPORT },
 	{ "output",		required_argument,	NULL, OPT_OUTPUT },
 	{ "packet-buffer-size",	required_argument,	NULL,
@@ -209,6 +211,17 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			break;
 		case OPT_REQUEST_MACROS:
 			opts->request_macros = 1;
+			break;
+		case OPT_NO_REPLY:
+			if (strcmp(optarg, "auto") == 0)
+				opts->noreply = NOREPLY_AUTO;
+			else if (strcmp(optarg, "yes") == 0)
+				opts->noreply = NOREPLY_YES;
+			else if (strcmp(optarg, "no") == 0)
+				opts->noreply = NOREPLY_NO;
+			else
+				return fail(err, errlen, "--no-reply: '%s' is "
+				    "not auto, yes or no", optarg);
 			break;
 		case OPT_TIMEOUT:
 			if (parse_uint(optarg, 1, OPTIONS_MAX_TIMEOUT, &n) ==

@@ -15,6 +15,13 @@
 #define OPTIONS_MAX_WORKERS	1000
 #define OPTIONS_SOCKET_MODE	0660
 
+/* When to tell the MTA that stages get no reply (SMFIP_NR_*). */
+enum noreply {
+	NOREPLY_AUTO,		/* on unix sockets only */
+	NOREPLY_YES,
+	NOREPLY_NO
+};
+
 /* A connection spec taken apart; see options_parse_spec(). */
 struct spec {
 	int		 family;	/* AF_UNIX, AF_INET or AF_INET6 */
@@ -36,6 +43,7 @@ struct options {
 	int		 quiet;
 	int		 verbose;
 	int		 timeout;	/* seconds; 0 keeps libmilter's */
+	enum noreply	 noreply;
 	int		 help;
 	int		 version;
 

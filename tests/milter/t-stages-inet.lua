@@ -3,6 +3,7 @@
 -- first message; a second message that is aborted after its recipient;
 -- an unknown command; and close when the client quits.
 -- socket: inet
+-- inspect-args: --no-reply auto
 
 dofile(lib)
 

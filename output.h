@@ -1,0 +1,53 @@
+/* output.h -- where the report goes, without ever holding up the MTA */
+/* SPDX-License-Identifier: ISC */
+
+#ifndef INSPECT_OUTPUT_H
+#define INSPECT_OUTPUT_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+/* Bytes of events waiting to be written, at most; more are dropped. */
+#define OUTPUT_QUEUE_SIZE	(1024 * 1024)
+
+/*
+ * Open the outputs at paths ("-" is standard output): files are appended
+ * to, created 0640, never reached through a symbolic link.  With
+ * own_stdout, standard output is used through a descriptor of its own,
+ * so that fd 1 can be pointed elsewhere.  The lock that keeps events
+ * whole is shared with processes forked later.  Returns 0, or -1 with the
+ * reason in err.
+ */
+int	output_open(const char *const *paths, size_t n, int own_stdout,
+	    char *err, size_t errlen);
+
+/* Give the output files to uid and gid.  Returns 0, or -1 with err. */
+int	output_chown(uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* Open the output files again, for logrotate; failures are logged. */
+void	output_reopen(void);
+
+/*
+ * Start the thread that writes the queue out.  Threads do not survive
+ * fork(), so each serving process starts its own.  Returns 0 or -1.
+ */
+int	output_start(void);
+
+/*
+ * Queue one event of len bytes, written later whole with one write per
+ * output.  Never waits on the outputs: if the queue is full the event is
+ * dropped and counted, and the drop is logged.
+ */
+void	output_event(const char *p, size_t len);
+
+/*
+ * Write out what is queued, waiting at most seconds for the outputs,
+ * and stop the writing thread.
+ */
+void	output_stop(int seconds);
+
+/* Events lost so far, in every process: dropped or failed to write. */
+unsigned long long output_lost(void);
+
+#endif
