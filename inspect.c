@@ -56,6 +56,7 @@ struct shared {
 };
 
 static void	usage(FILE *);
+static void	started(int);
 static int	setup_ids(void);
 static int	setup_shared(void);
 static char	*join_macros(void);
@@ -279,8 +280,7 @@ main(int argc, char *argv[])
 		    " (requested at every stage)" : "", symlist);
 
 	if (opts.workers > 0) {
-		log_started();
-		daemon_ready(notify, NULL);
+		started(notify);
 		status = workers_run(opts.workers, serve, reopen_all);
 	} else {
 		if (drop && priv_drop(uid, gid, err, sizeof err) == -1) {
@@ -288,8 +288,7 @@ main(int argc, char *argv[])
 			daemon_ready(notify, err);
 			goto done;
 		}
-		log_started();
-		daemon_ready(notify, NULL);
+		started(notify);
 		status = serve();
 		if (status == WORKER_EXIT_FATAL)
 			status = 1;
@@ -304,6 +303,22 @@ done:
 	free(symlist);
 	options_free(&opts);
 	return status;
+}
+
+/*
+ * Start-up is over: the log takes over standard error, libmilter's
+ * debugging (printf to standard output) goes there too, and the launcher
+ * of a daemon hears that all is well.
+ */
+static void
+started(int notify)
+{
+	log_started();
+	if (opts.verbose) {
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	}
+	daemon_ready(notify, NULL);
 }
 
 /* Resolve -u, -g and --unix-socket-group while errors reach the user. */
@@ -395,11 +410,8 @@ open_outputs(void)
 		log_crit("%s", err);
 		return -1;
 	}
-	if (opts.verbose) {
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		setvbuf(stdout, NULL, _IOLBF, 0);
+	if (opts.verbose)
 		smfi_setdbg(6);
-	}
 	return 0;
 }
 
