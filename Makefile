@@ -56,8 +56,8 @@ run: inspect
 	./inspect
 
 # Every test: unit (cmocka), command line, integration (miltertest), end to
-# end (Postfix).  The last three need root.
-check: unit-check cli-check milter-check e2e-check
+# end (Postfix), service.  The last four need root.
+check: unit-check cli-check milter-check e2e-check service-check
 
 unit-check: $(UNIT)
 	@for t in $(UNIT); do ./$$t || exit 1; done
@@ -70,6 +70,11 @@ milter-check: inspect
 
 e2e-check: inspect
 	tests/e2e/run.sh
+
+# inspect as a service, alone and behind Postfix; needs root.
+service-check: inspect
+	tests/service/run.sh
+	tests/e2e/service.sh
 
 # The benchmark (bench/README): not a test, and slow; needs root.
 BENCH = bench/null-milter bench/driver
@@ -99,6 +104,7 @@ clean:
 	rm -f $(BENCH) bench/*.o bench/*.d
 
 .PHONY: all run check unit-check cli-check milter-check e2e-check install \
+	service-check \
 	uninstall clean
 
 -include *.d tests/unit/*.d

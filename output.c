@@ -257,6 +257,9 @@ writer(void *arg)
 		head = (head + len) % OUTPUT_QUEUE_SIZE;
 		used -= len;
 		events -= n;
+		/* Start over at the front: only the room used is touched. */
+		if (used == 0)
+			head = 0;
 	}
 	pthread_mutex_unlock(&qlock);
 	return NULL;

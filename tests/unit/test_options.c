@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
+#include "../../daemon.h"
+#include "../../log.h"
 #include "../../options.h"
 
 #define MAX_ARGS	32
@@ -939,6 +942,482 @@ test_options_all_together(void **state)
 	assert_int_equal(f->opts.timeout, 30);
 }
 
+/* What a plain command line leaves of the service options. */
+static void
+test_options_service_defaults(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, NULL), 0);
+	assert_int_equal(f->opts.daemon, 0);
+	assert_null(f->opts.pid_file);
+	assert_null(f->opts.user);
+	assert_null(f->opts.group);
+	assert_null(f->opts.socket_group);
+	assert_int_equal(f->opts.socket_mode, 0660);
+	assert_int_equal(f->opts.socket_mode_set, 0);
+	assert_int_equal(f->opts.log_levels, LEVEL_CRITICAL | LEVEL_ERROR |
+	    LEVEL_WARNING | LEVEL_MESSAGE);
+	assert_null(f->opts.log_path);
+	assert_int_equal(f->opts.syslog, 0);
+	assert_int_equal(f->opts.syslog_facility, LOG_MAIL);
+	assert_int_equal(f->opts.workers, 0);
+	assert_int_equal(f->opts.report_memory, 0);
+	assert_int_equal(f->opts.backlog, 0);
+	assert_null(f->opts.event_loop_backend);
+	assert_null(f->opts.packet_buffer_size);
+	assert_null(f->opts.max_pending);
+}
+
+static void
+test_options_daemon(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--daemon", "--output", "/var/log/r",
+	    NULL), 0);
+	assert_int_equal(f->opts.daemon, 1);
+	/* -q needs no report file. */
+	assert_int_equal(parse(f, "--daemon", "-q", NULL), 0);
+	assert_int_equal(f->opts.daemon, 1);
+	/* The last one given wins, as in milter-test-client. */
+	assert_int_equal(parse(f, "--daemon", "--no-daemon", NULL), 0);
+	assert_int_equal(f->opts.daemon, 0);
+	assert_int_equal(parse(f, "--no-daemon", "--daemon", "-q", NULL), 0);
+	assert_int_equal(f->opts.daemon, 1);
+	assert_int_equal(parse(f, "--no-daemon", NULL), 0);
+	assert_int_equal(f->opts.daemon, 0);
+}
+
+/* Once detached, standard output and error are /dev/null. */
+static void
+test_options_daemon_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--daemon" }, "--output" },
+		{ { "--daemon", "--output", "-" }, "--output -" },
+		{ { "--daemon", "--output=/r", "--output", "-" },
+		    "--output -" },
+		{ { "--daemon", "-q", "--log-path", "-" }, "--log-path -" },
+		{ { "--daemon=1" }, "--daemon=1" },
+		{ { "--no-daemon=1" }, "--no-daemon=1" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_pid_file(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--pid-file", "" }, "--pid-file" },
+		{ { "--pid-file=" }, "--pid-file" },
+		{ { "--pid-file" }, "--pid-file" },
+	};
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--pid-file", "/run/inspect.pid", NULL), 0);
+	assert_string_equal(f->opts.pid_file, "/run/inspect.pid");
+	assert_int_equal(parse(f, "--pid-file=rel.pid", NULL), 0);
+	assert_string_equal(f->opts.pid_file, "rel.pid");
+	assert_rejects(f, r, sizeof r / sizeof r[0]);
+}
+
+/* Each way of naming the user or group says how it is looked up. */
+static void
+test_options_user_group(void **state)
+{
+	static const struct {
+		const char	*option;
+		const char	*value;
+		int		 user;	/* else group */
+		int		 kind;
+	} ok[] = {
+		{ "-u", "nobody", 1, ID_NAME_OR_NUMBER },
+		{ "--user", "65534", 1, ID_NAME_OR_NUMBER },
+		{ "--user-name", "nobody", 1, ID_NAME },
+		{ "--user-id", "65534", 1, ID_NUMBER },
+		{ "-g", "nogroup", 0, ID_NAME_OR_NUMBER },
+		{ "--group", "105", 0, ID_NAME_OR_NUMBER },
+		{ "--group-name", "postfix", 0, ID_NAME },
+		{ "--group-id", "105", 0, ID_NUMBER },
+	};
+	struct fixture	*f = *state;
+	size_t		 i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		if (parse(f, ok[i].option, ok[i].value, NULL) != 0)
+			fail_msg("%s %s rejected: %s", ok[i].option,
+			    ok[i].value, f->err);
+		if (ok[i].user) {
+			assert_string_equal(f->opts.user, ok[i].value);
+			assert_int_equal(f->opts.user_kind, ok[i].kind);
+			assert_null(f->opts.group);
+		} else {
+			assert_string_equal(f->opts.group, ok[i].value);
+			assert_int_equal(f->opts.group_kind, ok[i].kind);
+			assert_null(f->opts.user);
+		}
+	}
+	/* The last one given wins, kind and all. */
+	assert_int_equal(parse(f, "--user-id", "0", "-u", "nobody", "-g", "0",
+	    "--group-name", "postfix", NULL), 0);
+	assert_string_equal(f->opts.user, "nobody");
+	assert_int_equal(f->opts.user_kind, ID_NAME_OR_NUMBER);
+	assert_string_equal(f->opts.group, "postfix");
+	assert_int_equal(f->opts.group_kind, ID_NAME);
+	/* Names are looked up when inspect starts, not here. */
+	assert_int_equal(parse(f, "-u", "no-such-user-here", NULL), 0);
+}
+
+/* An empty user or group is refused, and the error names the option. */
+static void
+test_options_user_empty_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--user=" }, "--user" },
+		{ { "-u", "" }, "-u" },
+		{ { "--user", "" }, "--user" },
+		{ { "--user-name", "" }, "--user-name" },
+		{ { "--user-id", "" }, "--user-id" },
+		{ { "-u" }, "-u" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_group_empty_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--group=" }, "--group" },
+		{ { "-g", "" }, "-g" },
+		{ { "--group", "" }, "--group" },
+		{ { "--group-name", "" }, "--group-name" },
+		{ { "--group-id", "" }, "--group-id" },
+		{ { "-g" }, "-g" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_socket_group_mode(void **state)
+{
+	static const struct {
+		const char	*mode;
+		unsigned int	 value;
+	} ok[] = {
+		{ "0660", 0660 }, { "660", 0660 }, { "0", 0 }, { "0777", 0777 },
+		{ "600", 0600 }, { "00640", 0640 },
+	};
+	struct fixture	*f = *state;
+	size_t		 i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		if (parse(f, "-s", "unix:/run/i.sock", "--unix-socket-mode",
+		    ok[i].mode, NULL) != 0)
+			fail_msg("--unix-socket-mode %s rejected: %s",
+			    ok[i].mode, f->err);
+		assert_int_equal(f->opts.socket_mode, ok[i].value);
+		assert_int_equal(f->opts.socket_mode_set, 1);
+	}
+	assert_int_equal(parse(f, "--unix-socket-group", "postfix",
+	    "unix:/run/i.sock", NULL), 0);
+	assert_string_equal(f->opts.socket_group, "postfix");
+	assert_int_equal(f->opts.socket_mode, 0660);
+	assert_int_equal(f->opts.socket_mode_set, 0);
+	assert_int_equal(parse(f, "--unix-socket-group=105",
+	    "local:/run/i.sock", NULL), 0);
+	assert_string_equal(f->opts.socket_group, "105");
+}
+
+static void
+test_options_socket_mode_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--unix-socket-mode", "0778", "unix:/s" }, "'0778'" },
+		{ { "--unix-socket-mode", "8", "unix:/s" }, "'8'" },
+		{ { "--unix-socket-mode", "01000", "unix:/s" }, "'01000'" },
+		{ { "--unix-socket-mode", "-1", "unix:/s" }, "'-1'" },
+		{ { "--unix-socket-mode", "abc", "unix:/s" }, "'abc'" },
+		{ { "--unix-socket-mode", "", "unix:/s" },
+		    "--unix-socket-mode: ''" },
+		{ { "--unix-socket-mode", "0o660", "unix:/s" }, "'0o660'" },
+		{ { "--unix-socket-mode", "+660", "unix:/s" }, "'+660'" },
+		{ { "--unix-socket-mode", "660 ", "unix:/s" }, "'660 '" },
+		{ { "--unix-socket-group", "", "unix:/s" },
+		    "--unix-socket-group" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+/* The unix socket's owner and mode mean nothing for inet. */
+static void
+test_options_socket_options_need_unix(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--unix-socket-mode", "0600", "-s", "inet:2525" },
+		    "inet:2525" },
+		{ { "--unix-socket-mode", "0660", "inet6:2525@[::1]" },
+		    "inet6:2525@[::1]" },
+		{ { "--unix-socket-group", "postfix", "-s", "inet:2525" },
+		    "inet:2525" },
+		/* The default spec is inet too. */
+		{ { "--unix-socket-group", "postfix" },
+		    "inet:10025@[127.0.0.1]" },
+		{ { "--unix-socket-mode", "0600" }, "--unix-socket-mode" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_log_level(void **state)
+{
+	static const struct {
+		const char	*levels;
+		unsigned int	 mask;
+	} ok[] = {
+		{ "critical", LEVEL_CRITICAL },
+		{ "error", LEVEL_ERROR },
+		{ "warning", LEVEL_WARNING },
+		{ "message", LEVEL_MESSAGE },
+		{ "info", LEVEL_INFO },
+		{ "debug", LEVEL_DEBUG },
+		{ "statistics", LEVEL_STATISTICS },
+		{ "profile", LEVEL_PROFILE },
+		{ "all", LEVEL_ALL },
+		{ "default", LEVEL_CRITICAL | LEVEL_ERROR | LEVEL_WARNING },
+		{ "none", 0 },
+		{ "error|warning|message", LEVEL_ERROR | LEVEL_WARNING |
+		    LEVEL_MESSAGE },
+		{ "default|info", LEVEL_CRITICAL | LEVEL_ERROR |
+		    LEVEL_WARNING | LEVEL_INFO },
+		{ "none|debug", LEVEL_DEBUG },
+		{ "info|info", LEVEL_INFO },
+	};
+	struct fixture	*f = *state;
+	size_t		 i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		if (parse(f, "--log-level", ok[i].levels, NULL) != 0)
+			fail_msg("--log-level %s rejected: %s", ok[i].levels,
+			    f->err);
+		if (f->opts.log_levels != ok[i].mask)
+			fail_msg("--log-level %s: 0x%x, expected 0x%x",
+			    ok[i].levels, f->opts.log_levels, ok[i].mask);
+	}
+	/* The last one given wins. */
+	assert_int_equal(parse(f, "--log-level", "all", "--log-level=error",
+	    NULL), 0);
+	assert_int_equal(f->opts.log_levels, LEVEL_ERROR);
+}
+
+static void
+test_options_log_level_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--log-level", "foo" }, "'foo'" },
+		{ { "--log-level", "error|foo" }, "'foo' in 'error|foo'" },
+		{ { "--log-level", "" }, "--log-level: unknown level ''" },
+		{ { "--log-level", "error|" }, "'error|'" },
+		{ { "--log-level", "|error" }, "'|error'" },
+		{ { "--log-level", "ERROR" }, "'ERROR'" },
+		{ { "--log-level", "error,warning" }, "'error,warning'" },
+		{ { "--log-level" }, "--log-level" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+/* -v and --report-memory-profile add to whatever levels were given. */
+static void
+test_options_log_level_verbose_profile(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "-v", NULL), 0);
+	assert_int_equal(f->opts.log_levels, LEVEL_ALL);
+	assert_int_equal(parse(f, "--log-level", "error", "-v", NULL), 0);
+	assert_int_equal(f->opts.log_levels, LEVEL_ALL);
+	assert_int_equal(parse(f, "--verbose", "--log-level", "none", NULL),
+	    0);
+	assert_int_equal(f->opts.log_levels, LEVEL_ALL);
+
+	assert_int_equal(parse(f, "--report-memory-profile", NULL), 0);
+	assert_int_equal(f->opts.report_memory, 1);
+	assert_int_equal(f->opts.log_levels, LEVEL_CRITICAL | LEVEL_ERROR |
+	    LEVEL_WARNING | LEVEL_MESSAGE | LEVEL_PROFILE);
+	assert_int_equal(parse(f, "--report-memory-profile", "--log-level",
+	    "none", NULL), 0);
+	assert_int_equal(f->opts.log_levels, LEVEL_PROFILE);
+	assert_int_equal(parse(f, "--log-level", "error",
+	    "--report-memory-profile", NULL), 0);
+	assert_int_equal(f->opts.log_levels, LEVEL_ERROR | LEVEL_PROFILE);
+}
+
+static void
+test_options_log_path(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--log-path", "" }, "--log-path" },
+		{ { "--log-path=" }, "--log-path" },
+	};
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--log-path", "/var/log/inspect.log", NULL),
+	    0);
+	assert_string_equal(f->opts.log_path, "/var/log/inspect.log");
+	assert_int_equal(parse(f, "--log-path", "-", NULL), 0);
+	assert_string_equal(f->opts.log_path, "-");
+	assert_rejects(f, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_syslog(void **state)
+{
+	static const struct {
+		const char	*name;
+		int		 facility;
+	} ok[] = {
+		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON },
+		{ "user", LOG_USER }, { "local0", LOG_LOCAL0 },
+		{ "local3", LOG_LOCAL3 }, { "local7", LOG_LOCAL7 },
+		{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV },
+	};
+	static const struct reject r[] = {
+		{ { "--syslog-facility", "foo" }, "'foo'" },
+		{ { "--syslog-facility", "MAIL" }, "'MAIL'" },
+		{ { "--syslog-facility", "local8" }, "'local8'" },
+		{ { "--syslog-facility", "" }, "--syslog-facility" },
+		{ { "--syslog=1" }, "--syslog=1" },
+	};
+	struct fixture	*f = *state;
+	size_t		 i;
+
+	assert_int_equal(parse(f, "--syslog", NULL), 0);
+	assert_int_equal(f->opts.syslog, 1);
+	assert_int_equal(f->opts.syslog_facility, LOG_MAIL);
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		if (parse(f, "--syslog-facility", ok[i].name, NULL) != 0)
+			fail_msg("--syslog-facility %s rejected: %s",
+			    ok[i].name, f->err);
+		assert_int_equal(f->opts.syslog_facility, ok[i].facility);
+	}
+	assert_rejects(f, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_workers(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--n-workers", "1001" }, "'1001'" },
+		{ { "--n-workers", "-1" }, "'-1'" },
+		{ { "--n-workers", "x" }, "'x'" },
+		{ { "--n-workers", "" }, "--n-workers" },
+		{ { "--n-workers", "2x" }, "'2x'" },
+		{ { "--n-workers", "99999999999999999999" },
+		    "'99999999999999999999'" },
+	};
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--n-workers", "0", NULL), 0);
+	assert_int_equal(f->opts.workers, 0);
+	assert_int_equal(parse(f, "--n-workers", "1", NULL), 0);
+	assert_int_equal(f->opts.workers, 1);
+	assert_int_equal(parse(f, "--n-workers=1000", NULL), 0);
+	assert_int_equal(f->opts.workers, 1000);
+	assert_int_equal(f->opts.workers, OPTIONS_MAX_WORKERS);
+	assert_rejects(f, r, sizeof r / sizeof r[0]);
+}
+
+static void
+test_options_backlog(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--backlog", "0" }, "'0'" },
+		{ { "--backlog", "65536" }, "'65536'" },
+		{ { "--backlog", "-1" }, "'-1'" },
+		{ { "--backlog", "many" }, "'many'" },
+		{ { "--backlog", "" }, "--backlog" },
+	};
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--backlog", "1", NULL), 0);
+	assert_int_equal(f->opts.backlog, 1);
+	assert_int_equal(parse(f, "--backlog=65535", NULL), 0);
+	assert_int_equal(f->opts.backlog, 65535);
+	assert_int_equal(parse(f, "--backlog", "128", NULL), 0);
+	assert_int_equal(f->opts.backlog, 128);
+	assert_rejects(f, r, sizeof r / sizeof r[0]);
+}
+
+/* Kept for milter-test-client's command lines: checked, then unused. */
+static void
+test_options_compat(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--event-loop-backend", "foo" }, "'foo'" },
+		{ { "--event-loop-backend", "" }, "--event-loop-backend" },
+		{ { "--packet-buffer-size", "-1" }, "'-1'" },
+		{ { "--packet-buffer-size", "x" }, "'x'" },
+		{ { "--max-pending-finished-sessions", "x" }, "'x'" },
+		{ { "--max-pending-finished-sessions", "-1" }, "'-1'" },
+		{ { "--no-report-request=1" }, "--no-report-request=1" },
+	};
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--event-loop-backend", "glib", NULL), 0);
+	assert_string_equal(f->opts.event_loop_backend, "glib");
+	assert_int_equal(parse(f, "--event-loop-backend=libev", NULL), 0);
+	assert_string_equal(f->opts.event_loop_backend, "libev");
+	assert_int_equal(parse(f, "--packet-buffer-size", "4096", NULL), 0);
+	assert_string_equal(f->opts.packet_buffer_size, "4096");
+	assert_int_equal(parse(f, "--packet-buffer-size", "0", NULL), 0);
+	assert_string_equal(f->opts.packet_buffer_size, "0");
+	assert_int_equal(parse(f, "--max-pending-finished-sessions", "10",
+	    NULL), 0);
+	assert_string_equal(f->opts.max_pending, "10");
+	/* milter-test-client's spelling of -q. */
+	assert_int_equal(parse(f, "--no-report-request", NULL), 0);
+	assert_int_equal(f->opts.quiet, 1);
+	assert_rejects(f, r, sizeof r / sizeof r[0]);
+}
+
+/* A service's whole command line, as a unit file would give it. */
+static void
+test_options_service_together(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--daemon", "--pid-file", "/run/i.pid",
+	    "-u", "nobody", "-g", "postfix", "--unix-socket-group", "postfix",
+	    "--unix-socket-mode", "0640", "--n-workers", "4", "--log-level",
+	    "error|warning", "--log-path", "/var/log/i.log", "--syslog",
+	    "--syslog-facility", "local3", "--report-memory-profile",
+	    "--backlog", "64", "--output", "/var/log/i.report",
+	    "unix:/run/inspect/i.sock", NULL), 0);
+	assert_int_equal(f->opts.daemon, 1);
+	assert_string_equal(f->opts.pid_file, "/run/i.pid");
+	assert_string_equal(f->opts.user, "nobody");
+	assert_string_equal(f->opts.group, "postfix");
+	assert_string_equal(f->opts.socket_group, "postfix");
+	assert_int_equal(f->opts.socket_mode, 0640);
+	assert_int_equal(f->opts.workers, 4);
+	assert_int_equal(f->opts.log_levels, LEVEL_ERROR | LEVEL_WARNING |
+	    LEVEL_PROFILE);
+	assert_string_equal(f->opts.log_path, "/var/log/i.log");
+	assert_int_equal(f->opts.syslog, 1);
+	assert_int_equal(f->opts.syslog_facility, LOG_LOCAL3);
+	assert_int_equal(f->opts.report_memory, 1);
+	assert_int_equal(f->opts.backlog, 64);
+	assert_int_equal(f->opts.noutputs, 1);
+	assert_string_equal(f->opts.outputs[0], "/var/log/i.report");
+	assert_spec(&f->opts.where, AF_UNIX, "/run/inspect/i.sock", "", 0, 0);
+}
+
 int
 main(void)
 {
@@ -982,6 +1461,25 @@ main(void)
 		T(test_options_missing_value),
 		T(test_options_flag_with_value_rejected),
 		T(test_options_all_together),
+		T(test_options_service_defaults),
+		T(test_options_daemon),
+		T(test_options_daemon_rejected),
+		T(test_options_pid_file),
+		T(test_options_user_group),
+		T(test_options_user_empty_rejected),
+		T(test_options_group_empty_rejected),
+		T(test_options_socket_group_mode),
+		T(test_options_socket_mode_rejected),
+		T(test_options_socket_options_need_unix),
+		T(test_options_log_level),
+		T(test_options_log_level_rejected),
+		T(test_options_log_level_verbose_profile),
+		T(test_options_log_path),
+		T(test_options_syslog),
+		T(test_options_workers),
+		T(test_options_backlog),
+		T(test_options_compat),
+		T(test_options_service_together),
 #undef T
 	};
 
