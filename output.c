@@ -20,6 +20,13 @@
 #include "output.h"
 
 #define MAX_OUTPUTS	8
+/*
+ * The writer gathers events for up to BATCH_MS, or until BATCH_BYTES are
+ * waiting, and writes them with one writev: a system call and a wake-up
+ * per batch rather than per event.
+ */
+#define BATCH_MS	20
+#define BATCH_BYTES	(64 * 1024)
 
 /*
  * Shared by the processes that serve one socket: a lock that keeps their
@@ -169,9 +176,11 @@ output_event(const char *p, size_t len)
 	first = len < OUTPUT_QUEUE_SIZE - tail ? len : OUTPUT_QUEUE_SIZE - tail;
 	memcpy(ring + tail, p, first);
 	memcpy(ring, p + first, len - first);
+	/* Wake the writer to start a batch, or to write a full one. */
+	if (used == 0 || (used < BATCH_BYTES && used + len >= BATCH_BYTES))
+		pthread_cond_signal(&qcond);
 	used += len;
 	events++;
-	pthread_cond_signal(&qcond);
 	pthread_mutex_unlock(&qlock);
 	if (caught_up > 0)
 		log_warn("the report's outputs caught up; %llu events were "
@@ -237,7 +246,8 @@ open_file(const char *path)
 static void *
 writer(void *arg)
 {
-	size_t	 start, len, n;
+	struct timespec	 until;
+	size_t		 start, len, n;
 
 	(void)arg;
 	/* output_stop() may cancel it, but only where write_out() allows. */
@@ -248,6 +258,18 @@ writer(void *arg)
 			pthread_cond_wait(&qcond, &qlock);
 		if (used == 0)
 			break;
+		if (used < BATCH_BYTES && !stopping) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += BATCH_MS * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			while (used < BATCH_BYTES && !stopping &&
+			    pthread_cond_timedwait(&qcond, &qlock,
+			    &until) == 0)
+				;
+		}
 		start = head;
 		len = used;
 		n = events;
