@@ -280,8 +280,8 @@ main(int argc, char *argv[])
 		    " (requested at every stage)" : "", symlist);
 
 	if (opts.workers > 0) {
-		started(notify);
-		status = workers_run(opts.workers, serve, reopen_all);
+		started(-1);
+		status = workers_run(opts.workers, serve, reopen_all, notify);
 	} else {
 		if (drop && priv_drop(uid, gid, err, sizeof err) == -1) {
 			log_crit("%s", err);
@@ -422,9 +422,22 @@ open_outputs(void)
 static void
 reopen_all(void)
 {
-	log_reopen();
-	output_reopen();
-	log_info("reopened the log and the report files");
+	char	 err[512];
+	int	 rc;
+
+	rc = log_reopen() | output_reopen();
+	/*
+	 * The supervisor of workers is still root: what it opens anew, its
+	 * workers must be able to open too.
+	 */
+	if (drop && geteuid() == 0 && (log_chown(uid, gid) == -1 ||
+	    output_chown(uid, gid, err, sizeof err) == -1)) {
+		log_err("cannot give the reopened files to the user: %s",
+		    strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0)
+		log_info("reopened the log and the report files");
 }
 
 /* A thread's format buffer goes with the thread. */
@@ -664,17 +677,18 @@ serve(void)
 	if (opts.workers > 0 && drop && priv_drop(uid, gid, err,
 	    sizeof err) == -1) {
 		log_crit("%s", err);
+		worker_ready(err);
 		return WORKER_EXIT_FATAL;
 	}
-	if (!opts.quiet && output_start() == -1) {
-		log_crit("cannot start writing the report: %s",
+	if ((!opts.quiet && output_start() == -1) ||
+	    pthread_create(&thread, NULL, milter_thread, NULL) != 0) {
+		snprintf(err, sizeof err, "cannot start serving: %s",
 		    strerror(errno));
-		return 1;
+		log_crit("%s", err);
+		worker_ready(err);
+		return WORKER_EXIT_FATAL;
 	}
-	if (pthread_create(&thread, NULL, milter_thread, NULL) != 0) {
-		log_crit("cannot start serving: %s", strerror(errno));
-		return 1;
-	}
+	worker_ready(NULL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGINT);

@@ -161,23 +161,24 @@ log_enabled(unsigned int level)
 	return (levels & level) != 0;
 }
 
-void
+int
 log_reopen(void)
 {
 	int	 fd;
 
 	if (logpath == NULL)
-		return;
+		return 0;
 	if ((fd = open_file(logpath)) == -1) {
 		log_err("cannot reopen the log %s: %s", logpath,
 		    strerror(errno));
-		return;
+		return -1;
 	}
+	/* Atomic for the other threads, which may be logging right now. */
 	dup2(fd, logfd);
 	if (!starting)
 		dup2(fd, STDERR_FILENO);
 	close(fd);
-	log_info("log reopened");
+	return 0;
 }
 
 int

@@ -60,10 +60,9 @@ int	log_enabled(unsigned int level);
 
 /*
  * Open the log file again, for logrotate.  On failure the old one is kept
- * and the failure is logged there.  Safe only where no other thread logs
- * at the same time as it (the signal-handling thread).
+ * and the failure is logged there.  Returns 0 or -1.
  */
-void	log_reopen(void);
+int	log_reopen(void);
 
 /* Give a log file to uid and gid, so that it can be reopened later. */
 int	log_chown(uid_t uid, gid_t gid);

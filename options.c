@@ -250,7 +250,9 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_USER_ID:
 			if (*optarg == '\0')
 				return fail(err, errlen, "%s: empty user",
-				    argv[optind - 1]);
+				    ch == OPT_USER_NAME ? "--user-name" :
+				    ch == OPT_USER_ID ? "--user-id" :
+				    ch == OPT_USER ? "--user" : "-u");
 			opts->user = optarg;
 			opts->user_kind = ch == OPT_USER_NAME ? ID_NAME :
 			    ch == OPT_USER_ID ? ID_NUMBER : ID_NAME_OR_NUMBER;
@@ -261,7 +263,9 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_GROUP_ID:
 			if (*optarg == '\0')
 				return fail(err, errlen, "%s: empty group",
-				    argv[optind - 1]);
+				    ch == OPT_GROUP_NAME ? "--group-name" :
+				    ch == OPT_GROUP_ID ? "--group-id" :
+				    ch == OPT_GROUP ? "--group" : "-g");
 			opts->group = optarg;
 			opts->group_kind = ch == OPT_GROUP_NAME ? ID_NAME :
 			    ch == OPT_GROUP_ID ? ID_NUMBER : ID_NAME_OR_NUMBER;

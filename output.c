@@ -27,6 +27,8 @@
  */
 #define BATCH_MS	20
 #define BATCH_BYTES	(64 * 1024)
+/* Room of the queue kept resident once used; the rest is given back. */
+#define KEEP_BYTES	(1024 * 1024)
 
 /*
  * Shared by the processes that serve one socket: a lock that keeps their
@@ -59,6 +61,7 @@ static pthread_mutex_t	 qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 qcond = PTHREAD_COND_INITIALIZER;
 static char		*ring;
 static size_t		 head, used, events;
+static size_t		 touched;	/* bytes of the ring made resident */
 static int		 running, stopping, dropping;
 static unsigned long long dropped;
 static pthread_t	 thread;
@@ -106,18 +109,18 @@ output_chown(uid_t uid, gid_t gid, char *err, size_t errlen)
 	size_t		 i;
 
 	for (i = 0; i < nfds; i++)
-		if (fstat(fds[i], &st) == 0 && S_ISREG(st.st_mode) &&
-		    fchown(fds[i], uid, gid) == -1)
+		if (strcmp(paths[i], "-") != 0 && fstat(fds[i], &st) == 0 &&
+		    S_ISREG(st.st_mode) && fchown(fds[i], uid, gid) == -1)
 			return fail(err, errlen, "chown --output %s: %s",
 			    paths[i], strerror(errno));
 	return 0;
 }
 
-void
+int
 output_reopen(void)
 {
 	size_t	 i;
-	int	 fd;
+	int	 fd, rc = 0;
 
 	for (i = 0; i < nfds; i++) {
 		if (strcmp(paths[i], "-") == 0)
@@ -125,6 +128,7 @@ output_reopen(void)
 		if ((fd = open_file(paths[i])) == -1) {
 			log_err("cannot reopen --output %s: %s", paths[i],
 			    strerror(errno));
+			rc = -1;
 			continue;
 		}
 		/* Atomic for the writer, which may be writing right now. */
@@ -132,15 +136,20 @@ output_reopen(void)
 		close(fd);
 		failed[i] = 0;
 	}
+	return rc;
 }
 
 int
 output_start(void)
 {
-	if ((ring = malloc(OUTPUT_QUEUE_SIZE)) == NULL)
+	ring = mmap(NULL, OUTPUT_QUEUE_SIZE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ring == MAP_FAILED) {
+		ring = NULL;
 		return -1;
+	}
 	if (pthread_create(&thread, NULL, writer, NULL) != 0) {
-		free(ring);
+		munmap(ring, OUTPUT_QUEUE_SIZE);
 		ring = NULL;
 		return -1;
 	}
@@ -176,6 +185,10 @@ output_event(const char *p, size_t len)
 	first = len < OUTPUT_QUEUE_SIZE - tail ? len : OUTPUT_QUEUE_SIZE - tail;
 	memcpy(ring + tail, p, first);
 	memcpy(ring, p + first, len - first);
+	if (len > first)
+		touched = OUTPUT_QUEUE_SIZE;
+	else if (tail + len > touched)
+		touched = tail + len;
 	/* Wake the writer to start a batch, or to write a full one. */
 	if (used == 0 || (used < BATCH_BYTES && used + len >= BATCH_BYTES))
 		pthread_cond_signal(&qcond);
@@ -209,7 +222,7 @@ output_stop(int seconds)
 		    "them in %d s", events, seconds);
 	}
 	running = 0;
-	free(ring);
+	munmap(ring, OUTPUT_QUEUE_SIZE);
 	ring = NULL;
 }
 
@@ -279,9 +292,18 @@ writer(void *arg)
 		head = (head + len) % OUTPUT_QUEUE_SIZE;
 		used -= len;
 		events -= n;
-		/* Start over at the front: only the room used is touched. */
-		if (used == 0)
+		/*
+		 * Start over at the front, so that only the room in use is
+		 * touched, and give back what a burst made resident.
+		 */
+		if (used == 0) {
 			head = 0;
+			if (touched > KEEP_BYTES) {
+				madvise(ring + KEEP_BYTES, touched - KEEP_BYTES,
+				    MADV_DONTNEED);
+				touched = KEEP_BYTES;
+			}
+		}
 	}
 	pthread_mutex_unlock(&qlock);
 	return NULL;

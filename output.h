@@ -8,8 +8,12 @@
 
 #include <stddef.h>
 
-/* Bytes of events waiting to be written, at most; more are dropped. */
-#define OUTPUT_QUEUE_SIZE	(1024 * 1024)
+/*
+ * Bytes of events waiting to be written, at most; more are dropped.  It
+ * is room for seconds of mail, so that only a stuck output loses events,
+ * not a writer that was late; memory is taken only as it is used.
+ */
+#define OUTPUT_QUEUE_SIZE	(16 * 1024 * 1024)
 
 /*
  * Open the outputs at paths ("-" is standard output): files are appended
@@ -22,11 +26,17 @@
 int	output_open(const char *const *paths, size_t n, int own_stdout,
 	    char *err, size_t errlen);
 
-/* Give the output files to uid and gid.  Returns 0, or -1 with err. */
+/*
+ * Give the output files that were opened by name to uid and gid (not
+ * standard output, whatever it is).  Returns 0, or -1 with err.
+ */
 int	output_chown(uid_t uid, gid_t gid, char *err, size_t errlen);
 
-/* Open the output files again, for logrotate; failures are logged. */
-void	output_reopen(void);
+/*
+ * Open the output files again, for logrotate.  A failure is logged and
+ * the old file kept.  Returns 0, or -1 if any failed.
+ */
+int	output_reopen(void);
 
 /*
  * Start the thread that writes the queue out.  Threads do not survive
