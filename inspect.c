@@ -42,7 +42,11 @@ struct session {
 	uint64_t	 id;
 	int		 rcpt_rej;	/* rejected recipients negotiated */
 	unsigned long	 noreply;	/* the SMFIP_NR_* bits negotiated */
-	struct macro	*macros;	/* opts.nmacros entries */
+	struct macro	*macros;	/* found at the last look-up */
+	size_t		 nfound;
+	char		*values;	/* copies of their values */
+	size_t		 valuescap;
+	int		 looked_up;	/* macros holds a look-up */
 };
 
 /* The stages that can go without a reply: all but negotiate and eom. */
@@ -76,6 +80,7 @@ static struct session *session_get(SMFICTX *);
 static void	session_end(SMFICTX *);
 static void	report_memory(uint64_t);
 static void	emit(SMFICTX *, struct session *, struct event *);
+static int	lookup_macros(SMFICTX *, struct session *);
 static sfsistat	reply(struct session *, unsigned long);
 static sfsistat	cb_negotiate(SMFICTX *, unsigned long, unsigned long,
 		    unsigned long, unsigned long, unsigned long *,
@@ -766,6 +771,7 @@ session_end(SMFICTX *ctx)
 		return;
 	smfi_setpriv(ctx, NULL);
 	free(s->macros);
+	free(s->values);
 	free(s);
 }
 
@@ -805,8 +811,6 @@ static void
 emit(SMFICTX *ctx, struct session *s, struct event *ev)
 {
 	struct buf	*out;
-	const char	*v;
-	size_t		 i, n = 0;
 
 	if (opts.quiet)
 		return;
@@ -819,13 +823,30 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 	}
 	clock_gettime(CLOCK_REALTIME, &ev->time);
 	ev->session = s->id;
-	for (i = 0; i < opts.nmacros; i++)
-		if ((v = smfi_getsymval(ctx, opts.macros[i])) != NULL) {
-			s->macros[n].name = opts.macros[i];
-			s->macros[n++].value = v;
+	/*
+	 * libmilter keeps the macros sent with connect, helo, envfrom,
+	 * envrcpt, data, eoh and eom, and drops any sent with the other
+	 * commands: at those, what the last look-up found still holds.
+	 * That spares most of the look-ups, which are most of inspect's work.
+	 */
+	switch (ev->stage) {
+	case STAGE_HEADER:
+	case STAGE_BODY:
+	case STAGE_ABORT:
+	case STAGE_CLOSE:
+	case STAGE_UNKNOWN:
+		if (s->looked_up)
+			break;
+		/* FALLTHROUGH */
+	default:
+		if (lookup_macros(ctx, s) == -1) {
+			log_err("cannot report %s: out of memory",
+			    print_stage_names[ev->stage]);
+			return;
 		}
+	}
 	ev->macros = s->macros;
-	ev->nmacros = n;
+	ev->nmacros = s->nfound;
 	out->len = 0;
 	if (print_event(out, opts.format, ev) == -1) {
 		log_err("cannot report %s: out of memory",
@@ -833,6 +854,41 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 		return;
 	}
 	output_event(out->data, out->len);
+}
+
+/*
+ * Look up every listed macro and keep copies of the values found: a
+ * hostile MTA could have libmilter replace them before they are used
+ * again.  Returns 0, or -1 if out of memory.
+ */
+static int
+lookup_macros(SMFICTX *ctx, struct session *s)
+{
+	const char	*v;
+	size_t		 i, n = 0, len = 0;
+	char		*p;
+
+	for (i = 0; i < opts.nmacros; i++)
+		if ((v = smfi_getsymval(ctx, opts.macros[i])) != NULL) {
+			s->macros[n].name = opts.macros[i];
+			s->macros[n++].value = v;
+			len += strlen(v) + 1;
+		}
+	if (len > s->valuescap) {
+		if ((p = realloc(s->values, len)) == NULL)
+			return -1;
+		s->values = p;
+		s->valuescap = len;
+	}
+	for (i = 0, p = s->values; i < n; i++) {
+		len = strlen(s->macros[i].value) + 1;
+		memcpy(p, s->macros[i].value, len);
+		s->macros[i].value = p;
+		p += len;
+	}
+	s->nfound = n;
+	s->looked_up = 1;
+	return 0;
 }
 
 /* Continue, by saying so or, where negotiated, by saying nothing. */
