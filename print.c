@@ -25,12 +25,16 @@ struct flag {
 	const char	*name;
 };
 
-static int	buf_reserve(struct buf *, size_t);
+static int	buf_grow_if(struct buf *, size_t);
 static int	escape(struct buf *, const void *, size_t, int);
+static const unsigned char *plain_run(const unsigned char *,
+		    const unsigned char *);
 static size_t	utf8_decode(const unsigned char *, size_t, uint32_t *);
 static int	unsafe_codepoint(uint32_t);
 static int	put_hex(struct buf *, const char *, unsigned int, int);
 static int	put_time(struct buf *, const struct timespec *);
+static void	put_digits(char *, unsigned long, int);
+static size_t	fmt_uint(char *, uint64_t);
 static int	put_text_string(struct buf *, const char *, const char *,
 		    const void *, size_t);
 static int	put_json_string(struct buf *, const char *, const void *,
@@ -197,23 +201,6 @@ print_address(struct buf *out, const struct sockaddr *sa)
 	}
 }
 
-int
-buf_add(struct buf *out, const void *p, size_t len)
-{
-	if (buf_reserve(out, len) == -1)
-		return -1;
-	if (len > 0)
-		memcpy(out->data + out->len, p, len);
-	out->len += len;
-	return 0;
-}
-
-int
-buf_puts(struct buf *out, const char *s)
-{
-	return buf_add(out, s, strlen(s));
-}
-
 void
 buf_free(struct buf *out)
 {
@@ -222,9 +209,15 @@ buf_free(struct buf *out)
 	out->len = out->cap = 0;
 }
 
-/* Make room for n more bytes. */
+/* buf_grow() when needed. */
 static int
-buf_reserve(struct buf *out, size_t n)
+buf_grow_if(struct buf *out, size_t n)
+{
+	return out->cap - out->len < n ? buf_grow(out, n) : 0;
+}
+
+int
+buf_grow(struct buf *out, size_t n)
 {
 	size_t	 cap;
 	char	*p;
@@ -259,14 +252,12 @@ escape(struct buf *out, const void *s, size_t len, int json)
 	char			 c;
 
 	/* Six output bytes per input byte is the worst case (\u00HH). */
-	if (buf_reserve(out, len < SIZE_MAX / 6 ? len * 6 : SIZE_MAX) == -1)
+	if (buf_grow_if(out, len < SIZE_MAX / 6 ? len * 6 : SIZE_MAX) == -1)
 		return -1;
 	while (p < end) {
 		const unsigned char	*run = p;
 
-		while (p < end && *p >= 0x20 && *p < 0x7f && *p != '\\' &&
-		    *p != '"')
-			p++;
+		p = plain_run(p, end);
 		if (p > run) {
 			memcpy(out->data + out->len, run, p - run);
 			out->len += p - run;
@@ -308,6 +299,34 @@ escape(struct buf *out, const void *s, size_t len, int json)
 		}
 	}
 	return 0;
+}
+
+/*
+ * The end of the run of bytes from p that are written as they are:
+ * printable ASCII but '\\' and '"'.  Eight bytes at a time while they
+ * all are, as most of what an MTA sends is such text.
+ */
+static const unsigned char *
+plain_run(const unsigned char *p, const unsigned char *end)
+{
+	const uint64_t	 ones = 0x0101010101010101ULL;
+	const uint64_t	 highs = 0x8080808080808080ULL;
+	uint64_t	 x, q, b;
+
+	while (end - p >= 8) {
+		memcpy(&x, p, 8);
+		q = x ^ (ones * '"');
+		b = x ^ (ones * '\\');
+		/* A byte below 0x20, above 0x7e, a quote or a backslash. */
+		if ((((x - ones * 0x20) & ~x) | ((x + ones) | x) |
+		    ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+			break;
+		p += 8;
+	}
+	while (p < end && *p >= 0x20 && *p < 0x7f && *p != '\\' &&
+	    *p != '"')
+		p++;
+	return p;
 }
 
 /*
@@ -366,7 +385,7 @@ put_hex(struct buf *out, const char *prefix, unsigned int v, int digits)
 	size_t	 plen = strlen(prefix);
 	int	 i;
 
-	if (buf_reserve(out, plen + digits) == -1)
+	if (buf_grow_if(out, plen + digits) == -1)
 		return -1;
 	memcpy(out->data + out->len, prefix, plen);
 	out->len += plen;
@@ -380,15 +399,53 @@ static int
 put_time(struct buf *out, const struct timespec *ts)
 {
 	struct tm	 tm;
-	char		 s[64];
+	char		 s[32];
 	time_t		 t = ts->tv_sec;
 
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof tm);
-	snprintf(s, sizeof s, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (long)(ts->tv_nsec / 1000));
-	return buf_puts(out, s);
+	/* By hand: snprintf was a tenth of the cost of an event. */
+	put_digits(s, tm.tm_year + 1900, 4);
+	s[4] = '-';
+	put_digits(s + 5, tm.tm_mon + 1, 2);
+	s[7] = '-';
+	put_digits(s + 8, tm.tm_mday, 2);
+	s[10] = 'T';
+	put_digits(s + 11, tm.tm_hour, 2);
+	s[13] = ':';
+	put_digits(s + 14, tm.tm_min, 2);
+	s[16] = ':';
+	put_digits(s + 17, tm.tm_sec, 2);
+	s[19] = '.';
+	put_digits(s + 20, ts->tv_nsec / 1000, 6);
+	s[26] = 'Z';
+	return buf_add(out, s, 27);
+}
+
+/* Write v in decimal, unterminated, into s; returns how many digits. */
+static size_t
+fmt_uint(char *s, uint64_t v)
+{
+	char	 d[20];
+	size_t	 n = 0, i;
+
+	do {
+		d[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v > 0);
+	for (i = 0; i < n; i++)
+		s[i] = d[n - 1 - i];
+	return n;
+}
+
+/* Write v as exactly n decimal digits, zero-padded. */
+static void
+put_digits(char *s, unsigned long v, int n)
+{
+	while (n-- > 0) {
+		s[n] = '0' + v % 10;
+		v /= 10;
+	}
 }
 
 /* A text line "PREFIX  KEY: "ESCAPED"\n". */
@@ -423,11 +480,13 @@ print_text(struct buf *out, const struct event *ev)
 	const struct negotiation *ng = ev->negotiation;
 	struct buf	 addr = { NULL, 0, 0 };
 	char		 prefix[32], num[32];
-	size_t		 i, pos, end;
+	size_t		 i, n, pos, end;
 	int		 rc = -1;
 
-	snprintf(prefix, sizeof prefix, "[%llu]",
-	    (unsigned long long)ev->session);
+	prefix[0] = '[';
+	n = fmt_uint(prefix + 1, ev->session);
+	prefix[n + 1] = ']';
+	prefix[n + 2] = '\0';
 	if (buf_puts(out, prefix) == -1 || buf_puts(out, " ") == -1 ||
 	    buf_puts(out, print_stage_names[ev->stage]) == -1 ||
 	    buf_puts(out, " ") == -1 || put_time(out, &ev->time) == -1 ||
@@ -549,9 +608,9 @@ print_json(struct buf *out, const struct event *ev)
 	size_t		 i;
 	int		 rc = -1;
 
-	snprintf(num, sizeof num, "{\"session\":%llu,\"stage\":\"",
-	    (unsigned long long)ev->session);
-	if (buf_puts(out, num) == -1 ||
+	if (buf_puts(out, "{\"session\":") == -1 ||
+	    buf_add(out, num, fmt_uint(num, ev->session)) == -1 ||
+	    buf_puts(out, ",\"stage\":\"") == -1 ||
 	    buf_puts(out, print_stage_names[ev->stage]) == -1 ||
 	    buf_puts(out, "\",\"time\":\"") == -1 ||
 	    put_time(out, &ev->time) == -1 || buf_puts(out, "\"") == -1)

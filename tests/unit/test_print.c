@@ -796,6 +796,37 @@ test_print_text_escape_single_bytes(void **state)
 	}
 }
 
+/*
+ * Every byte at every place among plain text, which the escaping scans
+ * eight bytes at a time: each must be caught wherever it stands.
+ */
+static void
+test_print_text_escape_byte_in_plain_text(void **state)
+{
+	struct fixture	*f = *state;
+	unsigned char	 in[19];
+	char		 want[64], one[8];
+	unsigned int	 c;
+	size_t		 at;
+
+	for (c = 0; c < 256; c++)
+		for (at = 0; at < sizeof in; at++) {
+			memset(in, 'a', sizeof in);
+			in[at] = (unsigned char)c;
+			text_byte(c, one, sizeof one);
+			snprintf(want, sizeof want, "%.*s%s%.*s", (int)at,
+			    "aaaaaaaaaaaaaaaaaaa", one,
+			    (int)(sizeof in - at - 1), "aaaaaaaaaaaaaaaaaaa");
+			f->out.len = 0;
+			assert_int_equal(print_text_escape(&f->out, in,
+			    sizeof in), 0);
+			if (f->out.len != strlen(want) ||
+			    memcmp(f->out.data, want, f->out.len) != 0)
+				fail_msg("byte 0x%02x at %zu: \"%s\", not "
+				    "\"%s\"", c, at, cstr(&f->out), want);
+		}
+}
+
 static void
 test_print_text_escape_no_controls(void **state)
 {
@@ -1774,6 +1805,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(test_print_text_escape_single_bytes),
+		T(test_print_text_escape_byte_in_plain_text),
 		T(test_print_text_escape_no_controls),
 		T(test_print_text_escape_appends),
 		T(test_print_text_escape_utf8_valid),
