@@ -163,42 +163,38 @@ print_flag_names(struct buf *out, int steps, unsigned long flags,
 int
 print_address(struct buf *out, const struct sockaddr *sa)
 {
-	char	 host[INET6_ADDRSTRLEN], port[16];
+	const struct sockaddr_in	*sin = (const void *)sa;
+	const struct sockaddr_in6	*sin6 = (const void *)sa;
+	const struct sockaddr_un	*sun = (const void *)sa;
+	const char			*type;
+	const void			*addr;
+	char				 host[INET6_ADDRSTRLEN], port[16];
+	unsigned int			 num;
 
-	if (sa == NULL)
-		return buf_puts(out, "unknown");
-	switch (sa->sa_family) {
-	case AF_INET: {
-		const struct sockaddr_in *sin = (const void *)sa;
-
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
-		snprintf(port, sizeof port, "%u", ntohs(sin->sin_port));
-		return buf_puts(out, "inet:") == -1 ||
-		    buf_puts(out, port) == -1 || buf_puts(out, "@[") == -1 ||
-		    buf_puts(out, host) == -1 || buf_puts(out, "]") == -1 ?
-		    -1 : 0;
-	}
-	case AF_INET6: {
-		const struct sockaddr_in6 *sin6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
-		snprintf(port, sizeof port, "%u", ntohs(sin6->sin6_port));
-		return buf_puts(out, "inet6:") == -1 ||
-		    buf_puts(out, port) == -1 || buf_puts(out, "@[") == -1 ||
-		    buf_puts(out, host) == -1 || buf_puts(out, "]") == -1 ?
-		    -1 : 0;
-	}
-	case AF_UNIX: {
-		const struct sockaddr_un *sun = (const void *)sa;
-
+	switch (sa != NULL ? sa->sa_family : AF_UNSPEC) {
+	case AF_INET:
+		type = "inet:";
+		addr = &sin->sin_addr;
+		num = ntohs(sin->sin_port);
+		break;
+	case AF_INET6:
+		type = "inet6:";
+		addr = &sin6->sin6_addr;
+		num = ntohs(sin6->sin6_port);
+		break;
+	case AF_UNIX:
 		return buf_puts(out, "unix:") == -1 ||
 		    buf_add(out, sun->sun_path,
 		    strnlen(sun->sun_path, sizeof sun->sun_path)) == -1 ?
 		    -1 : 0;
-	}
 	default:
 		return buf_puts(out, "unknown");
 	}
+	inet_ntop(sa->sa_family, addr, host, sizeof host);
+	port[fmt_uint(port, num)] = '\0';
+	return buf_puts(out, type) == -1 || buf_puts(out, port) == -1 ||
+	    buf_puts(out, "@[") == -1 || buf_puts(out, host) == -1 ||
+	    buf_puts(out, "]") == -1 ? -1 : 0;
 }
 
 void
