@@ -830,6 +830,11 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 	 * That spares most of the look-ups, which are most of inspect's work.
 	 */
 	switch (ev->stage) {
+	case STAGE_NEGOTIATE:
+		/* libmilter has just cleared them all. */
+		s->nfound = 0;
+		s->looked_up = 1;
+		break;
 	case STAGE_HEADER:
 	case STAGE_BODY:
 	case STAGE_ABORT:
