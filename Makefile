@@ -57,7 +57,8 @@ run: inspect
 
 # Every test: unit (cmocka), command line, integration (miltertest), end to
 # end (Postfix), service.  The last four need root.
-check: unit-check cli-check milter-check e2e-check service-check
+check: unit-check cli-check milter-check e2e-check service-check \
+	hostile-check
 
 unit-check: $(UNIT)
 	@for t in $(UNIT); do ./$$t || exit 1; done
@@ -75,6 +76,29 @@ e2e-check: inspect
 service-check: inspect
 	tests/service/run.sh
 	tests/e2e/service.sh
+
+# Hostile MTAs, a thousand sessions at once, signals and failing outputs
+# (tests/hostile/run.sh); needs root.
+hostile-check: inspect
+	tests/hostile/run.sh
+
+# Fuzzing with libFuzzer (fuzz/run.sh), each target for FUZZ_SECONDS;
+# needs clang.  Not part of check.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -pthread -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+FUZZ = fuzz/fuzz_print fuzz/fuzz_options
+FUZZ_SRCS = $(filter-out inspect.c,$(OBJS:.o=.c))
+
+fuzz: $(FUZZ)
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
+
+$(FUZZ): %: %.c $(FUZZ_SRCS) $(wildcard *.h)
+	$(FUZZ_CC) $(IN_CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZ_FLAGS) \
+	    -o $@ $< $(FUZZ_SRCS)
+
+.PHONY: hostile-check fuzz
 
 # The benchmark (bench/README): not a test, and slow; needs root.
 BENCH = bench/null-milter bench/driver
@@ -102,6 +126,7 @@ uninstall:
 clean:
 	rm -f inspect $(OBJS) $(UNIT) tests/unit/*.o *.d tests/unit/*.d
 	rm -f $(BENCH) bench/*.o bench/*.d
+	rm -f $(FUZZ)
 
 .PHONY: all run check unit-check cli-check milter-check e2e-check install \
 	service-check \

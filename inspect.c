@@ -54,6 +54,19 @@ struct session {
 		SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | \
 		SMFIP_NR_EOH | SMFIP_NR_BODY)
 
+/*
+ * What negotiation settled outlives the session that close ends: after
+ * Sendmail's "quit, new connection" (SMFIC_QUIT_NC) the next session on
+ * the same context is not negotiated again.  Kept here by context.
+ */
+#define CARRY_SLOTS	256
+
+struct carry {
+	SMFICTX		*ctx;
+	int		 rcpt_rej;
+	unsigned long	 noreply;
+};
+
 /* Session numbers, shared by the processes serving the one socket. */
 struct shared {
 	atomic_ullong	 next_session;
@@ -114,6 +127,8 @@ static gid_t		 socket_gid = (gid_t)-1;
 static pthread_t	 main_thread;
 
 static atomic_int	 warned_symlist;
+static struct carry	 carry[CARRY_SLOTS];
+static pthread_mutex_t	 carry_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* libmilter wants writable strings. */
 static char		 filter_name[] = "inspect";
@@ -676,7 +691,7 @@ serve(void)
 	sigset_t	 set;
 	char		 err[256];
 	void		*rc;
-	int		 sig;
+	int		 sig, stopping = 0;
 
 	main_thread = pthread_self();
 	if (opts.workers > 0 && drop && priv_drop(uid, gid, err,
@@ -708,11 +723,19 @@ serve(void)
 		}
 		if (sig == SIGINT || sig == SIGTERM) {
 			log_info("stopping on signal %d", sig);
+			stopping = 1;
+			log_stopping();
 			smfi_stop();
 		}
 		break;		/* SIGUSR1: libmilter stopped by itself */
 	}
 	pthread_join(thread, &rc);
+	/*
+	 * Stopped before libmilter got to serve, it tries to listen again
+	 * and fails: that is still a stop that was asked for.
+	 */
+	if (stopping)
+		rc = NULL;
 	/* Every finished event is written, unless the outputs hang. */
 	output_stop(5);
 	if (rc != NULL) {
@@ -766,10 +789,17 @@ static void
 session_end(SMFICTX *ctx)
 {
 	struct session	*s;
+	struct carry	*c;
 
 	if ((s = smfi_getpriv(ctx)) == NULL)
 		return;
 	smfi_setpriv(ctx, NULL);
+	pthread_mutex_lock(&carry_lock);
+	c = &carry[((uintptr_t)ctx >> 4) % CARRY_SLOTS];
+	c->ctx = ctx;
+	c->rcpt_rej = s->rcpt_rej;
+	c->noreply = s->noreply;
+	pthread_mutex_unlock(&carry_lock);
 	free(s->macros);
 	free(s->values);
 	free(s);
@@ -952,8 +982,21 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 static sfsistat
 cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 {
-	struct session	*s = session_get(ctx);
+	struct session	*s;
 	struct event	 ev = { .stage = STAGE_CONNECT };
+	struct carry	*c;
+	int		 new = smfi_getpriv(ctx) == NULL;
+
+	s = session_get(ctx);
+	/* After a "quit, new connection": the negotiation still holds. */
+	pthread_mutex_lock(&carry_lock);
+	c = &carry[((uintptr_t)ctx >> 4) % CARRY_SLOTS];
+	if (new && s != NULL && c->ctx == ctx) {
+		s->rcpt_rej = c->rcpt_rej;
+		s->noreply = c->noreply;
+	}
+	c->ctx = NULL;
+	pthread_mutex_unlock(&carry_lock);
 
 	ev.host = host != NULL ? host : "";
 	ev.address = addr;

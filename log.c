@@ -155,6 +155,12 @@ log_started(void)
 		openlog("inspect", LOG_PID | LOG_PERROR, syslog_facility);
 }
 
+void
+log_stopping(void)
+{
+	openlog("inspect", LOG_PID, syslog_facility);
+}
+
 int
 log_enabled(unsigned int level)
 {

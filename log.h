@@ -55,6 +55,12 @@ int	log_init(unsigned int mask, const char *path, int use_syslog,
  */
 void	log_started(void);
 
+/*
+ * Stopping: libmilter's complaints about being stopped (say, before it
+ * got to listen) are no longer copied to the log.
+ */
+void	log_stopping(void);
+
 /* Whether anything at level would be written, to skip costly work. */
 int	log_enabled(unsigned int level);
 

@@ -29,6 +29,7 @@ static int	buf_grow_if(struct buf *, size_t);
 static int	escape(struct buf *, const void *, size_t, int);
 static const unsigned char *plain_run(const unsigned char *,
 		    const unsigned char *);
+static size_t	char_start(const unsigned char *, size_t, size_t, size_t);
 static size_t	utf8_decode(const unsigned char *, size_t, uint32_t *);
 static int	unsafe_codepoint(uint32_t);
 static int	put_hex(struct buf *, const char *, unsigned int, int);
@@ -326,6 +327,24 @@ plain_run(const unsigned char *p, const unsigned char *end)
 }
 
 /*
+ * Where to cut s, between from and at most at, so as not to split a valid
+ * UTF-8 character: before the character that would span the cut, if one
+ * does.
+ */
+static size_t
+char_start(const unsigned char *s, size_t from, size_t at, size_t len)
+{
+	uint32_t	 cp;
+	size_t		 k;
+
+	for (k = 1; k <= 3 && at - k > from; k++)
+		if ((s[at - k] & 0xc0) != 0x80)
+			return utf8_decode(s + at - k, len - (at - k), &cp) >
+			    k ? at - k : at;
+	return at;
+}
+
+/*
  * Decode the UTF-8 sequence at s.  Returns its length (2 to 4) with the
  * code point in *cp, or 0 if it is not a valid, shortest-form sequence of
  * a scalar value.  ASCII is the caller's business.
@@ -550,9 +569,8 @@ print_text(struct buf *out, const struct event *ev)
 				}
 			/* Cut by length between characters, not inside one. */
 			if (i == end && end < ev->length)
-				for (i = 0; i < 3 && end - 1 > pos &&
-				    (ev->chunk[end] & 0xc0) == 0x80; i++)
-					end--;
+				end = char_start(ev->chunk, pos, end,
+				    ev->length);
 			if (put_text_string(out, prefix, "chunk",
 			    ev->chunk + pos, end - pos) == -1)
 				return -1;

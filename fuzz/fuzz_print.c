@@ -1,0 +1,972 @@
+/* fuzz_print.c -- libFuzzer target for print.c's escaping and events */
+/* SPDX-License-Identifier: ISC */
+
+/*
+ * The input is escaped for text and for JSON, and printed as body,
+ * header, connect, helo, envfrom and unknown events in both formats.
+ * Every output must keep what inspect(8) promises: no raw control byte,
+ * DEL, C1 control, bidirectional control or line separator, only valid
+ * UTF-8, exactly the documented escapes, valid JSON, and escapes that
+ * decode back to the very bytes given.  A broken promise aborts, which
+ * libFuzzer reports as a crash with the input that caused it.
+ */
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../print.h"
+
+#define SESSION		UINT64_MAX	/* the widest "[session]" prefix */
+#define SESSION_S	"18446744073709551615"
+#define TIME_SEC	981173106	/* 2001-02-03T04:05:06Z */
+#define TIME_NSEC	123456789
+#define TIME		"2001-02-03T04:05:06.123456Z"
+#define CHUNK_LINE	1024		/* body bytes per text line, at most */
+#define NPIECES		4		/* NUL-separated strings used */
+
+/* One value an event must show: an argument, or a macro (mname set). */
+struct field {
+	const char	*key;
+	const char	*mname;
+	const void	*val;
+	size_t		 len;
+};
+
+/* A cursor over one JSON line. */
+struct json {
+	const char	*p;
+	const char	*end;
+};
+
+int		LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+static void	failx(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+static void	add(struct buf *, const void *, size_t);
+static size_t	utf8_len(const unsigned char *, size_t, uint32_t *);
+static int	unsafe(uint32_t);
+static void	put_utf8(struct buf *, uint32_t);
+static void	put_hex(struct buf *, const char *, unsigned int, int);
+static void	ref_escape(struct buf *, const void *, size_t, int);
+static void	check_safe(const char *, size_t, int);
+static int	hexval(int, int);
+static int	text_decode(const char *, size_t, struct buf *);
+static void	check_escapes(const uint8_t *, size_t);
+static void	check_text_event(const char *, size_t, const char *,
+		    const struct field *, size_t);
+static const char *text_chunks(const char *, const char *, const char *,
+		    const struct field *);
+static void	check_json_event(const char *, size_t, const char *,
+		    const struct field *, size_t);
+static void	json_ws(struct json *);
+static int	json_lit(struct json *, const char *);
+static int	json_string(struct json *, struct buf *);
+static int	json_number(struct json *, unsigned long long *);
+static int	json_value(struct json *, int);
+static void	json_expect_string(struct json *, const struct field *);
+static void	json_args(struct json *, const struct field *, size_t,
+		    size_t *);
+static void	json_macros(struct json *, const struct field *, size_t,
+		    size_t *);
+static int	equal(const struct buf *, const void *, size_t);
+static void	same(const char *, const struct buf *, const void *, size_t);
+static void	print_both(const struct event *, const struct field *,
+		    size_t);
+static size_t	with_macros(struct field *, size_t, const struct macro *,
+		    size_t);
+
+/* The hexadecimal digits print.c writes. */
+static const char hexdigits[] = "0123456789abcdef";
+
+static void
+failx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("fuzz_print: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+static void
+add(struct buf *b, const void *p, size_t len)
+{
+	if (buf_add(b, p, len) == -1)
+		failx("out of memory");
+}
+
+/*
+ * The length of the well-formed UTF-8 sequence at s (Unicode's table
+ * 3-7), with its code point in *cp; 0 if there is none.  Written from the
+ * table, not from print.c, so that the two can disagree.
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	size_t		 len, i;
+	uint32_t	 c;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		c = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		c = s[0] & 0x0f;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		c = s[0] & 0x07;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	*cp = c;
+	return len;
+}
+
+/* C1 controls, bidirectional controls, line and paragraph separators. */
+static int
+unsafe(uint32_t c)
+{
+	return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x200e ||
+	    c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
+	    (c >= 0x2066 && c <= 0x2069);
+}
+
+static void
+put_utf8(struct buf *b, uint32_t c)
+{
+	unsigned char	 s[4];
+	size_t		 n;
+
+	if (c < 0x80) {
+		s[0] = c;
+		n = 1;
+	} else if (c < 0x800) {
+		s[0] = 0xc0 | c >> 6;
+		s[1] = 0x80 | (c & 0x3f);
+		n = 2;
+	} else if (c < 0x10000) {
+		s[0] = 0xe0 | c >> 12;
+		s[1] = 0x80 | (c >> 6 & 0x3f);
+		s[2] = 0x80 | (c & 0x3f);
+		n = 3;
+	} else {
+		s[0] = 0xf0 | c >> 18;
+		s[1] = 0x80 | (c >> 12 & 0x3f);
+		s[2] = 0x80 | (c >> 6 & 0x3f);
+		s[3] = 0x80 | (c & 0x3f);
+		n = 4;
+	}
+	add(b, s, n);
+}
+
+static void
+put_hex(struct buf *b, const char *prefix, unsigned int v, int digits)
+{
+	add(b, prefix, strlen(prefix));
+	while (digits-- > 0)
+		add(b, &hexdigits[(v >> (4 * digits)) & 0xf], 1);
+}
+
+/*
+ * The escaping as inspect(8) and print.h describe it, for text (json 0)
+ * or JSON (json 1): the one output print.c may give for s.
+ */
+static void
+ref_escape(struct buf *b, const void *s, size_t len, int json)
+{
+	const unsigned char	*p = s, *end = p + len;
+	uint32_t		 cp;
+	size_t			 n;
+
+	while (p < end) {
+		if (*p == '\\' || *p == '"') {
+			add(b, "\\", 1);
+			add(b, p++, 1);
+		} else if (*p == '\t' || *p == '\n' || *p == '\r') {
+			add(b, *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : "\\r",
+			    2);
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f)
+			put_hex(b, json ? "\\u00" : "\\x", *p++, 2);
+		else if ((n = utf8_len(p, end - p, &cp)) == 0)
+			put_hex(b, json ? "\\udc" : "\\x", *p++, 2);
+		else if (unsafe(cp)) {
+			put_hex(b, "\\u", cp, 4);
+			p += n;
+		} else {
+			add(b, p, n);
+			p += n;
+		}
+	}
+}
+
+/*
+ * What reaches a terminal: only valid UTF-8, no control byte but the
+ * line feeds that end lines (nl), no DEL, no C1, bidirectional or
+ * separator code point.
+ */
+static void
+check_safe(const char *s, size_t len, int nl)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 cp;
+	size_t			 i, n;
+
+	for (i = 0; i < len; i += n) {
+		if ((n = utf8_len(p + i, len - i, &cp)) == 0)
+			failx("output byte %zu (0x%02x) is not UTF-8", i, p[i]);
+		if ((cp < 0x20 && !(nl && cp == '\n')) || cp == 0x7f)
+			failx("raw control 0x%02x at output byte %zu", cp, i);
+		if (unsafe(cp))
+			failx("raw U+%04X at output byte %zu", cp, i);
+	}
+}
+
+/* The value of a hexadecimal digit; lowercase only unless anycase. */
+static int
+hexval(int c, int anycase)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (anycase && c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Undo the text escapes \\ \" \t \n \r \xHH \uHHHH of s into out.
+ * A raw '"', a lone '\\' or any other escape is an error (-1).
+ */
+static int
+text_decode(const char *s, size_t len, struct buf *out)
+{
+	size_t		 i = 0, k, digits;
+	uint32_t	 v;
+	int		 h;
+	char		 c;
+
+	while (i < len) {
+		if (s[i] == '"')
+			return -1;
+		if (s[i] != '\\') {
+			add(out, &s[i++], 1);
+			continue;
+		}
+		if (i + 1 >= len)
+			return -1;
+		switch (s[i + 1]) {
+		case '\\':
+		case '"':
+			c = s[i + 1];
+			break;
+		case 't':
+			c = '\t';
+			break;
+		case 'n':
+			c = '\n';
+			break;
+		case 'r':
+			c = '\r';
+			break;
+		case 'x':
+		case 'u':
+			digits = s[i + 1] == 'x' ? 2 : 4;
+			if (i + 2 + digits > len)
+				return -1;
+			for (v = 0, k = 0; k < digits; k++) {
+				if ((h = hexval(s[i + 2 + k], 0)) == -1)
+					return -1;
+				v = v << 4 | h;
+			}
+			if (digits == 2) {
+				c = (char)v;
+				add(out, &c, 1);
+			} else
+				put_utf8(out, v);
+			i += 2 + digits;
+			continue;
+		default:
+			return -1;
+		}
+		add(out, &c, 1);
+		i += 2;
+	}
+	return 0;
+}
+
+/* Whether b holds exactly the len bytes at p. */
+static int
+equal(const struct buf *b, const void *p, size_t len)
+{
+	return b->len == len && (len == 0 || memcmp(b->data, p, len) == 0);
+}
+
+/* b must hold exactly the len bytes at p. */
+static void
+same(const char *what, const struct buf *b, const void *p, size_t len)
+{
+	size_t	 i;
+
+	if (equal(b, p, len))
+		return;
+	for (i = 0; i < b->len && i < len; i++)
+		if (b->data[i] != ((const char *)p)[i])
+			break;
+	failx("%s: %zu bytes decoded for %zu given, first difference at "
+	    "byte %zu", what, b->len, len, i);
+}
+
+/* print_text_escape() and print_json_escape() on the input itself. */
+static void
+check_escapes(const uint8_t *data, size_t size)
+{
+	struct buf	 out = { NULL, 0, 0 }, ref = { NULL, 0, 0 };
+	struct buf	 dec = { NULL, 0, 0 }, line = { NULL, 0, 0 };
+	struct json	 js;
+
+	/* Appending to what is already there must not disturb it. */
+	add(&out, "prefix", 6);
+	if (print_text_escape(&out, data, size) == -1)
+		failx("print_text_escape failed");
+	if (memcmp(out.data, "prefix", 6) != 0)
+		failx("print_text_escape changed what was before");
+	check_safe(out.data + 6, out.len - 6, 0);
+	if (text_decode(out.data + 6, out.len - 6, &dec) == -1)
+		failx("text escape does not decode");
+	same("text escape", &dec, data, size);
+	ref_escape(&ref, data, size, 0);
+	if (!equal(&ref, out.data + 6, out.len - 6))
+		failx("text escape is not the documented one");
+
+	out.len = ref.len = dec.len = 0;
+	if (print_json_escape(&out, data, size) == -1)
+		failx("print_json_escape failed");
+	check_safe(out.data, out.len, 0);
+	add(&line, "\"", 1);
+	add(&line, out.data, out.len);
+	add(&line, "\"", 1);
+	js.p = line.data;
+	js.end = line.data + line.len;
+	if (json_string(&js, &dec) == -1 || js.p != js.end)
+		failx("JSON escape is not one JSON string");
+	same("JSON escape", &dec, data, size);
+	ref_escape(&ref, data, size, 1);
+	if (!equal(&ref, out.data, out.len))
+		failx("JSON escape is not the documented one");
+
+	buf_free(&out);
+	buf_free(&ref);
+	buf_free(&dec);
+	buf_free(&line);
+}
+
+/*
+ * A text event: "[S] STAGE TIME" and then, in order, one line per
+ * field: "[S]  KEY: "VALUE"", "[S]  macro NAME: "VALUE"", or for a
+ * body "[S]  length: N" and its "chunk:" lines.
+ */
+static void
+check_text_event(const char *s, size_t len, const char *stage,
+    const struct field *f, size_t nf)
+{
+	struct buf	 dec = { NULL, 0, 0 }, head = { NULL, 0, 0 };
+	const char	*p = s, *end = s + len, *nl, *colon, *key;
+	const char	 prefix[] = "[" SESSION_S "]  ";
+	char		 num[64];
+	size_t		 i, nargs = 0;
+
+	check_safe(s, len, 1);
+	if (len == 0 || s[len - 1] != '\n')
+		failx("text event does not end a line");
+	add(&head, "[" SESSION_S "] ", strlen("[" SESSION_S "] "));
+	add(&head, stage, strlen(stage));
+	add(&head, " " TIME "\n", strlen(" " TIME "\n"));
+	if (len < head.len || memcmp(s, head.data, head.len) != 0)
+		failx("text event: bad first line");
+	p += head.len;
+
+	for (i = 0; i < nf; i++) {
+		if (strcmp(f[i].key, "chunk") == 0) {
+			p = text_chunks(p, end, prefix, &f[i]);
+			continue;
+		}
+		if ((nl = memchr(p, '\n', end - p)) == NULL ||
+		    (size_t)(nl - p) < sizeof prefix - 1 ||
+		    memcmp(p, prefix, sizeof prefix - 1) != 0)
+			failx("text event: %s line missing", f[i].key);
+		p += sizeof prefix - 1;
+		if (strcmp(f[i].key, "length") == 0) {
+			snprintf(num, sizeof num, "length: %zu", f[i].len);
+			if ((size_t)(nl - p) != strlen(num) ||
+			    memcmp(p, num, strlen(num)) != 0)
+				failx("text event: bad length line");
+			p = nl + 1;
+			continue;
+		}
+		/* Text names the envelope's arguments. */
+		key = f[i].key;
+		if (strcmp(key, "arg") == 0)
+			key = nargs++ == 0 ? "address" : "parameter";
+		/* The first ': "' ends the key: an escaped " has a \. */
+		colon = memmem(p, nl - p, ": \"", 3);
+		if (colon == NULL || nl[-1] != '"' || nl - 1 < colon + 3)
+			failx("text event: %s line is not KEY: \"VALUE\"",
+			    f[i].key);
+		dec.len = 0;
+		if (f[i].mname != NULL) {
+			if (colon - p < 6 || memcmp(p, "macro ", 6) != 0 ||
+			    text_decode(p + 6, colon - p - 6, &dec) == -1)
+				failx("text event: bad macro name");
+			same("text macro name", &dec, f[i].mname,
+			    strlen(f[i].mname));
+		} else if ((size_t)(colon - p) != strlen(key) ||
+		    memcmp(p, key, colon - p) != 0)
+			failx("text event: key is not %s", key);
+		dec.len = 0;
+		if (text_decode(colon + 3, nl - 1 - (colon + 3), &dec) == -1)
+			failx("text event: %s does not decode", f[i].key);
+		same(f[i].key, &dec, f[i].val, f[i].len);
+		p = nl + 1;
+	}
+	if (p != end)
+		failx("text event: lines left over");
+	buf_free(&dec);
+	buf_free(&head);
+}
+
+/*
+ * The "chunk:" lines of a text body: a new line after each line feed
+ * and after at most CHUNK_LINE bytes, cut between characters; together
+ * they are the chunk, and the escapes of the lines are those of the
+ * whole chunk (so no character was split).  Returns where they end.
+ */
+static const char *
+text_chunks(const char *p, const char *end, const char *prefix,
+    const struct field *f)
+{
+	struct buf	 all = { NULL, 0, 0 }, esc = { NULL, 0, 0 };
+	struct buf	 ref = { NULL, 0, 0 };
+	const unsigned char *chunk = f->val;
+	const char	*nl, *v;
+	const char	 key[] = "chunk: \"";
+	size_t		 plen = strlen(prefix), start, n, i;
+
+	do {
+		nl = memchr(p, '\n', end - p);
+		if (nl == NULL || (size_t)(nl - p) < plen + sizeof key ||
+		    memcmp(p, prefix, plen) != 0 ||
+		    memcmp(p + plen, key, sizeof key - 1) != 0 ||
+		    nl[-1] != '"')
+			failx("text body: expected a chunk line");
+		v = p + plen + sizeof key - 1;
+		start = all.len;
+		if (text_decode(v, nl - 1 - v, &all) == -1)
+			failx("text body: chunk line does not decode");
+		add(&esc, v, nl - 1 - v);
+		n = all.len - start;
+		if (n > CHUNK_LINE)
+			failx("text body: %zu bytes on one line", n);
+		if (n == 0 && f->len != 0)
+			failx("text body: an empty chunk line");
+		if (all.len > f->len)
+			failx("text body: more bytes than the chunk");
+		if (n > 1 && memchr(all.data + start, '\n', n - 1) != NULL)
+			failx("text body: a line feed inside a line");
+		/*
+		 * Cut short of CHUNK_LINE only after a line feed, or to keep
+		 * a character whole: then the line stops at most 3 bytes
+		 * early, and every byte after the first up to the limit
+		 * continues a character.
+		 */
+		if (all.len < f->len && n < CHUNK_LINE &&
+		    all.data[all.len - 1] != '\n') {
+			if (start + CHUNK_LINE - all.len > 3 ||
+			    start + CHUNK_LINE >= f->len)
+				failx("text body: line cut early");
+			for (i = all.len + 1; i <= start + CHUNK_LINE; i++)
+				if ((chunk[i] & 0xc0) != 0x80)
+					failx("text body: line cut early");
+		}
+		p = nl + 1;
+	} while (all.len < f->len);
+	same("text body", &all, f->val, f->len);
+	ref_escape(&ref, f->val, f->len, 0);
+	if (!equal(&ref, esc.data, esc.len))
+		failx("text body: lines cut inside a character");
+	buf_free(&all);
+	buf_free(&esc);
+	buf_free(&ref);
+	return p;
+}
+
+static void
+json_ws(struct json *js)
+{
+	while (js->p < js->end && (*js->p == ' ' || *js->p == '\t' ||
+	    *js->p == '\n' || *js->p == '\r'))
+		js->p++;
+}
+
+static int
+json_lit(struct json *js, const char *lit)
+{
+	size_t	 n = strlen(lit);
+
+	json_ws(js);
+	if ((size_t)(js->end - js->p) < n || memcmp(js->p, lit, n) != 0)
+		return -1;
+	js->p += n;
+	return 0;
+}
+
+/*
+ * A strict RFC 8259 string at js->p, decoded into out (if not NULL)
+ * with the surrogateescape convention: a lone \udc80 to \udcff is that
+ * byte.  Other lone surrogates, raw controls and invalid UTF-8 are
+ * errors, since they could not give bytes back.
+ */
+static int
+json_string(struct json *js, struct buf *out)
+{
+	struct buf	 sink = { NULL, 0, 0 };
+	const unsigned char *p;
+	uint32_t	 u, lo, cp;
+	size_t		 n;
+	int		 k, h, rc = -1;
+	char		 c;
+
+	if (out == NULL)
+		out = &sink;
+	json_ws(js);
+	if (js->p >= js->end || *js->p != '"')
+		goto done;
+	js->p++;
+	while (js->p < js->end && *js->p != '"') {
+		p = (const unsigned char *)js->p;
+		if (*p < 0x20)
+			goto done;
+		if (*p != '\\') {
+			if ((n = utf8_len(p, js->end - js->p, &cp)) == 0)
+				goto done;
+			add(out, p, n);
+			js->p += n;
+			continue;
+		}
+		if (js->end - js->p < 2)
+			goto done;
+		c = js->p[1];
+		js->p += 2;
+		switch (c) {
+		case '"':
+		case '\\':
+		case '/':
+			add(out, &c, 1);
+			continue;
+		case 'b':
+			add(out, "\b", 1);
+			continue;
+		case 'f':
+			add(out, "\f", 1);
+			continue;
+		case 'n':
+			add(out, "\n", 1);
+			continue;
+		case 'r':
+			add(out, "\r", 1);
+			continue;
+		case 't':
+			add(out, "\t", 1);
+			continue;
+		case 'u':
+			break;
+		default:
+			goto done;
+		}
+		for (u = 0, k = 0; k < 4; k++) {
+			if (js->p >= js->end ||
+			    (h = hexval(*js->p++, 1)) == -1)
+				goto done;
+			u = u << 4 | h;
+		}
+		if (u >= 0xd800 && u <= 0xdbff) {
+			/* A high surrogate is only half of a pair. */
+			if (js->end - js->p < 6 || js->p[0] != '\\' ||
+			    js->p[1] != 'u')
+				goto done;
+			js->p += 2;
+			for (lo = 0, k = 0; k < 4; k++) {
+				if ((h = hexval(*js->p++, 1)) == -1)
+					goto done;
+				lo = lo << 4 | h;
+			}
+			if (lo < 0xdc00 || lo > 0xdfff)
+				goto done;
+			put_utf8(out, 0x10000 + ((u - 0xd800) << 10) +
+			    (lo - 0xdc00));
+		} else if (u >= 0xdc00 && u <= 0xdfff) {
+			if (u < 0xdc80 || u > 0xdcff)
+				goto done;
+			c = (char)(u & 0xff);
+			add(out, &c, 1);
+		} else
+			put_utf8(out, u);
+	}
+	if (js->p >= js->end)
+		goto done;
+	js->p++;
+	rc = 0;
+done:
+	buf_free(&sink);
+	return rc;
+}
+
+/* A non-negative integer, as inspect writes them. */
+static int
+json_number(struct json *js, unsigned long long *v)
+{
+	unsigned long long	 n = 0;
+	const char		*start;
+
+	json_ws(js);
+	start = js->p;
+	while (js->p < js->end && *js->p >= '0' && *js->p <= '9') {
+		if (n > (UINT64_MAX - (*js->p - '0')) / 10)
+			return -1;
+		n = n * 10 + (*js->p++ - '0');
+	}
+	if (js->p == start || (*start == '0' && js->p - start > 1))
+		return -1;
+	*v = n;
+	return 0;
+}
+
+/* Any JSON value, checked and skipped. */
+static int
+json_value(struct json *js, int depth)
+{
+	unsigned long long	 n;
+	char			 close;
+
+	if (depth > 16)
+		return -1;
+	json_ws(js);
+	if (js->p >= js->end)
+		return -1;
+	switch (*js->p) {
+	case '"':
+		return json_string(js, NULL);
+	case '{':
+	case '[':
+		close = *js->p == '{' ? '}' : ']';
+		js->p++;
+		if (json_lit(js, close == '}' ? "}" : "]") == 0)
+			return 0;
+		do {
+			if (close == '}' && (json_string(js, NULL) == -1 ||
+			    json_lit(js, ":") == -1))
+				return -1;
+			if (json_value(js, depth + 1) == -1)
+				return -1;
+		} while (json_lit(js, ",") == 0);
+		return json_lit(js, close == '}' ? "}" : "]");
+	case 't':
+		return json_lit(js, "true");
+	case 'f':
+		return json_lit(js, "false");
+	case 'n':
+		return json_lit(js, "null");
+	default:
+		return json_number(js, &n);
+	}
+}
+
+/* A string member's value must decode to the field. */
+static void
+json_expect_string(struct json *js, const struct field *f)
+{
+	struct buf	 dec = { NULL, 0, 0 };
+
+	if (json_string(js, &dec) == -1)
+		failx("JSON event: %s is not a string", f->key);
+	same(f->key, &dec, f->val, f->len);
+	buf_free(&dec);
+}
+
+/* "args": the "arg" fields in order. */
+static void
+json_args(struct json *js, const struct field *f, size_t nf, size_t *seen)
+{
+	size_t	 i;
+	int	 first = 1;
+
+	if (json_lit(js, "[") == -1)
+		failx("JSON event: args is not an array");
+	for (i = 0; i < nf; i++) {
+		if (strcmp(f[i].key, "arg") != 0)
+			continue;
+		if (!first && json_lit(js, ",") == -1)
+			failx("JSON event: args too short");
+		json_expect_string(js, &f[i]);
+		(*seen)++;
+		first = 0;
+	}
+	if (json_lit(js, "]") == -1)
+		failx("JSON event: args too long");
+}
+
+/* "macros": the macro fields in order, names as keys. */
+static void
+json_macros(struct json *js, const struct field *f, size_t nf,
+    size_t *seen)
+{
+	struct buf	 dec = { NULL, 0, 0 };
+	size_t		 i;
+	int		 first = 1;
+
+	if (json_lit(js, "{") == -1)
+		failx("JSON event: macros is not an object");
+	for (i = 0; i < nf; i++) {
+		if (f[i].mname == NULL)
+			continue;
+		if (!first && json_lit(js, ",") == -1)
+			failx("JSON event: macros too short");
+		dec.len = 0;
+		if (json_string(js, &dec) == -1 || json_lit(js, ":") == -1)
+			failx("JSON event: bad macro name");
+		same("JSON macro name", &dec, f[i].mname, strlen(f[i].mname));
+		json_expect_string(js, &f[i]);
+		(*seen)++;
+		first = 0;
+	}
+	if (json_lit(js, "}") == -1)
+		failx("JSON event: macros too long");
+	buf_free(&dec);
+}
+
+/*
+ * A JSON event: one line, one object, with session, stage and time and
+ * a member for each field (args and macros gathered), each decoding to
+ * exactly the bytes given.
+ */
+static void
+check_json_event(const char *s, size_t len, const char *stage,
+    const struct field *f, size_t nf)
+{
+	struct buf		 key = { NULL, 0, 0 }, dec = { NULL, 0, 0 };
+	struct json		 js = { s, s + len };
+	unsigned long long	 n;
+	size_t			 i, seen = 0;
+
+	check_safe(s, len, 1);
+	if (len == 0 || memchr(s, '\n', len) != s + len - 1)
+		failx("JSON event is not one line");
+	js.end--;
+	if (json_lit(&js, "{") == -1)
+		failx("JSON event is not an object");
+	do {
+		key.len = 0;
+		if (json_string(&js, &key) == -1 || json_lit(&js, ":") == -1)
+			failx("JSON event: bad member name");
+		add(&key, "", 1);
+		if (strcmp(key.data, "session") == 0) {
+			if (json_number(&js, &n) == -1 || n != SESSION)
+				failx("JSON event: bad session");
+		} else if (strcmp(key.data, "stage") == 0) {
+			dec.len = 0;
+			if (json_string(&js, &dec) == -1)
+				failx("JSON event: bad stage");
+			same("stage", &dec, stage, strlen(stage));
+		} else if (strcmp(key.data, "time") == 0) {
+			dec.len = 0;
+			if (json_string(&js, &dec) == -1)
+				failx("JSON event: bad time");
+			same("time", &dec, TIME, strlen(TIME));
+		} else if (strcmp(key.data, "args") == 0)
+			json_args(&js, f, nf, &seen);
+		else if (strcmp(key.data, "macros") == 0)
+			json_macros(&js, f, nf, &seen);
+		else {
+			for (i = 0; i < nf; i++)
+				if (f[i].mname == NULL &&
+				    strcmp(f[i].key, key.data) == 0)
+					break;
+			if (i == nf) {
+				if (json_value(&js, 0) == -1)
+					failx("JSON event: bad %s", key.data);
+			} else if (strcmp(key.data, "length") == 0) {
+				if (json_number(&js, &n) == -1 ||
+				    n != f[i].len)
+					failx("JSON event: bad length");
+				seen++;
+			} else {
+				json_expect_string(&js, &f[i]);
+				seen++;
+			}
+		}
+	} while (json_lit(&js, ",") == 0);
+	if (json_lit(&js, "}") == -1 || (json_ws(&js), js.p != js.end))
+		failx("JSON event: junk after the object");
+	if (seen != nf)
+		failx("JSON event: %zu of %zu values found", seen, nf);
+	buf_free(&key);
+	buf_free(&dec);
+}
+
+/* Print ev in both formats, after something already in the buffer. */
+static void
+print_both(const struct event *ev, const struct field *f, size_t nf)
+{
+	struct buf	 out = { NULL, 0, 0 };
+	const char	*stage = print_stage_names[ev->stage];
+	size_t		 start;
+	int		 format;
+
+	for (format = FORMAT_TEXT; format <= FORMAT_JSON; format++) {
+		out.len = 0;
+		add(&out, "before\n", 7);
+		start = out.len;
+		if (print_event(&out, format, ev) == -1)
+			failx("print_event failed");
+		if (memcmp(out.data, "before\n", 7) != 0)
+			failx("print_event changed what was before");
+		if (format == FORMAT_TEXT)
+			check_text_event(out.data + start, out.len - start,
+			    stage, f, nf);
+		else
+			check_json_event(out.data + start, out.len - start,
+			    stage, f, nf);
+	}
+	buf_free(&out);
+}
+
+/* Append a field for each macro; returns the new count. */
+static size_t
+with_macros(struct field *f, size_t n, const struct macro *m, size_t nm)
+{
+	size_t	 i;
+
+	for (i = 0; i < nm; i++)
+		f[n++] = (struct field){ "macro", m[i].name, m[i].value,
+		    strlen(m[i].value) };
+	return n;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct event		 ev;
+	struct sockaddr_un	 sun;
+	struct macro		 macros[3];
+	struct field		 f[NPIECES + 3];
+	struct buf		 addr = { NULL, 0, 0 };
+	char			*copy, *piece[NPIECES], *args[NPIECES + 1];
+	size_t			 i, n, off;
+
+	check_escapes(data, size);
+
+	/* The MTA's strings hold no NUL: cut the input at them. */
+	if ((copy = malloc(size + 1)) == NULL)
+		failx("out of memory");
+	memcpy(copy, data, size);
+	copy[size] = '\0';
+	for (i = 0, off = 0; i < NPIECES; i++) {
+		piece[i] = copy + off;
+		off += strlen(copy + off);
+		if (off < size)
+			off++;
+	}
+
+	memset(&ev, 0, sizeof ev);
+	ev.session = SESSION;
+	ev.time.tv_sec = TIME_SEC;
+	ev.time.tv_nsec = TIME_NSEC;
+	macros[0] = (struct macro){ "j", piece[1] };
+	macros[1] = (struct macro){ "{daemon_name}", piece[2] };
+	/* Names come from the user's list, but are escaped all the same. */
+	macros[2] = (struct macro){ piece[3], piece[0] };
+	ev.macros = macros;
+	ev.nmacros = 3;
+
+	/* body: the whole input, NULs and all */
+	ev.stage = STAGE_BODY;
+	ev.chunk = data;
+	ev.length = size;
+	f[0] = (struct field){ "length", NULL, NULL, size };
+	f[1] = (struct field){ "chunk", NULL, data, size };
+	print_both(&ev, f, with_macros(f, 2, macros, 3));
+
+	ev.stage = STAGE_HEADER;
+	ev.name = piece[0];
+	ev.value = piece[1];
+	f[0] = (struct field){ "name", NULL, piece[0], strlen(piece[0]) };
+	f[1] = (struct field){ "value", NULL, piece[1], strlen(piece[1]) };
+	print_both(&ev, f, with_macros(f, 2, macros, 3));
+
+	ev.stage = STAGE_HELO;
+	print_both(&ev, f, with_macros(f, 1, macros, 3));
+	ev.stage = STAGE_UNKNOWN;
+	f[0].key = "command";
+	print_both(&ev, f, with_macros(f, 1, macros, 3));
+
+	/* envfrom: the address, then the ESMTP parameters */
+	ev.stage = STAGE_ENVFROM;
+	for (i = 0; i < NPIECES; i++) {
+		args[i] = piece[i];
+		f[i] = (struct field){ "arg", NULL, piece[i],
+		    strlen(piece[i]) };
+	}
+	args[NPIECES] = NULL;
+	ev.args = args;
+	print_both(&ev, f, with_macros(f, NPIECES, macros, 3));
+
+	/* connect from a unix socket whose path the MTA chose */
+	ev.stage = STAGE_CONNECT;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	n = strnlen(piece[0], sizeof sun.sun_path - 1);
+	memcpy(sun.sun_path, piece[0], n);
+	ev.host = piece[1];
+	ev.address = (struct sockaddr *)&sun;
+	add(&addr, "unix:", 5);
+	add(&addr, sun.sun_path, n);
+	f[0] = (struct field){ "host", NULL, piece[1], strlen(piece[1]) };
+	f[1] = (struct field){ "address", NULL, addr.data, addr.len };
+	print_both(&ev, f, with_macros(f, 2, macros, 3));
+
+	buf_free(&addr);
+	free(copy);
+	return 0;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""quickstop.py -- SIGTERM the moment inspect says it listens.
+
+usage: quickstop.py COUNT SECONDS SOCKET COMMAND...
+
+Starts COMMAND (inspect, perhaps under a wrapper, listening on the unix
+socket SOCKET) COUNT times, sends SIGTERM as soon as its "listening on"
+line is on standard error, and waits at most SECONDS for it to exit, as
+an init system that stops a service just started would.  Each time,
+inspect must exit 0 having said nothing but that line, and leave no
+socket behind.  Prints "ok NAME" or "FAIL NAME" with the first failure.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+
+def once(command, sock, wait):
+    """None, or what went wrong with one start and stop."""
+    if os.path.exists(sock):
+        os.unlink(sock)
+    p = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first = p.stderr.readline()
+    if b"listening on" not in first:
+        p.kill()
+        p.wait()
+        return "did not start: %r" % first
+    p.send_signal(signal.SIGTERM)
+    try:
+        rest = p.communicate(timeout=wait)[1]
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        return "still running %d s after SIGTERM" % wait
+    if p.returncode != 0 or rest.strip():
+        return "exit status %d, then: %r" % (p.returncode, rest[:300])
+    if os.path.exists(sock):
+        return "socket left behind"
+    return None
+
+
+def main():
+    count, wait, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    command = sys.argv[4:]
+    failures = [f for f in (once(command, sock, wait)
+                            for _ in range(count)) if f]
+    name = "sigterm-right-after-start"
+    if failures:
+        print("FAIL %s: %d of %d" % (name, len(failures), count))
+        print("  " + failures[0])
+        return 1
+    print("ok %s: %d times" % (name, count))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""report.py -- read inspect's report strictly, in either format.
+
+Both readers return the events of each session as dicts of bytes, the
+same shape mta.Session expects, and raise Malformed at the first thing
+inspect(8) does not allow: a line that is not JSON, or not whole; a
+string that does not decode to bytes; a raw control byte, C1 control,
+bidirectional control or line separator; an event whose lines are mixed
+with another session's; a text escape that is not one of \\\\ \\" \\t
+\\n \\r \\xHH \\uHHHH.
+"""
+
+import json
+import re
+
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+TEXT_HEAD = re.compile(r"\[(\d+)\] ([a-z]+) (" + STAMP + r")\Z")
+TEXT_LINE = re.compile(r"\[(\d+)\]  (.*)\Z", re.S)
+TEXT_FLAGS = re.compile(r"(offered|answered) (actions|steps): "
+                        r"0x([0-9a-f]{8})(?: [A-Za-z0-9_|]+)?\Z")
+TEXT_STRING = re.compile(r'([a-z]+|macro (?:[^"\\]|\\.)*?): "(.*)"\Z', re.S)
+TIME = re.compile(STAMP + r"\Z")
+
+# JSON keys of each stage besides session, stage, time and macros.
+JSON_KEYS = {
+    "negotiate": {"offered", "answered"},
+    "connect": {"host", "address"},
+    "helo": {"name"},
+    "envfrom": {"args"},
+    "envrcpt": {"args", "rejected"},
+    "data": set(), "eoh": set(), "eom": set(), "abort": set(),
+    "close": set(),
+    "header": {"name", "value"},
+    "body": {"length", "chunk"},
+    "unknown": {"command"},
+}
+
+
+class Malformed(Exception):
+    """The report breaks a promise of inspect(8)."""
+
+
+def unsafe(ch):
+    """C1 controls, bidirectional controls, line and paragraph
+    separators: what must never reach a terminal raw."""
+    c = ord(ch)
+    return (0x80 <= c <= 0x9F or c in (0x061C, 0x200E, 0x200F) or
+            0x2028 <= c <= 0x202E or 0x2066 <= c <= 0x2069)
+
+
+def check_raw(line, where):
+    """A line as read from the report: valid UTF-8, and nothing a
+    terminal would act on but its final line feed."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Malformed("%s: not UTF-8 (%s)" % (where, e))
+    if not text.endswith("\n"):
+        raise Malformed("%s: not a whole line" % where)
+    for ch in text[:-1]:
+        if ord(ch) < 0x20 or ord(ch) == 0x7F or unsafe(ch):
+            raise Malformed("%s: raw U+%04X" % (where, ord(ch)))
+    return text[:-1]
+
+
+# One text escape, or what may not stand raw in a value.
+ESCAPE = re.compile(r'\\(?:x([0-9a-f]{2})|u([0-9a-f]{4})|([\\"tnr]))|'
+                    r'(\\|")')
+SIMPLE = {"\\": b"\\", '"': b'"', "t": b"\t", "n": b"\n", "r": b"\r"}
+
+
+def text_unescape(s, where):
+    """The bytes behind a text value (between its quotes): only
+    \\\\ \\" \\t \\n \\r \\xHH \\uHHHH, no raw '"' and no other
+    backslash."""
+    out = []
+    pos = 0
+    for m in ESCAPE.finditer(s):
+        out.append(s[pos:m.start()].encode("utf-8"))
+        pos = m.end()
+        if m[1]:
+            out.append(bytes([int(m[1], 16)]))
+        elif m[2]:
+            if not unsafe(chr(int(m[2], 16))):
+                raise Malformed("%s: \\u%s is no code point that needs "
+                                "escaping" % (where, m[2]))
+            out.append(chr(int(m[2], 16)).encode("utf-8"))
+        elif m[3]:
+            out.append(SIMPLE[m[3]])
+        else:
+            raise Malformed("%s: raw %r in a value, at %r" %
+                            (where, m[4], s[m.start():m.start() + 8]))
+    out.append(s[pos:].encode("utf-8"))
+    return b"".join(out)
+
+
+def raw(s, where):
+    """The bytes behind a JSON string (surrogateescape)."""
+    if not isinstance(s, str):
+        raise Malformed("%s: %r is not a string" % (where, s))
+    try:
+        return s.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError as e:
+        raise Malformed("%s: does not give bytes back (%s)" % (where, e))
+
+
+def json_event(line, where):
+    """One JSON line as (session, time, event)."""
+    text = check_raw(line, where)
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        raise Malformed("%s: not JSON (%s)" % (where, e))
+    if not isinstance(obj, dict) or obj.get("stage") not in JSON_KEYS:
+        raise Malformed("%s: not an event" % where)
+    stage = obj["stage"]
+    if set(obj) != {"session", "stage", "time", "macros"} | \
+            JSON_KEYS[stage]:
+        raise Malformed("%s: keys %s" % (where, sorted(obj)))
+    if not isinstance(obj["session"], int) or \
+            not isinstance(obj["time"], str) or \
+            not TIME.match(obj["time"]) or \
+            not isinstance(obj["macros"], dict):
+        raise Malformed("%s: bad session, time or macros" % where)
+    ev = {"stage": stage}
+    for key in ("host", "address", "name", "value", "command", "chunk"):
+        if key in obj:
+            ev[key] = raw(obj[key], "%s %s" % (where, key))
+    if "args" in obj:
+        if not isinstance(obj["args"], list):
+            raise Malformed("%s: args" % where)
+        ev["args"] = [raw(a, where + " args") for a in obj["args"]]
+    if "rejected" in obj:
+        if not isinstance(obj["rejected"], bool):
+            raise Malformed("%s: rejected" % where)
+        ev["rejected"] = obj["rejected"]
+    if stage == "body" and obj["length"] != len(ev["chunk"]):
+        raise Malformed("%s: length %r for %d bytes" %
+                        (where, obj["length"], len(ev["chunk"])))
+    if stage == "negotiate":
+        for side in ("offered", "answered"):
+            f = obj[side]
+            if not isinstance(f, dict) or \
+                    not isinstance(f.get("actions"), int) or \
+                    not isinstance(f.get("steps"), int):
+                raise Malformed("%s: %s" % (where, side))
+            ev[side] = (f["actions"], f["steps"])
+    ev["macros"] = [(raw(k, where + " macro"), raw(v, where + " macro"))
+                    for k, v in obj["macros"].items()]
+    return obj["session"], obj["time"], ev
+
+
+def read_json(data):
+    """Sessions of a JSON report: {number: [(time, event), ...]}."""
+    sessions = {}
+    for n, line in enumerate(data.splitlines(keepends=True), 1):
+        number, time, ev = json_event(line, "line %d" % n)
+        sessions.setdefault(number, []).append((time, ev))
+    return sessions
+
+
+def text_detail(ev, body, detail, where):
+    """Add one "[S]  ..." line to ev."""
+    stage = ev["stage"]
+    m = TEXT_FLAGS.match(detail)
+    if m and stage == "negotiate":
+        side, kind, value = m[1], m[2], int(m[3], 16)
+        pair = list(ev.get(side, (None, None)))
+        pair[0 if kind == "actions" else 1] = value
+        ev[side] = tuple(pair)
+        return
+    if detail == "rejected: yes" and stage == "envrcpt":
+        ev["rejected"] = True
+        return
+    m = re.fullmatch(r"length: (\d+)", detail)
+    if m and stage == "body":
+        body["length"] = int(m[1])
+        return
+    m = TEXT_STRING.match(detail)
+    if not m:
+        raise Malformed("%s: %r" % (where, detail))
+    key, value = m[1], text_unescape(m[2], where)
+    if key.startswith("macro "):
+        ev["macros"].append((text_unescape(key[6:], where), value))
+    elif ev["macros"]:
+        raise Malformed("%s: %s after the macros" % (where, key))
+    elif stage in ("envfrom", "envrcpt") and key in ("address",
+                                                    "parameter"):
+        if (key == "address") != (len(ev["args"]) == 0):
+            raise Malformed("%s: %s out of place" % (where, key))
+        ev["args"].append(value)
+    elif key == "chunk" and stage == "body":
+        if len(value) > 1024:
+            raise Malformed("%s: chunk line of %d bytes" %
+                            (where, len(value)))
+        ev["chunk"] += value
+    elif (stage, key) in (("connect", "host"), ("connect", "address"),
+                          ("helo", "name"), ("header", "name"),
+                          ("header", "value"), ("unknown", "command")):
+        if key in ev:
+            raise Malformed("%s: %s twice" % (where, key))
+        ev[key] = value
+    else:
+        raise Malformed("%s: %s in a %s event" % (where, key, stage))
+
+
+def read_text(data):
+    """Sessions of a text report; an event is its first line and every
+    line after it up to the next first line, all of one session."""
+    sessions = {}
+    ev = body = None
+    current = None
+    for n, line in enumerate(data.splitlines(keepends=True), 1):
+        where = "line %d" % n
+        text = check_raw(line, where)
+        m = TEXT_HEAD.match(text)
+        if m:
+            current = int(m[1])
+            ev = {"stage": m[2], "macros": []}
+            body = {}
+            if m[2] in ("envfrom", "envrcpt"):
+                ev["args"] = []
+            if m[2] == "envrcpt":
+                ev["rejected"] = False
+            if m[2] == "body":
+                ev["chunk"] = b""
+            sessions.setdefault(current, []).append((m[3], ev, body))
+            continue
+        m = TEXT_LINE.match(text)
+        if not m or ev is None:
+            raise Malformed("%s: %r" % (where, text[:80]))
+        if int(m[1]) != current:
+            raise Malformed("%s: session %s inside an event of session "
+                            "%d" % (where, m[1], current))
+        text_detail(ev, body, m[2], where)
+    out = {}
+    for number, events in sessions.items():
+        for time, ev, body in events:
+            if ev["stage"] == "body" and \
+                    body.get("length") != len(ev["chunk"]):
+                raise Malformed("session %d: body length %r for %d "
+                                "bytes" % (number, body.get("length"),
+                                           len(ev["chunk"])))
+        out[number] = [(time, ev) for time, ev, _ in events]
+    return out
+
+
+def read(data, fmt):
+    """Sessions of a report in format fmt ("json" or "text")."""
+    return read_json(data) if fmt == "json" else read_text(data)
+
+
+def short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def compare(got, want, where):
+    """Problems, as lines, between the events inspect wrote and those
+    expected (lists of event dicts)."""
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g == w:
+            continue
+        if g["stage"] != w["stage"]:
+            return ["%s: event %d is %s, expected %s (stages %s)" %
+                    (where, i, g["stage"], w["stage"],
+                     [e["stage"] for e in got])]
+        for key in sorted(set(g) | set(w)):
+            if g.get(key) != w.get(key):
+                return ["%s: %s event %d: %s is %s, expected %s" %
+                        (where, g["stage"], i, key, short(g.get(key)),
+                         short(w.get(key)))]
+    if len(got) != len(want):
+        return ["%s: stages %s, expected %s" %
+                (where, [e["stage"] for e in got],
+                 [e["stage"] for e in want])]
+    return []
