@@ -4,7 +4,7 @@
 set -eu
 
 packages="gcc make pkg-config libc6-dev libmilter-dev libcmocka-dev
-	miltertest postfix swaks python3 procps iproute2"
+	miltertest postfix swaks python3 procps iproute2 valgrind clang"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
