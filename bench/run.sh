@@ -20,6 +20,7 @@ set -u
 PATH=$PATH:/usr/sbin:/sbin
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tests/lib.sh"
 top=$(cd "$here/.." && pwd)
 inspect=${BENCH_INSPECT:-$top/inspect}
 null_milter=$here/null-milter
@@ -67,27 +68,6 @@ say() {
 die() {
 	say "bench: $*" >&2
 	exit 1
-}
-
-# wait_until SECONDS COMMAND...: poll COMMAND every 0.1 s, at most
-# SECONDS long.
-wait_until() {
-	local tries=$(($1 * 10))
-
-	shift
-	while ! "$@"; do
-		tries=$((tries - 1))
-		[ "$tries" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-
-# gone PID: PID has exited (a zombie not yet reaped counts as gone).
-gone() {
-	local state
-
-	state=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
-	[ "${state#Z}" != "$state" ]
 }
 
 # listening PID PORT|PATH: PID (and not someone else) listens on that

@@ -14,6 +14,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 inspect=$(cd "$here/../.." && pwd)/inspect
 
 myhostname=mx.example.net
@@ -39,53 +40,6 @@ inspect_pids=()
 ports_taken=
 swaks_qid=
 smtplib_qid=
-
-ok() {
-	echo "ok $*"
-	passed=$((passed + 1))
-}
-
-fail() {
-	echo "FAIL $*"
-	failed=$((failed + 1))
-}
-
-# check DESCRIPTION COMMAND...: one result line for COMMAND's status.
-check() {
-	local what=$1
-
-	shift
-	if "$@"; then
-		ok "$what"
-	else
-		fail "$what"
-	fi
-}
-
-summary() {
-	echo "$passed passed, $failed failed"
-}
-
-# wait_until SECONDS COMMAND...: poll COMMAND every 0.1 s, at most
-# SECONDS long.
-wait_until() {
-	local tries=$(($1 * 10))
-
-	shift
-	while ! "$@"; do
-		tries=$((tries - 1))
-		[ "$tries" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-
-# gone PID: PID has exited (a zombie not yet reaped counts as gone).
-gone() {
-	local state
-
-	state=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
-	[ "${state#Z}" != "$state" ]
-}
 
 # listening PID PORT|PATH: PID (and not someone else) listens on that TCP
 # port or unix socket.  inspect binds its unix socket by its name inside
