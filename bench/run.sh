@@ -237,40 +237,8 @@ milter_listening() {
 # A private Postfix: its own config, queue, data and log directories;
 # one smtpd per configuration; every mail thrown away once queued.
 write_postfix_config() {
-	local meta key
+	local key
 
-	meta=$(postconf -dh meta_directory)
-	mkdir -p "$work/etc" "$work/queue" "$work/data"
-	cp "$meta/postfix-files" "$meta/dynamicmaps.cf" "$work/etc/"
-	cat >"$work/etc/main.cf" <<-EOF
-	compatibility_level = 3.6
-	myhostname = $myhostname
-	mydomain = example.net
-	mydestination =
-	mynetworks = 127.0.0.0/8
-	inet_interfaces = 127.0.0.1
-	inet_protocols = ipv4
-	config_directory = $work/etc
-	meta_directory = $work/etc
-	queue_directory = $work/queue
-	data_directory = $work/data
-	maillog_file = $work/log/maillog
-	maillog_file_prefixes = $work/log
-	alias_maps =
-	alias_database =
-	default_transport = discard:
-	local_transport = discard:
-	relay_transport = discard:
-	# A broken milter must show as failed mail, not as fast mail, and
-	# soon.
-	milter_default_action = tempfail
-	milter_connect_timeout = 5s
-	milter_command_timeout = 10s
-	milter_content_timeout = 30s
-	# Measure smtpd and the milter, not the pause Postfix makes when
-	# mail comes in faster than it leaves.
-	in_flow_delay = 0s
-	EOF
 	{
 		say "127.0.0.1:${smtpd_port[none]} inet n - n - - smtpd"
 		say "  -o smtpd_milters="
@@ -279,30 +247,14 @@ write_postfix_config() {
 			say "127.0.0.1:${smtpd_port[$key]} inet n - n - - smtpd"
 			say "  -o smtpd_milters=${postfix_spec[$key]}"
 		done
-		cat <<-EOF
-		cleanup   unix n - n - 0 cleanup
-		qmgr      unix n - n 300 1 qmgr
-		rewrite   unix - - n - - trivial-rewrite
-		bounce    unix - - n - 0 bounce
-		defer     unix - - n - 0 bounce
-		trace     unix - - n - 0 bounce
-		verify    unix - - n - 1 verify
-		flush     unix n - n 1000? 0 flush
-		proxymap  unix - - n - - proxymap
-		error     unix - - n - - error
-		retry     unix - - n - - error
-		discard   unix - - n - - discard
-		anvil     unix - - n - 1 anvil
-		scache    unix - - n - 1 scache
-		postlog   unix-dgram n - n - 1 postlogd
-		EOF
-	} >"$work/etc/master.cf"
-	timeout 60 "$daemons/post-install" config_directory="$work/etc" \
-	    meta_directory="$work/etc" queue_directory="$work/queue" \
-	    data_directory="$work/data" daemon_directory="$daemons" \
-	    command_directory="$(postconf -dh command_directory)" \
-	    create-missing >"$work/log/post-install.log" 2>&1 &&
-	    chown postfix "$work/data"	# master takes its lock as postfix
+	} | postfix_config "$work" "$myhostname" \
+	    "# A broken milter must show soon, as failed mail, not fast mail." \
+	    "milter_connect_timeout = 5s" \
+	    "milter_command_timeout = 10s" \
+	    "milter_content_timeout = 30s" \
+	    "# Measure smtpd and the milter, not the pause Postfix makes when" \
+	    "# mail comes in faster than it leaves." \
+	    "in_flow_delay = 0s"
 }
 
 all_smtpd_listening() {
@@ -352,7 +304,7 @@ setup() {
 		die "a milter is not listening"
 	fi
 	write_postfix_config ||
-	    die "post-install failed: $(cat "$work/log/post-install.log")"
+	    die "post-install failed: $(cat "$work/post-install.log")"
 	if ! start_postfix; then
 		cat "$work/log/master.out" >&2
 		tail -n 20 "$work/log/maillog" >&2 2>/dev/null

@@ -49,3 +49,75 @@ gone() {
 		[ "${state#Z}" != "$state" ] || return 1
 	done
 }
+
+# postfix_config DIR HOSTNAME [MAIN.CF LINE...]: set up a private Postfix
+# in DIR, with its own configuration, queue, data and log directories,
+# loopback only, and every mail thrown away once queued.  Standard input
+# gives master.cf's smtpd lines; the arguments after HOSTNAME are more
+# main.cf lines.  Nothing outside DIR changes.  Returns post-install's
+# status; what it said is in DIR/post-install.log.
+postfix_config() {
+	local dir=$1 host=$2 meta line
+
+	shift 2
+	meta=$(postconf -dh meta_directory)
+	mkdir -p "$dir/etc" "$dir/queue" "$dir/data" "$dir/log"
+	# post-install and master read these from meta_directory.
+	cp "$meta/postfix-files" "$meta/dynamicmaps.cf" "$dir/etc/"
+	{
+		cat <<-END
+		compatibility_level = 3.6
+		myhostname = $host
+		mydomain = example.net
+		mydestination =
+		mynetworks = 127.0.0.0/8
+		inet_interfaces = 127.0.0.1
+		inet_protocols = ipv4
+		config_directory = $dir/etc
+		meta_directory = $dir/etc
+		queue_directory = $dir/queue
+		data_directory = $dir/data
+		maillog_file = $dir/log/maillog
+		maillog_file_prefixes = $dir/log
+		alias_maps =
+		alias_database =
+		# Deliver nothing: every mail, once queued, is thrown away.
+		default_transport = discard:
+		local_transport = discard:
+		relay_transport = discard:
+		# A broken milter must make the mail fail, not pass unseen.
+		milter_default_action = tempfail
+		END
+		for line; do
+			printf '%s\n' "$line"
+		done
+	} >"$dir/etc/main.cf"
+	{
+		cat
+		cat <<-END
+		cleanup   unix n - n - 0 cleanup
+		qmgr      unix n - n 300 1 qmgr
+		rewrite   unix - - n - - trivial-rewrite
+		bounce    unix - - n - 0 bounce
+		defer     unix - - n - 0 bounce
+		trace     unix - - n - 0 bounce
+		verify    unix - - n - 1 verify
+		flush     unix n - n 1000? 0 flush
+		proxymap  unix - - n - - proxymap
+		error     unix - - n - - error
+		retry     unix - - n - - error
+		discard   unix - - n - - discard
+		anvil     unix - - n - 1 anvil
+		scache    unix - - n - 1 scache
+		postlog   unix-dgram n - n - 1 postlogd
+		END
+	} >"$dir/etc/master.cf"
+	# create-missing makes the queue's subdirectories, nothing else.
+	timeout 60 "$(postconf -dh daemon_directory)/post-install" \
+	    config_directory="$dir/etc" meta_directory="$dir/etc" \
+	    queue_directory="$dir/queue" data_directory="$dir/data" \
+	    daemon_directory="$(postconf -dh daemon_directory)" \
+	    command_directory="$(postconf -dh command_directory)" \
+	    create-missing >"$dir/post-install.log" 2>&1 &&
+	    chown postfix "$dir/data"	# master takes its lock as postfix
+}

@@ -106,71 +106,19 @@ start_inspect() {
 # A private Postfix in $work: its own config, queue, data and log
 # directories, smtpd on two loopback ports, and every mail discarded.
 write_postfix_config() {
-	local meta inet_milters
-
-	meta=$(postconf -dh meta_directory)
-	mkdir -p "$work/etc" "$work/queue" "$work/data" "$work/log"
-	# post-install and master read these from meta_directory.
-	cp "$meta/postfix-files" "$meta/dynamicmaps.cf" "$work/etc/"
-	cat >"$work/etc/main.cf" <<-EOF
-	compatibility_level = 3.6
-	myhostname = $myhostname
-	mydomain = example.net
-	mydestination =
-	mynetworks = 127.0.0.0/8
-	inet_interfaces = 127.0.0.1
-	inet_protocols = ipv4
-	config_directory = $work/etc
-	meta_directory = $work/etc
-	queue_directory = $work/queue
-	data_directory = $work/data
-	maillog_file = $work/log/maillog
-	maillog_file_prefixes = $work/log
-	alias_maps =
-	alias_database =
-	# Deliver nothing: every mail, once queued, is thrown away.
-	default_transport = discard:
-	local_transport = discard:
-	relay_transport = discard:
-	# The log then gives the client port of each queue id.
-	smtpd_client_port_logging = yes
-	smtpd_recipient_restrictions =
-	    check_recipient_access inline:{nobody@reject.example=REJECT},
-	    permit_mynetworks, reject_unauth_destination
-	# A broken milter must make the mail fail, not pass unseen.
-	milter_default_action = tempfail
-	EOF
 	# One smtpd per pass, each with its own milters.  Over inet two
 	# inspects see the same mail: one writes JSON, one text.
-	inet_milters=inet:127.0.0.1:$milter_json,inet:127.0.0.1:$milter_text
-	cat >"$work/etc/master.cf" <<-EOF
+	postfix_config "$work" "$myhostname" \
+	    "# The log then gives the client port of each queue id." \
+	    "smtpd_client_port_logging = yes" \
+	    "smtpd_recipient_restrictions =" \
+	    "    check_recipient_access inline:{nobody@reject.example=REJECT}," \
+	    "    permit_mynetworks, reject_unauth_destination" <<-EOF
 	127.0.0.1:$smtpd_inet inet n - n - - smtpd
-	  -o smtpd_milters=$inet_milters
+	  -o smtpd_milters=inet:127.0.0.1:$milter_json,inet:127.0.0.1:$milter_text
 	127.0.0.1:$smtpd_unix inet n - n - - smtpd
 	  -o smtpd_milters=unix:$socket
-	cleanup   unix n - n - 0 cleanup
-	qmgr      unix n - n 300 1 qmgr
-	rewrite   unix - - n - - trivial-rewrite
-	bounce    unix - - n - 0 bounce
-	defer     unix - - n - 0 bounce
-	trace     unix - - n - 0 bounce
-	verify    unix - - n - 1 verify
-	flush     unix n - n 1000? 0 flush
-	proxymap  unix - - n - - proxymap
-	error     unix - - n - - error
-	retry     unix - - n - - error
-	discard   unix - - n - - discard
-	anvil     unix - - n - 1 anvil
-	scache    unix - - n - 1 scache
-	postlog   unix-dgram n - n - 1 postlogd
 	EOF
-	# create-missing makes the queue's subdirectories, nothing else.
-	"$daemons/post-install" config_directory="$work/etc" \
-	    meta_directory="$work/etc" queue_directory="$work/queue" \
-	    data_directory="$work/data" daemon_directory="$daemons" \
-	    command_directory="$(postconf -dh command_directory)" \
-	    create-missing >"$work/post-install.log" 2>&1 &&
-	    chown postfix "$work/data"	# master takes its lock as postfix
 }
 
 start_postfix() {

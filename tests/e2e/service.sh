@@ -102,58 +102,10 @@ require_tools() {
 # loopback port whose milter is inspect's unix socket; every mail
 # discarded once queued.
 write_postfix_config() {
-	local meta
-
-	meta=$(postconf -dh meta_directory)
-	mkdir -p "$work/etc" "$work/queue" "$work/data" "$work/log"
-	cp "$meta/postfix-files" "$meta/dynamicmaps.cf" "$work/etc/"
-	cat >"$work/etc/main.cf" <<-EOF
-	compatibility_level = 3.6
-	myhostname = $myhostname
-	mydomain = example.net
-	mydestination =
-	mynetworks = 127.0.0.0/8
-	inet_interfaces = 127.0.0.1
-	inet_protocols = ipv4
-	config_directory = $work/etc
-	meta_directory = $work/etc
-	queue_directory = $work/queue
-	data_directory = $work/data
-	maillog_file = $work/log/maillog
-	maillog_file_prefixes = $work/log
-	alias_maps =
-	alias_database =
-	default_transport = discard:
-	local_transport = discard:
-	relay_transport = discard:
-	# A milter Postfix cannot reach must make the mail fail, not pass.
-	milter_default_action = tempfail
-	EOF
-	cat >"$work/etc/master.cf" <<-EOF
+	postfix_config "$work" "$myhostname" <<-EOF
 	127.0.0.1:$smtpd_port inet n - n - - smtpd
 	  -o smtpd_milters=unix:$socket
-	cleanup   unix n - n - 0 cleanup
-	qmgr      unix n - n 300 1 qmgr
-	rewrite   unix - - n - - trivial-rewrite
-	bounce    unix - - n - 0 bounce
-	defer     unix - - n - 0 bounce
-	trace     unix - - n - 0 bounce
-	verify    unix - - n - 1 verify
-	flush     unix n - n 1000? 0 flush
-	proxymap  unix - - n - - proxymap
-	error     unix - - n - - error
-	retry     unix - - n - - error
-	discard   unix - - n - - discard
-	anvil     unix - - n - 1 anvil
-	scache    unix - - n - 1 scache
-	postlog   unix-dgram n - n - 1 postlogd
 	EOF
-	"$daemons/post-install" config_directory="$work/etc" \
-	    meta_directory="$work/etc" queue_directory="$work/queue" \
-	    data_directory="$work/data" daemon_directory="$daemons" \
-	    command_directory="$(postconf -dh command_directory)" \
-	    create-missing >"$work/post-install.log" 2>&1 &&
-	    chown postfix "$work/data"	# master takes its lock as postfix
 }
 
 start_postfix() {
