@@ -47,6 +47,8 @@ struct session {
 	char		*values;	/* copies of their values */
 	size_t		 valuescap;
 	int		 looked_up;	/* macros holds a look-up */
+	struct buf	 macro_text;	/* macros as printed, if formatted */
+	int		 formatted;
 };
 
 /* The stages that can go without a reply: all but negotiate and eom. */
@@ -802,6 +804,7 @@ session_end(SMFICTX *ctx)
 	pthread_mutex_unlock(&carry_lock);
 	free(s->macros);
 	free(s->values);
+	buf_free(&s->macro_text);
 	free(s);
 }
 
@@ -864,6 +867,7 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 		/* libmilter has just cleared them all. */
 		s->nfound = 0;
 		s->looked_up = 1;
+		s->formatted = 0;
 		break;
 	case STAGE_HEADER:
 	case STAGE_BODY:
@@ -880,8 +884,21 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 			return;
 		}
 	}
+	/* Formatted once, printed by every event until they change. */
+	if (!s->formatted) {
+		s->macro_text.len = 0;
+		if (print_macros(&s->macro_text, opts.format, s->id,
+		    s->macros, s->nfound) == -1) {
+			log_err("cannot report %s: out of memory",
+			    print_stage_names[ev->stage]);
+			return;
+		}
+		s->formatted = 1;
+	}
 	ev->macros = s->macros;
 	ev->nmacros = s->nfound;
+	ev->macro_text = s->macro_text.data != NULL ? s->macro_text.data : "";
+	ev->macro_len = s->macro_text.len;
 	out->len = 0;
 	if (print_event(out, opts.format, ev) == -1) {
 		log_err("cannot report %s: out of memory",
@@ -894,35 +911,66 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 /*
  * Look up every listed macro and keep copies of the values found: a
  * hostile MTA could have libmilter replace them before they are used
- * again.  Returns 0, or -1 if out of memory.
+ * again.  Most look-ups find what the one before found, or more: the
+ * leading macros that did not change keep their copies, and if none
+ * changed the formatted ones stay valid.  Returns 0, or -1 if out of
+ * memory.
  */
 static int
 lookup_macros(SMFICTX *ctx, struct session *s)
 {
 	const char	*v;
-	size_t		 i, n = 0, len = 0;
+	size_t		 i, n = 0, keep = SIZE_MAX, off = 0, len;
 	char		*p;
 
-	for (i = 0; i < opts.nmacros; i++)
-		if ((v = smfi_getsymval(ctx, opts.macros[i])) != NULL) {
-			s->macros[n].name = opts.macros[i];
-			s->macros[n++].value = v;
-			len += strlen(v) + 1;
+	for (i = 0; i < opts.nmacros; i++) {
+		if ((v = smfi_getsymval(ctx, opts.macros[i])) == NULL)
+			continue;
+		if (keep == SIZE_MAX) {
+			if (n < s->nfound && s->macros[n].name ==
+			    opts.macros[i] && strcmp(s->macros[n].value, v) == 0) {
+				n++;
+				continue;
+			}
+			keep = n;
 		}
+		s->macros[n].name = opts.macros[i];
+		s->macros[n++].value = v;
+	}
+	s->looked_up = 1;
+	if (keep == SIZE_MAX) {
+		if (n == s->nfound)
+			return 0;
+		keep = n;
+	}
+	s->formatted = 0;
+	/* The copies of the first keep stay; the others follow them. */
+	if (keep > 0)
+		off = s->macros[keep - 1].value - s->values +
+		    strlen(s->macros[keep - 1].value) + 1;
+	for (i = keep, len = off; i < n; i++)
+		len += strlen(s->macros[i].value) + 1;
 	if (len > s->valuescap) {
-		if ((p = realloc(s->values, len)) == NULL)
+		if ((p = malloc(len)) == NULL) {
+			s->nfound = keep;
 			return -1;
+		}
+		if (off > 0)
+			memcpy(p, s->values, off);
+		for (i = 0; i < keep; i++)
+			s->macros[i].value = p + (s->macros[i].value -
+			    s->values);
+		free(s->values);
 		s->values = p;
 		s->valuescap = len;
 	}
-	for (i = 0, p = s->values; i < n; i++) {
+	for (i = keep, p = s->values + off; i < n; i++) {
 		len = strlen(s->macros[i].value) + 1;
 		memcpy(p, s->macros[i].value, len);
 		s->macros[i].value = p;
 		p += len;
 	}
 	s->nfound = n;
-	s->looked_up = 1;
 	return 0;
 }
 

@@ -40,8 +40,12 @@ static int	put_text_string(struct buf *, const char *, const char *,
 		    const void *, size_t);
 static int	put_json_string(struct buf *, const char *, const void *,
 		    size_t);
+static size_t	text_prefix(char *, uint64_t);
 static int	print_text(struct buf *, const struct event *);
+static int	text_macros(struct buf *, const char *, const struct macro *,
+		    size_t);
 static int	print_json(struct buf *, const struct event *);
+static int	json_macros(struct buf *, const struct macro *, size_t);
 static int	text_flags(struct buf *, const char *, const char *, int,
 		    unsigned long);
 static int	json_flags(struct buf *, unsigned long, unsigned long);
@@ -114,6 +118,25 @@ print_event(struct buf *out, enum format format, const struct event *ev)
 		rc = print_json(out, ev);
 	else
 		rc = print_text(out, ev);
+	if (rc == -1)
+		out->len = len;
+	return rc;
+}
+
+int
+print_macros(struct buf *out, enum format format, uint64_t session,
+    const struct macro *macros, size_t n)
+{
+	char	 prefix[32];
+	size_t	 len = out->len;
+	int	 rc;
+
+	if (format == FORMAT_JSON)
+		rc = json_macros(out, macros, n);
+	else {
+		text_prefix(prefix, session);
+		rc = text_macros(out, prefix, macros, n);
+	}
 	if (rc == -1)
 		out->len = len;
 	return rc;
@@ -495,13 +518,10 @@ print_text(struct buf *out, const struct event *ev)
 	const struct negotiation *ng = ev->negotiation;
 	struct buf	 addr = { NULL, 0, 0 };
 	char		 prefix[32], num[32];
-	size_t		 i, n, pos, end;
+	size_t		 i, pos, end;
 	int		 rc = -1;
 
-	prefix[0] = '[';
-	n = fmt_uint(prefix + 1, ev->session);
-	prefix[n + 1] = ']';
-	prefix[n + 2] = '\0';
+	text_prefix(prefix, ev->session);
 	if (buf_puts(out, prefix) == -1 || buf_puts(out, " ") == -1 ||
 	    buf_puts(out, print_stage_names[ev->stage]) == -1 ||
 	    buf_puts(out, " ") == -1 || put_time(out, &ev->time) == -1 ||
@@ -581,20 +601,45 @@ print_text(struct buf *out, const struct event *ev)
 		break;
 	}
 
-	for (i = 0; i < ev->nmacros; i++) {
-		if (buf_puts(out, prefix) == -1 || buf_puts(out, "  macro ") ==
-		    -1 || print_text_escape(out, ev->macros[i].name,
-		    strlen(ev->macros[i].name)) == -1 ||
-		    buf_puts(out, ": \"") == -1 ||
-		    print_text_escape(out, ev->macros[i].value,
-		    strlen(ev->macros[i].value)) == -1 ||
-		    buf_puts(out, "\"\n") == -1)
-			goto done;
-	}
+	if (ev->macro_text != NULL ?
+	    buf_add(out, ev->macro_text, ev->macro_len) == -1 :
+	    text_macros(out, prefix, ev->macros, ev->nmacros) == -1)
+		goto done;
 	rc = 0;
 done:
 	buf_free(&addr);
 	return rc;
+}
+
+/* "[SESSION]", the tag of every text line of a session; returns its length. */
+static size_t
+text_prefix(char *prefix, uint64_t session)
+{
+	size_t	 n;
+
+	prefix[0] = '[';
+	n = fmt_uint(prefix + 1, session);
+	prefix[n + 1] = ']';
+	prefix[n + 2] = '\0';
+	return n + 2;
+}
+
+/* A text line "PREFIX  macro NAME: "VALUE"\n" for each macro. */
+static int
+text_macros(struct buf *out, const char *prefix, const struct macro *m,
+    size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (buf_puts(out, prefix) == -1 ||
+		    buf_puts(out, "  macro ") == -1 ||
+		    print_text_escape(out, m[i].name, strlen(m[i].name)) == -1 ||
+		    buf_puts(out, ": \"") == -1 ||
+		    print_text_escape(out, m[i].value, strlen(m[i].value)) ==
+		    -1 || buf_puts(out, "\"\n") == -1)
+			return -1;
+	return 0;
 }
 
 /* A text line "PREFIX  LABEL: 0xHHHHHHHH NAME|NAME\n". */
@@ -686,23 +731,34 @@ print_json(struct buf *out, const struct event *ev)
 		break;
 	}
 
-	if (buf_puts(out, ",\"macros\":{") == -1)
-		goto done;
-	for (i = 0; i < ev->nmacros; i++) {
-		if ((i > 0 && buf_puts(out, ",") == -1) ||
-		    put_json_string(out, NULL, ev->macros[i].name,
-		    strlen(ev->macros[i].name)) == -1 ||
-		    buf_puts(out, ":") == -1 ||
-		    put_json_string(out, NULL, ev->macros[i].value,
-		    strlen(ev->macros[i].value)) == -1)
-			goto done;
-	}
-	if (buf_puts(out, "}}\n") == -1)
+	if ((ev->macro_text != NULL ?
+	    buf_add(out, ev->macro_text, ev->macro_len) :
+	    json_macros(out, ev->macros, ev->nmacros)) == -1 ||
+	    buf_puts(out, "}\n") == -1)
 		goto done;
 	rc = 0;
 done:
 	buf_free(&addr);
 	return rc;
+}
+
+/* The member ,"macros":{"NAME":"VALUE",...}. */
+static int
+json_macros(struct buf *out, const struct macro *m, size_t n)
+{
+	size_t	 i;
+
+	if (buf_puts(out, ",\"macros\":{") == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((i > 0 && buf_puts(out, ",") == -1) ||
+		    put_json_string(out, NULL, m[i].name,
+		    strlen(m[i].name)) == -1 ||
+		    buf_puts(out, ":") == -1 ||
+		    put_json_string(out, NULL, m[i].value,
+		    strlen(m[i].value)) == -1)
+			return -1;
+	return buf_puts(out, "}");
 }
 
 /* {"actions":N,"action_flags":[...],"steps":N,"step_flags":[...]} */

@@ -74,6 +74,12 @@ struct event {
 	size_t			 length;	/* body */
 	const struct macro	*macros;
 	size_t			 nmacros;
+	/*
+	 * The same macros already formatted by print_macros() for this
+	 * session and format, or NULL: then they are formatted from macros.
+	 */
+	const char		*macro_text;
+	size_t			 macro_len;
 };
 
 extern const char *const print_stage_names[STAGE_MAX];
@@ -84,6 +90,16 @@ extern const char *const print_stage_names[STAGE_MAX];
  */
 int	print_event(struct buf *out, enum format format,
 	    const struct event *ev);
+
+/*
+ * Append n macros to out as print_event() writes them for the given
+ * session.  A session's macros change only when they are looked up again,
+ * so a caller can format them once and hand the bytes to every event until
+ * then, in the event's macro_text.  Returns 0, or -1 with errno set (ENOMEM)
+ * and out unchanged in length.
+ */
+int	print_macros(struct buf *out, enum format format, uint64_t session,
+	    const struct macro *macros, size_t n);
 
 /*
  * Append len bytes of s to out, escaped for text output: printable ASCII

@@ -1547,6 +1547,68 @@ test_print_event_macros_escaped(void **state)
 	    "\"stage\": \"eom\", \"time\": \"" TIME "\"}");
 }
 
+/*
+ * Macros formatted once by print_macros() and handed to events print as
+ * they do when each event formats them; the text ones are the session's.
+ */
+static void
+test_print_macros_preformatted(void **state)
+{
+	static const struct macro	 odd[] = {
+		{ "j", "mx.example" },
+		{ "{client_name}", "a\nb\xe2\x80\xa8\x1b[31m\xff" },
+		{ "{auth_type}", "" },
+	};
+	static const unsigned char	 chunk[] = "line\r\n\x00\x80";
+	struct fixture			*f = *state;
+	struct buf			 pre = { NULL, 0, 0 };
+	struct event			 ev;
+	enum format			 format;
+	size_t				 n;
+	int				 stage;
+
+	for (format = FORMAT_TEXT; format <= FORMAT_JSON; format++)
+		for (n = 0; n <= 3; n++)
+			for (stage = 0; stage < STAGE_MAX; stage++) {
+				ev = base_event(stage);
+				ev.macros = odd;
+				ev.nmacros = n;
+				ev.name = ev.value = ev.host = "x";
+				ev.chunk = chunk;
+				ev.length = sizeof chunk - 1;
+				if (stage == STAGE_NEGOTIATE)
+					continue;
+				f->aux.len = 0;
+				assert_int_equal(print_event(&f->aux, format,
+				    &ev), 0);
+				pre.len = 0;
+				assert_int_equal(print_macros(&pre, format,
+				    SESSION, odd, n), 0);
+				ev.macro_text = pre.data != NULL ? pre.data :
+				    "";
+				ev.macro_len = pre.len;
+				/* Not read when the text is given. */
+				ev.macros = NULL;
+				ev.nmacros = 99;
+				f->out.len = 0;
+				assert_int_equal(print_event(&f->out, format,
+				    &ev), 0);
+				assert_int_equal(f->out.len, f->aux.len);
+				assert_memory_equal(f->out.data, f->aux.data,
+				    f->out.len);
+			}
+	/* The text lines carry the session's tag. */
+	pre.len = 0;
+	assert_int_equal(print_macros(&pre, FORMAT_TEXT, 7, odd, 1), 0);
+	assert_int_equal(buf_add(&pre, "", 1), 0);
+	assert_string_equal(pre.data, "[7]  macro j: \"mx.example\"\n");
+	pre.len = 0;
+	assert_int_equal(print_macros(&pre, FORMAT_JSON, 7, odd, 0), 0);
+	assert_int_equal(buf_add(&pre, "", 1), 0);
+	assert_string_equal(pre.data, ",\"macros\":{}");
+	buf_free(&pre);
+}
+
 static void
 test_print_event_session_and_time(void **state)
 {
@@ -1839,6 +1901,7 @@ main(void)
 		T(test_print_event_close),
 		T(test_print_event_unknown),
 		T(test_print_event_macros_escaped),
+		T(test_print_macros_preformatted),
 		T(test_print_event_session_and_time),
 		T(test_print_event_appends),
 		T(test_print_flag_names_single_bits),
