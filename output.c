@@ -3,7 +3,6 @@
 
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,13 +21,21 @@
 #define MAX_OUTPUTS	8
 /*
  * The writer gathers events for up to BATCH_MS, or until BATCH_BYTES are
- * waiting, and writes them with one writev: a system call and a wake-up
+ * waiting, and writes them with one write: a system call and a wake-up
  * per batch rather than per event.
  */
 #define BATCH_MS	20
 #define BATCH_BYTES	(64 * 1024)
-/* Room of the queue kept resident once used; the rest is given back. */
-#define KEEP_BYTES	(1024 * 1024)
+/*
+ * Past SOFT_BYTES waiting, a callback waits for the writer, which takes
+ * a millisecond or two when the output keeps up, for at most WAIT_MS: so
+ * a burst (a large message, no replies to wait for) is written as it
+ * comes instead of piling up in memory.  An output too slow for that is
+ * not waited for again until it catches up; the queue then takes up to
+ * OUTPUT_QUEUE_SIZE, and drops what is more.
+ */
+#define SOFT_BYTES	(256 * 1024)
+#define WAIT_MS		10
 
 /*
  * Shared by the processes that serve one socket: a lock that keeps their
@@ -39,12 +46,22 @@ struct shared {
 	atomic_ullong	 lost;
 };
 
+/* A buffer of whole events, mapped by itself so it can be given back. */
+struct queue {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
 static int	fail(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	open_file(const char *);
+static int	queue_reserve(struct queue *, size_t);
+static void	queue_release(struct queue *);
+static void	deadline(struct timespec *, long);
 static void	*writer(void *);
-static void	write_out(size_t, size_t, size_t);
-static int	writev_all(int, struct iovec *, int);
+static void	write_out(const char *, size_t, size_t);
+static int	write_all(int, const char *, size_t);
 static void	unlock_shared(void *);
 
 static struct shared	*shared;
@@ -54,15 +71,17 @@ static int		 failed[MAX_OUTPUTS];
 static size_t		 nfds;
 
 /*
- * The queue: a ring of bytes holding whole events, filled by the
- * callbacks, emptied by the writer thread.
+ * Two queues: the callbacks append their events to the one filling; the
+ * writer takes it, leaving the other, emptied, in its place, and writes
+ * it out with no lock held.
  */
 static pthread_mutex_t	 qlock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 qcond = PTHREAD_COND_INITIALIZER;
-static char		*ring;
-static size_t		 head, used, events;
-static size_t		 touched;	/* bytes of the ring made resident */
-static int		 running, stopping, dropping;
+static pthread_cond_t	 qcond = PTHREAD_COND_INITIALIZER;	/* to write */
+static pthread_cond_t	 qroom = PTHREAD_COND_INITIALIZER;	/* taken */
+static struct queue	 queues[2];
+static struct queue	*filling = &queues[0];
+static size_t		 events;	/* in filling */
+static int		 running, stopping, dropping, slow;
 static unsigned long long dropped;
 static pthread_t	 thread;
 
@@ -142,17 +161,8 @@ output_reopen(void)
 int
 output_start(void)
 {
-	ring = mmap(NULL, OUTPUT_QUEUE_SIZE, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ring == MAP_FAILED) {
-		ring = NULL;
+	if (pthread_create(&thread, NULL, writer, NULL) != 0)
 		return -1;
-	}
-	if (pthread_create(&thread, NULL, writer, NULL) != 0) {
-		munmap(ring, OUTPUT_QUEUE_SIZE);
-		ring = NULL;
-		return -1;
-	}
 	running = 1;
 	return 0;
 }
@@ -160,12 +170,24 @@ output_start(void)
 void
 output_event(const char *p, size_t len)
 {
+	struct timespec		 until;
 	unsigned long long	 caught_up = 0;
-	size_t			 tail, first;
 	int			 started_dropping = 0;
 
 	pthread_mutex_lock(&qlock);
-	if (!running || OUTPUT_QUEUE_SIZE - used < len) {
+	if (running && !slow && filling->len > 0 &&
+	    filling->len + len > SOFT_BYTES) {
+		deadline(&until, WAIT_MS);
+		while (running && filling->len > 0 &&
+		    filling->len + len > SOFT_BYTES)
+			if (pthread_cond_timedwait(&qroom, &qlock, &until) ==
+			    ETIMEDOUT) {
+				slow = 1;
+				break;
+			}
+	}
+	if (!running || OUTPUT_QUEUE_SIZE - filling->len < len ||
+	    queue_reserve(filling, len) == -1) {
 		atomic_fetch_add(&shared->lost, 1);
 		dropped++;
 		if (!dropping)
@@ -181,18 +203,12 @@ output_event(const char *p, size_t len)
 		dropping = 0;
 		dropped = 0;
 	}
-	tail = (head + used) % OUTPUT_QUEUE_SIZE;
-	first = len < OUTPUT_QUEUE_SIZE - tail ? len : OUTPUT_QUEUE_SIZE - tail;
-	memcpy(ring + tail, p, first);
-	memcpy(ring, p + first, len - first);
-	if (len > first)
-		touched = OUTPUT_QUEUE_SIZE;
-	else if (tail + len > touched)
-		touched = tail + len;
+	memcpy(filling->data + filling->len, p, len);
 	/* Wake the writer to start a batch, or to write a full one. */
-	if (used == 0 || (used < BATCH_BYTES && used + len >= BATCH_BYTES))
+	if (filling->len == 0 || (filling->len < BATCH_BYTES &&
+	    filling->len + len >= BATCH_BYTES))
 		pthread_cond_signal(&qcond);
-	used += len;
+	filling->len += len;
 	events++;
 	pthread_mutex_unlock(&qlock);
 	if (caught_up > 0)
@@ -211,8 +227,7 @@ output_stop(int seconds)
 	stopping = 1;
 	pthread_cond_signal(&qcond);
 	pthread_mutex_unlock(&qlock);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += seconds;
+	deadline(&until, seconds * 1000L);
 	if (pthread_timedjoin_np(thread, NULL, &until) != 0) {
 		/* An output nobody reads: what is left is lost. */
 		pthread_cancel(thread);
@@ -221,9 +236,11 @@ output_stop(int seconds)
 		log_warn("%zu events not written: the outputs did not take "
 		    "them in %d s", events, seconds);
 	}
+	pthread_mutex_lock(&qlock);
 	running = 0;
-	munmap(ring, OUTPUT_QUEUE_SIZE);
-	ring = NULL;
+	/* Let a callback waiting for room give up. */
+	pthread_cond_broadcast(&qroom);
+	pthread_mutex_unlock(&qlock);
 }
 
 unsigned long long
@@ -252,88 +269,120 @@ open_file(const char *path)
 }
 
 /*
- * Take what is queued, write it out with the queue unlocked, and give
- * the room back.  Only whole events are ever queued, so a batch ends on
- * an event's end.
+ * Room for len more bytes in q, mapped to the next power of two from
+ * 64 KiB.  Returns 0, or -1 if there is no memory for it.
+ */
+static int
+queue_reserve(struct queue *q, size_t len)
+{
+	size_t	 cap;
+	void	*p;
+
+	if (q->cap - q->len >= len)
+		return 0;
+	for (cap = q->cap > 0 ? q->cap : BATCH_BYTES; cap - q->len < len;
+	    cap *= 2)
+		;
+	if (q->cap == 0)
+		p = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	else
+		p = mremap(q->data, q->cap, cap, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		return -1;
+	q->data = p;
+	q->cap = cap;
+	return 0;
+}
+
+/* Give q's memory back, if a burst made it larger than it usually is. */
+static void
+queue_release(struct queue *q)
+{
+	q->len = 0;
+	if (q->cap > 2 * SOFT_BYTES) {
+		munmap(q->data, q->cap);
+		q->data = NULL;
+		q->cap = 0;
+	}
+}
+
+/* The time ms milliseconds from now, for the timed waits. */
+static void
+deadline(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += ms % 1000 * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Take the queue that is filling, leave the empty one in its place, and
+ * write it out with no lock held.  Only whole events are ever queued, so
+ * a batch ends on an event's end.
  */
 static void *
 writer(void *arg)
 {
 	struct timespec	 until;
-	size_t		 start, len, n;
+	struct queue	*q;
+	size_t		 n;
 
 	(void)arg;
 	/* output_stop() may cancel it, but only where write_out() allows. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_mutex_lock(&qlock);
 	for (;;) {
-		while (used == 0 && !stopping)
+		while (filling->len == 0 && !stopping)
 			pthread_cond_wait(&qcond, &qlock);
-		if (used == 0)
+		if (filling->len == 0)
 			break;
-		if (used < BATCH_BYTES && !stopping) {
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += BATCH_MS * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
-			while (used < BATCH_BYTES && !stopping &&
+		if (filling->len < BATCH_BYTES && !stopping) {
+			deadline(&until, BATCH_MS);
+			while (filling->len < BATCH_BYTES && !stopping &&
 			    pthread_cond_timedwait(&qcond, &qlock,
 			    &until) == 0)
 				;
 		}
-		start = head;
-		len = used;
+		q = filling;
+		filling = q == &queues[0] ? &queues[1] : &queues[0];
 		n = events;
+		events = 0;
+		pthread_cond_broadcast(&qroom);
 		pthread_mutex_unlock(&qlock);
-		write_out(start, len, n);
+		write_out(q->data, q->len, n);
+		queue_release(q);
 		pthread_mutex_lock(&qlock);
-		head = (head + len) % OUTPUT_QUEUE_SIZE;
-		used -= len;
-		events -= n;
-		/*
-		 * Start over at the front, so that only the room in use is
-		 * touched, and give back what a burst made resident.
-		 */
-		if (used == 0) {
-			head = 0;
-			if (touched > KEEP_BYTES) {
-				madvise(ring + KEEP_BYTES, touched - KEEP_BYTES,
-				    MADV_DONTNEED);
-				touched = KEEP_BYTES;
-			}
-		}
+		/* Caught up: worth waiting for again. */
+		if (filling->len == 0)
+			slow = 0;
 	}
 	pthread_mutex_unlock(&qlock);
 	return NULL;
 }
 
 /*
- * One writev per output for the whole batch, under the lock shared with
+ * One write per output for the whole batch, under the lock shared with
  * the other processes, so that no event of theirs comes in between.  An
  * output that fails loses the batch's n events, and says so once.
  */
 static void
-write_out(size_t start, size_t len, size_t n)
+write_out(const char *p, size_t len, size_t n)
 {
-	struct iovec	 iov[2];
-	size_t		 i, first;
+	size_t		 i;
 	int		 oldstate;
 
-	first = len < OUTPUT_QUEUE_SIZE - start ? len :
-	    OUTPUT_QUEUE_SIZE - start;
 	if (pthread_mutex_lock(&shared->lock) == EOWNERDEAD)
 		pthread_mutex_consistent(&shared->lock);
-	/* A writev blocked on an output nobody reads can be cancelled. */
+	/* A write blocked on an output nobody reads can be cancelled. */
 	pthread_cleanup_push(unlock_shared, NULL);
 	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &oldstate);
 	for (i = 0; i < nfds; i++) {
-		iov[0].iov_base = ring + start;
-		iov[0].iov_len = first;
-		iov[1].iov_base = ring;
-		iov[1].iov_len = len - first;
-		if (writev_all(fds[i], iov, len > first ? 2 : 1) == 0) {
+		if (write_all(fds[i], p, len) == 0) {
 			failed[i] = 0;
 			continue;
 		}
@@ -357,12 +406,12 @@ unlock_shared(void *arg)
 }
 
 static int
-writev_all(int fd, struct iovec *iov, int cnt)
+write_all(int fd, const char *p, size_t len)
 {
 	ssize_t	 n;
 
-	while (cnt > 0) {
-		if ((n = writev(fd, iov, cnt)) == -1) {
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
@@ -371,15 +420,8 @@ writev_all(int fd, struct iovec *iov, int cnt)
 			errno = EIO;
 			return -1;
 		}
-		while (cnt > 0 && (size_t)n >= iov->iov_len) {
-			n -= iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt > 0) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= n;
-		}
+		p += n;
+		len -= n;
 	}
 	return 0;
 }

@@ -9,9 +9,10 @@
 #include <stddef.h>
 
 /*
- * Bytes of events waiting to be written, at most; more are dropped.  It
- * is room for seconds of mail, so that only a stuck output loses events,
- * not a writer that was late; memory is taken only as it is used.
+ * Bytes of events queued while the writer writes those before, at most;
+ * more are dropped.  It is room for seconds of mail, so that only a stuck
+ * output loses events, not a slow one; memory is taken only as it is
+ * used, and given back after a burst.
  */
 #define OUTPUT_QUEUE_SIZE	(16 * 1024 * 1024)
 
@@ -46,8 +47,12 @@ int	output_start(void);
 
 /*
  * Queue one event of len bytes, written later whole with one write per
- * output.  Never waits on the outputs: if the queue is full the event is
- * dropped and counted, and the drop is logged.
+ * output.  When a quarter megabyte is already waiting, it waits for the
+ * writer to take it, which a working output does in a millisecond or two,
+ * but for at most 10 ms, and an output that was too slow for that is not
+ * waited for again until it catches up: the MTA never waits longer on the
+ * report.  If the queue is full the event is dropped and counted, and the
+ * drop is logged.
  */
 void	output_event(const char *p, size_t len);
 
