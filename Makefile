@@ -34,7 +34,7 @@ ALL_CFLAGS = $(IN_CPPFLAGS) $(CPPFLAGS) $(IN_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
 OBJS = inspect.o options.o print.o log.o daemon.o output.o
-UNIT = tests/unit/test_options tests/unit/test_print
+UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output
 
 all: inspect
 
@@ -49,6 +49,9 @@ tests/unit/test_options: tests/unit/test_options.o options.o print.o log.o \
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 tests/unit/test_print: tests/unit/test_print.o print.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+tests/unit/test_output: tests/unit/test_output.o output.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 # Builds and runs inspect on its default socket.

@@ -952,7 +952,9 @@ lookup_macros(SMFICTX *ctx, struct session *s)
 		len += strlen(s->macros[i].value) + 1;
 	if (len > s->valuescap) {
 		if ((p = malloc(len)) == NULL) {
+			/* What is kept is right; the next stage looks again. */
 			s->nfound = keep;
+			s->looked_up = 0;
 			return -1;
 		}
 		if (off > 0)

@@ -81,6 +81,8 @@ static pthread_cond_t	 qroom = PTHREAD_COND_INITIALIZER;	/* taken */
 static struct queue	 queues[2];
 static struct queue	*filling = &queues[0];
 static size_t		 events;	/* in filling */
+static size_t		 inflight;	/* in the queue being written */
+static int		 waiters;	/* callbacks waiting for room */
 static int		 running, stopping, dropping, slow;
 static unsigned long long dropped;
 static pthread_t	 thread;
@@ -178,6 +180,9 @@ output_event(const char *p, size_t len)
 	if (running && !slow && filling->len > 0 &&
 	    filling->len + len > SOFT_BYTES) {
 		deadline(&until, WAIT_MS);
+		/* The writer may be gathering a batch: have it write now. */
+		waiters++;
+		pthread_cond_signal(&qcond);
 		while (running && filling->len > 0 &&
 		    filling->len + len > SOFT_BYTES)
 			if (pthread_cond_timedwait(&qroom, &qlock, &until) ==
@@ -185,6 +190,7 @@ output_event(const char *p, size_t len)
 				slow = 1;
 				break;
 			}
+		waiters--;
 	}
 	if (!running || OUTPUT_QUEUE_SIZE - filling->len < len ||
 	    queue_reserve(filling, len) == -1) {
@@ -220,6 +226,8 @@ void
 output_stop(int seconds)
 {
 	struct timespec	 until;
+	size_t		 unwritten;
+	int		 cancelled;
 
 	if (!running)
 		return;
@@ -228,19 +236,28 @@ output_stop(int seconds)
 	pthread_cond_signal(&qcond);
 	pthread_mutex_unlock(&qlock);
 	deadline(&until, seconds * 1000L);
-	if (pthread_timedjoin_np(thread, NULL, &until) != 0) {
-		/* An output nobody reads: what is left is lost. */
+	/* An output nobody reads: what is left is lost. */
+	if ((cancelled = pthread_timedjoin_np(thread, NULL, &until) != 0)) {
 		pthread_cancel(thread);
 		pthread_join(thread, NULL);
-		atomic_fetch_add(&shared->lost, events);
-		log_warn("%zu events not written: the outputs did not take "
-		    "them in %d s", events, seconds);
 	}
 	pthread_mutex_lock(&qlock);
 	running = 0;
+	/* Left: the batch being written, and what came after the writer. */
+	unwritten = events + inflight;
+	events = inflight = 0;
 	/* Let a callback waiting for room give up. */
 	pthread_cond_broadcast(&qroom);
 	pthread_mutex_unlock(&qlock);
+	if (unwritten > 0) {
+		atomic_fetch_add(&shared->lost, unwritten);
+		if (cancelled)
+			log_warn("%zu events not written: the outputs did not "
+			    "take them in %d s", unwritten, seconds);
+		else
+			log_warn("%zu events not written: they came after "
+			    "the report was closed", unwritten);
+	}
 }
 
 unsigned long long
@@ -344,19 +361,20 @@ writer(void *arg)
 		if (filling->len < BATCH_BYTES && !stopping) {
 			deadline(&until, BATCH_MS);
 			while (filling->len < BATCH_BYTES && !stopping &&
-			    pthread_cond_timedwait(&qcond, &qlock,
-			    &until) == 0)
+			    waiters == 0 && pthread_cond_timedwait(&qcond,
+			    &qlock, &until) == 0)
 				;
 		}
 		q = filling;
 		filling = q == &queues[0] ? &queues[1] : &queues[0];
-		n = events;
+		inflight = n = events;
 		events = 0;
 		pthread_cond_broadcast(&qroom);
 		pthread_mutex_unlock(&qlock);
 		write_out(q->data, q->len, n);
 		queue_release(q);
 		pthread_mutex_lock(&qlock);
+		inflight = 0;
 		/* Caught up: worth waiting for again. */
 		if (filling->len == 0)
 			slow = 0;

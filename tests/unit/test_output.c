@@ -1,0 +1,262 @@
+/* test_output.c -- the report's queue and writer thread, on real files */
+/* SPDX-License-Identifier: ISC */
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../../log.h"
+#include "../../output.h"
+
+#define PRODUCERS	8
+#define PER_PRODUCER	400
+#define BIG		(300 * 1024)	/* more than the queue's soft limit */
+#define STUCK_EVENTS	200
+#define STUCK_SIZE	1000
+
+struct result {
+	unsigned long long	 lost;
+	unsigned long long	 failed;	/* the child could not run */
+};
+
+static void	*produce(void *);
+static size_t	 event_size(unsigned int, unsigned int);
+static size_t	 make_event(char *, unsigned int, unsigned int);
+static struct result run_child(void (*)(const char *, struct result *),
+		    const char *);
+static void	 many_producers(const char *, struct result *);
+static void	 stuck_output(const char *, struct result *);
+static char	*read_file(const char *, size_t *);
+
+static char	 dir[] = "/tmp/inspect-test-output.XXXXXX";
+
+/* Event seq of producer t: "t seq size\n", filler, '\n'. */
+static size_t
+event_size(unsigned int t, unsigned int seq)
+{
+	if (seq % 97 == 13)
+		return BIG;
+	return 32 + (t * 7919 + seq * 104729) % 3000;
+}
+
+static size_t
+make_event(char *p, unsigned int t, unsigned int seq)
+{
+	size_t	 size = event_size(t, seq), n, i;
+
+	n = (size_t)snprintf(p, size, "%u %u %zu\n", t, seq, size);
+	for (i = n; i < size - 1; i++)
+		p[i] = 'a' + (t + seq + i) % 26;
+	p[size - 1] = '\n';
+	return size;
+}
+
+static void *
+produce(void *arg)
+{
+	unsigned int	 t = (unsigned int)(uintptr_t)arg, seq;
+	char		*p;
+
+	if ((p = malloc(BIG)) == NULL)
+		return NULL;
+	for (seq = 0; seq < PER_PRODUCER; seq++)
+		output_event(p, make_event(p, t, seq));
+	free(p);
+	return NULL;
+}
+
+/*
+ * output.c keeps its state for the life of a process: each case runs in
+ * a child of its own and sends back what it saw.
+ */
+static struct result
+run_child(void (*fn)(const char *, struct result *), const char *path)
+{
+	struct result	 r = { 0, 1 };
+	int		 fd[2], status;
+	pid_t		 pid;
+
+	assert_int_equal(pipe(fd), 0);
+	if ((pid = fork()) == 0) {
+		close(fd[0]);
+		fn(path, &r);
+		if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r)
+			_exit(1);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	close(fd[1]);
+	if (read(fd[0], &r, sizeof r) != (ssize_t)sizeof r)
+		r.failed = 1;
+	close(fd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return r;
+}
+
+static void
+many_producers(const char *path, struct result *r)
+{
+	const char	*paths[] = { path };
+	pthread_t	 th[PRODUCERS];
+	char		 err[256];
+	uintptr_t	 t;
+
+	if (output_open(paths, 1, 0, err, sizeof err) == -1 ||
+	    output_start() == -1)
+		return;
+	for (t = 0; t < PRODUCERS; t++)
+		if (pthread_create(&th[t], NULL, produce, (void *)t) != 0)
+			return;
+	for (t = 0; t < PRODUCERS; t++)
+		pthread_join(th[t], NULL);
+	output_stop(10);
+	r->lost = output_lost();
+	r->failed = 0;
+}
+
+/* Eight threads at once, big events among small: all written, whole. */
+static void
+test_output_events_whole_and_in_order(void **state)
+{
+	struct result	 r;
+	char		 path[PATH_MAX], head[64], *data, *p, *end, *want;
+	unsigned int	 next[PRODUCERS] = { 0 }, t, seq;
+	size_t		 len = 0, size, n = 0;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/report", dir);
+	r = run_child(many_producers, path);
+	assert_false(r.failed);
+	assert_int_equal(r.lost, 0);
+
+	assert_non_null(data = read_file(path, &len));
+	assert_non_null(want = malloc(BIG));
+	for (p = data, end = data + len; p < end; p += size, n++) {
+		/* The first line of an event: "t seq size". */
+		size = end - p < (ptrdiff_t)sizeof head ? (size_t)(end - p) :
+		    sizeof head - 1;
+		memcpy(head, p, size);
+		head[size] = '\0';
+		assert_int_equal(sscanf(head, "%u %u %zu", &t, &seq, &size),
+		    3);
+		assert_true(t < PRODUCERS);
+		/* Each producer's events in the order it queued them. */
+		assert_int_equal(seq, next[t]);
+		next[t]++;
+		assert_true(size <= (size_t)(end - p));
+		assert_int_equal(make_event(want, t, seq), size);
+		assert_memory_equal(p, want, size);
+	}
+	assert_int_equal(n, PRODUCERS * PER_PRODUCER);
+	free(want);
+	free(data);
+	unlink(path);
+}
+
+static void
+stuck_output(const char *path, struct result *r)
+{
+	const char	*paths[] = { path };
+	char		 err[256], event[STUCK_SIZE];
+	int		 reader, i;
+
+	/* A reader that never reads: the pipe fills and the writer blocks. */
+	if ((reader = open(path, O_RDONLY | O_NONBLOCK)) == -1 ||
+	    output_open(paths, 1, 0, err, sizeof err) == -1 ||
+	    output_start() == -1)
+		return;
+	memset(event, 'x', sizeof event);
+	event[sizeof event - 1] = '\n';
+	for (i = 0; i < STUCK_EVENTS; i++)
+		output_event(event, sizeof event);
+	output_stop(1);
+	r->lost = output_lost();
+	r->failed = 0;
+	close(reader);
+}
+
+/*
+ * An output nobody reads: stopping gives up after its time, and every
+ * event that did not get out whole is counted as lost.  A pipe holds at
+ * most 64 KiB, so at least the rest of the 200 kB is lost.
+ */
+static void
+test_output_stuck_counts_lost(void **state)
+{
+	struct result	 r;
+	char		 path[PATH_MAX];
+	long		 fit = 65536 / STUCK_SIZE;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	r = run_child(stuck_output, path);
+	assert_false(r.failed);
+	assert_true(r.lost >= (unsigned long long)(STUCK_EVENTS - fit));
+	assert_true(r.lost <= STUCK_EVENTS);
+	unlink(path);
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	struct stat	 st;
+	char		*p;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || (p = malloc(st.st_size + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	if (read(fd, p, st.st_size) != st.st_size) {
+		free(p);
+		p = NULL;
+	}
+	close(fd);
+	*len = st.st_size;
+	return p;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	/* Only what goes wrong, on standard error. */
+	return log_init(LEVEL_CRITICAL | LEVEL_ERROR, NULL, 0, 0);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_output_events_whole_and_in_order),
+		cmocka_unit_test(test_output_stuck_counts_lost),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
