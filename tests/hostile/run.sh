@@ -25,7 +25,9 @@
 #
 # INSPECT_WRAPPER, if set, is put before inspect's command line, e.g.
 #   INSPECT_WRAPPER="valgrind --error-exitcode=99 --leak-check=full
-#   --errors-for-leak-kinds=definite --quiet"
+#   --errors-for-leak-kinds=definite --max-threads=2000 --quiet"
+# (the crowd's thousand sessions are as many threads; valgrind takes 500
+# unless told more)
 # Ends with "N passed, N failed"; exits 1 if anything failed.  Needs
 # root (for the file limits of a thousand sessions).
 set -u
