@@ -895,8 +895,6 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 		}
 		s->formatted = 1;
 	}
-	ev->macros = s->macros;
-	ev->nmacros = s->nfound;
 	ev->macro_text = s->macro_text.data != NULL ? s->macro_text.data : "";
 	ev->macro_len = s->macro_text.len;
 	out->len = 0;
