@@ -70,33 +70,6 @@ die() {
 	exit 1
 }
 
-# listening PID PORT|PATH: PID (and not someone else) listens on that
-# TCP port; or PATH is a socket and PID listens on a unix socket (ss may
-# show another name for it: the one it was bound under).
-listening() {
-	case $2 in
-	/*) [ -S "$2" ] && ss -Hlxp 2>/dev/null | grep -q "pid=$1," ;;
-	*) ss -Hltnp "sport = :$2" 2>/dev/null | grep -q "pid=$1," ;;
-	esac
-}
-
-# pick_port VAR: a random TCP port no one listens on, below Linux's
-# ephemeral range so that the clients' ports cannot take it meanwhile.
-pick_port() {
-	local candidate tries=100
-
-	while [ "$tries" -gt 0 ]; do
-		tries=$((tries - 1))
-		candidate=$((20000 + RANDOM % 12000))
-		case " $ports_taken " in *" $candidate "*) continue ;; esac
-		[ -z "$(ss -Hltn "sport = :$candidate")" ] || continue
-		ports_taken="$ports_taken $candidate"
-		printf -v "$1" %s "$candidate"
-		return 0
-	done
-	return 1
-}
-
 # run_bounded SECONDS COMMAND...: run COMMAND in the background, so that
 # a signal to this script is handled at once, and kill it after SECONDS.
 run_bounded() {

@@ -1,25 +1,30 @@
 # lib.sh -- shell helpers shared by the test and benchmark scripts.
+# shellcheck shell=bash
 # Sourced; the caller sets passed=0 and failed=0 if it counts results.
 
+# ok NAME: one passed check.
 ok() {
-	echo "ok $*"
+	echo "ok $1"
 	passed=$((passed + 1))
 }
 
+# fail NAME [DETAIL...]: one failed check, each detail on a line below.
 fail() {
-	echo "FAIL $*"
+	echo "FAIL $1"
+	shift
+	[ $# -gt 0 ] && printf '  %s\n' "$@"
 	failed=$((failed + 1))
 }
 
-# check DESCRIPTION COMMAND...: one result line for COMMAND's status.
+# check NAME COMMAND...: one result line for COMMAND's status.
 check() {
-	local what=$1
+	local name=$1
 
 	shift
 	if "$@"; then
-		ok "$what"
+		ok "$name"
 	else
-		fail "$what"
+		fail "$name"
 	fi
 }
 
@@ -27,16 +32,16 @@ summary() {
 	echo "$passed passed, $failed failed"
 }
 
-# wait_until SECONDS COMMAND...: poll COMMAND every 0.1 s, at most
+# wait_until SECONDS COMMAND...: poll COMMAND every 0.05 s, at most
 # SECONDS long.
 wait_until() {
-	local tries=$(($1 * 10))
+	local tries=$(($1 * 20))
 
 	shift
-	while ! "$@"; do
+	until "$@"; do
 		tries=$((tries - 1))
 		[ "$tries" -gt 0 ] || return 1
-		sleep 0.1
+		sleep 0.05
 	done
 }
 
@@ -48,6 +53,42 @@ gone() {
 		state=$(ps -o stat= -p "$pid" 2>/dev/null) || continue
 		[ "${state#Z}" != "$state" ] || return 1
 	done
+}
+
+# pick_port VAR: a random TCP port no one listens on and this run has not
+# taken yet, so that runs in parallel do not collide; below Linux's
+# ephemeral range (32768), so that clients' ports cannot take it meanwhile.
+pick_port() {
+	local candidate tries=100
+
+	while [ "$tries" -gt 0 ]; do
+		tries=$((tries - 1))
+		candidate=$((20000 + RANDOM % 12000))
+		case " ${ports_taken:-} " in *" $candidate "*) continue ;; esac
+		[ -z "$(ss -Hltn "sport = :$candidate")" ] || continue
+		ports_taken="${ports_taken:-} $candidate"
+		printf -v "$1" %s "$candidate"
+		return 0
+	done
+	return 1
+}
+
+# free_port: pick_port, printed (from a subshell, so not remembered).
+free_port() {
+	local port
+
+	pick_port port && echo "$port"
+}
+
+# listening PID [PORT|PATH]: PID listens on that TCP port, or on a unix
+# socket when PATH is one (ss may show it under the name it was bound
+# by), or without a second argument on any socket at all.
+listening() {
+	case ${2:-} in
+	"") ss -Hlp ;;
+	/*) [ -S "$2" ] && ss -Hlxp ;;
+	*) ss -Hltnp "sport = :$2" ;;
+	esac 2>/dev/null | grep -q "pid=$1,"
 }
 
 # postfix_config DIR HOSTNAME [MAIN.CF LINE...]: set up a private Postfix

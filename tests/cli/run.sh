@@ -5,6 +5,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
 inspect=$top/inspect
 passed=0
 failed=0
@@ -22,27 +23,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-ok() {
-	echo "ok $1"
-	passed=$((passed + 1))
-}
-
-fail() {
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '  %s\n' "$@"
-	failed=$((failed + 1))
-}
-
-# A free loopback port, different for parallel runs.
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-}
 
 # Wait until inspect says it listens (its first line on stderr).
 wait_listening() {
@@ -292,5 +272,5 @@ else
 	fail "help and version"
 fi
 
-echo "$passed passed, $failed failed"
+summary
 [ "$failed" -eq 0 ]

@@ -41,34 +41,6 @@ ports_taken=
 swaks_qid=
 smtplib_qid=
 
-# listening PID PORT|PATH: PID (and not someone else) listens on that TCP
-# port or unix socket.  inspect binds its unix socket by its name inside
-# its directory, so ss shows that name alone.
-listening() {
-	case $2 in
-	/*) [ -S "$2" ] && ss -Hlxp | grep -F " ${2##*/} " ;;
-	*) ss -Hltnp "sport = :$2" ;;
-	esac 2>/dev/null | grep -q "pid=$1,"
-}
-
-# pick_port VAR: a random TCP port that no one listens on and this run
-# has not taken yet, so that runs in parallel do not collide.  It is
-# below 32768, where Linux's ephemeral ports (the SMTP clients') start.
-pick_port() {
-	local port tries=100
-
-	while [ "$tries" -gt 0 ]; do
-		tries=$((tries - 1))
-		port=$((20000 + RANDOM % 12000))
-		case " $ports_taken " in *" $port "*) continue ;; esac
-		[ -z "$(ss -Hltn "sport = :$port")" ] || continue
-		ports_taken="$ports_taken $port"
-		printf -v "$1" %s "$port"
-		return 0
-	done
-	return 1
-}
-
 require_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "e2e: NOT RUN: needs root (Postfix's master runs as" \

@@ -36,26 +36,6 @@ supervisor=		# inspect's pid, from its pid file
 workers=		# its workers' pids
 qid=
 
-# listening PID PORT: PID listens on that TCP port.
-listening() {
-	ss -Hltnp "sport = :$2" 2>/dev/null | grep -q "pid=$1,"
-}
-
-# pick_port: a random TCP port below Linux's ephemeral range that no one
-# listens on, so that runs in parallel do not collide.
-pick_port() {
-	local port tries=100
-
-	while [ "$tries" -gt 0 ]; do
-		tries=$((tries - 1))
-		port=$((20000 + RANDOM % 12000))
-		[ -z "$(ss -Hltn "sport = :$port")" ] || continue
-		echo "$port"
-		return 0
-	done
-	return 1
-}
-
 # inspect_left: the live processes of this run's inspect: the inspect
 # binary with this run's socket in its command line (Postfix's smtpd has
 # it in its own).
@@ -160,7 +140,7 @@ setup() {
 	socket=$work/milter/inspect.sock
 	pidfile=$work/run/inspect.pid
 	report=$work/report.txt
-	if ! smtpd_port=$(pick_port); then
+	if ! pick_port smtpd_port; then
 		fail "setup: no free TCP port"
 		return 1
 	fi

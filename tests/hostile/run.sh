@@ -36,6 +36,7 @@ export PYTHONDONTWRITEBYTECODE=1	# nothing left in the source tree
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) || exit 2
 inspect=$(cd "$here/../.." && pwd)/inspect
+. "$here/../lib.sh"
 read -ra wrapper <<<"${INSPECT_WRAPPER:-}"
 sessions=${HOSTILE_SESSIONS:-1000}
 # The macros inspect looks up: some of each stage, and the one-letter ones.
@@ -75,18 +76,6 @@ cleanup() {
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
 
-ok() {
-	echo "ok $1"
-	passed=$((passed + 1))
-}
-
-fail() {
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '  %s\n' "$@"
-	failed=$((failed + 1))
-}
-
 # Counts the "ok"/"FAIL" lines of a client's output, and shows them.
 tally() {
 	local line
@@ -98,16 +87,6 @@ tally() {
 		"FAIL "*)	failed=$((failed + 1)) ;;
 		esac
 	done <"$1"
-}
-
-# A free loopback port, different for parallel runs.
-free_port() {
-	local p
-
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
 }
 
 running() {
@@ -452,7 +431,7 @@ main() {
 		echo "--- $part"
 		"part_$part"
 	done
-	echo "$passed passed, $failed failed"
+	summary
 	[ "$failed" -eq 0 ]
 }
 

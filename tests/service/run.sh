@@ -19,6 +19,7 @@ LAUNCH_WAIT=30		# for the launcher of a daemon to exit
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+. "$here/../lib.sh"
 inspect=$top/inspect
 passed=0
 failed=0
@@ -33,30 +34,6 @@ chmod 755 "$tmp"
 
 # --- helpers ------------------------------------------------------------------
 
-ok() {
-	echo "ok $1"
-	passed=$((passed + 1))
-}
-
-fail() {
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '  %s\n' "$@"
-	failed=$((failed + 1))
-}
-
-# check NAME COMMAND...: one result for COMMAND's exit status.
-check() {
-	local name=$1
-
-	shift
-	if "$@"; then
-		ok "$name"
-	else
-		fail "$name"
-	fi
-}
-
 # not COMMAND...: COMMAND fails (for check, which runs a command).
 not() {
 	! "$@"
@@ -65,36 +42,6 @@ not() {
 # quietly COMMAND...: COMMAND's status, its output thrown away.
 quietly() {
 	"$@" >/dev/null 2>&1
-}
-
-# wait_until SECONDS COMMAND...: poll COMMAND every 0.05 s, at most
-# SECONDS long.
-wait_until() {
-	local tries=$(($1 * 20))
-
-	shift
-	until "$@"; do
-		tries=$((tries - 1))
-		[ "$tries" -gt 0 ] || return 1
-		sleep 0.05
-	done
-}
-
-# gone PID: PID has exited; a zombie not yet reaped counts as gone.
-gone() {
-	local state
-
-	state=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
-	[ "${state#Z}" != "$state" ]
-}
-
-# all_gone PID...: every PID has exited.
-all_gone() {
-	local pid
-
-	for pid; do
-		gone "$pid" || return 1
-	done
 }
 
 # procs_with STRING: the live processes whose command line holds STRING,
@@ -158,21 +105,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# A free loopback port, different for parallel runs.
-free_port() {
-	local p
-
-	while :; do
-		p=$((20000 + RANDOM % 12000))
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-}
-
-# listening PID: PID holds a listening socket, unix or TCP.
-listening() {
-	ss -Hlp 2>/dev/null | grep -q "pid=$1,"
-}
 
 # connectable PATH: one connection to the unix socket PATH succeeds now.
 connectable() {
@@ -1024,7 +956,7 @@ test_workers() {
 	ws=$(children "$sup")
 	stop TERM "$sup"
 	check "workers: SIGTERM to the supervisor ends every process" \
-	    wait_until "$STOP_WAIT" all_gone $ws
+	    wait_until "$STOP_WAIT" gone $ws
 	check "workers: no process of this inspect left" \
 	    [ -z "$(procs_with "$sock")" ]
 	check "workers: socket removed" [ ! -e "$sock" ]
@@ -1325,5 +1257,5 @@ test_backlog
 check "every other inspect stopped by SIGTERM in time" \
     stop TERM "${retiring[@]}"
 
-echo "$passed passed, $failed failed"
+summary
 [ "$failed" -eq 0 ]
