@@ -50,7 +50,6 @@ started=		# date +%s at the start
 load_before=		# the load average then
 clk_tck=		# clock ticks per second, for /proc/PID/stat
 work=			# the mktemp -d directory
-daemons=		# Postfix's daemon_directory
 master_pid=
 ports_taken=
 child=			# the measuring process running now, if any
@@ -83,26 +82,12 @@ run_bounded() {
 	return "$rc"
 }
 
-# stop PID...: SIGTERM, then at most 8 s (libmilter takes up to 5 s to
-# notice), then SIGKILL; reap them either way.
-stop() {
-	local pid
-
-	for pid; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid; do
-		wait_until 8 gone "$pid" || kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-}
-
 # stop_milters PID...: stop these milters and forget them, so that the
 # teardown does not signal their numbers again.
 stop_milters() {
 	local pid gone_pid left=()
 
-	stop "$@"
+	terminate "$@"
 	for pid in "${milter_pids[@]}"; do
 		for gone_pid; do
 			[ "$pid" != "$gone_pid" ] || continue 2
@@ -112,28 +97,12 @@ stop_milters() {
 	milter_pids=("${left[@]}")
 }
 
-# The live processes of master's process group.
-postfix_left() {
-	ps -e -o pid=,pgid=,stat= |
-	    awk -v g="$master_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
-}
-
-postfix_gone() {
-	[ -z "$(postfix_left)" ]
-}
-
-stop_postfix() {
-	stop "$master_pid"
-	wait_until 5 postfix_gone || postfix_left | xargs -r kill -KILL
-	master_pid=
-}
-
 teardown() {
 	# A second Ctrl-C must not cut the cleaning short; it takes < 15 s.
 	trap '' INT TERM
 	trap - EXIT
 	[ -z "$child" ] || kill -TERM "$child" 2>/dev/null
-	[ -z "$master_pid" ] || stop_postfix
+	[ -z "$master_pid" ] || postfix_stop "$work"
 	[ "${#milter_pids[@]}" -eq 0 ] || stop_milters "${milter_pids[@]}"
 	[ -z "$work" ] || rm -rf "$work"
 }
@@ -239,10 +208,7 @@ all_smtpd_listening() {
 }
 
 start_postfix() {
-	# setsid: master signals its own process group, not this script.
-	MAIL_CONFIG=$work/etc setsid "$daemons/master" -c "$work/etc" -d \
-	    >"$work/log/master.out" 2>&1 &
-	master_pid=$!
+	postfix_start "$work" "$work/log/master.out"
 	wait_until 10 all_smtpd_listening
 }
 
@@ -257,7 +223,6 @@ all_milters_listening() {
 setup() {
 	local config transport
 
-	daemons=$(postconf -dh daemon_directory)
 	work=$(mktemp -d -t inspect-bench.XXXXXX) || die "mktemp failed"
 	# Postfix's daemons run as postfix and reach the milter sockets and
 	# data_directory through this directory.

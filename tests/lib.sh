@@ -91,6 +91,20 @@ listening() {
 	esac 2>/dev/null | grep -q "pid=$1,"
 }
 
+# terminate PID...: SIGTERM to each, then wait at most 8 s for each
+# (libmilter takes up to 5 s to notice), then SIGKILL; reap them.
+terminate() {
+	local pid
+
+	for pid; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid; do
+		wait_until 8 gone "$pid" || kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+}
+
 # postfix_config DIR HOSTNAME [MAIN.CF LINE...]: set up a private Postfix
 # in DIR, with its own configuration, queue, data and log directories,
 # loopback only, and every mail thrown away once queued.  Standard input
@@ -161,4 +175,38 @@ postfix_config() {
 	    command_directory="$(postconf -dh command_directory)" \
 	    create-missing >"$dir/post-install.log" 2>&1 &&
 	    chown postfix "$dir/data"	# master takes its lock as postfix
+}
+
+# postfix_start DIR LOG: run the master of the Postfix that postfix_config
+# set up in DIR, its output to LOG, in a process group of its own: master
+# stops its children by signalling its group, which must not be the
+# caller's.  Sets master_pid; the caller waits for the ports it needs.
+postfix_start() {
+	MAIL_CONFIG=$1/etc setsid "$(postconf -dh daemon_directory)/master" \
+	    -c "$1/etc" -d >"$2" 2>&1 &
+	master_pid=$!
+}
+
+# postfix_left: the live processes of master's process group.
+postfix_left() {
+	ps -e -o pid=,pgid=,stat= |
+	    awk -v g="$master_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
+}
+
+postfix_gone() {
+	[ -z "$(postfix_left)" ]
+}
+
+# postfix_stop DIR: master stops on SIGTERM and passes it on to its
+# process group; wait for all of them, and kill any that linger.  A master
+# that DIR's pid file names (one that took over) is stopped too.
+postfix_stop() {
+	local pid
+
+	pid=$(tr -dc 0-9 <"$1/queue/pid/master.pid" 2>/dev/null)
+	[ -z "$pid" ] || [ "$pid" = "$master_pid" ] ||
+	    kill -TERM "$pid" 2>/dev/null
+	terminate "$master_pid"
+	wait_until 5 postfix_gone || postfix_left | xargs -r kill -KILL
+	master_pid=
 }

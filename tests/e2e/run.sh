@@ -27,7 +27,6 @@ failed=0
 sample=			# --save-sample FILE
 work=			# the mktemp -d directory
 socket=			# inspect's unix socket
-daemons=		# Postfix's daemon_directory: master, post-install
 smtpd_inet=		# the smtpd whose milters are inspect over inet
 smtpd_unix=		# the smtpd whose milter is inspect over a unix socket
 milter_json=		# inspect over inet, JSON report
@@ -94,17 +93,12 @@ write_postfix_config() {
 }
 
 start_postfix() {
-	# setsid: master stops its children by signalling its own process
-	# group, which must not be this script's.
-	MAIL_CONFIG=$work/etc setsid "$daemons/master" -c "$work/etc" -d \
-	    >"$work/master.out" 2>&1 &
-	master_pid=$!
+	postfix_start "$work" "$work/master.out"
 	wait_until 5 listening "$master_pid" "$smtpd_inet" &&
 	    wait_until 5 listening "$master_pid" "$smtpd_unix"
 }
 
 setup() {
-	daemons=$(postconf -dh daemon_directory)
 	work=$(mktemp -d -t inspect-e2e.XXXXXX) || return 1
 	# Postfix's daemons run as postfix and reach data_directory and the
 	# milter socket by absolute path, through this directory.
@@ -142,48 +136,18 @@ setup() {
 	fi
 }
 
-# stop PID: SIGTERM, then wait at most 8 s (libmilter takes up to 5 s to
-# notice), then SIGKILL; reap it either way.
-stop() {
-	kill -TERM "$1" 2>/dev/null
-	wait_until 8 gone "$1" || kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
-# postfix_left: the live processes of master's process group.
-postfix_left() {
-	ps -e -o pid=,pgid=,stat= |
-	    awk -v g="$master_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
-}
-
-postfix_gone() {
-	[ -z "$(postfix_left)" ]
-}
-
-# master stops on SIGTERM and passes it on to its process group; wait
-# for all of them, and kill any that linger.
-stop_postfix() {
-	local pid
-
-	pid=$(tr -dc 0-9 <"$work/queue/pid/master.pid" 2>/dev/null)
-	[ -z "$pid" ] || [ "$pid" = "$master_pid" ] ||
-	    kill -TERM "$pid" 2>/dev/null
-	stop "$master_pid"
-	wait_until 5 postfix_gone || postfix_left | xargs -r kill -KILL
-}
-
 teardown() {
 	local pid
 
 	# A second Ctrl-C must not cut the cleaning short; it takes < 10 s.
 	trap '' INT TERM
 	trap - EXIT
-	[ -z "$master_pid" ] || stop_postfix
+	[ -z "$master_pid" ] || postfix_stop "$work"
 	for pid in "${inspect_pids[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
 	for pid in "${inspect_pids[@]}"; do
-		stop "$pid"
+		terminate "$pid"
 	done
 	[ -z "$work" ] || rm -rf "$work"
 }

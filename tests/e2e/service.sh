@@ -29,7 +29,6 @@ work=			# the mktemp -d directory
 socket=			# inspect's unix socket
 pidfile=		# inspect's pid file
 report=			# inspect's text report
-daemons=		# Postfix's daemon_directory
 smtpd_port=
 master_pid=
 supervisor=		# inspect's pid, from its pid file
@@ -89,11 +88,7 @@ write_postfix_config() {
 }
 
 start_postfix() {
-	# setsid: master stops its children by signalling its own process
-	# group, which must not be this script's.
-	MAIL_CONFIG=$work/etc setsid "$daemons/master" -c "$work/etc" -d \
-	    >"$work/master.out" 2>&1 &
-	master_pid=$!
+	postfix_start "$work" "$work/master.out"
 	wait_until 5 listening "$master_pid" "$smtpd_port"
 }
 
@@ -131,7 +126,6 @@ start_inspect() {
 }
 
 setup() {
-	daemons=$(postconf -dh daemon_directory)
 	work=$(mktemp -d -t inspect-e2e-service.XXXXXX) || return 1
 	# Postfix's daemons, running as postfix, reach data_directory and
 	# the milter socket by absolute path through this directory.
@@ -157,24 +151,10 @@ setup() {
 	fi
 }
 
-# master stops on SIGTERM and passes it on to its process group.
-stop_postfix() {
-	local left
-
-	kill -TERM "$master_pid" 2>/dev/null
-	wait_until 8 gone "$master_pid" || kill -KILL "$master_pid" 2>/dev/null
-	wait "$master_pid" 2>/dev/null
-	left=$(ps -e -o pid=,pgid=,stat= |
-	    awk -v g="$master_pid" '$2 == g && $3 !~ /^Z/ { print $1 }')
-	[ -z "$left" ] || kill -KILL $left 2>/dev/null
-}
-
 teardown() {
-	local left
-
 	trap '' INT TERM
 	trap - EXIT
-	[ -z "$master_pid" ] || stop_postfix
+	[ -z "$master_pid" ] || postfix_stop "$work"
 	if [ -n "$socket" ] && ! inspect_gone; then
 		kill -TERM $(inspect_left) 2>/dev/null
 		wait_until "$STOP_WAIT" inspect_gone ||
