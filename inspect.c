@@ -85,6 +85,7 @@ static void	free_buf(void *);
 static int	chown_files(void);
 static int	check_spec(const struct spec *);
 static int	open_socket(void);
+static int	listen_nonblocking(void);
 static void	explain_listen_failure(const struct spec *);
 static int	resolve(const struct spec *, struct sockaddr_storage *,
 		    socklen_t *);
@@ -586,6 +587,11 @@ open_socket(void)
 		log_crit("chdir /: %s", strerror(errno));
 		return -1;
 	}
+	if (opts.workers > 0 && listen_nonblocking() == -1) {
+		log_crit("%s: cannot make the socket non-blocking: %s",
+		    opts.spec, strerror(errno));
+		return -1;
+	}
 	if (opts.where.family != AF_UNIX)
 		return 0;
 	if (owned_stat(&sock) == -1 ||
@@ -596,6 +602,35 @@ open_socket(void)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Workers all accept on the one socket libmilter opened before they were
+ * forked.  libmilter polls and then accepts with its listener lock held: a
+ * worker that lost a connection to another would sit in accept() with the
+ * lock, and smfi_stop() in it would wait for the next connection.
+ * Non-blocking, the loser gets EAGAIN, which libmilter takes as "poll
+ * again"; what it accepts stays blocking (Linux does not pass the flag
+ * on).  libmilter does not say which descriptor it is: it is inspect's
+ * only listening socket.
+ */
+static int
+listen_nonblocking(void)
+{
+	socklen_t	 len;
+	int		 fd, on, flags;
+
+	for (fd = 0; fd < 1024; fd++) {
+		len = sizeof on;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1 ||
+		    !on)
+			continue;
+		if ((flags = fcntl(fd, F_GETFL)) == -1)
+			return -1;
+		return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	}
+	errno = ENOTSOCK;
+	return -1;
 }
 
 /*
