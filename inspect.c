@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +35,9 @@
 
 #define EX_USAGE	64
 
+/* libmilter's I/O timeout (MI_TIMEOUT), which inspect sets itself. */
+#define LIBMILTER_TIMEOUT	7210
+
 /* Sendmail takes at most this many macros per stage from a symlist. */
 #define SENDMAIL_MAX_SYMLIST	50
 
@@ -42,6 +46,7 @@ struct session {
 	uint64_t	 id;
 	int		 rcpt_rej;	/* rejected recipients negotiated */
 	unsigned long	 noreply;	/* the SMFIP_NR_* bits negotiated */
+	int		 sock;		/* the MTA's TCP socket, or -1 */
 	struct macro	*macros;	/* found at the last look-up */
 	size_t		 nfound;
 	char		*values;	/* copies of their values */
@@ -67,6 +72,7 @@ struct carry {
 	SMFICTX		*ctx;
 	int		 rcpt_rej;
 	unsigned long	 noreply;
+	int		 sock;
 };
 
 /* Session numbers, shared by the processes serving the one socket. */
@@ -85,7 +91,9 @@ static void	free_buf(void *);
 static int	chown_files(void);
 static int	check_spec(const struct spec *);
 static int	open_socket(void);
-static int	listen_nonblocking(void);
+static int	find_listener(void);
+static in_port_t port_of(const struct sockaddr_storage *);
+static int	session_socket(SMFICTX *);
 static void	explain_listen_failure(const struct spec *);
 static int	resolve(const struct spec *, struct sockaddr_storage *,
 		    socklen_t *);
@@ -120,6 +128,9 @@ static char		*symlist;	/* opts.macros joined by spaces */
 static struct shared	*shared;
 static pthread_key_t	 buf_key;	/* each thread formats in its own */
 static int		 noreply;	/* negotiate SMFIP_NR_* */
+static int		 quickack;	/* ... over TCP: if ACKs can be hurried */
+static int		 listen_family;	/* TCP: where sessions come in */
+static in_port_t	 listen_port;
 static struct owned	 sock = { -1, NULL, NULL, 0, 0 };	/* unix socket */
 static struct owned	 pidfile = { -1, NULL, NULL, 0, 0 };
 static int		 pidfd = -1;
@@ -130,6 +141,7 @@ static gid_t		 socket_gid = (gid_t)-1;
 static pthread_t	 main_thread;
 
 static atomic_int	 warned_symlist;
+static atomic_int	 warned_socket;
 static struct carry	 carry[CARRY_SLOTS];
 static pthread_mutex_t	 carry_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -178,7 +190,8 @@ usage(FILE *fp)
 "      --timeout SECONDS       I/O timeout towards the MTA (libmilter's: 7210)\n"
 "      --backlog N             listen queue length (libmilter's: SOMAXCONN)\n"
 "      --no-reply auto|yes|no  tell the MTA that stages other than eom get\n"
-"                              no reply (default auto: on unix sockets)\n"
+"                              no reply (default auto: wherever no ACK\n"
+"                              is left to wait for; see inspect(8))\n"
 "  -q, --quiet                 report nothing per stage\n"
 "\n"
 "Running as a service:\n"
@@ -393,9 +406,13 @@ setup_shared(void)
 		log_crit("pthread_key_create: %s", strerror(errno));
 		return -1;
 	}
-	/* Replies cost round trips; over TCP, skipping them costs more. */
-	noreply = opts.noreply == NOREPLY_YES ||
-	    (opts.noreply == NOREPLY_AUTO && opts.where.family == AF_UNIX);
+	/*
+	 * Replies cost round trips.  Over TCP, going without them is only
+	 * cheaper if the kernel acknowledges the MTA's commands at once
+	 * (see reply()).
+	 */
+	noreply = opts.noreply != NOREPLY_NO;
+	quickack = noreply && opts.where.family != AF_UNIX;
 	return 0;
 }
 
@@ -548,9 +565,11 @@ check_spec(const struct spec *sp)
 static int
 open_socket(void)
 {
-	char	*conn;
-	mode_t	 mask;
-	int	 rc;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	char			*conn;
+	mode_t			 mask;
+	int			 rc, fd = -1, flags;
 
 	if (opts.where.family == AF_UNIX) {
 		if (owned_init(&sock, opts.where.path) == -1 ||
@@ -569,8 +588,8 @@ open_socket(void)
 	rc = smfi_setconn(conn);
 	free(conn);
 	if (rc == MI_FAILURE || smfi_register(desc) == MI_FAILURE ||
-	    (opts.timeout > 0 && smfi_settimeout(opts.timeout) ==
-	    MI_FAILURE) ||
+	    smfi_settimeout(opts.timeout > 0 ? opts.timeout :
+	    LIBMILTER_TIMEOUT) == MI_FAILURE ||
 	    (opts.backlog > 0 && smfi_setbacklog(opts.backlog) ==
 	    MI_FAILURE)) {
 		log_crit("cannot set up libmilter");
@@ -587,13 +606,39 @@ open_socket(void)
 		log_crit("chdir /: %s", strerror(errno));
 		return -1;
 	}
-	if (opts.workers > 0 && listen_nonblocking() == -1) {
+	if ((opts.workers > 0 || quickack) && (fd = find_listener()) == -1) {
+		log_crit("%s: cannot find libmilter's socket: %s", opts.spec,
+		    strerror(errno));
+		return -1;
+	}
+	/*
+	 * Workers all accept on the one socket libmilter opened before they
+	 * were forked.  libmilter polls and then accepts with its listener
+	 * lock held: a worker that lost a connection to another would sit in
+	 * accept() with the lock, and smfi_stop() in it would wait for the
+	 * next connection.  Non-blocking, the loser gets EAGAIN, which
+	 * libmilter takes as "poll again"; what it accepts stays blocking
+	 * (Linux does not pass the flag on).
+	 */
+	if (opts.workers > 0 && ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)) {
 		log_crit("%s: cannot make the socket non-blocking: %s",
 		    opts.spec, strerror(errno));
 		return -1;
 	}
-	if (opts.where.family != AF_UNIX)
+	if (opts.where.family != AF_UNIX) {
+		len = sizeof ss;
+		if (quickack && getsockname(fd, (struct sockaddr *)&ss,
+		    &len) == -1) {
+			log_crit("%s: %s", opts.spec, strerror(errno));
+			return -1;
+		}
+		if (quickack) {
+			listen_family = ss.ss_family;
+			listen_port = port_of(&ss);
+		}
 		return 0;
+	}
 	if (owned_stat(&sock) == -1 ||
 	    (socket_gid != (gid_t)-1 && fchownat(sock.dirfd, sock.name, -1,
 	    socket_gid, AT_SYMLINK_NOFOLLOW) == -1) ||
@@ -605,32 +650,68 @@ open_socket(void)
 }
 
 /*
- * Workers all accept on the one socket libmilter opened before they were
- * forked.  libmilter polls and then accepts with its listener lock held: a
- * worker that lost a connection to another would sit in accept() with the
- * lock, and smfi_stop() in it would wait for the next connection.
- * Non-blocking, the loser gets EAGAIN, which libmilter takes as "poll
- * again"; what it accepts stays blocking (Linux does not pass the flag
- * on).  libmilter does not say which descriptor it is: it is inspect's
- * only listening socket.
+ * libmilter's listening socket: it keeps the descriptor to itself, but
+ * it is the only one that listens.  Returns it, or -1.
  */
 static int
-listen_nonblocking(void)
+find_listener(void)
 {
 	socklen_t	 len;
-	int		 fd, on, flags;
+	int		 fd, on;
 
 	for (fd = 0; fd < 1024; fd++) {
 		len = sizeof on;
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1 ||
-		    !on)
-			continue;
-		if ((flags = fcntl(fd, F_GETFL)) == -1)
-			return -1;
-		return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 &&
+		    on)
+			return fd;
 	}
 	errno = ENOTSOCK;
 	return -1;
+}
+
+/* A TCP or UDP port, in network order; 0 for other families. */
+static in_port_t
+port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_port;
+	if (ss->ss_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)ss)->sin6_port;
+	return 0;
+}
+
+/*
+ * The socket of the MTA's connection, or -1.  libmilter offers no way to
+ * reach it, but its context (struct smfi_str in libmilter.h) has begun
+ * with the thread id, the socket, the debug level and the timeout since
+ * Sendmail 8.12.  Trusted only if the context holds the timeout inspect
+ * set and the descriptor is a connected TCP socket on inspect's port.
+ */
+static int
+session_socket(SMFICTX *ctx)
+{
+	struct {
+		pthread_t	 id;
+		int		 sd;
+		int		 dbg;
+		time_t		 timeout;
+	} head;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+	int			 type, listening;
+	socklen_t		 ilen = sizeof type;
+
+	memcpy(&head, ctx, sizeof head);
+	if (head.timeout != (opts.timeout > 0 ? opts.timeout :
+	    LIBMILTER_TIMEOUT) || head.sd < 0 ||
+	    getsockname(head.sd, (struct sockaddr *)&ss, &len) == -1 ||
+	    ss.ss_family != listen_family || port_of(&ss) != listen_port ||
+	    getsockopt(head.sd, SOL_SOCKET, SO_TYPE, &type, &ilen) == -1 ||
+	    type != SOCK_STREAM ||
+	    getsockopt(head.sd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+	    &ilen) == -1 || listening)
+		return -1;
+	return head.sd;
 }
 
 /*
@@ -814,6 +895,7 @@ session_get(SMFICTX *ctx)
 		return NULL;
 	}
 	s->id = atomic_fetch_add(&shared->next_session, 1);
+	s->sock = -1;
 	smfi_setpriv(ctx, s);
 	return s;
 }
@@ -836,6 +918,7 @@ session_end(SMFICTX *ctx)
 	c->ctx = ctx;
 	c->rcpt_rej = s->rcpt_rej;
 	c->noreply = s->noreply;
+	c->sock = s->sock;
 	pthread_mutex_unlock(&carry_lock);
 	free(s->macros);
 	free(s->values);
@@ -1009,11 +1092,26 @@ lookup_macros(SMFICTX *ctx, struct session *s)
 	return 0;
 }
 
-/* Continue, by saying so or, where negotiated, by saying nothing. */
+/*
+ * Continue, by saying so or, where negotiated, by saying nothing.
+ *
+ * Saying nothing over TCP: the MTA writes its next command at once, and
+ * Nagle's algorithm holds it until this one is acknowledged.  Once a
+ * reply has gone out, Linux takes the connection for a ping-pong one and
+ * delays its ACKs (40 ms) to carry them on the next reply, which does not
+ * come: so acknowledge now.
+ */
 static sfsistat
 reply(struct session *s, unsigned long nr)
 {
-	return s != NULL && (s->noreply & nr) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	static const int	 one = 1;
+
+	if (s == NULL || !(s->noreply & nr))
+		return SMFIS_CONTINUE;
+	if (s->sock != -1)
+		setsockopt(s->sock, IPPROTO_TCP, TCP_QUICKACK, &one,
+		    sizeof one);
+	return SMFIS_NOREPLY;
 }
 
 /*
@@ -1048,7 +1146,14 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	    atomic_exchange(&warned_symlist, 1) == 0)
 		log_warn("the MTA does not offer SMFIF_SETSYMLIST: the macros "
 		    "cannot be requested, only looked up");
-	if (s != NULL && noreply)
+	if (s != NULL && quickack &&
+	    (s->sock = session_socket(ctx)) == -1 &&
+	    atomic_exchange(&warned_socket, 1) == 0)
+		log_warn("cannot find the MTA's socket in libmilter's context: "
+		    "%s", opts.noreply == NOREPLY_YES ? "its commands may wait "
+		    "for delayed ACKs" : "every stage gets a reply");
+	if (s != NULL && noreply && (s->sock != -1 || !quickack ||
+	    opts.noreply == NOREPLY_YES))
 		ng.answered_steps |= f1 & NR_ALL;
 	if (s != NULL) {
 		s->rcpt_rej = (ng.answered_steps & SMFIP_RCPT_REJ) != 0;
@@ -1077,6 +1182,7 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	if (new && s != NULL && c->ctx == ctx) {
 		s->rcpt_rej = c->rcpt_rej;
 		s->noreply = c->noreply;
+		s->sock = c->sock;
 	}
 	c->ctx = NULL;
 	pthread_mutex_unlock(&carry_lock);

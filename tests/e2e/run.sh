@@ -9,7 +9,9 @@
 #                       message over inet to FILE (the README's sample)
 #
 # Needs root, because Postfix's master runs as root.  Everything lives in
-# one mktemp -d directory; nothing under /etc is changed; only 127.0.0.1.
+# one mktemp -d directory; nothing under /etc is changed; it all runs in a
+# network namespace of its own, on its loopback: no port is shared with
+# anything else, and TCP's counters count only this test's connections.
 
 set -u
 
@@ -51,7 +53,7 @@ require_root() {
 require_tools() {
 	local tool missing=
 
-	for tool in postconf swaks python3 ss setsid; do
+	for tool in postconf swaks smtp-source python3 ss ip unshare setsid; do
 		command -v "$tool" >/dev/null || missing="$missing $tool"
 	done
 	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
@@ -230,6 +232,44 @@ clients_logged() {
 	    [ -n "$(client_port "$smtplib_qid")" ]
 }
 
+# delayed_acks: how many delayed ACKs TCP has sent in this namespace.
+delayed_acks() {
+	awk '$1 == "TcpExt:" && !n { for (i = 2; i <= NF; i++) k[i] = $i; n = 1
+		next }
+	    $1 == "TcpExt:" { for (i = 2; i <= NF; i++)
+		if (k[i] == "DelayedACKs") print $i }' /proc/net/netstat
+}
+
+# answered_no_reply REPORT N: the last N negotiations in the JSON REPORT
+# all asked for no reply at connect (and so at every stage but eom).
+answered_no_reply() {
+	python3 -c 'import json, sys
+answers = [e["answered"]["step_flags"] for e in map(json.loads, open(sys.argv[1]))
+           if e["stage"] == "negotiate"][-int(sys.argv[2]):]
+sys.exit(len(answers) < int(sys.argv[2]) or
+         any("SMFIP_NR_CONN" not in a for a in answers))' "$1" "$2"
+}
+
+# Over TCP inspect asks for no replies, so Postfix writes its commands
+# back to back without waiting: Nagle's algorithm then holds each until
+# the one before is acknowledged.  If inspect let its kernel delay those
+# ACKs (40 ms each), every message would wait for them; it must not.
+run_no_wait() {
+	local n=20 before after
+
+	before=$(delayed_acks)
+	timeout 120 smtp-source -s 1 -m "$n" -l 2048 -M client.example.org \
+	    -f "$swaks_from" -t "$swaks_to" "127.0.0.1:$smtpd_inet" 2>&1 |
+	    sed 's/^/# /'
+	after=$(delayed_acks)
+	check "[inet] inspect reported $n more sessions closed" \
+	    wait_until 10 closes "$work/inet-json.out" $((n + 2))
+	check "[inet] every one negotiated no replies" \
+	    answered_no_reply "$work/inet-json.out" "$n"
+	check "[inet] $n mails one after another, $((after - before)) delayed ACKs (at most 2)" \
+	    [ $((after - before)) -le 2 ]
+}
+
 # run_pass PASS PORT REPORT: send both mails through the smtpd on PORT
 # and check inspect's JSON REPORT.
 run_pass() {
@@ -359,6 +399,14 @@ main() {
 	fi
 	require_root
 	require_tools
+	if [ -z "${INSPECT_E2E_NETNS:-}" ]; then
+		INSPECT_E2E_NETNS=1 exec unshare --net -- "$0" "$@"
+	fi
+	if ! ip link set lo up; then
+		echo "e2e: cannot bring up the loopback of a new network" \
+		    "namespace" >&2
+		exit 1
+	fi
 	trap teardown EXIT
 	trap 'echo "# interrupted"; exit 130' INT
 	trap 'echo "# terminated"; exit 143' TERM
@@ -371,6 +419,7 @@ main() {
 	run_pass inet "$smtpd_inet" "$work/inet-json.out"
 	check_text_report
 	run_pass unix "$smtpd_unix" "$work/unix-json.out"
+	run_no_wait
 	[ -z "$sample" ] || save_sample "$sample"
 	summary
 	[ "$failed" -eq 0 ]

@@ -9,6 +9,8 @@
 #            hostile bytes in every field, the MTA vanishing at each stage
 #   text     the cases marked for text, over inet
 #   replies  the MTA hanging up, with --no-reply no on a unix socket
+#   tcp      the MTA hanging up over inet, where inspect asks for no
+#            replies and hurries the kernel's ACKs
 #   libmilter  the cases where libmilter reads past what the MTA sent
 #            (macros-odd-count, unknown-without-nul), each on its own as
 #            they may take inspect down or upset valgrind
@@ -234,6 +236,34 @@ part_replies() {
 	stop_inspect replies
 }
 
+# --- the MTA hanging up over TCP, with no replies ----------------------------
+part_tcp() {
+	local port cases
+
+	port=$(free_port)
+	# A timeout of its own: inspect checks libmilter's context by it.
+	start_inspect tcp -s "inet:$port@127.0.0.1" --timeout 600 \
+	    --format json --output "$tmp/tcp.out" --macros "$MACROS" || return
+	cases=$(python3 "$here/hostile.py" --list | grep '^vanish-')
+	# shellcheck disable=SC2086
+	timeout -k 5 "$PART_WAIT" python3 "$here/hostile.py" \
+	    --spec "inet:$port@127.0.0.1" --report "$tmp/tcp.out" \
+	    --format json --pid "$pid" --macros "$MACROS" \
+	    --stderr "$tmp/tcp.err" $cases 2>&1 |
+	    sed 's,^\(ok\|FAIL\) json/,\1 tcp/,' >"$tmp/tcp.result"
+	tally "$tmp/tcp.result"
+	if python3 -c 'import json, sys
+answers = [e["answered"]["step_flags"] for e in map(json.loads, open(sys.argv[1]))
+           if e["stage"] == "negotiate"]
+sys.exit(not answers or any("SMFIP_NR_CONN" not in a for a in answers))' \
+	    "$tmp/tcp.out"; then
+		ok "tcp: every session negotiated no replies"
+	else
+		fail "tcp: every session negotiated no replies"
+	fi
+	stop_inspect tcp
+}
+
 # --- a thousand sessions at once ------------------------------------------
 part_crowd() {
 	local memory=()
@@ -421,8 +451,8 @@ main() {
 	    ulimit -n "$(ulimit -Hn)"
 
 	parts=("$@")
-	[ $# -gt 0 ] || parts=(json text replies libmilter crowd stop outputs
-	    socket)
+	[ $# -gt 0 ] || parts=(json text replies tcp libmilter crowd stop
+	    outputs socket)
 	for part in "${parts[@]}"; do
 		if ! declare -F "part_$part" >/dev/null; then
 			echo "run.sh: no part $part" >&2
