@@ -103,10 +103,13 @@ $(FUZZ): %: %.c $(FUZZ_SRCS) $(wildcard *.h)
 
 .PHONY: hostile-check fuzz
 
-# The benchmark (bench/README): not a test, and slow; needs root.
+# The benchmark (bench/README): not a test, and slow; needs root.  It
+# installs what it needs first, if anything is missing.
 BENCH = bench/null-milter bench/driver
 
-bench: inspect $(BENCH)
+bench:
+	tests/install-deps.sh
+	$(MAKE) inspect $(BENCH)
 	bench/run.sh
 
 bench/null-milter: bench/null-milter.o
