@@ -17,7 +17,7 @@
 
 /* When to tell the MTA that stages get no reply (SMFIP_NR_*). */
 enum noreply {
-	NOREPLY_AUTO,		/* on unix sockets only */
+	NOREPLY_AUTO,		/* unix sockets; TCP if ACKs can be hurried */
 	NOREPLY_YES,
 	NOREPLY_NO
 };
