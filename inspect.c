@@ -627,16 +627,16 @@ open_socket(void)
 		return -1;
 	}
 	if (opts.where.family != AF_UNIX) {
+		if (!quickack)
+			return 0;
+		/* What session_socket() checks sessions' sockets against. */
 		len = sizeof ss;
-		if (quickack && getsockname(fd, (struct sockaddr *)&ss,
-		    &len) == -1) {
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
 			log_crit("%s: %s", opts.spec, strerror(errno));
 			return -1;
 		}
-		if (quickack) {
-			listen_family = ss.ss_family;
-			listen_port = port_of(&ss);
-		}
+		listen_family = ss.ss_family;
+		listen_port = port_of(&ss);
 		return 0;
 	}
 	if (owned_stat(&sock) == -1 ||
