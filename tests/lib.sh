@@ -91,6 +91,21 @@ listening() {
 	esac 2>/dev/null | grep -q "pid=$1,"
 }
 
+# negotiated_no_reply REPORT [N]: inspect's JSON REPORT has negotiations
+# (the last N, or all), and each asked for no reply at connect, so at
+# every stage but eom.
+negotiated_no_reply() {
+	python3 - "$1" "${2:-0}" <<-'EOF'
+	import json, sys
+	n = int(sys.argv[2])
+	answers = [e["answered"]["step_flags"]
+	           for e in map(json.loads, open(sys.argv[1]))
+	           if e["stage"] == "negotiate"][-n:]
+	sys.exit(not answers or len(answers) < n or
+	         any("SMFIP_NR_CONN" not in a for a in answers))
+	EOF
+}
+
 # terminate PID...: SIGTERM to each, then wait at most 8 s for each
 # (libmilter takes up to 5 s to notice), then SIGKILL; reap them.
 terminate() {

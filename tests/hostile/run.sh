@@ -252,15 +252,8 @@ part_tcp() {
 	    --stderr "$tmp/tcp.err" $cases 2>&1 |
 	    sed 's,^\(ok\|FAIL\) json/,\1 tcp/,' >"$tmp/tcp.result"
 	tally "$tmp/tcp.result"
-	if python3 -c 'import json, sys
-answers = [e["answered"]["step_flags"] for e in map(json.loads, open(sys.argv[1]))
-           if e["stage"] == "negotiate"]
-sys.exit(not answers or any("SMFIP_NR_CONN" not in a for a in answers))' \
-	    "$tmp/tcp.out"; then
-		ok "tcp: every session negotiated no replies"
-	else
-		fail "tcp: every session negotiated no replies"
-	fi
+	check "tcp: every session negotiated no replies" \
+	    negotiated_no_reply "$tmp/tcp.out"
 	stop_inspect tcp
 }
 
