@@ -1099,7 +1099,10 @@ lookup_macros(SMFICTX *ctx, struct session *s)
  * Nagle's algorithm holds it until this one is acknowledged.  Once a
  * reply has gone out, Linux takes the connection for a ping-pong one and
  * delays its ACKs (40 ms) to carry them on the next reply, which does not
- * come: so acknowledge now.
+ * come: so acknowledge now.  At every such stage, not only the first
+ * after a reply, as the kernel may hold an ACK for other reasons (a body
+ * chunk it takes for a full segment): a system call is cheaper than the
+ * reply it stands in for.
  */
 static sfsistat
 reply(struct session *s, unsigned long nr)
