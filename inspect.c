@@ -92,7 +92,7 @@ static int	chown_files(void);
 static int	check_spec(const struct spec *);
 static int	open_socket(void);
 static int	find_listener(void);
-static in_port_t port_of(const struct sockaddr_storage *);
+static unsigned int port_of(const struct sockaddr_storage *);
 static int	session_socket(SMFICTX *);
 static void	explain_listen_failure(const struct spec *);
 static int	resolve(const struct spec *, struct sockaddr_storage *,
@@ -129,8 +129,6 @@ static struct shared	*shared;
 static pthread_key_t	 buf_key;	/* each thread formats in its own */
 static int		 noreply;	/* negotiate SMFIP_NR_* */
 static int		 quickack;	/* ... over TCP: if ACKs can be hurried */
-static int		 listen_family;	/* TCP: where sessions come in */
-static in_port_t	 listen_port;
 static struct owned	 sock = { -1, NULL, NULL, 0, 0 };	/* unix socket */
 static struct owned	 pidfile = { -1, NULL, NULL, 0, 0 };
 static int		 pidfd = -1;
@@ -565,11 +563,9 @@ check_spec(const struct spec *sp)
 static int
 open_socket(void)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	char			*conn;
-	mode_t			 mask;
-	int			 rc, fd = -1, flags;
+	char	*conn;
+	mode_t	 mask;
+	int	 rc, fd, flags;
 
 	if (opts.where.family == AF_UNIX) {
 		if (owned_init(&sock, opts.where.path) == -1 ||
@@ -606,11 +602,6 @@ open_socket(void)
 		log_crit("chdir /: %s", strerror(errno));
 		return -1;
 	}
-	if ((opts.workers > 0 || quickack) && (fd = find_listener()) == -1) {
-		log_crit("%s: cannot find libmilter's socket: %s", opts.spec,
-		    strerror(errno));
-		return -1;
-	}
 	/*
 	 * Workers all accept on the one socket libmilter opened before they
 	 * were forked.  libmilter polls and then accepts with its listener
@@ -620,25 +611,15 @@ open_socket(void)
 	 * libmilter takes as "poll again"; what it accepts stays blocking
 	 * (Linux does not pass the flag on).
 	 */
-	if (opts.workers > 0 && ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	if (opts.workers > 0 && ((fd = find_listener()) == -1 ||
+	    (flags = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)) {
 		log_crit("%s: cannot make the socket non-blocking: %s",
 		    opts.spec, strerror(errno));
 		return -1;
 	}
-	if (opts.where.family != AF_UNIX) {
-		if (!quickack)
-			return 0;
-		/* What session_socket() checks sessions' sockets against. */
-		len = sizeof ss;
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
-			log_crit("%s: %s", opts.spec, strerror(errno));
-			return -1;
-		}
-		listen_family = ss.ss_family;
-		listen_port = port_of(&ss);
+	if (opts.where.family != AF_UNIX)
 		return 0;
-	}
 	if (owned_stat(&sock) == -1 ||
 	    (socket_gid != (gid_t)-1 && fchownat(sock.dirfd, sock.name, -1,
 	    socket_gid, AT_SYMLINK_NOFOLLOW) == -1) ||
@@ -669,14 +650,14 @@ find_listener(void)
 	return -1;
 }
 
-/* A TCP or UDP port, in network order; 0 for other families. */
-static in_port_t
+/* A TCP port, in host order; 0 for other families. */
+static unsigned int
 port_of(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)ss)->sin_port;
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 	if (ss->ss_family == AF_INET6)
-		return ((const struct sockaddr_in6 *)ss)->sin6_port;
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	return 0;
 }
 
@@ -698,16 +679,19 @@ session_socket(SMFICTX *ctx)
 	} head;
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof ss;
-	int			 type, listening;
-	socklen_t		 ilen = sizeof type;
+	int			 listening;
+	socklen_t		 ilen = sizeof listening;
 
+	/*
+	 * Only the listening socket and its connections are bound to
+	 * inspect's port in this process.
+	 */
 	memcpy(&head, ctx, sizeof head);
 	if (head.timeout != (opts.timeout > 0 ? opts.timeout :
 	    LIBMILTER_TIMEOUT) || head.sd < 0 ||
 	    getsockname(head.sd, (struct sockaddr *)&ss, &len) == -1 ||
-	    ss.ss_family != listen_family || port_of(&ss) != listen_port ||
-	    getsockopt(head.sd, SOL_SOCKET, SO_TYPE, &type, &ilen) == -1 ||
-	    type != SOCK_STREAM ||
+	    ss.ss_family != opts.where.family ||
+	    port_of(&ss) != opts.where.port ||
 	    getsockopt(head.sd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
 	    &ilen) == -1 || listening)
 		return -1;

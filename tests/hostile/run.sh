@@ -217,41 +217,35 @@ part_libmilter() {
 	done
 }
 
-# --- the MTA hanging up, with a reply to every stage on a unix socket -------
-part_replies() {
-	local cases
+# vanish NAME LABEL SPEC [ARG...]: every vanish-* case against an inspect
+# of its own on SPEC, started with ARGs; results named LABEL/CASE.
+vanish() {
+	local name=$1 label=$2 spec=$3 cases
 
-	start_inspect replies -s "unix:$tmp/replies.sock" --no-reply no \
-	    --format json --output "$tmp/replies.out" --macros "$MACROS" ||
-	    return
+	shift 3
+	start_inspect "$name" -s "$spec" "$@" --format json \
+	    --output "$tmp/$name.out" --macros "$MACROS" || return
 	cases=$(python3 "$here/hostile.py" --list | grep '^vanish-')
 	# shellcheck disable=SC2086
-	INSPECT_NOREPLY=no timeout -k 5 "$PART_WAIT" python3 \
-	    "$here/hostile.py" \
-	    --spec "unix:$tmp/replies.sock" --report "$tmp/replies.out" \
+	timeout -k 5 "$PART_WAIT" python3 "$here/hostile.py" \
+	    --spec "$spec" --report "$tmp/$name.out" \
 	    --format json --pid "$pid" --macros "$MACROS" \
-	    --stderr "$tmp/replies.err" $cases 2>&1 |
-	    sed 's,^\(ok\|FAIL\) json/,\1 no-reply-no/,' >"$tmp/replies.result"
-	tally "$tmp/replies.result"
+	    --stderr "$tmp/$name.err" $cases 2>&1 |
+	    sed "s,^\(ok\|FAIL\) json/,\1 $label/," >"$tmp/$name.result"
+	tally "$tmp/$name.result"
+}
+
+# --- the MTA hanging up, with a reply to every stage on a unix socket -------
+part_replies() {
+	INSPECT_NOREPLY=no vanish replies no-reply-no \
+	    "unix:$tmp/replies.sock" --no-reply no || return
 	stop_inspect replies
 }
 
 # --- the MTA hanging up over TCP, with no replies ----------------------------
 part_tcp() {
-	local port cases
-
-	port=$(free_port)
 	# A timeout of its own: inspect checks libmilter's context by it.
-	start_inspect tcp -s "inet:$port@127.0.0.1" --timeout 600 \
-	    --format json --output "$tmp/tcp.out" --macros "$MACROS" || return
-	cases=$(python3 "$here/hostile.py" --list | grep '^vanish-')
-	# shellcheck disable=SC2086
-	timeout -k 5 "$PART_WAIT" python3 "$here/hostile.py" \
-	    --spec "inet:$port@127.0.0.1" --report "$tmp/tcp.out" \
-	    --format json --pid "$pid" --macros "$MACROS" \
-	    --stderr "$tmp/tcp.err" $cases 2>&1 |
-	    sed 's,^\(ok\|FAIL\) json/,\1 tcp/,' >"$tmp/tcp.result"
-	tally "$tmp/tcp.result"
+	vanish tcp tcp "inet:$(free_port)@127.0.0.1" --timeout 600 || return
 	check "tcp: every session negotiated no replies" \
 	    negotiated_no_reply "$tmp/tcp.out"
 	stop_inspect tcp
