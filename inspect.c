@@ -35,6 +35,9 @@
 
 #define EX_USAGE	64
 
+/* Stopping gives up on an output that takes nothing for this long. */
+#define OUTPUT_STALL	5
+
 /* libmilter's I/O timeout (MI_TIMEOUT), which inspect sets itself. */
 #define LIBMILTER_TIMEOUT	7210
 
@@ -100,6 +103,9 @@ static int	resolve(const struct spec *, struct sockaddr_storage *,
 static void	compat_notices(void);
 static int	serve(void);
 static void	*milter_thread(void *);
+static void	gate_enter(void);
+static sfsistat	gate_leave(sfsistat);
+static void	gate_close(void);
 static struct session *session_get(SMFICTX *);
 static void	session_end(SMFICTX *);
 static void	report_memory(uint64_t);
@@ -137,6 +143,10 @@ static uid_t		 uid;
 static gid_t		 gid;
 static gid_t		 socket_gid = (gid_t)-1;
 static pthread_t	 main_thread;
+
+/* The callbacks running now, and whether more may start (see gate_*). */
+static atomic_uint	 inside;
+static atomic_int	 closed;
 
 static atomic_int	 warned_symlist;
 static atomic_int	 warned_socket;
@@ -795,6 +805,7 @@ serve(void)
 	void		*rc;
 	int		 sig, stopping = 0;
 
+
 	main_thread = pthread_self();
 	if (opts.workers > 0 && drop && priv_drop(uid, gid, err,
 	    sizeof err) == -1) {
@@ -831,15 +842,23 @@ serve(void)
 		}
 		break;		/* SIGUSR1: libmilter stopped by itself */
 	}
-	pthread_join(thread, &rc);
 	/*
-	 * Stopped before libmilter got to serve, it tries to listen again
-	 * and fails: that is still a stop that was asked for.
+	 * Sessions still open go on in libmilter's threads after it stops
+	 * listening: let the callbacks that have begun finish, hold the
+	 * others, and only then write the report out.  So every stage the
+	 * MTA saw answered is in the report.
+	 */
+	gate_close();
+	output_stop(OUTPUT_STALL);
+	/*
+	 * libmilter's listener notices a stop only at its next poll, up to
+	 * five seconds on: not worth waiting for.  Stopped before
+	 * libmilter got to serve, it fails to listen again: still a stop
+	 * that was asked for.
 	 */
 	if (stopping)
-		rc = NULL;
-	/* Every finished event is written, unless the outputs hang. */
-	output_stop(5);
+		return 0;
+	pthread_join(thread, &rc);
 	if (rc != NULL) {
 		log_crit("libmilter stopped with an error (see its lines "
 		    "above or in syslog)");
@@ -858,6 +877,53 @@ milter_thread(void *arg)
 	rc = smfi_main();
 	pthread_kill(main_thread, SIGUSR1);
 	return rc == MI_SUCCESS ? NULL : (void *)&desc;
+}
+
+/*
+ * Every callback runs between gate_enter() and gate_leave().  Once
+ * gate_close() has returned, no callback is running and none will: one
+ * that comes later is held, its stage unreported and unanswered, until
+ * inspect exits and its session with it.
+ */
+static void
+gate_enter(void)
+{
+	static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
+	static pthread_cond_t	 never = PTHREAD_COND_INITIALIZER;
+
+	/*
+	 * Sequentially consistent: either gate_close() sees this callback
+	 * inside, or the callback sees the gate closed.
+	 */
+	atomic_fetch_add(&inside, 1);
+	if (!atomic_load(&closed))
+		return;
+	atomic_fetch_sub(&inside, 1);
+	pthread_mutex_lock(&lock);
+	for (;;)
+		pthread_cond_wait(&never, &lock);
+}
+
+/* Returns rc, the callback's answer. */
+static sfsistat
+gate_leave(sfsistat rc)
+{
+	atomic_fetch_sub(&inside, 1);
+	return rc;
+}
+
+/*
+ * Close the gate and wait for the callbacks inside, which take a
+ * millisecond or so (at most WAIT_MS in output_event()).
+ */
+static void
+gate_close(void)
+{
+	const struct timespec	 tick = { 0, 1000000 };
+
+	atomic_store(&closed, 1);
+	while (atomic_load(&inside) > 0)
+		nanosleep(&tick, NULL);
 }
 
 /*
@@ -1119,6 +1185,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
 	(void)f2;
 	(void)f3;
+	gate_enter();
 	session_end(ctx);
 	s = session_get(ctx);
 	ng.offered_actions = f0;
@@ -1151,7 +1218,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf2 = *pf3 = 0;
 	ev.negotiation = &ng;
 	emit(ctx, s, &ev);
-	return SMFIS_CONTINUE;
+	return gate_leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
@@ -1162,6 +1229,7 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	struct carry	*c;
 	int		 new = smfi_getpriv(ctx) == NULL;
 
+	gate_enter();
 	s = session_get(ctx);
 	/* After a "quit, new connection": the negotiation still holds. */
 	pthread_mutex_lock(&carry_lock);
@@ -1177,29 +1245,33 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	ev.host = host != NULL ? host : "";
 	ev.address = addr;
 	emit(ctx, s, &ev);
-	return reply(s, SMFIP_NR_CONN);
+	return gate_leave(reply(s, SMFIP_NR_CONN));
 }
 
 static sfsistat
 cb_helo(SMFICTX *ctx, char *name)
 {
-	struct session	*s = session_get(ctx);
+	struct session	*s;
 	struct event	 ev = { .stage = STAGE_HELO };
 
+	gate_enter();
+	s = session_get(ctx);
 	ev.name = name != NULL ? name : "";
 	emit(ctx, s, &ev);
-	return reply(s, SMFIP_NR_HELO);
+	return gate_leave(reply(s, SMFIP_NR_HELO));
 }
 
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
-	struct session	*s = session_get(ctx);
+	struct session	*s;
 	struct event	 ev = { .stage = STAGE_ENVFROM };
 
+	gate_enter();
+	s = session_get(ctx);
 	ev.args = argv;
 	emit(ctx, s, &ev);
-	return reply(s, SMFIP_NR_MAIL);
+	return gate_leave(reply(s, SMFIP_NR_MAIL));
 }
 
 /*
@@ -1209,61 +1281,71 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct session	*s = session_get(ctx);
+	struct session	*s;
 	struct event	 ev = { .stage = STAGE_ENVRCPT };
 	const char	*mailer;
 
+	gate_enter();
+	s = session_get(ctx);
 	ev.args = argv;
 	if (s != NULL && s->rcpt_rej &&
 	    (mailer = smfi_getsymval(ctx, rcpt_mailer)) != NULL &&
 	    strcmp(mailer, "error") == 0)
 		ev.rejected = 1;
 	emit(ctx, s, &ev);
-	return reply(s, SMFIP_NR_RCPT);
+	return gate_leave(reply(s, SMFIP_NR_RCPT));
 }
 
 static sfsistat
 cb_data(SMFICTX *ctx)
 {
-	struct session	*s = session_get(ctx);
+	struct session	*s;
 	struct event	 ev = { .stage = STAGE_DATA };
 
+	gate_enter();
+	s = session_get(ctx);
 	emit(ctx, s, &ev);
-	return reply(s, SMFIP_NR_DATA);
+	return gate_leave(reply(s, SMFIP_NR_DATA));
 }
 
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
-	struct session	*s = session_get(ctx);
+	struct session	*s;
 	struct event	 ev = { .stage = STAGE_HEADER };
 
+	gate_enter();
+	s = session_get(ctx);
 	ev.name = name != NULL ? name : "";
 	ev.value = value != NULL ? value : "";
 	emit(ctx, s, &ev);
-	return reply(s, SMFIP_NR_HDR);
+	return gate_leave(reply(s, SMFIP_NR_HDR));
 }
 
 static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
-	struct session	*s = session_get(ctx);
+	struct session	*s;
 	struct event	 ev = { .stage = STAGE_EOH };
 
+	gate_enter();
+	s = session_get(ctx);
 	emit(ctx, s, &ev);
-	return reply(s, SMFIP_NR_EOH);
+	return gate_leave(reply(s, SMFIP_NR_EOH));
 }
 
 static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	struct session	*s = session_get(ctx);
+	struct session	*s;
 	struct event	 ev = { .stage = STAGE_BODY };
 
+	gate_enter();
+	s = session_get(ctx);
 	ev.chunk = chunk;
 	ev.length = chunk != NULL ? len : 0;
 	emit(ctx, s, &ev);
-	return reply(s, SMFIP_NR_BODY);
+	return gate_leave(reply(s, SMFIP_NR_BODY));
 }
 
 static sfsistat
@@ -1271,8 +1353,9 @@ cb_eom(SMFICTX *ctx)
 {
 	struct event	 ev = { .stage = STAGE_EOM };
 
+	gate_enter();
 	emit(ctx, session_get(ctx), &ev);
-	return SMFIS_CONTINUE;
+	return gate_leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
@@ -1280,30 +1363,35 @@ cb_abort(SMFICTX *ctx)
 {
 	struct event	 ev = { .stage = STAGE_ABORT };
 
+	gate_enter();
 	emit(ctx, session_get(ctx), &ev);
-	return SMFIS_CONTINUE;
+	return gate_leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
 cb_close(SMFICTX *ctx)
 {
-	struct session	*s = session_get(ctx);
+	struct session	*s;
 	struct event	 ev = { .stage = STAGE_CLOSE };
 
+	gate_enter();
+	s = session_get(ctx);
 	emit(ctx, s, &ev);
 	if (opts.report_memory && s != NULL)
 		report_memory(s->id);
 	session_end(ctx);
-	return SMFIS_CONTINUE;
+	return gate_leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
 cb_unknown(SMFICTX *ctx, const char *command)
 {
-	struct session	*s = session_get(ctx);
+	struct session	*s;
 	struct event	 ev = { .stage = STAGE_UNKNOWN };
 
+	gate_enter();
+	s = session_get(ctx);
 	ev.name = command != NULL ? command : "";
 	emit(ctx, s, &ev);
-	return reply(s, SMFIP_NR_UNKN);
+	return gate_leave(reply(s, SMFIP_NR_UNKN));
 }

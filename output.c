@@ -36,6 +36,7 @@
  */
 #define SOFT_BYTES	(256 * 1024)
 #define WAIT_MS		10
+#define WRITE_CHUNK	(64 * 1024)
 
 /*
  * Shared by the processes that serve one socket: a lock that keeps their
@@ -86,6 +87,7 @@ static int		 waiters;	/* callbacks waiting for room */
 static int		 running, stopping, dropping, slow;
 static unsigned long long dropped;
 static pthread_t	 thread;
+static atomic_ullong	 progress;	/* bytes the outputs took */
 
 int
 output_open(const char *const *p, size_t n, int own_stdout, char *err,
@@ -223,11 +225,12 @@ output_event(const char *p, size_t len)
 }
 
 void
-output_stop(int seconds)
+output_stop(int stall)
 {
-	struct timespec	 until;
-	size_t		 unwritten;
-	int		 cancelled;
+	struct timespec		 until;
+	unsigned long long	 seen = 0, now;
+	size_t			 unwritten;
+	int			 idle = 0, cancelled = 0;
 
 	if (!running)
 		return;
@@ -235,11 +238,24 @@ output_stop(int seconds)
 	stopping = 1;
 	pthread_cond_signal(&qcond);
 	pthread_mutex_unlock(&qlock);
-	deadline(&until, seconds * 1000L);
-	/* An output nobody reads: what is left is lost. */
-	if ((cancelled = pthread_timedjoin_np(thread, NULL, &until) != 0)) {
-		pthread_cancel(thread);
-		pthread_join(thread, NULL);
+	/*
+	 * A slow output is waited for as long as it takes something; one
+	 * that takes nothing for stall seconds is nobody's: what is left
+	 * is lost.
+	 */
+	for (;;) {
+		deadline(&until, 1000);
+		if (pthread_timedjoin_np(thread, NULL, &until) == 0)
+			break;
+		if ((now = atomic_load(&progress)) != seen) {
+			seen = now;
+			idle = 0;
+		} else if (++idle >= stall) {
+			pthread_cancel(thread);
+			pthread_join(thread, NULL);
+			cancelled = 1;
+			break;
+		}
 	}
 	pthread_mutex_lock(&qlock);
 	running = 0;
@@ -252,8 +268,8 @@ output_stop(int seconds)
 	if (unwritten > 0) {
 		atomic_fetch_add(&shared->lost, unwritten);
 		if (cancelled)
-			log_warn("%zu events not written: the outputs did not "
-			    "take them in %d s", unwritten, seconds);
+			log_warn("%zu events not written: the outputs took "
+			    "nothing for %d s", unwritten, stall);
 		else
 			log_warn("%zu events not written: they came after "
 			    "the report was closed", unwritten);
@@ -423,13 +439,19 @@ unlock_shared(void *arg)
 	pthread_mutex_unlock(&shared->lock);
 }
 
+/*
+ * At most WRITE_CHUNK bytes a write, so that a reader that is slow but
+ * reading shows as progress to output_stop(): one large write to a pipe
+ * returns only when all of it has been read.
+ */
 static int
 write_all(int fd, const char *p, size_t len)
 {
 	ssize_t	 n;
 
 	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
+		if ((n = write(fd, p, len < WRITE_CHUNK ? len :
+		    WRITE_CHUNK)) == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
@@ -438,6 +460,7 @@ write_all(int fd, const char *p, size_t len)
 			errno = EIO;
 			return -1;
 		}
+		atomic_fetch_add(&progress, n);
 		p += n;
 		len -= n;
 	}

@@ -57,10 +57,12 @@ int	output_start(void);
 void	output_event(const char *p, size_t len);
 
 /*
- * Write out what is queued, waiting at most seconds for the outputs,
- * and stop the writing thread.
+ * Write out what is queued and stop the writing thread.  The outputs
+ * are waited for as long as they take bytes; one that takes nothing for
+ * stall seconds loses the rest, which is counted and logged.  Call it
+ * once no more events can come: what is queued after it began is lost.
  */
-void	output_stop(int seconds);
+void	output_stop(int stall);
 
 /* Events lost so far, in every process: dropped or failed to write. */
 unsigned long long output_lost(void);
