@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -26,6 +28,8 @@
 #define BIG		(300 * 1024)	/* more than the queue's soft limit */
 #define STUCK_EVENTS	200
 #define STUCK_SIZE	1000
+#define SLOW_READ	(16 * 1024)	/* a slow reader takes this ... */
+#define SLOW_PAUSE_MS	250		/* ... then pauses this long */
 
 struct result {
 	unsigned long long	 lost;
@@ -39,6 +43,8 @@ static struct result run_child(void (*)(const char *, struct result *),
 		    const char *);
 static void	 many_producers(const char *, struct result *);
 static void	 stuck_output(const char *, struct result *);
+static void	*slow_reader(void *);
+static void	 slow_output(const char *, struct result *);
 static char	*read_file(const char *, size_t *);
 
 static char	 dir[] = "/tmp/inspect-test-output.XXXXXX";
@@ -211,6 +217,77 @@ test_output_stuck_counts_lost(void **state)
 	unlink(path);
 }
 
+/*
+ * Reads the FIFO at arg a little at a time until it has every event, or
+ * nothing more comes for two seconds.  Returns the bytes read.
+ */
+static void *
+slow_reader(void *arg)
+{
+	const struct timespec	 pause = { 0, SLOW_PAUSE_MS * 1000000L };
+	static char		 buf[SLOW_READ];
+	struct pollfd		 pfd = { -1, POLLIN, 0 };
+	size_t			 want = STUCK_EVENTS * STUCK_SIZE, got = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	if ((fd = open(arg, O_RDONLY)) == -1)
+		return NULL;
+	pfd.fd = fd;
+	while (got < want && poll(&pfd, 1, 2000) == 1 &&
+	    (n = read(fd, buf, sizeof buf)) > 0) {
+		got += n;
+		nanosleep(&pause, NULL);
+	}
+	close(fd);
+	return (void *)(uintptr_t)got;
+}
+
+static void
+slow_output(const char *path, struct result *r)
+{
+	const char	*paths[] = { path };
+	char		 err[256], event[STUCK_SIZE];
+	pthread_t	 th;
+	void		*got;
+	int		 i;
+
+	if (pthread_create(&th, NULL, slow_reader, (void *)(uintptr_t)path)
+	    != 0)
+		return;
+	if (output_open(paths, 1, 0, err, sizeof err) == -1 ||
+	    output_start() == -1)
+		return;
+	memset(event, 'x', sizeof event);
+	event[sizeof event - 1] = '\n';
+	for (i = 0; i < STUCK_EVENTS; i++)
+		output_event(event, sizeof event);
+	/* Reading takes seconds, but never a whole second without a read. */
+	output_stop(1);
+	pthread_join(th, &got);
+	r->lost = output_lost();
+	r->failed = (uintptr_t)got != STUCK_EVENTS * STUCK_SIZE;
+}
+
+/*
+ * An output that is slow but reads: stopping waits for it, however long
+ * the whole takes, and nothing is lost.
+ */
+static void
+test_output_slow_reader_gets_all(void **state)
+{
+	struct result	 r;
+	char		 path[PATH_MAX];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/slow", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	r = run_child(slow_output, path);
+	assert_false(r.failed);
+	assert_int_equal(r.lost, 0);
+	unlink(path);
+}
+
 static char *
 read_file(const char *path, size_t *len)
 {
@@ -256,6 +333,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_events_whole_and_in_order),
 		cmocka_unit_test(test_output_stuck_counts_lost),
+		cmocka_unit_test(test_output_slow_reader_gets_all),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
