@@ -33,7 +33,7 @@ endif
 ALL_CFLAGS = $(IN_CPPFLAGS) $(CPPFLAGS) $(IN_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
-OBJS = inspect.o options.o print.o log.o daemon.o output.o
+OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output
 
 all: inspect
@@ -92,7 +92,7 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ = fuzz/fuzz_print fuzz/fuzz_options
-FUZZ_SRCS = $(filter-out inspect.c,$(OBJS:.o=.c))
+FUZZ_SRCS = print.c options.c log.c daemon.c output.c
 
 fuzz: $(FUZZ)
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)

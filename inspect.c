@@ -3,15 +3,11 @@
 
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,6 +20,7 @@
 #include <libmilter/mfapi.h>
 
 #include "daemon.h"
+#include "listen.h"
 #include "log.h"
 #include "options.h"
 #include "output.h"
@@ -92,14 +89,8 @@ static int	open_outputs(void);
 static void	reopen_all(void);
 static void	free_buf(void *);
 static int	chown_files(void);
-static int	check_spec(const struct spec *);
-static int	open_socket(void);
-static int	find_listener(void);
-static unsigned int port_of(const struct sockaddr_storage *);
+static int	milter_setup(void);
 static int	session_socket(SMFICTX *);
-static void	explain_listen_failure(const struct spec *);
-static int	resolve(const struct spec *, struct sockaddr_storage *,
-		    socklen_t *);
 static void	compat_notices(void);
 static int	serve(void);
 static void	*milter_thread(void *);
@@ -284,7 +275,10 @@ main(int argc, char *argv[])
 		log_crit("%s", err);
 		goto done;
 	}
-	if (check_spec(&opts.where) == -1 || open_socket() == -1)
+	if (listen_check(opts.spec, &opts.where) == -1 ||
+	    milter_setup() == -1 ||
+	    listen_open(opts.spec, &opts.where, &sock, socket_gid,
+	    opts.socket_mode, opts.workers > 0) == -1)
 		goto done;
 	if (drop && chown_files() == -1)
 		goto done;
@@ -523,77 +517,14 @@ chown_files(void)
 }
 
 /*
- * What libmilter would get wrong or not say: an unresolvable host, and a
- * unix socket that is live (libmilter would steal it) or not a socket.
+ * libmilter's set-up that is not about the socket, done before
+ * listen_open(): smfi_opensocket() refuses a filter that is not
+ * registered, and listens with the backlog set here.
  */
 static int
-check_spec(const struct spec *sp)
+milter_setup(void)
 {
-	struct sockaddr_storage	 ss;
-	struct sockaddr_un	 sun;
-	struct stat		 st;
-	socklen_t		 len;
-	int			 fd, live;
-
-	if (sp->family != AF_UNIX)
-		return resolve(sp, &ss, &len);
-
-	if (lstat(sp->path, &st) == -1)
-		return 0;
-	if (!S_ISSOCK(st.st_mode)) {
-		log_crit("%s: %s exists and is not a socket", opts.spec,
-		    sp->path);
-		return -1;
-	}
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, sp->path, strlen(sp->path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		log_crit("socket: %s", strerror(errno));
-		return -1;
-	}
-	live = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
-	close(fd);
-	if (live) {
-		log_crit("%s: another process is listening on %s", opts.spec,
-		    sp->path);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Have libmilter listen.  A unix socket is made from within its
- * directory under a relative name, with no permissions for others, then
- * given its group and mode; inspect then leaves the directory, so that
- * libmilter, which removes the socket on a clean stop when not root, no
- * longer finds it: the socket lives as long as inspect (or the
- * supervisor of its workers) does, and inspect removes it itself.
- */
-static int
-open_socket(void)
-{
-	char	*conn;
-	mode_t	 mask;
-	int	 rc, fd, flags;
-
-	if (opts.where.family == AF_UNIX) {
-		if (owned_init(&sock, opts.where.path) == -1 ||
-		    fchdir(sock.dirfd) == -1) {
-			log_crit("%s: %s", opts.spec, strerror(errno));
-			return -1;
-		}
-		if (asprintf(&conn, "unix:%s", sock.name) == -1)
-			conn = NULL;
-	} else
-		conn = strdup(opts.spec);
-	if (conn == NULL) {
-		log_crit("%s", strerror(errno));
-		return -1;
-	}
-	rc = smfi_setconn(conn);
-	free(conn);
-	if (rc == MI_FAILURE || smfi_register(desc) == MI_FAILURE ||
+	if (smfi_register(desc) == MI_FAILURE ||
 	    smfi_settimeout(opts.timeout > 0 ? opts.timeout :
 	    LIBMILTER_TIMEOUT) == MI_FAILURE ||
 	    (opts.backlog > 0 && smfi_setbacklog(opts.backlog) ==
@@ -601,73 +532,6 @@ open_socket(void)
 		log_crit("cannot set up libmilter");
 		return -1;
 	}
-	mask = umask(0177);
-	rc = smfi_opensocket(1);
-	umask(mask);
-	if (rc == MI_FAILURE) {
-		explain_listen_failure(&opts.where);
-		return -1;
-	}
-	if (chdir("/") == -1) {
-		log_crit("chdir /: %s", strerror(errno));
-		return -1;
-	}
-	/*
-	 * Workers all accept on the one socket libmilter opened before they
-	 * were forked.  libmilter polls and then accepts with its listener
-	 * lock held: a worker that lost a connection to another would sit in
-	 * accept() with the lock, and smfi_stop() in it would wait for the
-	 * next connection.  Non-blocking, the loser gets EAGAIN, which
-	 * libmilter takes as "poll again"; what it accepts stays blocking
-	 * (Linux does not pass the flag on).
-	 */
-	if (opts.workers > 0 && ((fd = find_listener()) == -1 ||
-	    (flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)) {
-		log_crit("%s: cannot make the socket non-blocking: %s",
-		    opts.spec, strerror(errno));
-		return -1;
-	}
-	if (opts.where.family != AF_UNIX)
-		return 0;
-	if (owned_stat(&sock) == -1 ||
-	    (socket_gid != (gid_t)-1 && fchownat(sock.dirfd, sock.name, -1,
-	    socket_gid, AT_SYMLINK_NOFOLLOW) == -1) ||
-	    fchmodat(sock.dirfd, sock.name, opts.socket_mode, 0) == -1) {
-		log_crit("%s: %s", opts.where.path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * libmilter's listening socket: it keeps the descriptor to itself, but
- * it is the only one that listens.  Returns it, or -1.
- */
-static int
-find_listener(void)
-{
-	socklen_t	 len;
-	int		 fd, on;
-
-	for (fd = 0; fd < 1024; fd++) {
-		len = sizeof on;
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 &&
-		    on)
-			return fd;
-	}
-	errno = ENOTSOCK;
-	return -1;
-}
-
-/* A TCP port, in host order; 0 for other families. */
-static unsigned int
-port_of(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	return 0;
 }
 
@@ -676,7 +540,8 @@ port_of(const struct sockaddr_storage *ss)
  * reach it, but its context (struct smfi_str in libmilter.h) has begun
  * with the thread id, the socket, the debug level and the timeout since
  * Sendmail 8.12.  Trusted only if the context holds the timeout inspect
- * set and the descriptor is a connected TCP socket on inspect's port.
+ * set and the descriptor is a connected TCP socket on inspect's port
+ * (listen_is_session()).
  */
 static int
 session_socket(SMFICTX *ctx)
@@ -687,93 +552,12 @@ session_socket(SMFICTX *ctx)
 		int		 dbg;
 		time_t		 timeout;
 	} head;
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof ss;
-	int			 listening;
-	socklen_t		 ilen = sizeof listening;
 
-	/*
-	 * Only the listening socket and its connections are bound to
-	 * inspect's port in this process.
-	 */
 	memcpy(&head, ctx, sizeof head);
 	if (head.timeout != (opts.timeout > 0 ? opts.timeout :
-	    LIBMILTER_TIMEOUT) || head.sd < 0 ||
-	    getsockname(head.sd, (struct sockaddr *)&ss, &len) == -1 ||
-	    ss.ss_family != opts.where.family ||
-	    port_of(&ss) != opts.where.port ||
-	    getsockopt(head.sd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
-	    &ilen) == -1 || listening)
+	    LIBMILTER_TIMEOUT) || !listen_is_session(head.sd, &opts.where))
 		return -1;
 	return head.sd;
-}
-
-/*
- * libmilter says why it could not listen only to syslog; find out by
- * trying the same bind, and say it where inspect was started.
- */
-static void
-explain_listen_failure(const struct spec *sp)
-{
-	struct sockaddr_storage	 ss;
-	struct sockaddr_un	 sun;
-	socklen_t		 len;
-	int			 fd, one = 1, rc, saved;
-
-	if (sp->family == AF_UNIX) {
-		memset(&sun, 0, sizeof sun);
-		sun.sun_family = AF_UNIX;
-		memcpy(sun.sun_path, sock.name, strlen(sock.name) + 1);
-		memcpy(&ss, &sun, sizeof sun);
-		len = sizeof sun;
-	} else if (resolve(sp, &ss, &len) == -1)
-		return;
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		log_crit("cannot listen on %s: %s", opts.spec,
-		    strerror(errno));
-		return;
-	}
-	if (sp->family != AF_UNIX)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	rc = bind(fd, (struct sockaddr *)&ss, len);
-	saved = errno;
-	close(fd);
-	if (rc == 0) {
-		if (sp->family == AF_UNIX)
-			unlink(sock.name);
-		log_crit("cannot listen on %s (libmilter's reason is in "
-		    "syslog)", opts.spec);
-	} else
-		log_crit("cannot listen on %s: %s", opts.spec,
-		    strerror(saved));
-}
-
-/* The address libmilter will bind for an inet spec. */
-static int
-resolve(const struct spec *sp, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct addrinfo	 hints, *res;
-	char		 port[16];
-	int		 rc;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = sp->family;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV |
-	    (sp->literal ? AI_NUMERICHOST : 0);
-	snprintf(port, sizeof port, "%u", sp->port);
-	rc = getaddrinfo(*sp->host != '\0' ? sp->host : NULL, port, &hints,
-	    &res);
-	if (rc != 0) {
-		log_crit("%s: cannot resolve host '%s': %s", opts.spec,
-		    sp->host, rc == EAI_SYSTEM ? strerror(errno) :
-		    gai_strerror(rc));
-		return -1;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
 }
 
 /* milter-test-client's options that libmilter has no use for. */
