@@ -33,8 +33,10 @@ endif
 ALL_CFLAGS = $(IN_CPPFLAGS) $(CPPFLAGS) $(IN_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
-OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o
-UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output
+OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
+	macros.o
+UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
+	tests/unit/test_ctx
 
 all: inspect
 
@@ -53,6 +55,10 @@ tests/unit/test_print: tests/unit/test_print.o print.o
 
 tests/unit/test_output: tests/unit/test_output.o output.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+# The real libmilter reads and writes the contexts these tests lay out.
+tests/unit/test_ctx: tests/unit/test_ctx.o ctx.o macros.o log.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
 # Builds and runs inspect on its default socket.
 run: inspect

@@ -19,9 +19,11 @@
 
 #include <libmilter/mfapi.h>
 
+#include "ctx.h"
 #include "daemon.h"
 #include "listen.h"
 #include "log.h"
+#include "macros.h"
 #include "options.h"
 #include "output.h"
 #include "print.h"
@@ -44,16 +46,11 @@
 /* What inspect keeps per SMTP connection, in smfi_setpriv(). */
 struct session {
 	uint64_t	 id;
+	int		 layout_ok;	/* libmilter's context checks out */
 	int		 rcpt_rej;	/* rejected recipients negotiated */
 	unsigned long	 noreply;	/* the SMFIP_NR_* bits negotiated */
 	int		 sock;		/* the MTA's TCP socket, or -1 */
-	struct macro	*macros;	/* found at the last look-up */
-	size_t		 nfound;
-	char		*values;	/* copies of their values */
-	size_t		 valuescap;
-	int		 looked_up;	/* macros holds a look-up */
-	struct buf	 macro_text;	/* macros as printed, if formatted */
-	int		 formatted;
+	struct macros	 macros;
 };
 
 /* The stages that can go without a reply: all but negotiate and eom. */
@@ -90,7 +87,7 @@ static void	reopen_all(void);
 static void	free_buf(void *);
 static int	chown_files(void);
 static int	milter_setup(void);
-static int	session_socket(SMFICTX *);
+static int	session_socket(SMFICTX *, const struct session *);
 static void	compat_notices(void);
 static int	serve(void);
 static void	*milter_thread(void *);
@@ -101,7 +98,6 @@ static struct session *session_get(SMFICTX *);
 static void	session_end(SMFICTX *);
 static void	report_memory(uint64_t);
 static void	emit(SMFICTX *, struct session *, struct event *);
-static int	lookup_macros(SMFICTX *, struct session *);
 static sfsistat	reply(struct session *, unsigned long);
 static sfsistat	cb_negotiate(SMFICTX *, unsigned long, unsigned long,
 		    unsigned long, unsigned long, unsigned long *,
@@ -134,6 +130,7 @@ static uid_t		 uid;
 static gid_t		 gid;
 static gid_t		 socket_gid = (gid_t)-1;
 static pthread_t	 main_thread;
+static time_t		 timeout;	/* libmilter's, as set */
 
 /* The callbacks running now, and whether more may start (see gate_*). */
 static atomic_uint	 inside;
@@ -146,7 +143,6 @@ static pthread_mutex_t	 carry_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* libmilter wants writable strings. */
 static char		 filter_name[] = "inspect";
-static char		 rcpt_mailer[] = "{rcpt_mailer}";
 
 static struct smfiDesc desc = {
 	.xxfi_name = filter_name,
@@ -181,11 +177,18 @@ usage(FILE *fp)
 "      --format text|json      report format (default: text)\n"
 "      --output PATH           write the report to PATH instead of standard\n"
 "                              output ('-' is standard output; repeatable)\n"
-"      --macros LIST           macro names to show, separated by commas or\n"
-"                              spaces; '+LIST' adds to the list\n"
-"                              (default: every macro Postfix or Sendmail sends)\n"
+"      --show-macros sent|all|none  per event, the macros sent with it\n"
+"                              (default), or also every one visible, or none\n"
+"      --macros LIST           show only these macros, separated by commas or\n"
+"                              spaces; '+LIST' adds to the list (default:\n"
+"                              every name sent; the list requested and\n"
+"                              looked up is every macro Postfix or Sendmail\n"
+"                              sends)\n"
 "      --request-macros        ask the MTA to send the listed macros at every\n"
 "                              stage\n"
+"      --macro-source auto|context|lookup  read each stage's macros in\n"
+"                              libmilter's context, or look them up by name\n"
+"                              (default auto: the context if it checks out)\n"
 "      --timeout SECONDS       I/O timeout towards the MTA (libmilter's: 7210)\n"
 "      --backlog N             listen queue length (libmilter's: SOMAXCONN)\n"
 "      --no-reply auto|yes|no  tell the MTA that stages other than eom get\n"
@@ -264,6 +267,8 @@ main(int argc, char *argv[])
 		log_crit("%s", strerror(errno));
 		goto done;
 	}
+	timeout = opts.timeout > 0 ? opts.timeout : LIBMILTER_TIMEOUT;
+	macros_init(&opts);
 	if (opts.request_macros && opts.nmacros > SENDMAIL_MAX_SYMLIST)
 		log_notice("note: %zu macros requested; Sendmail takes at "
 		    "most %d per stage, Postfix takes them all", opts.nmacros,
@@ -525,8 +530,7 @@ static int
 milter_setup(void)
 {
 	if (smfi_register(desc) == MI_FAILURE ||
-	    smfi_settimeout(opts.timeout > 0 ? opts.timeout :
-	    LIBMILTER_TIMEOUT) == MI_FAILURE ||
+	    smfi_settimeout(timeout) == MI_FAILURE ||
 	    (opts.backlog > 0 && smfi_setbacklog(opts.backlog) ==
 	    MI_FAILURE)) {
 		log_crit("cannot set up libmilter");
@@ -537,27 +541,18 @@ milter_setup(void)
 
 /*
  * The socket of the MTA's connection, or -1.  libmilter offers no way to
- * reach it, but its context (struct smfi_str in libmilter.h) has begun
- * with the thread id, the socket, the debug level and the timeout since
- * Sendmail 8.12.  Trusted only if the context holds the timeout inspect
- * set and the descriptor is a connected TCP socket on inspect's port
- * (listen_is_session()).
+ * reach it but its context, which ctx.c reads once it has checked it:
+ * trusted only if it is a connected TCP socket on inspect's port.
  */
 static int
-session_socket(SMFICTX *ctx)
+session_socket(SMFICTX *ctx, const struct session *s)
 {
-	struct {
-		pthread_t	 id;
-		int		 sd;
-		int		 dbg;
-		time_t		 timeout;
-	} head;
+	int	 sd;
 
-	memcpy(&head, ctx, sizeof head);
-	if (head.timeout != (opts.timeout > 0 ? opts.timeout :
-	    LIBMILTER_TIMEOUT) || !listen_is_session(head.sd, &opts.where))
+	if (!s->layout_ok)
 		return -1;
-	return head.sd;
+	sd = ctx_socket(ctx);
+	return listen_is_session(sd, &opts.where) ? sd : -1;
 }
 
 /* milter-test-client's options that libmilter has no use for. */
@@ -722,15 +717,16 @@ session_get(SMFICTX *ctx)
 
 	if ((s = smfi_getpriv(ctx)) != NULL)
 		return s;
-	if ((s = calloc(1, sizeof *s)) == NULL ||
-	    (s->macros = calloc(opts.nmacros, sizeof *s->macros)) == NULL) {
-		free(s);
+	if ((s = calloc(1, sizeof *s)) == NULL) {
 		log_err("cannot allocate a session: %s", strerror(errno));
 		return NULL;
 	}
 	s->id = atomic_fetch_add(&shared->next_session, 1);
 	s->sock = -1;
 	smfi_setpriv(ctx, s);
+	/* Every session checks libmilter's context before it is read. */
+	s->layout_ok = ctx_check(ctx, s, timeout);
+	macros_begin(&s->macros, s->layout_ok);
 	return s;
 }
 
@@ -754,9 +750,7 @@ session_end(SMFICTX *ctx)
 	c->noreply = s->noreply;
 	c->sock = s->sock;
 	pthread_mutex_unlock(&carry_lock);
-	free(s->macros);
-	free(s->values);
-	buf_free(&s->macro_text);
+	macros_free(&s->macros);
 	free(s);
 }
 
@@ -789,8 +783,8 @@ report_memory(uint64_t id)
 }
 
 /*
- * Stamp ev, add the macros that are set now, format it in the thread's
- * buffer and queue it for the outputs in one piece.
+ * Stamp ev, add the macros it shows, format it in the thread's buffer and
+ * queue it for the outputs in one piece.
  */
 static void
 emit(SMFICTX *ctx, struct session *s, struct event *ev)
@@ -808,47 +802,11 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 	}
 	clock_gettime(CLOCK_REALTIME, &ev->time);
 	ev->session = s->id;
-	/*
-	 * libmilter keeps the macros sent with connect, helo, envfrom,
-	 * envrcpt, data, eoh and eom, and drops any sent with the other
-	 * commands: at those, what the last look-up found still holds.
-	 * That spares most of the look-ups, which are most of inspect's work.
-	 */
-	switch (ev->stage) {
-	case STAGE_NEGOTIATE:
-		/* libmilter has just cleared them all. */
-		s->nfound = 0;
-		s->looked_up = 1;
-		s->formatted = 0;
-		break;
-	case STAGE_HEADER:
-	case STAGE_BODY:
-	case STAGE_ABORT:
-	case STAGE_CLOSE:
-	case STAGE_UNKNOWN:
-		if (s->looked_up)
-			break;
-		/* FALLTHROUGH */
-	default:
-		if (lookup_macros(ctx, s) == -1) {
-			log_err("cannot report %s: out of memory",
-			    print_stage_names[ev->stage]);
-			return;
-		}
+	if (macros_event(&s->macros, ctx, ev) == -1) {
+		log_err("cannot report %s: out of memory",
+		    print_stage_names[ev->stage]);
+		return;
 	}
-	/* Formatted once, printed by every event until they change. */
-	if (!s->formatted) {
-		s->macro_text.len = 0;
-		if (print_macros(&s->macro_text, opts.format, s->id,
-		    s->macros, s->nfound) == -1) {
-			log_err("cannot report %s: out of memory",
-			    print_stage_names[ev->stage]);
-			return;
-		}
-		s->formatted = 1;
-	}
-	ev->macro_text = s->macro_text.data != NULL ? s->macro_text.data : "";
-	ev->macro_len = s->macro_text.len;
 	out->len = 0;
 	if (print_event(out, opts.format, ev) == -1) {
 		log_err("cannot report %s: out of memory",
@@ -856,74 +814,6 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 		return;
 	}
 	output_event(out->data, out->len);
-}
-
-/*
- * Look up every listed macro and keep copies of the values found: a
- * hostile MTA could have libmilter replace them before they are used
- * again.  Most look-ups find what the one before found, or more: the
- * leading macros that did not change keep their copies, and if none
- * changed the formatted ones stay valid.  Returns 0, or -1 if out of
- * memory.
- */
-static int
-lookup_macros(SMFICTX *ctx, struct session *s)
-{
-	const char	*v;
-	size_t		 i, n = 0, keep = SIZE_MAX, off = 0, len;
-	char		*p;
-
-	for (i = 0; i < opts.nmacros; i++) {
-		if ((v = smfi_getsymval(ctx, opts.macros[i])) == NULL)
-			continue;
-		if (keep == SIZE_MAX) {
-			if (n < s->nfound && s->macros[n].name ==
-			    opts.macros[i] && strcmp(s->macros[n].value, v) == 0) {
-				n++;
-				continue;
-			}
-			keep = n;
-		}
-		s->macros[n].name = opts.macros[i];
-		s->macros[n++].value = v;
-	}
-	s->looked_up = 1;
-	if (keep == SIZE_MAX) {
-		if (n == s->nfound)
-			return 0;
-		keep = n;
-	}
-	s->formatted = 0;
-	/* The copies of the first keep stay; the others follow them. */
-	if (keep > 0)
-		off = s->macros[keep - 1].value - s->values +
-		    strlen(s->macros[keep - 1].value) + 1;
-	for (i = keep, len = off; i < n; i++)
-		len += strlen(s->macros[i].value) + 1;
-	if (len > s->valuescap) {
-		if ((p = malloc(len)) == NULL) {
-			/* What is kept is right; the next stage looks again. */
-			s->nfound = keep;
-			s->looked_up = 0;
-			return -1;
-		}
-		if (off > 0)
-			memcpy(p, s->values, off);
-		for (i = 0; i < keep; i++)
-			s->macros[i].value = p + (s->macros[i].value -
-			    s->values);
-		free(s->values);
-		s->values = p;
-		s->valuescap = len;
-	}
-	for (i = keep, p = s->values + off; i < n; i++) {
-		len = strlen(s->macros[i].value) + 1;
-		memcpy(p, s->macros[i].value, len);
-		s->macros[i].value = p;
-		p += len;
-	}
-	s->nfound = n;
-	return 0;
 }
 
 /*
@@ -985,7 +875,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		log_warn("the MTA does not offer SMFIF_SETSYMLIST: the macros "
 		    "cannot be requested, only looked up");
 	if (s != NULL && quickack &&
-	    (s->sock = session_socket(ctx)) == -1 &&
+	    (s->sock = session_socket(ctx, s)) == -1 &&
 	    atomic_exchange(&warned_socket, 1) == 0)
 		log_warn("cannot find the MTA's socket in libmilter's context: "
 		    "%s", opts.noreply == NOREPLY_YES ? "its commands may wait "
@@ -1001,6 +891,8 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf1 = ng.answered_steps;
 	*pf2 = *pf3 = 0;
 	ev.negotiation = &ng;
+	if (s != NULL && s->layout_ok)
+		ev.version = ctx_mta_version(ctx);
 	emit(ctx, s, &ev);
 	return gate_leave(SMFIS_CONTINUE);
 }
@@ -1073,7 +965,8 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	s = session_get(ctx);
 	ev.args = argv;
 	if (s != NULL && s->rcpt_rej &&
-	    (mailer = smfi_getsymval(ctx, rcpt_mailer)) != NULL &&
+	    (mailer = macros_value(&s->macros, ctx, "{rcpt_mailer}")) !=
+	    NULL &&
 	    strcmp(mailer, "error") == 0)
 		ev.rejected = 1;
 	emit(ctx, s, &ev);

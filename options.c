@@ -59,7 +59,9 @@ enum {
 	OPT_PACKET_BUFFER,
 	OPT_MAX_PENDING,
 	OPT_NO_REPORT,
-	OPT_NO_REPLY
+	OPT_NO_REPLY,
+	OPT_SHOW_MACROS,
+	OPT_MACRO_SOURCE
 };
 
 static int	fail(char *, size_t, const char *, ...)
@@ -115,6 +117,8 @@ static const struct option longopts[] = {
 	{ "help",		no_argument,		NULL, OPT_HELP },
 	{ "log-level",		required_argument,	NULL, OPT_LOG_LEVEL },
 	{ "log-path",		required_argument,	NULL, OPT_LOG_PATH },
+	{ "macro-source",	required_argument,	NULL,
+	    OPT_MACRO_SOURCE },
 	{ "macros",		required_argument,	NULL, OPT_MACROS },
 	{ "max-pending-finished-sessions", required_argument, NULL,
 	    OPT_MAX_PENDING },
@@ -130,6 +134,8 @@ static const struct option longopts[] = {
 	{ "report-memory-profile", no_argument,		NULL, OPT_MEMORY },
 	{ "request-macros",	no_argument,		NULL,
 	    OPT_REQUEST_MACROS },
+	{ "show-macros",	required_argument,	NULL,
+	    OPT_SHOW_MACROS },
 	{ "syslog",		no_argument,		NULL, OPT_SYSLOG },
 	{ "syslog-facility",	required_argument,	NULL,
 	    OPT_SYSLOG_FACILITY },
@@ -208,6 +214,29 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_MACROS:
 			if (set_macros(opts, optarg, err, errlen) == -1)
 				return -1;
+			opts->macros_given = 1;
+			break;
+		case OPT_SHOW_MACROS:
+			if (strcmp(optarg, "sent") == 0)
+				opts->show_macros = SHOW_SENT;
+			else if (strcmp(optarg, "all") == 0)
+				opts->show_macros = SHOW_ALL;
+			else if (strcmp(optarg, "none") == 0)
+				opts->show_macros = SHOW_NONE;
+			else
+				return fail(err, errlen, "--show-macros: '%s' "
+				    "is not sent, all or none", optarg);
+			break;
+		case OPT_MACRO_SOURCE:
+			if (strcmp(optarg, "auto") == 0)
+				opts->macro_source = SOURCE_AUTO;
+			else if (strcmp(optarg, "context") == 0)
+				opts->macro_source = SOURCE_CONTEXT;
+			else if (strcmp(optarg, "lookup") == 0)
+				opts->macro_source = SOURCE_LOOKUP;
+			else
+				return fail(err, errlen, "--macro-source: '%s' "
+				    "is not auto, context or lookup", optarg);
 			break;
 		case OPT_REQUEST_MACROS:
 			opts->request_macros = 1;

@@ -22,6 +22,20 @@ enum noreply {
 	NOREPLY_NO
 };
 
+/* Which macros each event shows (--show-macros). */
+enum show_macros {
+	SHOW_SENT,		/* those sent with the event's own command */
+	SHOW_ALL,		/* ... and every one visible, with its stage */
+	SHOW_NONE
+};
+
+/* Where the macros are read (--macro-source). */
+enum macro_source {
+	SOURCE_AUTO,		/* libmilter's context if it checks out */
+	SOURCE_CONTEXT,		/* libmilter's context, or none */
+	SOURCE_LOOKUP		/* smfi_getsymval() over the list */
+};
+
 /* A connection spec taken apart; see options_parse_spec(). */
 struct spec {
 	int		 family;	/* AF_UNIX, AF_INET or AF_INET6 */
@@ -37,9 +51,12 @@ struct options {
 	enum format	 format;
 	const char	*outputs[OPTIONS_MAX_OUTPUTS];	/* "-" is stdout */
 	size_t		 noutputs;
-	char		**macros;	/* names to look up, owned */
+	char		**macros;	/* names to request and look up, owned */
 	size_t		 nmacros;
+	int		 macros_given;	/* --macros: show only those */
 	int		 request_macros;
+	enum show_macros show_macros;
+	enum macro_source macro_source;
 	int		 quiet;
 	int		 verbose;
 	int		 timeout;	/* seconds; 0 keeps libmilter's */

@@ -44,8 +44,11 @@ static size_t	text_prefix(char *, uint64_t);
 static int	print_text(struct buf *, const struct event *);
 static int	text_macros(struct buf *, const char *, const struct macro *,
 		    size_t);
+static int	text_visible(struct buf *, const char *,
+		    const struct visible *, size_t);
 static int	print_json(struct buf *, const struct event *);
 static int	json_macros(struct buf *, const struct macro *, size_t);
+static int	json_visible(struct buf *, const struct visible *, size_t);
 static int	text_flags(struct buf *, const char *, const char *, int,
 		    unsigned long);
 static int	json_flags(struct buf *, unsigned long, unsigned long);
@@ -118,25 +121,6 @@ print_event(struct buf *out, enum format format, const struct event *ev)
 		rc = print_json(out, ev);
 	else
 		rc = print_text(out, ev);
-	if (rc == -1)
-		out->len = len;
-	return rc;
-}
-
-int
-print_macros(struct buf *out, enum format format, uint64_t session,
-    const struct macro *macros, size_t n)
-{
-	char	 prefix[32];
-	size_t	 len = out->len;
-	int	 rc;
-
-	if (format == FORMAT_JSON)
-		rc = json_macros(out, macros, n);
-	else {
-		text_prefix(prefix, session);
-		rc = text_macros(out, prefix, macros, n);
-	}
 	if (rc == -1)
 		out->len = len;
 	return rc;
@@ -530,6 +514,13 @@ print_text(struct buf *out, const struct event *ev)
 
 	switch (ev->stage) {
 	case STAGE_NEGOTIATE:
+		if (ev->version > 0) {
+			snprintf(num, sizeof num, "  version: %d\n",
+			    ev->version);
+			if (buf_puts(out, prefix) == -1 ||
+			    buf_puts(out, num) == -1)
+				return -1;
+		}
 		if (text_flags(out, prefix, "offered actions", 0,
 		    ng->offered_actions) == -1 ||
 		    text_flags(out, prefix, "offered steps", 1,
@@ -601,9 +592,9 @@ print_text(struct buf *out, const struct event *ev)
 		break;
 	}
 
-	if (ev->macro_text != NULL ?
-	    buf_add(out, ev->macro_text, ev->macro_len) == -1 :
-	    text_macros(out, prefix, ev->macros, ev->nmacros) == -1)
+	if (text_macros(out, prefix, ev->macros, ev->nmacros) == -1 ||
+	    (ev->show_visible && text_visible(out, prefix, ev->visible,
+	    ev->nvisible) == -1))
 		goto done;
 	rc = 0;
 done:
@@ -638,6 +629,26 @@ text_macros(struct buf *out, const char *prefix, const struct macro *m,
 		    buf_puts(out, ": \"") == -1 ||
 		    print_text_escape(out, m[i].value, strlen(m[i].value)) ==
 		    -1 || buf_puts(out, "\"\n") == -1)
+			return -1;
+	return 0;
+}
+
+/* A text line "PREFIX  visible NAME: "VALUE" (STAGE)\n" for each. */
+static int
+text_visible(struct buf *out, const char *prefix, const struct visible *v,
+    size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (buf_puts(out, prefix) == -1 ||
+		    buf_puts(out, "  visible ") == -1 ||
+		    print_text_escape(out, v[i].name, strlen(v[i].name)) == -1 ||
+		    buf_puts(out, ": \"") == -1 ||
+		    print_text_escape(out, v[i].value, strlen(v[i].value)) ==
+		    -1 || buf_puts(out, "\" (") == -1 ||
+		    buf_puts(out, print_stage_names[v[i].stage]) == -1 ||
+		    buf_puts(out, ")\n") == -1)
 			return -1;
 	return 0;
 }
@@ -677,6 +688,12 @@ print_json(struct buf *out, const struct event *ev)
 
 	switch (ev->stage) {
 	case STAGE_NEGOTIATE:
+		if (ev->version > 0) {
+			snprintf(num, sizeof num, ",\"version\":%d",
+			    ev->version);
+			if (buf_puts(out, num) == -1)
+				return -1;
+		}
 		if (buf_puts(out, ",\"offered\":") == -1 ||
 		    json_flags(out, ng->offered_actions,
 		    ng->offered_steps) == -1 ||
@@ -731,10 +748,9 @@ print_json(struct buf *out, const struct event *ev)
 		break;
 	}
 
-	if ((ev->macro_text != NULL ?
-	    buf_add(out, ev->macro_text, ev->macro_len) :
-	    json_macros(out, ev->macros, ev->nmacros)) == -1 ||
-	    buf_puts(out, "}\n") == -1)
+	if (json_macros(out, ev->macros, ev->nmacros) == -1 ||
+	    (ev->show_visible && json_visible(out, ev->visible,
+	    ev->nvisible) == -1) || buf_puts(out, "}\n") == -1)
 		goto done;
 	rc = 0;
 done:
@@ -757,6 +773,28 @@ json_macros(struct buf *out, const struct macro *m, size_t n)
 		    buf_puts(out, ":") == -1 ||
 		    put_json_string(out, NULL, m[i].value,
 		    strlen(m[i].value)) == -1)
+			return -1;
+	return buf_puts(out, "}");
+}
+
+/* The member ,"visible":{"NAME":{"value":"VALUE","stage":"STAGE"},...}. */
+static int
+json_visible(struct buf *out, const struct visible *v, size_t n)
+{
+	size_t	 i;
+
+	if (buf_puts(out, ",\"visible\":{") == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((i > 0 && buf_puts(out, ",") == -1) ||
+		    put_json_string(out, NULL, v[i].name,
+		    strlen(v[i].name)) == -1 ||
+		    buf_puts(out, ":{\"value\":") == -1 ||
+		    put_json_string(out, NULL, v[i].value,
+		    strlen(v[i].value)) == -1 ||
+		    buf_puts(out, ",\"stage\":\"") == -1 ||
+		    buf_puts(out, print_stage_names[v[i].stage]) == -1 ||
+		    buf_puts(out, "\"}") == -1)
 			return -1;
 	return buf_puts(out, "}");
 }

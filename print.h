@@ -46,6 +46,13 @@ struct macro {
 	const char	*value;
 };
 
+/* A macro visible to the milter, and the stage whose packet brought it. */
+struct visible {
+	const char	*name;
+	const char	*value;
+	enum stage	 stage;
+};
+
 /* The negotiation flags: what the MTA offered and what inspect answered. */
 struct negotiation {
 	unsigned long	offered_actions;
@@ -72,14 +79,13 @@ struct event {
 	int			 rejected;	/* envrcpt */
 	const unsigned char	*chunk;		/* body */
 	size_t			 length;	/* body */
-	const struct macro	*macros;
+	int			 version;	/* negotiate; 0: unknown */
+	const struct macro	*macros;	/* sent with this stage */
 	size_t			 nmacros;
-	/*
-	 * The same macros already formatted by print_macros() for this
-	 * session and format, or NULL: then they are formatted from macros.
-	 */
-	const char		*macro_text;
-	size_t			 macro_len;
+	/* Every macro visible now, if show_visible. */
+	const struct visible	*visible;
+	size_t			 nvisible;
+	int			 show_visible;
 };
 
 extern const char *const print_stage_names[STAGE_MAX];
@@ -90,16 +96,6 @@ extern const char *const print_stage_names[STAGE_MAX];
  */
 int	print_event(struct buf *out, enum format format,
 	    const struct event *ev);
-
-/*
- * Append n macros to out as print_event() writes them for the given
- * session.  A session's macros change only when they are looked up again,
- * so a caller can format them once and hand the bytes to every event until
- * then, in the event's macro_text.  Returns 0, or -1 with errno set (ENOMEM)
- * and out unchanged in length.
- */
-int	print_macros(struct buf *out, enum format format, uint64_t session,
-	    const struct macro *macros, size_t n);
 
 /*
  * Append len bytes of s to out, escaped for text output: printable ASCII

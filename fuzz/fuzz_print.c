@@ -845,16 +845,11 @@ check_json_event(const char *s, size_t len, const char *stage,
 	buf_free(&dec);
 }
 
-/*
- * Print ev in both formats, after something already in the buffer; and
- * again with its macros formatted beforehand, which must print the same.
- */
+/* Print ev in both formats, after something already in the buffer. */
 static void
 print_both(const struct event *ev, const struct field *f, size_t nf)
 {
-	struct buf	 out = { NULL, 0, 0 }, pre = { NULL, 0, 0 };
-	struct buf	 again = { NULL, 0, 0 };
-	struct event	 preformatted = *ev;
+	struct buf	 out = { NULL, 0, 0 };
 	const char	*stage = print_stage_names[ev->stage];
 	size_t		 start;
 	int		 format;
@@ -873,22 +868,8 @@ print_both(const struct event *ev, const struct field *f, size_t nf)
 		else
 			check_json_event(out.data + start, out.len - start,
 			    stage, f, nf);
-
-		pre.len = again.len = 0;
-		if (print_macros(&pre, format, ev->session, ev->macros,
-		    ev->nmacros) == -1)
-			failx("print_macros failed");
-		preformatted.macro_text = pre.data != NULL ? pre.data : "";
-		preformatted.macro_len = pre.len;
-		if (print_event(&again, format, &preformatted) == -1)
-			failx("print_event failed");
-		if (again.len != out.len - start ||
-		    memcmp(again.data, out.data + start, again.len) != 0)
-			failx("macros formatted beforehand print otherwise");
 	}
 	buf_free(&out);
-	buf_free(&pre);
-	buf_free(&again);
 }
 
 /* Append a field for each macro; returns the new count. */

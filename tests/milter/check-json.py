@@ -25,7 +25,7 @@ STAMP = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
 
 # The keys of each stage besides session, stage, time and macros.
 STAGE_KEYS = {
-    "negotiate": {"offered": dict, "answered": dict},
+    "negotiate": {"version": int, "offered": dict, "answered": dict},
     "connect": {"host": str, "address": str},
     "helo": {"name": str},
     "envfrom": {"args": list},

@@ -8,7 +8,8 @@ TIME" line and the lines after it up to the next such line; all of them
 must carry the same S, or events of concurrent sessions were interleaved.
 There must be N sessions, 1 to N, one for each client of t-parallel.lua
 (each names itself client-K.example in HELO), each with every stage the
-script sends in order, with nothing in it that names another client, and
+script sends in order, with nothing in it that names another client, each stage with exactly
+the macros the script sent with it, and
 with the body lines exactly as sent.
 
 Prints what is wrong, one line each, and exits 1 if anything is.
@@ -27,6 +28,20 @@ CLIENT = re.compile(r"client-(\d+)")
 STAGES = (["negotiate", "connect", "helo", "envfrom", "envrcpt", "envrcpt",
            "data"] + ["header"] * 5 + ["eoh", "body", "eom", "close"])
 BODY_LINES = 40
+
+
+def own_macros(stage, client, rcpt):
+    """The macro lines t-parallel.lua sends with stage, and only those."""
+    c = f"client-{client}"
+    return {
+        "connect": ['macro j: "mx.example"', f'macro _: "{c}.example"'],
+        "helo": [f'macro {{tls_version}}: "{c}"'],
+        "envfrom": [f'macro {{mail_addr}}: "{c}@example.org"'],
+        "envrcpt": [f'macro {{rcpt_addr}}: "{c}-rcpt{rcpt}@example.net"'],
+        "data": [f'macro i: "{c}"'],
+        "eoh": [f'macro {{bodytype}}: "{c}"'],
+        "eom": [f'macro {{msg_id}}: "{c}"'],
+    }.get(stage, [])
 
 
 def read_sessions(lines):
@@ -69,14 +84,18 @@ def check_session(number, events):
     times = [time for _, time, _ in events]
     if times != sorted(times):
         problems.append(f"{where}: times go back")
+    rcpt = 0
     for stage, _, details in events[1:]:
         others = {k for d in details for k in CLIENT.findall(d)} - {client}
         if others:
             problems.append(f"{where} (client {client}): {stage} names "
                             f"client {', '.join(sorted(others))}")
-        if f'macro _: "client-{client}.example"' not in details:
-            problems.append(f"{where} (client {client}): {stage} lacks "
-                            f"its connect macro")
+        rcpt += stage == "envrcpt"
+        macros = [d for d in details if d.startswith("macro ")]
+        if macros != own_macros(stage, client, rcpt):
+            problems.append(f"{where} (client {client}): {stage} shows "
+                            f"{macros}, expected "
+                            f"{own_macros(stage, client, rcpt)}")
     sent = [f"client-{client} body line {n}" for n in range(1, BODY_LINES + 1)]
     want = [f"length: {sum(len(line) + 2 for line in sent)}"] + \
         [f'chunk: "{line}\\r\\n"' for line in sent]

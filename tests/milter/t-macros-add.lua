@@ -1,5 +1,6 @@
--- --macros +{x_custom}: the name is added after the default list, so a
--- macro of that list (j) and the custom one are both shown, in that order.
+-- --macros +{x_custom}: the name is added to the default list, so a
+-- macro of that list (j) and the custom one are both shown, in the order
+-- the MTA sent them.
 -- inspect-args: --macros +{x_custom}
 
 dofile(lib)

@@ -1,5 +1,6 @@
--- --macros {a},b: only the macros named are shown, here {a} and b in that
--- order, while j, {x} and {rcpt_mailer}, sent alongside, are not.  A
+-- --macros {a},b: only the macros named are shown, each with the stage
+-- that sent it (b with connect, {a} with helo), while j, {x} and
+-- {rcpt_mailer}, sent alongside, are not.  A
 -- recipient is still found rejected by its {rcpt_mailer}, shown or not.
 -- The client quits inside the transaction, which libmilter reports as
 -- abort before close.

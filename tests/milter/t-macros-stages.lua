@@ -1,9 +1,8 @@
--- Macros at every stage, as libmilter keeps them: each stage's set adds
--- to those of the stages before it (connect j, helo {tls_version}, mail
+-- Macros at every stage: each event shows the set sent with its own
+-- command and nothing else (connect j, helo {tls_version}, mail
 -- {mail_addr}, rcpt {rcpt_addr}, data i, eoh {bodytype}, eom {msg_id});
--- a second RCPT's set replaces the first's ({rcpt_mailer} goes); a second
--- MAIL clears the rcpt, data, eoh and eom sets and replaces the mail set,
--- while connect's and helo's stay; close still sees what is left.
+-- a second RCPT shows its own set; in a second transaction only the MAIL
+-- that brings a set shows one; header, body and close show none.
 
 dofile(lib)
 

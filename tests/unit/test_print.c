@@ -1547,66 +1547,72 @@ test_print_event_macros_escaped(void **state)
 	    "\"stage\": \"eom\", \"time\": \"" TIME "\"}");
 }
 
-/*
- * Macros formatted once by print_macros() and handed to events print as
- * they do when each event formats them; the text ones are the session's.
- */
+/* negotiate shows the MTA's protocol version, when it is known. */
 static void
-test_print_macros_preformatted(void **state)
+test_print_event_version(void **state)
 {
-	static const struct macro	 odd[] = {
-		{ "j", "mx.example" },
-		{ "{client_name}", "a\nb\xe2\x80\xa8\x1b[31m\xff" },
-		{ "{auth_type}", "" },
-	};
-	static const unsigned char	 chunk[] = "line\r\n\x00\x80";
+	static const struct negotiation	 ng = { 0x1ff, 0x1fffff, 0, 0 };
+	struct event			 ev = base_event(STAGE_NEGOTIATE);
 	struct fixture			*f = *state;
-	struct buf			 pre = { NULL, 0, 0 };
-	struct event			 ev;
-	enum format			 format;
-	size_t				 n;
-	int				 stage;
 
-	for (format = FORMAT_TEXT; format <= FORMAT_JSON; format++)
-		for (n = 0; n <= 3; n++)
-			for (stage = 0; stage < STAGE_MAX; stage++) {
-				ev = base_event(stage);
-				ev.macros = odd;
-				ev.nmacros = n;
-				ev.name = ev.value = ev.host = "x";
-				ev.chunk = chunk;
-				ev.length = sizeof chunk - 1;
-				if (stage == STAGE_NEGOTIATE)
-					continue;
-				f->aux.len = 0;
-				assert_int_equal(print_event(&f->aux, format,
-				    &ev), 0);
-				pre.len = 0;
-				assert_int_equal(print_macros(&pre, format,
-				    SESSION, odd, n), 0);
-				ev.macro_text = pre.data != NULL ? pre.data :
-				    "";
-				ev.macro_len = pre.len;
-				/* Not read when the text is given. */
-				ev.macros = NULL;
-				ev.nmacros = 99;
-				f->out.len = 0;
-				assert_int_equal(print_event(&f->out, format,
-				    &ev), 0);
-				assert_int_equal(f->out.len, f->aux.len);
-				assert_memory_equal(f->out.data, f->aux.data,
-				    f->out.len);
-			}
-	/* The text lines carry the session's tag. */
-	pre.len = 0;
-	assert_int_equal(print_macros(&pre, FORMAT_TEXT, 7, odd, 1), 0);
-	assert_int_equal(buf_add(&pre, "", 1), 0);
-	assert_string_equal(pre.data, "[7]  macro j: \"mx.example\"\n");
-	pre.len = 0;
-	assert_int_equal(print_macros(&pre, FORMAT_JSON, 7, odd, 0), 0);
-	assert_int_equal(buf_add(&pre, "", 1), 0);
-	assert_string_equal(pre.data, ",\"macros\":{}");
-	buf_free(&pre);
+	ev.negotiation = &ng;
+	ev.nmacros = 0;
+	ev.version = 6;
+	f->out.len = 0;
+	assert_int_equal(print_event(&f->out, FORMAT_TEXT, &ev), 0);
+	assert_int_equal(buf_add(&f->out, "", 1), 0);
+	assert_non_null(strstr(f->out.data, "\n[42]  version: 6\n[42]  "
+	    "offered actions: 0x000001ff "));
+	f->out.len = 0;
+	assert_int_equal(print_event(&f->out, FORMAT_JSON, &ev), 0);
+	assert_int_equal(buf_add(&f->out, "", 1), 0);
+	assert_non_null(strstr(f->out.data, ",\"version\":6,\"offered\":"));
+	/* Unknown (macros looked up, not read from the context): not shown. */
+	ev.version = 0;
+	f->out.len = 0;
+	assert_int_equal(print_event(&f->out, FORMAT_JSON, &ev), 0);
+	assert_int_equal(buf_add(&f->out, "", 1), 0);
+	assert_null(strstr(f->out.data, "version"));
+}
+
+/* --show-macros all: every visible macro, escaped, with its stage. */
+static void
+test_print_event_visible(void **state)
+{
+	static const struct visible	 vis[] = {
+		{ "j", "mx.example", STAGE_CONNECT },
+		{ "{x\x01}", "a\nb", STAGE_ENVRCPT },
+	};
+	struct event			 ev = base_event(STAGE_HEADER);
+
+	ev.name = "Subject";
+	ev.value = "hi";
+	ev.nmacros = 0;
+	ev.visible = vis;
+	ev.nvisible = 2;
+	ev.show_visible = 1;
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME "\n"
+	    "[42]  name: \"Subject\"\n"
+	    "[42]  value: \"hi\"\n"
+	    "[42]  visible j: \"mx.example\" (connect)\n"
+	    "[42]  visible {x\\x01}: \"a\\nb\" (envrcpt)\n");
+	assert_event_json(*state, &ev,
+	    "{\"macros\": {}, \"name\": \"Subject\", \"session\": 42, "
+	    "\"stage\": \"header\", \"time\": \"" TIME "\", "
+	    "\"value\": \"hi\", \"visible\": {\"j\": {\"stage\": "
+	    "\"connect\", \"value\": \"mx.example\"}, \"{x\\u0001}\": "
+	    "{\"stage\": \"envrcpt\", \"value\": \"a\\nb\"}}}");
+	/* Asked for but none visible: an empty object, no text line. */
+	ev.nvisible = 0;
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME "\n"
+	    "[42]  name: \"Subject\"\n"
+	    "[42]  value: \"hi\"\n");
+	assert_event_json(*state, &ev,
+	    "{\"macros\": {}, \"name\": \"Subject\", \"session\": 42, "
+	    "\"stage\": \"header\", \"time\": \"" TIME "\", "
+	    "\"value\": \"hi\", \"visible\": {}}");
 }
 
 static void
@@ -1901,7 +1907,8 @@ main(void)
 		T(test_print_event_close),
 		T(test_print_event_unknown),
 		T(test_print_event_macros_escaped),
-		T(test_print_macros_preformatted),
+		T(test_print_event_version),
+		T(test_print_event_visible),
 		T(test_print_event_session_and_time),
 		T(test_print_event_appends),
 		T(test_print_flag_names_single_bits),

@@ -1,0 +1,76 @@
+/* ctx.c -- the one reader of libmilter's private context */
+/* SPDX-License-Identifier: ISC */
+
+#include <stddef.h>
+#include <string.h>
+
+#include "ctx.h"
+
+/* Copy field of the context at ctx into dst, whatever ctx's real type. */
+#define CTX_READ(ctx, field, dst) \
+	memcpy(&(dst), (const char *)(ctx) + \
+	    offsetof(struct ctx_layout, field), sizeof (dst))
+
+int
+ctx_check(SMFICTX *ctx, const void *priv, time_t timeout)
+{
+	void	*privdata;
+	time_t	 t;
+
+	if (ctx == NULL || priv == NULL)
+		return 0;
+	CTX_READ(ctx, ctx_privdata, privdata);
+	CTX_READ(ctx, ctx_timeout, t);
+	return privdata == priv && t == timeout;
+}
+
+int
+ctx_socket(SMFICTX *ctx)
+{
+	int	 sd;
+
+	CTX_READ(ctx, ctx_sd, sd);
+	return sd;
+}
+
+int
+ctx_mta_version(SMFICTX *ctx)
+{
+	int	 v;
+
+	CTX_READ(ctx, ctx_mta_prot_vers, v);
+	return v;
+}
+
+char **
+ctx_macros(SMFICTX *ctx, enum ctx_slot slot, const void **buf)
+{
+	char	**ptr[CTX_SLOTS], *mbuf[CTX_SLOTS];
+
+	CTX_READ(ctx, ctx_mac_ptr, ptr);
+	CTX_READ(ctx, ctx_mac_buf, mbuf);
+	*buf = mbuf[slot];
+	return mbuf[slot] != NULL ? ptr[slot] : NULL;
+}
+
+int
+ctx_check_macros(SMFICTX *ctx)
+{
+	char	**ptr[CTX_SLOTS], *mbuf[CTX_SLOTS], *v;
+	int	 i, set = -1;
+
+	CTX_READ(ctx, ctx_mac_ptr, ptr);
+	CTX_READ(ctx, ctx_mac_buf, mbuf);
+	for (i = 0; i < CTX_SLOTS; i++) {
+		if (mbuf[i] == NULL)
+			continue;
+		if (set != -1)
+			return -1;
+		set = i;
+	}
+	if (set == -1 || ptr[set] == NULL || ptr[set][0] == NULL ||
+	    ptr[set][1] == NULL)
+		return -1;
+	v = smfi_getsymval(ctx, ptr[set][0]);
+	return v == ptr[set][1];
+}

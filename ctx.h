@@ -1,0 +1,92 @@
+/* ctx.h -- the one reader of libmilter's private context */
+/* SPDX-License-Identifier: ISC */
+
+#ifndef INSPECT_CTX_H
+#define INSPECT_CTX_H
+
+#include <pthread.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+
+/*
+ * The macro slots: the packet the MTA sent with each command that
+ * libmilter keeps.  EOH and EOM took each other's slot in Sendmail
+ * 8.17.1.9; which is which is found out as they come (see macros.c).
+ */
+enum ctx_slot {
+	CTX_CONNECT,
+	CTX_HELO,
+	CTX_ENVFROM,
+	CTX_ENVRCPT,
+	CTX_DATA,
+	CTX_EOH_EOM_A,
+	CTX_EOH_EOM_B,
+	CTX_SLOTS
+};
+
+/*
+ * The head of libmilter's struct smfi_str, up to the last field inspect
+ * reads, as libmilter/libmilter.h declares it from Sendmail 8.14 to 8.18
+ * (Debian 12: 8.17.1.9).  Fields of the worker pool and the thread
+ * monitor come after these and do not move them.  The struct is private
+ * to libmilter, so nothing here is trusted before ctx_check() has said
+ * that the context really is laid out so.  Declared here for ctx.c and
+ * its unit test only.
+ */
+struct ctx_layout {
+	pthread_t	 ctx_id;
+	int		 ctx_sd;
+	int		 ctx_dbg;
+	time_t		 ctx_timeout;
+	int		 ctx_state;
+	void		*ctx_smfi;
+	int		 ctx_prot_vers;
+	unsigned long	 ctx_aflags;
+	unsigned long	 ctx_pflags;
+	unsigned long	 ctx_pflags2mta;
+	int		 ctx_prot_vers2mta;
+	char		**ctx_mac_ptr[CTX_SLOTS];
+	char		*ctx_mac_buf[CTX_SLOTS];
+	char		*ctx_mac_list[CTX_SLOTS];
+	char		*ctx_reply;
+	void		*ctx_privdata;
+	int		 ctx_mta_prot_vers;
+	unsigned long	 ctx_mta_pflags;
+	unsigned long	 ctx_mta_aflags;
+};
+
+/*
+ * Whether ctx is laid out as struct ctx_layout says: the private data
+ * at its place is priv (what smfi_setpriv() stored, not NULL) and the
+ * timeout at its place is timeout (what smfi_settimeout() set).
+ * Returns 1 if so, 0 if not.
+ */
+int	ctx_check(SMFICTX *ctx, const void *priv, time_t timeout);
+
+/*
+ * Whether the macro slots are where struct ctx_layout says: what
+ * smfi_getsymval() returns for a name in them is one of their values.
+ * Asked only when a single slot holds macros, so that libmilter's
+ * look-up stops at that name, whatever else the MTA sent.  Returns 1 if
+ * so, 0 if not, -1 if that cannot be told now.  After ctx_check().
+ */
+int	ctx_check_macros(SMFICTX *ctx);
+
+/* The descriptor of the MTA's connection, unchecked.  After ctx_check(). */
+int	ctx_socket(SMFICTX *ctx);
+
+/* The protocol version the MTA gave in negotiation.  After ctx_check(). */
+int	ctx_mta_version(SMFICTX *ctx);
+
+/*
+ * The macros of slot: name, value, name, value, ..., NULL, names as the
+ * MTA wrote them (a packet with an odd number of strings leaves a name
+ * whose value is NULL: stop there), or NULL if the slot is empty.  *buf
+ * is the packet's buffer, or NULL: a new packet always has a buffer of
+ * its own, since libmilter decodes it before it frees the one it
+ * replaces.  After ctx_check(); valid until the callback returns.
+ */
+char	**ctx_macros(SMFICTX *ctx, enum ctx_slot slot, const void **buf);
+
+#endif

@@ -1,0 +1,418 @@
+/* macros.c -- which macros each event shows, and where they are read */
+/* SPDX-License-Identifier: ISC */
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "macros.h"
+
+/*
+ * Where libmilter 8.17.1.9 and later keep the EOH and the EOM packets
+ * (CI_EOH, CI_EOM), for when a session has not shown which is which:
+ * earlier releases had them the other way round.
+ */
+#define EOH_SLOT	CTX_EOH_EOM_A
+#define EOM_SLOT	CTX_EOH_EOM_B
+
+static int	from_context(struct macros *, SMFICTX *, struct event *);
+static int	from_lookup(struct macros *, SMFICTX *, struct event *);
+static int	own_slot(struct macros *, enum stage, const void **);
+static enum stage slot_stage(const struct macros *, int);
+static int	brings_macros(enum stage);
+static int	listed(const char *);
+static int	same_name(const char *, const char *);
+static int	add_sent(struct macros *, size_t *, const char *,
+		    const char *);
+static int	add_visible(struct macros *, size_t *, const char *,
+		    const char *, enum stage);
+static int	layout_failed(struct macros *);
+
+/* Set up in macros_init(); read-only while serving. */
+static const struct options	*opts;
+
+/* Whether a look-up found the slots where they were read: 1, -1, 0 not yet. */
+static atomic_int		 verdict;
+static atomic_int		 warned;
+
+static const enum stage	slot_stages[CTX_SLOTS] = {
+	STAGE_CONNECT, STAGE_HELO, STAGE_ENVFROM, STAGE_ENVRCPT, STAGE_DATA,
+	[EOH_SLOT] = STAGE_EOH, [EOM_SLOT] = STAGE_EOM
+};
+
+void
+macros_init(const struct options *o)
+{
+	opts = o;
+}
+
+void
+macros_begin(struct macros *m, int layout_ok)
+{
+	m->eoh_slot = -1;
+	memset(m->seen, 0, sizeof m->seen);
+	if (opts->macro_source == SOURCE_LOOKUP)
+		m->source = SOURCE_LOOKUP;
+	else if (layout_ok && atomic_load(&verdict) != -1)
+		m->source = SOURCE_CONTEXT;
+	else
+		layout_failed(m);
+}
+
+int
+macros_event(struct macros *m, SMFICTX *ctx, struct event *ev)
+{
+	ev->macros = NULL;
+	ev->nmacros = 0;
+	ev->visible = NULL;
+	ev->nvisible = 0;
+	ev->show_visible = opts->show_macros == SHOW_ALL;
+	if (opts->show_macros == SHOW_NONE)
+		return 0;
+	if (m->source == SOURCE_CONTEXT)
+		return from_context(m, ctx, ev);
+	if (m->source == SOURCE_LOOKUP)
+		return from_lookup(m, ctx, ev);
+	return 0;
+}
+
+const char *
+macros_value(struct macros *m, SMFICTX *ctx, const char *name)
+{
+	const void	*buf;
+	char		**p;
+	int		 i;
+
+	if (m->source != SOURCE_CONTEXT)
+		return m->source == SOURCE_LOOKUP ?
+		    smfi_getsymval(ctx, (char *)(uintptr_t)name) : NULL;
+	/* As libmilter looks: the later slots first, the first match. */
+	for (i = CTX_SLOTS - 1; i >= 0; i--)
+		for (p = ctx_macros(ctx, i, &buf); p != NULL &&
+		    p[0] != NULL && p[1] != NULL; p += 2)
+			if (same_name(p[0], name))
+				return p[1];
+	return NULL;
+}
+
+void
+macros_free(struct macros *m)
+{
+	size_t	 i;
+
+	if (m->values != NULL)
+		for (i = 0; i < opts->nmacros; i++)
+			free(m->values[i]);
+	free(m->values);
+	free(m->stages);
+	free(m->sent);
+	free(m->visible);
+	memset(m, 0, sizeof *m);
+}
+
+/*
+ * The context holds each stage's packet as the MTA sent it.  A packet is
+ * new when its buffer is: libmilter decodes a new one before it frees the
+ * one it replaces, and the stages that clear slots are callbacks too, so
+ * noting every slot's buffer at every stage that can bring macros sees
+ * each packet arrive.  An event shows the packet that came in its own
+ * slot; a stage repeated without one (a second RCPT with no macros)
+ * shows none.  Header, body, abort, close and unknown show none:
+ * libmilter drops what comes with them, and abort can come after the
+ * next MAIL's packet was stored, which is envfrom's to show.
+ */
+static int
+from_context(struct macros *m, SMFICTX *ctx, struct event *ev)
+{
+	const void	*buf[CTX_SLOTS];
+	char		**mac[CTX_SLOTS], **p, **q;
+	size_t		 n = 0;
+	int		 order[CTX_SLOTS] = { 0, 1, 2, 3, 4 };
+	int		 i, j, k, o, own = -1, r;
+	enum stage	 from;
+
+	for (i = 0; i < CTX_SLOTS; i++)
+		mac[i] = ctx_macros(ctx, i, &buf[i]);
+	if (brings_macros(ev->stage)) {
+		if (atomic_load(&verdict) == 0 &&
+		    (r = ctx_check_macros(ctx)) != -1) {
+			atomic_store(&verdict, r ? 1 : -1);
+			if (!r && layout_failed(m))
+				return macros_event(m, ctx, ev);
+		}
+		own = own_slot(m, ev->stage, buf);
+		for (i = 0; i < CTX_SLOTS; i++) {
+			if (buf[i] == m->seen[i])
+				continue;
+			m->seen[i] = buf[i];
+			m->from[i] = i == own ? ev->stage : slot_stage(m, i);
+			if (i != own)
+				continue;
+			for (p = mac[i]; p != NULL && p[0] != NULL &&
+			    p[1] != NULL; p += 2)
+				if (add_sent(m, &n, p[0], p[1]) == -1)
+					return -1;
+		}
+		ev->macros = m->sent;
+		ev->nmacros = n;
+	}
+	if (!ev->show_visible)
+		return 0;
+	/*
+	 * Visible: what smfi_getsymval() would find for each name, that is
+	 * the first in the last slot that has it; listed in stage order.
+	 */
+	order[CTX_EOH_EOM_A] = m->eoh_slot > 0 ? m->eoh_slot : EOH_SLOT;
+	order[CTX_EOH_EOM_B] = order[CTX_EOH_EOM_A] == CTX_EOH_EOM_A ?
+	    CTX_EOH_EOM_B : CTX_EOH_EOM_A;
+	n = 0;
+	for (o = 0; o < CTX_SLOTS; o++) {
+		i = order[o];
+		from = buf[i] == m->seen[i] ? m->from[i] : slot_stage(m, i);
+		for (p = mac[i]; p != NULL && p[0] != NULL && p[1] != NULL;
+		    p += 2) {
+			for (q = mac[i]; q != p && strcmp(*q, *p) != 0; q += 2)
+				;
+			if (q != p)
+				continue;
+			for (j = i + 1, k = 0; j < CTX_SLOTS && !k; j++)
+				for (q = mac[j]; q != NULL && q[0] != NULL &&
+				    q[1] != NULL && !k; q += 2)
+					k = strcmp(*q, *p) == 0;
+			if (!k && add_visible(m, &n, p[0], p[1], from) == -1)
+				return -1;
+		}
+	}
+	ev->visible = m->visible;
+	ev->nvisible = n;
+	return 0;
+}
+
+/*
+ * The slot of stage's own packet, or -1.  EOH and EOM are told apart as
+ * they come: RCPT clears both, so at eoh only the EOH packet can have
+ * arrived, and at eom the EOM packet is the other slot.
+ */
+static int
+own_slot(struct macros *m, enum stage stage, const void **buf)
+{
+	int	 a, b;
+
+	a = buf[CTX_EOH_EOM_A] != NULL && buf[CTX_EOH_EOM_A] !=
+	    m->seen[CTX_EOH_EOM_A];
+	b = buf[CTX_EOH_EOM_B] != NULL && buf[CTX_EOH_EOM_B] !=
+	    m->seen[CTX_EOH_EOM_B];
+	switch (stage) {
+	case STAGE_CONNECT:
+		return CTX_CONNECT;
+	case STAGE_HELO:
+		return CTX_HELO;
+	case STAGE_ENVFROM:
+		return CTX_ENVFROM;
+	case STAGE_ENVRCPT:
+		return CTX_ENVRCPT;
+	case STAGE_DATA:
+		return CTX_DATA;
+	case STAGE_EOH:
+		if (a != b)
+			return m->eoh_slot = a ? CTX_EOH_EOM_A : CTX_EOH_EOM_B;
+		return m->eoh_slot > 0 ? m->eoh_slot : EOH_SLOT;
+	case STAGE_EOM:
+		if (m->eoh_slot > 0)
+			return m->eoh_slot == CTX_EOH_EOM_A ? CTX_EOH_EOM_B :
+			    CTX_EOH_EOM_A;
+		if (a != b)
+			return a ? CTX_EOH_EOM_A : CTX_EOH_EOM_B;
+		return EOM_SLOT;
+	default:
+		return -1;
+	}
+}
+
+/* The stage whose packet slot i holds, when not seen arriving. */
+static enum stage
+slot_stage(const struct macros *m, int i)
+{
+	if (m->eoh_slot > 0 && (i == CTX_EOH_EOM_A || i == CTX_EOH_EOM_B))
+		return i == m->eoh_slot ? STAGE_EOH : STAGE_EOM;
+	return slot_stages[i];
+}
+
+/*
+ * The fallback: look up every listed name and show those new or changed
+ * since the session's last look-up, an approximation of what was sent
+ * (a value sent again unchanged does not show).  Values are copied: a
+ * hostile MTA could have libmilter replace them before they are compared
+ * again.  Abort and close look up afresh for what is visible, as
+ * libmilter may already hold the next transaction's MAIL macros at an
+ * abort, but show nothing as sent.
+ */
+static int
+from_lookup(struct macros *m, SMFICTX *ctx, struct event *ev)
+{
+	const char	*v;
+	size_t		 i, n = 0, nm = opts->nmacros;
+	char		*copy;
+	enum stage	 from;
+	int		 fresh;
+
+	if (m->values == NULL && ((m->values = calloc(nm + 1,
+	    sizeof *m->values)) == NULL || (m->stages = calloc(nm + 1,
+	    sizeof *m->stages)) == NULL))
+		return -1;
+	if (ev->stage == STAGE_NEGOTIATE)
+		for (i = 0; i < nm; i++) {
+			free(m->values[i]);
+			m->values[i] = NULL;
+		}
+	if (brings_macros(ev->stage)) {
+		for (i = 0; i < nm; i++) {
+			v = smfi_getsymval(ctx, opts->macros[i]);
+			if (v == NULL || (m->values[i] != NULL &&
+			    strcmp(m->values[i], v) == 0)) {
+				if (v == NULL) {
+					free(m->values[i]);
+					m->values[i] = NULL;
+				}
+				continue;
+			}
+			if ((copy = strdup(v)) == NULL)
+				return -1;
+			free(m->values[i]);
+			m->values[i] = copy;
+			m->stages[i] = ev->stage;
+			if (add_sent(m, &n, opts->macros[i], copy) == -1)
+				return -1;
+		}
+		ev->macros = m->sent;
+		ev->nmacros = n;
+	}
+	if (!ev->show_visible)
+		return 0;
+	fresh = ev->stage == STAGE_ABORT || ev->stage == STAGE_CLOSE;
+	for (i = 0, n = 0; i < nm; i++) {
+		v = fresh ? smfi_getsymval(ctx, opts->macros[i]) :
+		    m->values[i];
+		if (v == NULL)
+			continue;
+		from = m->values[i] != NULL && strcmp(m->values[i], v) == 0 ?
+		    m->stages[i] : ev->stage;
+		if (add_visible(m, &n, opts->macros[i], v, from) == -1)
+			return -1;
+	}
+	ev->visible = m->visible;
+	ev->nvisible = n;
+	return 0;
+}
+
+/* The stages that libmilter keeps a packet for, and negotiate (none). */
+static int
+brings_macros(enum stage stage)
+{
+	switch (stage) {
+	case STAGE_NEGOTIATE:
+	case STAGE_CONNECT:
+	case STAGE_HELO:
+	case STAGE_ENVFROM:
+	case STAGE_ENVRCPT:
+	case STAGE_DATA:
+	case STAGE_EOH:
+	case STAGE_EOM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Whether --macros asks to show name (every name, if not given). */
+static int
+listed(const char *name)
+{
+	size_t	 i;
+
+	if (!opts->macros_given)
+		return 1;
+	for (i = 0; i < opts->nmacros; i++)
+		if (same_name(name, opts->macros[i]))
+			return 1;
+	return 0;
+}
+
+/* As libmilter matches names: exactly, but x and {x} are one. */
+static int
+same_name(const char *a, const char *b)
+{
+	if (strcmp(a, b) == 0)
+		return 1;
+	if (a[0] == '{' && a[1] != '\0' && a[2] == '}' && a[3] == '\0')
+		return b[0] == a[1] && b[1] == '\0';
+	if (b[0] == '{' && b[1] != '\0' && b[2] == '}' && b[3] == '\0')
+		return a[0] == b[1] && a[1] == '\0';
+	return 0;
+}
+
+/* Append a sent macro, if listed.  Returns 0, or -1 if out of memory. */
+static int
+add_sent(struct macros *m, size_t *n, const char *name, const char *value)
+{
+	struct macro	*p;
+	size_t		 cap;
+
+	if (!listed(name))
+		return 0;
+	if (*n == m->sentcap) {
+		cap = m->sentcap > 0 ? 2 * m->sentcap : 16;
+		if ((p = reallocarray(m->sent, cap, sizeof *p)) == NULL)
+			return -1;
+		m->sent = p;
+		m->sentcap = cap;
+	}
+	m->sent[(*n)++] = (struct macro){ name, value };
+	return 0;
+}
+
+static int
+add_visible(struct macros *m, size_t *n, const char *name,
+    const char *value, enum stage stage)
+{
+	struct visible	*p;
+	size_t		 cap;
+
+	if (!listed(name))
+		return 0;
+	if (*n == m->visiblecap) {
+		cap = m->visiblecap > 0 ? 2 * m->visiblecap : 32;
+		if ((p = reallocarray(m->visible, cap, sizeof *p)) == NULL)
+			return -1;
+		m->visible = p;
+		m->visiblecap = cap;
+	}
+	m->visible[(*n)++] = (struct visible){ name, value, stage };
+	return 0;
+}
+
+/*
+ * libmilter's context is not as ctx.h says: say so once, and look the
+ * macros up instead, unless told to read the context only.  Returns 1
+ * if m now looks them up.
+ */
+static int
+layout_failed(struct macros *m)
+{
+	if (opts->macro_source == SOURCE_CONTEXT) {
+		m->source = -1;
+		if (atomic_exchange(&warned, 1) == 0)
+			log_err("libmilter's context is not laid out as "
+			    "inspect expects: --macro-source context shows "
+			    "no macros");
+		return 0;
+	}
+	m->source = SOURCE_LOOKUP;
+	if (atomic_exchange(&warned, 1) == 0)
+		log_warn("libmilter's context is not laid out as inspect "
+		    "expects: macros are looked up by name instead, which "
+		    "only approximates what each stage sent (see inspect(8))");
+	return 1;
+}

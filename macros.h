@@ -1,0 +1,62 @@
+/* macros.h -- which macros each event shows, and where they are read */
+/* SPDX-License-Identifier: ISC */
+
+#ifndef INSPECT_MACROS_H
+#define INSPECT_MACROS_H
+
+#include <stddef.h>
+
+#include <libmilter/mfapi.h>
+
+#include "ctx.h"
+#include "options.h"
+#include "print.h"
+
+/* A session's view of its macros, kept between its events. */
+struct macros {
+	int		 source;	/* SOURCE_CONTEXT, _LOOKUP, or -1: none */
+	/* The context: each slot's packet as last seen, and its stage. */
+	const void	*seen[CTX_SLOTS];
+	enum stage	 from[CTX_SLOTS];
+	int		 eoh_slot;	/* EOH's, once seen; else -1 */
+	/* The look-ups: a copy of each listed macro's value, or NULL. */
+	char		**values;
+	enum stage	*stages;
+	/* What the current event shows. */
+	struct macro	*sent;
+	size_t		 sentcap;
+	struct visible	*visible;
+	size_t		 visiblecap;
+};
+
+/*
+ * Set up for serving with opts, which must stay unchanged while serving:
+ * how much to show (show_macros), where to read it (macro_source), the
+ * names to look up and, if macros_given, to show.
+ */
+void	macros_init(const struct options *opts);
+
+/*
+ * A session begins (negotiate): m starts empty, reading libmilter's
+ * context if layout_ok (ctx_check() passed) and the options allow it.
+ */
+void	macros_begin(struct macros *m, int layout_ok);
+
+/*
+ * Fill ev's macros, and visible ones if asked for, for its stage.  What
+ * ev points to stays valid until the next call for the session.
+ * Returns 0, or -1 if out of memory.
+ */
+int	macros_event(struct macros *m, SMFICTX *ctx, struct event *ev);
+
+/*
+ * The value of the macro name visible now, as the callbacks see it, or
+ * NULL.  From the context, no libmilter look-up reads past a packet the
+ * MTA cut short.
+ */
+const char *macros_value(struct macros *m, SMFICTX *ctx, const char *name);
+
+/* Release what m holds; it can begin again. */
+void	macros_free(struct macros *m);
+
+#endif
