@@ -5,8 +5,11 @@ usage: check_report.py PASS REPORT MAILLOG MYHOSTNAME FACTS...
 
 REPORT is inspect's --format json output, MAILLOG Postfix's log, and each
 FACTS file (from run.sh for swaks, from smtp_send.py for smtplib) says
-what one SMTP session sent and how Postfix answered.  Prints one line per
-check, "ok ..." or "FAIL ...", for run.sh to count.
+what one SMTP session sent and how Postfix answered.  Each event must
+show exactly the macros Postfix sent with that stage: its default lists
+or, for the pass named "request" (inspect with --request-macros), every
+macro Postfix can send there.  Prints one line per check, "ok ..." or
+"FAIL ...", for run.sh to count.
 """
 
 import json
@@ -18,12 +21,16 @@ import sys
 CONNECT_MACROS = ["j", "{daemon_name}", "{daemon_addr}", "v", "_"]
 MAIL_MACROS = ["{mail_addr}", "{mail_host}", "{mail_mailer}"]
 RCPT_MACROS = ["{rcpt_addr}", "{rcpt_host}", "{rcpt_mailer}"]
+# With --request-macros Postfix sends these too, at connect.
+REQUEST_CONNECT = ["{client_addr}", "{client_port}", "{client_name}",
+                   "{daemon_port}"]
 
 # Headers Postfix adds when a local client leaves them out.
 POSTFIX_ADDED = {"message-id", "date"}
 
 # All SMFIF_* actions: what Postfix 3.x offers a milter.
 ALL_ACTIONS = 0x1FF
+SMFIF_SETSYMLIST = 0x100
 
 
 class Checks:
@@ -112,7 +119,7 @@ def to_bytes(s):
     return s.encode("utf-8", "surrogateescape")
 
 
-def check_session(c, events, facts, client, myhostname):
+def check_session(c, events, facts, client, myhostname, request):
     qid = facts["qid"]
     by_stage = {}
     for ev in events:
@@ -137,7 +144,11 @@ def check_session(c, events, facts, client, myhostname):
     c.check(offered == ALL_ACTIONS, "negotiate: Postfix offers actions 0x1ff",
             offered, ALL_ACTIONS)
     answered = first("negotiate").get("answered", {}).get("actions")
-    c.equal(answered, 0, "negotiate: inspect asks for no actions")
+    if request:
+        c.equal(answered, SMFIF_SETSYMLIST,
+                "negotiate: inspect asks only to set the macro lists")
+    else:
+        c.equal(answered, 0, "negotiate: inspect asks for no actions")
 
     # connect
     name, port = client
@@ -146,9 +157,16 @@ def check_session(c, events, facts, client, myhostname):
     c.equal(first("connect").get("host"), name,
             "connect: host is the client name Postfix logged")
     m = macros("connect")
-    c.equal([n for n in CONNECT_MACROS if n not in m], [],
-            "connect: Postfix's default macros j {daemon_name} "
-            "{daemon_addr} v _ are there")
+    if request:
+        c.equal({n: m.get(n) for n in REQUEST_CONNECT},
+                {"{client_addr}": "127.0.0.1", "{client_port}": str(port),
+                 "{client_name}": name,
+                 "{daemon_port}": str(facts["server_port"])},
+                "connect: the client and daemon macros asked for")
+    else:
+        c.equal(sorted(m), sorted(CONNECT_MACROS),
+                "connect: exactly Postfix's default macros j "
+                "{daemon_name} {daemon_addr} v _")
     c.equal(m.get("j"), myhostname, "connect: j is myhostname")
     c.equal(m.get("{daemon_name}"), myhostname,
             "connect: {daemon_name} is myhostname")
@@ -164,6 +182,9 @@ def check_session(c, events, facts, client, myhostname):
 
     # helo and unknown
     c.equal(first("helo").get("name"), facts["helo"], "helo: name as sent")
+    if not request:
+        c.equal(macros("helo"), {},
+                "helo: no macros (the TLS ones only come with TLS)")
     if "unknown" in facts:
         # Postfix passes only the verb to milters, not its arguments.
         verb = facts["unknown"].split()[0]
@@ -185,6 +206,12 @@ def check_session(c, events, facts, client, myhostname):
             "envfrom: {mail_addr} {mail_host} {mail_mailer}")
     c.equal(m.get("i"), None,
             "envfrom: no i yet (queue file not open before RCPT)")
+    if request:
+        c.equal(m.get("{client_addr}"), "127.0.0.1",
+                "envfrom: {client_addr} sent again, as asked for")
+    else:
+        c.equal(sorted(m), sorted(MAIL_MACROS),
+                "envfrom: exactly {mail_addr} {mail_host} {mail_mailer}")
 
     # envrcpt: the accepted ones, then those Postfix rejected
     rcpts = [ev for ev in by_stage.get("envrcpt", []) if not ev.get("rejected")]
@@ -211,6 +238,11 @@ def check_session(c, events, facts, client, myhostname):
                      "{rcpt_host}": addr.rpartition("@")[2],
                      "{rcpt_mailer}": "discard"})
     c.equal(got, want, "envrcpt: {rcpt_addr} {rcpt_host} {rcpt_mailer}")
+    if not request:
+        c.equal([sorted(set(ev["macros"]) - {"i"}) for ev in rcpts],
+                [sorted(RCPT_MACROS)] * len(rcpts),
+                "envrcpt: exactly {rcpt_addr} {rcpt_host} {rcpt_mailer}, "
+                "each with its own recipient's values")
     # Postfix opens the queue file once the first recipient is accepted,
     # so i comes with the second RCPT, not the first.
     got = [ev["macros"].get("i") for ev in rcpts]
@@ -221,13 +253,25 @@ def check_session(c, events, facts, client, myhostname):
     c.check(qid is not None, "Postfix's reply has a queue id",
             facts.get("reply"), "250 ... queued as ID")
     for stage in ("data", "eoh", "eom"):
-        c.equal(macros(stage).get("i"), qid,
-                "%s: i is the queued-as id %s" % (stage, qid))
-    later = [ev["macros"].get("i") for ev in events
-             if ev["stage"] in ("header", "body")]
-    c.check(later and all(i == qid for i in later),
-            "header and body events carry the same i",
-            list(dict.fromkeys(later)), [qid])
+        if request:
+            c.equal(macros(stage).get("i"), qid,
+                    "%s: i is the queued-as id %s" % (stage, qid))
+        else:
+            c.equal(macros(stage), {"i": qid},
+                    "%s: only i, the queued-as id %s" % (stage, qid))
+    if request:
+        # Postfix sends its last RCPT's values again with DATA, even a
+        # rejected one's: shown at data, not taken for a recipient's.
+        last = by_stage.get("envrcpt", [{}])[-1].get("macros", {})
+        c.equal(macros("data").get("{rcpt_addr}"), last.get("{rcpt_addr}"),
+                "data: {rcpt_addr} sent again, the last RCPT's")
+    # Postfix sends i with every header and body chunk too, which
+    # libmilter drops: nothing to show there.
+    later = [ev["macros"] for ev in events
+             if ev["stage"] in ("header", "body", "close")]
+    c.check(later and all(m == {} for m in later),
+            "header, body and close events show no macros",
+            [m for m in later if m][:1], [{}])
 
     # headers
     sent, body = split_message(facts["message"].encode("latin-1"))
@@ -280,7 +324,8 @@ def main():
         if not c.check(client[1] is not None,
                        "Postfix logged the client of %s" % facts["qid"]):
             continue
-        check_session(c, found[0], facts, client, myhostname)
+        check_session(c, found[0], facts, client, myhostname,
+                      label == "request")
     return 0
 
 

@@ -1,8 +1,9 @@
 #!/bin/bash
 # End-to-end test: a private Postfix on loopback passes real mail through
 # inspect, once over inet and once over a unix socket, and inspect's report
-# must show what Postfix really sent: stages, arguments, macros, headers
-# and body bytes.
+# must show what Postfix really sent: stages, arguments, each stage's own
+# macros, headers and body bytes; then once more over inet with inspect
+# asking for every macro (--request-macros).
 #
 # usage: tests/e2e/run.sh [--save-sample FILE]
 #   --save-sample FILE  also write inspect's text report of the swaks
@@ -31,12 +32,15 @@ work=			# the mktemp -d directory
 socket=			# inspect's unix socket
 smtpd_inet=		# the smtpd whose milters are inspect over inet
 smtpd_unix=		# the smtpd whose milter is inspect over a unix socket
+smtpd_request=		# the smtpd whose milter asks for every macro
 milter_json=		# inspect over inet, JSON report
 milter_text=		# inspect over inet, text report
+milter_request=		# inspect over inet, --request-macros, JSON
 master_pid=
 inspect_json=
 inspect_text=
 inspect_unix=
+inspect_request=
 inspect_pids=()
 ports_taken=
 swaks_qid=
@@ -63,14 +67,14 @@ require_tools() {
 	fi
 }
 
-# start_inspect VAR NAME SPEC FORMAT: run inspect in the background,
-# reporting to $work/NAME.out, and put its pid in VAR.
+# start_inspect VAR NAME SPEC FORMAT [ARG...]: run inspect in the
+# background, reporting to $work/NAME.out, and put its pid in VAR.
 start_inspect() {
 	# umask 0007: a unix socket is made srwxrwx---, and its group is
 	# postfix because the directory is set-group-id (see setup), so
 	# Postfix's smtpd, which runs as user postfix, can connect to it
 	# the moment it exists; no chmod race.  No effect on inet.
-	(umask 0007 && exec "$inspect" -s "$3" --format "$4" \
+	(umask 0007 && exec "$inspect" -s "$3" --format "$4" "${@:5}" \
 	    >"$work/$2.out" 2>"$work/$2.err") &
 	inspect_pids+=("$!")
 	printf -v "$1" %s "$!"
@@ -91,13 +95,16 @@ write_postfix_config() {
 	  -o smtpd_milters=inet:127.0.0.1:$milter_json,inet:127.0.0.1:$milter_text
 	127.0.0.1:$smtpd_unix inet n - n - - smtpd
 	  -o smtpd_milters=unix:$socket
+	127.0.0.1:$smtpd_request inet n - n - - smtpd
+	  -o smtpd_milters=inet:127.0.0.1:$milter_request
 	EOF
 }
 
 start_postfix() {
 	postfix_start "$work" "$work/master.out"
 	wait_until 5 listening "$master_pid" "$smtpd_inet" &&
-	    wait_until 5 listening "$master_pid" "$smtpd_unix"
+	    wait_until 5 listening "$master_pid" "$smtpd_unix" &&
+	    wait_until 5 listening "$master_pid" "$smtpd_request"
 }
 
 setup() {
@@ -111,7 +118,8 @@ setup() {
 	chmod 2750 "$work/milter"
 	socket=$work/milter/inspect.sock
 	if ! { pick_port smtpd_inet && pick_port smtpd_unix &&
-	    pick_port milter_json && pick_port milter_text; }; then
+	    pick_port smtpd_request && pick_port milter_json &&
+	    pick_port milter_text && pick_port milter_request; }; then
 		fail "setup: no free TCP ports"
 		return 1
 	fi
@@ -124,8 +132,11 @@ setup() {
 	start_inspect inspect_json inet-json "inet:$milter_json@127.0.0.1" json
 	start_inspect inspect_text inet-text "inet:$milter_text@127.0.0.1" text
 	start_inspect inspect_unix unix-json "unix:$socket" json
+	start_inspect inspect_request request-json \
+	    "inet:$milter_request@127.0.0.1" json --request-macros
 	if ! { wait_until 5 listening "$inspect_json" "$milter_json" &&
 	    wait_until 5 listening "$inspect_text" "$milter_text" &&
+	    wait_until 5 listening "$inspect_request" "$milter_request" &&
 	    wait_until 5 listening "$inspect_unix" "$socket"; }; then
 		fail "setup: inspect is not listening"
 		sed 's/^/# /' "$work"/*.err
@@ -191,14 +202,15 @@ send_swaks() {
 	    [ -n "$swaks_qid" ]
 	[ "$rc" -eq 0 ] || sed 's/^/# /' "$out"
 	python3 - "$work/$1.swaks.json" "$work/swaks-message.txt" "$swaks_qid" \
-	    "$swaks_helo" "$swaks_from" "$swaks_to" "${reply#<-  }" <<-'EOF'
+	    "$swaks_helo" "$swaks_from" "$swaks_to" "${reply#<-  }" "$2" <<-'EOF'
 	import json, sys
-	path, message, qid, helo, sender, rcpt, reply = sys.argv[1:]
+	path, message, qid, helo, sender, rcpt, reply, port = sys.argv[1:]
 	with open(message, "rb") as f:
 	    wire = f.read().replace(b"\n", b"\r\n") + b"\r\n"
 	json.dump({"sender": "swaks", "helo": helo, "mail": ["<%s>" % sender],
 	           "rcpts": [["<%s>" % rcpt]], "qid": qid or None,
-	           "message": wire.decode("latin-1"), "reply": reply},
+	           "message": wire.decode("latin-1"), "reply": reply,
+	           "server_port": int(port)},
 	          open(path, "w"))
 	EOF
 }
@@ -305,7 +317,7 @@ has() {
 
 # The text report of the inet pass shows the same key facts.
 check_text_report() {
-	local t=$work/inet-text.out s p before=$failed
+	local t=$work/inet-text.out s p n before=$failed
 
 	check "[inet text] inspect reported both sessions closed" \
 	    wait_until 5 closes "$t" 2
@@ -334,6 +346,9 @@ check_text_report() {
 	    has "$t" "$s" ' value: " first part,\n\tsecond part"'
 	check "$p body lines" has "$t" "$s" ' chunk: "Hello Bob,\r\n"'
 	check "$p close" grep -qE "^\\[$s\\] close " "$t"
+	# Each stage its own macros: the whole message reads in one screen.
+	n=$(grep -c "^\\[$s\\] " "$t")
+	check "$p the whole session in $n lines (at most 90)" [ "$n" -le 90 ]
 
 	s=$(session_of "$t" smtplib.example.org)
 	p="[inet text smtplib]"
@@ -410,6 +425,7 @@ main() {
 	run_pass inet "$smtpd_inet" "$work/inet-json.out"
 	check_text_report
 	run_pass unix "$smtpd_unix" "$work/unix-json.out"
+	run_pass request "$smtpd_request" "$work/request-json.out"
 	run_no_wait
 	[ -z "$sample" ] || save_sample "$sample"
 	summary

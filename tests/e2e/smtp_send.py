@@ -46,6 +46,7 @@ def main():
     port, facts_path = int(sys.argv[1]), sys.argv[2]
     mail_params = ["SIZE=%d" % len(MESSAGE), "BODY=8BITMIME"]
     facts = {
+        "server_port": port,
         "sender": "smtplib",
         "helo": HELO,
         "mail": ["<%s>" % SENDER] + mail_params,
