@@ -372,7 +372,8 @@ def macro_max(t):
 
 @case("macros-3000-pairs")
 def macros_many(t):
-    """Many pairs; a name given twice counts the first time."""
+    """Many pairs, and a name given twice: shown twice, as sent (in
+    JSON too, where a name then appears twice in one object)."""
     pairs = []
     for i in range(3000):
         pairs += [b"{m%d}" % i, b"v%d" % i]
@@ -399,12 +400,10 @@ def many_params(t):
 
 @case("macros-odd-count")
 def macros_odd(t):
-    """Macro packets with an odd number of strings.  A listed name
-    without a value gives nothing, and hides older values.  But for each
-    name it does not find, libmilter's smfi_getsymval() steps two
-    strings at a time past the end of the array (smfi.c), and inspect
-    looks up every listed name at every stage: it must survive that and
-    show nothing but what was sent."""
+    """Macro packets with an odd number of strings.  libmilter's
+    smfi_getsymval() steps past the end of such an array (smfi.c), but
+    inspect reads the packets itself and stops at the name without a
+    value: it shows what came before it, and survives."""
     s = t.session()
     s.macro(CONNECT, None, raw=b"{unlisted}\0")
     s.connect(b"odd-1")

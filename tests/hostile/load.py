@@ -75,7 +75,8 @@ def plan(listed, tag, answer, steps, vanish_at=None):
     s.noreply = answer[2] & sum(mta.NR.values())
     # What inspect says it answered is checked elsewhere
     # (hostile.py's negotiate-answer-is-what-the-mta-got).
-    s.event("negotiate", offered=(mta.ALL_ACTIONS, steps | mta.FAKE_NR),
+    s.event("negotiate", version=6,
+            offered=(mta.ALL_ACTIONS, steps | mta.FAKE_NR),
             answered=answer[1:] if steps == mta.ALL_STEPS else mta.ANY)
     body = b"".join(b"%s line %d\r\n" % (tag, i) for i in range(30))
     if vanish_at is None:

@@ -3,9 +3,9 @@
 Conn speaks the wire protocol (mfdef.h) to inspect, and lets a test send
 anything at all: packets of any command byte, length or content, half
 packets, nothing.  Session drives a Conn the way an MTA does and keeps
-what inspect must report for it: every event, with the macros libmilter
-holds at that moment, computed the way libmilter stores and looks them
-up (engine.c, smfi.c).
+what inspect must report for it: every event, with the macros sent with
+that event's own command, from the packets as libmilter stores and clears
+them (engine.c).
 """
 
 import os
@@ -35,8 +35,11 @@ NR = {CONNECT: 0x1000, HELO: 0x2000, MAIL: 0x4000, RCPT: 0x8000,
 NO_NR = ALL_STEPS & ~sum(NR.values())	# an MTA without no-reply steps
 
 # libmilter's macro slots, and the command whose macros each holds.
-SLOTS = {CONNECT: 0, HELO: 1, MAIL: 2, RCPT: 3, DATA: 4, EOM: 5, EOH: 6}
+SLOTS = {CONNECT: 0, HELO: 1, MAIL: 2, RCPT: 3, DATA: 4, EOH: 5, EOM: 6}
 NSLOTS = 7
+# The slot of each event's own packet.
+EVENT_SLOT = {"connect": 0, "helo": 1, "envfrom": 2, "envrcpt": 3,
+              "data": 4, "eoh": 5, "eom": 6}
 # A command clears the slots after its own (engine.c, mi_clr_macros).
 CLEARS = {OPTNEG: 0, CONNECT: 1, HELO: 2, MAIL: 3, RCPT: 4}
 
@@ -208,6 +211,7 @@ class Session:
         self.conn = conn
         self.listed = listed
         self.slots = [None] * NSLOTS
+        self.seen = [None] * NSLOTS	# the packets as of the last look
         self.events = []
         self.answer = None		# inspect's OPTNEG reply
         self.noreply = 0		# the SMFIP_NR_* steps agreed
@@ -215,35 +219,47 @@ class Session:
 
     # --- what inspect must show ---------------------------------------
 
-    def lookup(self, name):
-        """smfi_getsymval(): newest slot first, exact names, and x and
-        {x} the same for one character.  A name sent without a value
-        hides older slots and gives nothing."""
+    def is_listed(self, name):
+        """Whether --macros names it: exactly, or as x for {x} and
+        {x} for x."""
         alias = None
         if len(name) == 1:
             alias = b"{" + name + b"}"
         elif len(name) == 3 and name[:1] == b"{" and name[2:] == b"}":
             alias = name[1:2]
+        return name in self.listed or (alias and alias in self.listed)
+
+    def value_of(self, name):
+        """A macro's value as the callbacks see it: the newest slot
+        first, pairs up to a name without a value."""
         for slot in reversed(self.slots):
-            if slot is None:
-                continue
-            for i in range(0, len(slot), 2):
-                if slot[i] == name or (alias and slot[i] == alias):
-                    return slot[i + 1] if i + 1 < len(slot) else None
+            for i in range(0, len(slot or []) - 1, 2):
+                if slot[i] == name or (len(name) == 3 and
+                                       slot[i] == name[1:2]):
+                    return slot[i + 1]
         return None
 
-    def macros_now(self):
-        found = []
-        for name in self.listed:
-            value = self.lookup(name)
-            if value is not None:
-                found.append((name, value))
-        return found
+    def macros_sent(self, stage):
+        """What inspect shows at stage: the packet of the stage's own
+        command, if a new one came since the last stage that can bring
+        one, its listed names in the order sent, up to a name without a
+        value.  Every other stage shows none and notes nothing."""
+        own = EVENT_SLOT.get(stage)
+        if own is None and stage != "negotiate":
+            return []
+        packet = self.slots[own] if own is not None else None
+        new = packet is not None and packet is not self.seen[own]
+        self.seen = list(self.slots)
+        if not new:
+            return []
+        return [(packet[i], packet[i + 1])
+                for i in range(0, len(packet) - 1, 2)
+                if self.is_listed(packet[i])]
 
     def event(self, stage, **fields):
         ev = {"stage": stage}
         ev.update(fields)
-        ev["macros"] = self.macros_now()
+        ev["macros"] = self.macros_sent(stage)
         self.events.append(ev)
 
     def clear_after(self, cmd):
@@ -285,8 +301,8 @@ class Session:
         if check_answer and INSPECT_NOREPLY:
             want = (self.answer[1], self.answer[2] |
                     (FAKE_NR & ~(steps or 0x3F)))
-        self.event("negotiate", offered=(actions or 0xF, offered),
-                   answered=want)
+        self.event("negotiate", version=version,
+                   offered=(actions or 0xF, offered), answered=want)
 
     def macro(self, stage, pairs, raw=None):
         """A macro packet for stage (a command byte): name, value, ...
@@ -321,7 +337,7 @@ class Session:
         # inspect(8): rejected when RCPT_REJ was agreed and {rcpt_mailer}
         # is "error".
         rejected = bool(self.answer and self.answer[2] & RCPT_REJ and
-                        self.lookup(b"{rcpt_mailer}") == b"error")
+                        self.value_of(b"{rcpt_mailer}") == b"error")
         self.event("envrcpt", args=list(args), rejected=rejected)
 
     def data(self):

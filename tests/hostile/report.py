@@ -22,7 +22,7 @@ TIME = re.compile(STAMP + r"\Z")
 
 # JSON keys of each stage besides session, stage, time and macros.
 JSON_KEYS = {
-    "negotiate": {"offered", "answered"},
+    "negotiate": {"version", "offered", "answered"},
     "connect": {"host", "address"},
     "helo": {"name"},
     "envfrom": {"args"},
@@ -33,6 +33,15 @@ JSON_KEYS = {
     "body": {"length", "chunk"},
     "unknown": {"command"},
 }
+
+
+class Pairs(dict):
+    """A JSON object that also keeps its members in order, names given
+    twice included (a macro packet can hold a name twice)."""
+
+    def __init__(self, pairs):
+        super().__init__(pairs)
+        self.pairs = pairs
 
 
 class Malformed(Exception):
@@ -107,7 +116,7 @@ def json_event(line, where):
     """One JSON line as (session, time, event)."""
     text = check_raw(line, where)
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=Pairs)
     except ValueError as e:
         raise Malformed("%s: not JSON (%s)" % (where, e))
     if not isinstance(obj, dict) or obj.get("stage") not in JSON_KEYS:
@@ -137,6 +146,9 @@ def json_event(line, where):
         raise Malformed("%s: length %r for %d bytes" %
                         (where, obj["length"], len(ev["chunk"])))
     if stage == "negotiate":
+        if not isinstance(obj["version"], int):
+            raise Malformed("%s: version" % where)
+        ev["version"] = obj["version"]
         for side in ("offered", "answered"):
             f = obj[side]
             if not isinstance(f, dict) or \
@@ -145,7 +157,7 @@ def json_event(line, where):
                 raise Malformed("%s: %s" % (where, side))
             ev[side] = (f["actions"], f["steps"])
     ev["macros"] = [(raw(k, where + " macro"), raw(v, where + " macro"))
-                    for k, v in obj["macros"].items()]
+                    for k, v in obj["macros"].pairs]
     return obj["session"], obj["time"], ev
 
 
@@ -167,6 +179,10 @@ def text_detail(ev, body, detail, where):
         pair = list(ev.get(side, (None, None)))
         pair[0 if kind == "actions" else 1] = value
         ev[side] = tuple(pair)
+        return
+    m = re.fullmatch(r"version: (\d+)", detail)
+    if m and stage == "negotiate" and "version" not in ev:
+        ev["version"] = int(m[1])
         return
     if detail == "rejected: yes" and stage == "envrcpt":
         ev["rejected"] = True
