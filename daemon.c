@@ -22,6 +22,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "print.h"
 
 /* A worker that dies sooner than this after its start is restarted late. */
 #define WORKER_MIN_LIFE		1
@@ -35,8 +36,6 @@ struct worker {
 	time_t	 started;
 };
 
-static int	fail(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static int	parse_id(const char *, unsigned long *);
 static pid_t	spawn(int (*)(void));
 static void	signal_all(struct worker *, unsigned int, int);
@@ -56,13 +55,13 @@ daemon_user(const char *s, enum idkind kind, uid_t *uid, gid_t *gid,
 	int		 numeric = parse_id(s, &n) == 0;
 
 	if (kind == ID_NUMBER && !numeric)
-		return fail(err, errlen, "'%s' is not a user id", s);
+		return print_reason(err, errlen, "'%s' is not a user id", s);
 	if (kind != ID_NUMBER)
 		pw = getpwnam(s);
 	if (pw == NULL && kind != ID_NAME && numeric)
 		pw = getpwuid((uid_t)n);
 	if (pw == NULL)
-		return fail(err, errlen, "unknown user '%s'", s);
+		return print_reason(err, errlen, "unknown user '%s'", s);
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	return 0;
@@ -77,13 +76,13 @@ daemon_group(const char *s, enum idkind kind, gid_t *gid, char *err,
 	int		 numeric = parse_id(s, &n) == 0;
 
 	if (kind == ID_NUMBER && !numeric)
-		return fail(err, errlen, "'%s' is not a group id", s);
+		return print_reason(err, errlen, "'%s' is not a group id", s);
 	if (kind != ID_NUMBER)
 		gr = getgrnam(s);
 	if (gr == NULL && kind != ID_NAME && numeric)
 		gr = getgrgid((gid_t)n);
 	if (gr == NULL)
-		return fail(err, errlen, "unknown group '%s'", s);
+		return print_reason(err, errlen, "unknown group '%s'", s);
 	*gid = gr->gr_gid;
 	return 0;
 }
@@ -154,12 +153,12 @@ pidfile_open(const char *path, struct owned *o, char *err, size_t errlen)
 	int	 fd;
 
 	if (owned_init(o, path) == -1)
-		return fail(err, errlen, "--pid-file %s: %s", path,
+		return print_reason(err, errlen, "--pid-file %s: %s", path,
 		    strerror(errno));
 	fd = openat(o->dirfd, o->name, O_RDWR | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
 	if (fd == -1) {
-		fail(err, errlen, "--pid-file %s: %s", path, errno == ELOOP ?
+		print_reason(err, errlen, "--pid-file %s: %s", path, errno == ELOOP ?
 		    "is a symbolic link" : strerror(errno));
 		owned_release(o);
 		return -1;
@@ -169,17 +168,17 @@ pidfile_open(const char *path, struct owned *o, char *err, size_t errlen)
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
 		if (n > 0)
-			fail(err, errlen, "--pid-file %s: held by process %s, "
+			print_reason(err, errlen, "--pid-file %s: held by process %s, "
 			    "an inspect still running", path, pid);
 		else
-			fail(err, errlen, "--pid-file %s: %s", path,
+			print_reason(err, errlen, "--pid-file %s: %s", path,
 			    strerror(errno));
 		close(fd);
 		owned_release(o);
 		return -1;
 	}
 	if (owned_stat(o) == -1) {
-		fail(err, errlen, "--pid-file %s: %s", path, strerror(errno));
+		print_reason(err, errlen, "--pid-file %s: %s", path, strerror(errno));
 		close(fd);
 		owned_release(o);
 		return -1;
@@ -206,21 +205,21 @@ priv_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
 	gid_t	 rg, eg, sg;
 
 	if (setgroups(1, &gid) == -1)
-		return fail(err, errlen, "setgroups: %s", strerror(errno));
+		return print_reason(err, errlen, "setgroups: %s", strerror(errno));
 	if (setresgid(gid, gid, gid) == -1)
-		return fail(err, errlen, "setresgid %ld: %s", (long)gid,
+		return print_reason(err, errlen, "setresgid %ld: %s", (long)gid,
 		    strerror(errno));
 	if (setresuid(uid, uid, uid) == -1)
-		return fail(err, errlen, "setresuid %ld: %s", (long)uid,
+		return print_reason(err, errlen, "setresuid %ld: %s", (long)uid,
 		    strerror(errno));
 	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1 ||
 	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid ||
 	    sg != gid)
-		return fail(err, errlen, "the user and group ids did not "
+		return print_reason(err, errlen, "the user and group ids did not "
 		    "change as asked");
 	/* Being able to go back would mean the drop did not happen. */
 	if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
-		return fail(err, errlen, "still root after dropping "
+		return print_reason(err, errlen, "still root after dropping "
 		    "privileges");
 	return 0;
 }
@@ -235,9 +234,9 @@ daemon_detach(char *err, size_t errlen)
 	int	 p[2], fd;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
-		return fail(err, errlen, "pipe: %s", strerror(errno));
+		return print_reason(err, errlen, "pipe: %s", strerror(errno));
 	if ((pid = fork()) == -1)
-		return fail(err, errlen, "fork: %s", strerror(errno));
+		return print_reason(err, errlen, "fork: %s", strerror(errno));
 	if (pid > 0) {
 		/* The launcher: its exit status says whether it serves. */
 		close(p[1]);
@@ -312,10 +311,7 @@ workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void),
 		free(w);
 		return 1;
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	daemon_sigset(&set);
 	sigaddset(&set, SIGCHLD);
 	ready_fd = p[1];
 	launcher_fd = notify;
@@ -374,6 +370,15 @@ workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void),
 	return fatal;
 }
 
+void
+daemon_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+}
+
 int
 daemon_memory(long *rss_kb, long *hwm_kb)
 {
@@ -394,17 +399,6 @@ daemon_memory(long *rss_kb, long *hwm_kb)
 	if ((p = strstr(buf, "\nVmHWM:")) != NULL)
 		*hwm_kb = strtol(p + 7, NULL, 10);
 	return *rss_kb >= 0 && *hwm_kb >= 0 ? 0 : -1;
-}
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 static int

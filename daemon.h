@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
+
 #include <stddef.h>
 
 /* How a user or group was named on the command line. */
@@ -107,6 +109,12 @@ int	workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void),
  * cannot.  Does nothing outside a worker, or the second time.
  */
 void	worker_ready(const char *why);
+
+/*
+ * set = the signals inspect takes itself rather than leave to libmilter:
+ * SIGHUP, SIGINT and SIGTERM.
+ */
+void	daemon_sigset(sigset_t *set);
 
 /* The resident size and its peak, in kB, from /proc.  Returns 0 or -1. */
 int	daemon_memory(long *rss_kb, long *hwm_kb);

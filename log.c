@@ -21,7 +21,6 @@ struct name {
 	int		 value;
 };
 
-static int	open_file(const char *);
 static void	put_line(int, int, unsigned int, const char *, va_list)
 		    __attribute__((format(printf, 4, 0)));
 static int	to_syslog_priority(unsigned int);
@@ -124,7 +123,7 @@ log_init(unsigned int mask, const char *path, int syslog_on, int facility)
 	if (path != NULL && strcmp(path, "-") == 0)
 		fd = STDOUT_FILENO;
 	else if (path != NULL) {
-		if ((fd = open_file(path)) == -1)
+		if ((fd = log_open_file(path)) == -1)
 			return -1;
 		if ((logpath = strdup(path)) == NULL) {
 			close(fd);
@@ -162,9 +161,10 @@ log_stopping(void)
 }
 
 int
-log_enabled(unsigned int level)
+log_open_file(const char *path)
 {
-	return (levels & level) != 0;
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0640);
 }
 
 int
@@ -174,7 +174,7 @@ log_reopen(void)
 
 	if (logpath == NULL)
 		return 0;
-	if ((fd = open_file(logpath)) == -1) {
+	if ((fd = log_open_file(logpath)) == -1) {
 		log_err("cannot reopen the log %s: %s", logpath,
 		    strerror(errno));
 		return -1;
@@ -263,13 +263,6 @@ put_line(int fd, int stamped, unsigned int level, const char *fmt,
 	/* Nowhere is left to say that the log cannot be written. */
 	if (write(fd, line, n) == -1)
 		return;
-}
-
-static int
-open_file(const char *path)
-{
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0640);
 }
 
 static int

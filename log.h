@@ -61,8 +61,12 @@ void	log_started(void);
  */
 void	log_stopping(void);
 
-/* Whether anything at level would be written, to skip costly work. */
-int	log_enabled(unsigned int level);
+/*
+ * Open path to append to, as the log and the report files are: created
+ * with mode 0640 (they hold mail), never through a symbolic link.
+ * Returns the descriptor, or -1 with errno set.
+ */
+int	log_open_file(const char *path);
 
 /*
  * Open the log file again, for logrotate.  On failure the old one is kept

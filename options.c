@@ -64,10 +64,10 @@ enum {
 	OPT_MACRO_SOURCE
 };
 
-static int	fail(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static int	parse_uint(const char *, unsigned long, unsigned long,
 		    unsigned long *);
+static int	choose(const char *, const char *, const char *const *,
+		    unsigned long *, char *, size_t);
 static int	set_macros(struct options *, const char *, char *, size_t);
 static int	add_macro(struct options *, const char *, size_t, char *,
 		    size_t);
@@ -151,6 +151,12 @@ static const struct option longopts[] = {
 	{ NULL,			0,			NULL, 0 }
 };
 
+/* The words of the options that take one, in their enums' order. */
+static const char *const formats[] = { "text", "json", NULL };
+static const char *const shows[] = { "sent", "all", "none", NULL };
+static const char *const sources[] = { "auto", "context", "lookup", NULL };
+static const char *const noreplies[] = { "auto", "yes", "no", NULL };
+
 int
 options_parse(struct options *opts, int argc, char *argv[], char *err,
     size_t errlen)
@@ -192,21 +198,17 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			opts->verbose = 1;
 			break;
 		case OPT_FORMAT:
-			if (strcmp(optarg, "text") == 0)
-				opts->format = FORMAT_TEXT;
-			else if (strcmp(optarg, "json") == 0)
-				opts->format = FORMAT_JSON;
-			else
-				return fail(err, errlen, "--format: unknown "
-				    "format '%s' (expected text or json)",
-				    optarg);
+			if (choose("--format", optarg, formats, &n, err,
+			    errlen) == -1)
+				return -1;
+			opts->format = n;
 			break;
 		case OPT_OUTPUT:
 			if (*optarg == '\0')
-				return fail(err, errlen,
+				return print_reason(err, errlen,
 				    "--output: empty path");
 			if (opts->noutputs == OPTIONS_MAX_OUTPUTS)
-				return fail(err, errlen, "--output: more than "
+				return print_reason(err, errlen, "--output: more than "
 				    "%d outputs ('%s')", OPTIONS_MAX_OUTPUTS,
 				    optarg);
 			opts->outputs[opts->noutputs++] = optarg;
@@ -217,45 +219,30 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			opts->macros_given = 1;
 			break;
 		case OPT_SHOW_MACROS:
-			if (strcmp(optarg, "sent") == 0)
-				opts->show_macros = SHOW_SENT;
-			else if (strcmp(optarg, "all") == 0)
-				opts->show_macros = SHOW_ALL;
-			else if (strcmp(optarg, "none") == 0)
-				opts->show_macros = SHOW_NONE;
-			else
-				return fail(err, errlen, "--show-macros: '%s' "
-				    "is not sent, all or none", optarg);
+			if (choose("--show-macros", optarg, shows, &n, err,
+			    errlen) == -1)
+				return -1;
+			opts->show_macros = n;
 			break;
 		case OPT_MACRO_SOURCE:
-			if (strcmp(optarg, "auto") == 0)
-				opts->macro_source = SOURCE_AUTO;
-			else if (strcmp(optarg, "context") == 0)
-				opts->macro_source = SOURCE_CONTEXT;
-			else if (strcmp(optarg, "lookup") == 0)
-				opts->macro_source = SOURCE_LOOKUP;
-			else
-				return fail(err, errlen, "--macro-source: '%s' "
-				    "is not auto, context or lookup", optarg);
+			if (choose("--macro-source", optarg, sources, &n, err,
+			    errlen) == -1)
+				return -1;
+			opts->macro_source = n;
 			break;
 		case OPT_REQUEST_MACROS:
 			opts->request_macros = 1;
 			break;
 		case OPT_NO_REPLY:
-			if (strcmp(optarg, "auto") == 0)
-				opts->noreply = NOREPLY_AUTO;
-			else if (strcmp(optarg, "yes") == 0)
-				opts->noreply = NOREPLY_YES;
-			else if (strcmp(optarg, "no") == 0)
-				opts->noreply = NOREPLY_NO;
-			else
-				return fail(err, errlen, "--no-reply: '%s' is "
-				    "not auto, yes or no", optarg);
+			if (choose("--no-reply", optarg, noreplies, &n, err,
+			    errlen) == -1)
+				return -1;
+			opts->noreply = n;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_uint(optarg, 1, OPTIONS_MAX_TIMEOUT, &n) ==
 			    -1)
-				return fail(err, errlen, "--timeout: '%s' is "
+				return print_reason(err, errlen, "--timeout: '%s' is "
 				    "not a number of seconds from 1 to %d",
 				    optarg, OPTIONS_MAX_TIMEOUT);
 			opts->timeout = (int)n;
@@ -269,7 +256,7 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			break;
 		case OPT_PID_FILE:
 			if (*optarg == '\0')
-				return fail(err, errlen,
+				return print_reason(err, errlen,
 				    "--pid-file: empty path");
 			opts->pid_file = optarg;
 			break;
@@ -278,7 +265,7 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_USER_NAME:
 		case OPT_USER_ID:
 			if (*optarg == '\0')
-				return fail(err, errlen, "%s: empty user",
+				return print_reason(err, errlen, "%s: empty user",
 				    ch == OPT_USER_NAME ? "--user-name" :
 				    ch == OPT_USER_ID ? "--user-id" :
 				    ch == OPT_USER ? "--user" : "-u");
@@ -291,7 +278,7 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_GROUP_NAME:
 		case OPT_GROUP_ID:
 			if (*optarg == '\0')
-				return fail(err, errlen, "%s: empty group",
+				return print_reason(err, errlen, "%s: empty group",
 				    ch == OPT_GROUP_NAME ? "--group-name" :
 				    ch == OPT_GROUP_ID ? "--group-id" :
 				    ch == OPT_GROUP ? "--group" : "-g");
@@ -301,13 +288,13 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			break;
 		case OPT_SOCKET_GROUP:
 			if (*optarg == '\0')
-				return fail(err, errlen,
+				return print_reason(err, errlen,
 				    "--unix-socket-group: empty group");
 			opts->socket_group = optarg;
 			break;
 		case OPT_SOCKET_MODE:
 			if (parse_mode(optarg, &opts->socket_mode) == -1)
-				return fail(err, errlen, "--unix-socket-mode: "
+				return print_reason(err, errlen, "--unix-socket-mode: "
 				    "'%s' is not an octal mode from 0 to 0777",
 				    optarg);
 			opts->socket_mode_set = 1;
@@ -315,14 +302,14 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_LOG_LEVEL:
 			if (log_parse_levels(optarg, &opts->log_levels,
 			    &bad) == -1)
-				return fail(err, errlen, "--log-level: unknown "
+				return print_reason(err, errlen, "--log-level: unknown "
 				    "level '%.*s' in '%s' (levels: %s)",
 				    (int)strcspn(optarg + bad, "|"),
 				    optarg + bad, optarg, LEVEL_NAMES);
 			break;
 		case OPT_LOG_PATH:
 			if (*optarg == '\0')
-				return fail(err, errlen,
+				return print_reason(err, errlen,
 				    "--log-path: empty path");
 			opts->log_path = optarg;
 			break;
@@ -332,13 +319,13 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_SYSLOG_FACILITY:
 			if (log_parse_facility(optarg,
 			    &opts->syslog_facility) == -1)
-				return fail(err, errlen, "--syslog-facility: "
+				return print_reason(err, errlen, "--syslog-facility: "
 				    "unknown facility '%s'", optarg);
 			break;
 		case OPT_WORKERS:
 			if (parse_uint(optarg, 0, OPTIONS_MAX_WORKERS, &n) ==
 			    -1)
-				return fail(err, errlen, "--n-workers: '%s' is "
+				return print_reason(err, errlen, "--n-workers: '%s' is "
 				    "not a number from 0 to %d", optarg,
 				    OPTIONS_MAX_WORKERS);
 			opts->workers = (unsigned int)n;
@@ -348,52 +335,52 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			break;
 		case OPT_BACKLOG:
 			if (parse_uint(optarg, 1, 65535, &n) == -1)
-				return fail(err, errlen, "--backlog: '%s' is "
+				return print_reason(err, errlen, "--backlog: '%s' is "
 				    "not a number from 1 to 65535", optarg);
 			opts->backlog = (int)n;
 			break;
 		case OPT_EVENT_LOOP:
 			if (strcmp(optarg, "glib") != 0 &&
 			    strcmp(optarg, "libev") != 0)
-				return fail(err, errlen, "--event-loop-backend:"
+				return print_reason(err, errlen, "--event-loop-backend:"
 				    " unknown backend '%s' (expected glib or "
 				    "libev)", optarg);
 			opts->event_loop_backend = optarg;
 			break;
 		case OPT_PACKET_BUFFER:
 			if (parse_uint(optarg, 0, LONG_MAX, &n) == -1)
-				return fail(err, errlen, "--packet-buffer-size:"
+				return print_reason(err, errlen, "--packet-buffer-size:"
 				    " '%s' is not a number of bytes", optarg);
 			opts->packet_buffer_size = optarg;
 			break;
 		case OPT_MAX_PENDING:
 			if (parse_uint(optarg, 0, LONG_MAX, &n) == -1)
-				return fail(err, errlen, "--max-pending-"
+				return print_reason(err, errlen, "--max-pending-"
 				    "finished-sessions: '%s' is not a number",
 				    optarg);
 			opts->max_pending = optarg;
 			break;
 		case ':':
-			return fail(err, errlen, "option '%s' needs a value",
+			return print_reason(err, errlen, "option '%s' needs a value",
 			    argv[optind - 1]);
 		default:
 			if (optopt >= 0x100)
-				return fail(err, errlen, "option '%s' takes "
+				return print_reason(err, errlen, "option '%s' takes "
 				    "no value", argv[optind - 1]);
 			if (optopt != 0)
-				return fail(err, errlen,
+				return print_reason(err, errlen,
 				    "unknown option '-%c'", optopt);
-			return fail(err, errlen, "unknown option '%s'",
+			return print_reason(err, errlen, "unknown option '%s'",
 			    argv[optind - 1]);
 		}
 	}
 
 	if (optind < argc) {
 		if (argc - optind > 1)
-			return fail(err, errlen, "unexpected argument '%s'",
+			return print_reason(err, errlen, "unexpected argument '%s'",
 			    argv[optind + 1]);
 		if (spec != NULL)
-			return fail(err, errlen, "connection spec given twice:"
+			return print_reason(err, errlen, "connection spec given twice:"
 			    " '%s' and '%s'", spec, argv[optind]);
 		spec = argv[optind];
 	}
@@ -421,7 +408,7 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 
 	memset(sp, 0, sizeof *sp);
 	if ((colon = strchr(spec, ':')) == NULL)
-		return fail(err, errlen, "connection spec '%s': expected "
+		return print_reason(err, errlen, "connection spec '%s': expected "
 		    "TYPE:ADDRESS, as in inet:10025@[127.0.0.1] or "
 		    "unix:/run/inspect.sock", spec);
 	tlen = colon - spec;
@@ -431,10 +418,10 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 	    (tlen == 5 && strncasecmp(spec, "local", 5) == 0)) {
 		sp->family = AF_UNIX;
 		if (*addr == '\0')
-			return fail(err, errlen, "connection spec '%s': empty "
+			return print_reason(err, errlen, "connection spec '%s': empty "
 			    "socket path", spec);
 		if (strlen(addr) >= sizeof sp->path)
-			return fail(err, errlen, "connection spec '%s': socket"
+			return print_reason(err, errlen, "connection spec '%s': socket"
 			    " path longer than %zu bytes", spec,
 			    sizeof sp->path - 1);
 		memcpy(sp->path, addr, strlen(addr) + 1);
@@ -445,28 +432,28 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 	else if (tlen == 5 && strncasecmp(spec, "inet6", 5) == 0)
 		sp->family = AF_INET6;
 	else
-		return fail(err, errlen, "connection spec '%s': unknown type "
+		return print_reason(err, errlen, "connection spec '%s': unknown type "
 		    "'%.*s' (expected unix, local, inet or inet6)", spec,
 		    (int)tlen, spec);
 
 	at = strchr(addr, '@');
 	plen = at != NULL ? (size_t)(at - addr) : strlen(addr);
 	if (plen == 0)
-		return fail(err, errlen, "connection spec '%s': no port",
+		return print_reason(err, errlen, "connection spec '%s': no port",
 		    spec);
 	if (plen >= sizeof portname)
-		return fail(err, errlen, "connection spec '%s': port '%.*s' "
+		return print_reason(err, errlen, "connection spec '%s': port '%.*s' "
 		    "is too long", spec, (int)plen, addr);
 	memcpy(portname, addr, plen);
 	portname[plen] = '\0';
 	if (isdigit((unsigned char)portname[0])) {
 		if (parse_uint(portname, 1, 65535, &port) == -1)
-			return fail(err, errlen, "connection spec '%s': port "
+			return print_reason(err, errlen, "connection spec '%s': port "
 			    "'%s' is not a number from 1 to 65535", spec,
 			    portname);
 	} else {
 		if ((se = getservbyname(portname, "tcp")) == NULL)
-			return fail(err, errlen, "connection spec '%s': "
+			return print_reason(err, errlen, "connection spec '%s': "
 			    "unknown port name '%s'", spec, portname);
 		port = ntohs((unsigned short)se->s_port);
 	}
@@ -476,33 +463,33 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 		return 0;
 	host = at + 1;
 	if (*host == '\0')
-		return fail(err, errlen, "connection spec '%s': empty host "
+		return print_reason(err, errlen, "connection spec '%s': empty host "
 		    "after '@'", spec);
 	if (*host == '[') {
 		size_t	 hlen = strlen(host);
 
 		if (hlen < 3 || host[hlen - 1] != ']')
-			return fail(err, errlen, "connection spec '%s': '%s' "
+			return print_reason(err, errlen, "connection spec '%s': '%s' "
 			    "is not an address in brackets", spec, host);
 		if (hlen - 2 >= sizeof sp->host)
-			return fail(err, errlen, "connection spec '%s': "
+			return print_reason(err, errlen, "connection spec '%s': "
 			    "address too long", spec);
 		memcpy(sp->host, host + 1, hlen - 2);
 		sp->host[hlen - 2] = '\0';
 		if (inet_pton(sp->family, sp->host, bin) != 1)
-			return fail(err, errlen, "connection spec '%s': '%s' "
+			return print_reason(err, errlen, "connection spec '%s': '%s' "
 			    "is not an %s address", spec, sp->host,
 			    sp->family == AF_INET ? "IPv4" : "IPv6");
 		sp->literal = 1;
 		return 0;
 	}
 	if (strlen(host) >= sizeof sp->host)
-		return fail(err, errlen, "connection spec '%s': host name "
+		return print_reason(err, errlen, "connection spec '%s': host name "
 		    "too long", spec);
 	for (at = host; *at != '\0'; at++)
 		if (!isalnum((unsigned char)*at) && *at != '.' && *at != '-' &&
 		    *at != '_')
-			return fail(err, errlen, "connection spec '%s': '%s' "
+			return print_reason(err, errlen, "connection spec '%s': '%s' "
 			    "is not a host name", spec, host);
 	memcpy(sp->host, host, strlen(host) + 1);
 	return 0;
@@ -514,34 +501,6 @@ options_free(struct options *opts)
 	clear_macros(opts);
 }
 
-/*
- * Write the reason into err and return -1.  It quotes what the user gave,
- * so it is escaped to stay one printable line.
- */
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	struct buf	 esc = { NULL, 0, 0 };
-	va_list		 ap;
-	char		 msg[1024];
-	int		 len;
-
-	va_start(ap, fmt);
-	len = vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (len < 0)
-		len = 0;
-	if ((size_t)len >= sizeof msg)
-		len = sizeof msg - 1;
-	if (errlen == 0)
-		return -1;
-	if (print_text_escape(&esc, msg, len) == -1)
-		snprintf(err, errlen, "%s", msg);
-	else
-		snprintf(err, errlen, "%.*s", (int)esc.len, esc.data);
-	buf_free(&esc);
-	return -1;
-}
 
 /* A decimal number from min to max, with nothing else around it. */
 static int
@@ -587,19 +546,19 @@ check_service(struct options *opts, char *err, size_t errlen)
 
 	if (opts->where.family != AF_UNIX && (opts->socket_group != NULL ||
 	    opts->socket_mode_set))
-		return fail(err, errlen, "--unix-socket-group and "
+		return print_reason(err, errlen, "--unix-socket-group and "
 		    "--unix-socket-mode need a unix: spec, not '%s'",
 		    opts->spec);
 	for (i = 0; i < opts->noutputs; i++)
 		if (opts->daemon && strcmp(opts->outputs[i], "-") == 0)
-			return fail(err, errlen, "--daemon: '--output -' "
+			return print_reason(err, errlen, "--daemon: '--output -' "
 			    "would be /dev/null once detached");
 	if (opts->daemon && opts->log_path != NULL &&
 	    strcmp(opts->log_path, "-") == 0)
-		return fail(err, errlen, "--daemon: '--log-path -' would be "
+		return print_reason(err, errlen, "--daemon: '--log-path -' would be "
 		    "/dev/null once detached");
 	if (opts->daemon && opts->noutputs == 0 && !opts->quiet)
-		return fail(err, errlen, "--daemon: standard output is "
+		return print_reason(err, errlen, "--daemon: standard output is "
 		    "/dev/null once detached; give --output PATH for the "
 		    "report, or -q");
 	if (opts->noutputs == 0)
@@ -616,6 +575,29 @@ check_service(struct options *opts, char *err, size_t errlen)
  * configuration.  A list that starts with '+' adds to the current list;
  * any other replaces it.  NULL sets the default list.
  */
+/*
+ * *v = the index of arg among names.  Returns 0, or -1 with a reason
+ * naming opt, arg and the words it takes.
+ */
+static int
+choose(const char *opt, const char *arg, const char *const *names,
+    unsigned long *v, char *err, size_t errlen)
+{
+	char	 words[128];
+	size_t	 i, n, len = 0;
+
+	for (n = 0; names[n] != NULL; n++)
+		if (strcmp(arg, names[n]) == 0) {
+			*v = n;
+			return 0;
+		}
+	words[0] = '\0';
+	for (i = 0; i < n && len < sizeof words; i++)
+		len += snprintf(words + len, sizeof words - len, "%s%s",
+		    names[i], i + 2 < n ? ", " : i + 2 == n ? " or " : "");
+	return print_reason(err, errlen, "%s: '%s' is not %s", opt, arg, words);
+}
+
 static int
 set_macros(struct options *opts, const char *list, char *err,
     size_t errlen)
@@ -645,7 +627,7 @@ set_macros(struct options *opts, const char *list, char *err,
 	}
 	/* Names already listed count, so '+j' on the default list is fine. */
 	if (opts->nmacros == before && !names_in(list))
-		return fail(err, errlen, "--macros: no macro names in '%s'",
+		return print_reason(err, errlen, "--macros: no macro names in '%s'",
 		    arg);
 	return 0;
 }
@@ -658,7 +640,7 @@ add_macro(struct options *opts, const char *name, size_t len, char *err,
 	size_t	  i;
 
 	if (!valid_macro(name, len))
-		return fail(err, errlen, "--macros: '%.*s' is not a macro "
+		return print_reason(err, errlen, "--macros: '%.*s' is not a macro "
 		    "name (a character, or a word in braces as in {%s})",
 		    (int)len, name, "client_addr");
 	for (i = 0; i < opts->nmacros; i++)
@@ -667,10 +649,10 @@ add_macro(struct options *opts, const char *name, size_t len, char *err,
 			return 0;
 	if ((v = reallocarray(opts->macros, opts->nmacros + 1,
 	    sizeof *v)) == NULL)
-		return fail(err, errlen, "--macros: %s", strerror(errno));
+		return print_reason(err, errlen, "--macros: %s", strerror(errno));
 	opts->macros = v;
 	if ((v[opts->nmacros] = strndup(name, len)) == NULL)
-		return fail(err, errlen, "--macros: %s", strerror(errno));
+		return print_reason(err, errlen, "--macros: %s", strerror(errno));
 	opts->nmacros++;
 	return 0;
 }

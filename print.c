@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,31 @@ print_event(struct buf *out, enum format format, const struct event *ev)
 	if (rc == -1)
 		out->len = len;
 	return rc;
+}
+
+int
+print_reason(char *err, size_t errlen, const char *fmt, ...)
+{
+	struct buf	 esc = { NULL, 0, 0 };
+	va_list		 ap;
+	char		 msg[1024];
+	int		 len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		len = 0;
+	if ((size_t)len >= sizeof msg)
+		len = sizeof msg - 1;
+	if (errlen == 0)
+		return -1;
+	if (print_text_escape(&esc, msg, len) == -1)
+		snprintf(err, errlen, "%s", msg);
+	else
+		snprintf(err, errlen, "%.*s", (int)esc.len, esc.data);
+	buf_free(&esc);
+	return -1;
 }
 
 int

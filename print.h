@@ -98,6 +98,15 @@ int	print_event(struct buf *out, enum format format,
 	    const struct event *ev);
 
 /*
+ * Write a one-line reason, made from fmt, into err for the caller to
+ * report, escaped as print_text_escape() does, since it may quote a
+ * user's bytes.  Returns -1, so that "return print_reason(...)" fails
+ * with it.
+ */
+int	print_reason(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/*
  * Append len bytes of s to out, escaped for text output: printable ASCII
  * and printable UTF-8 as is, '\\' and '"' as \\ and \", TAB, LF and CR as
  * \t \n \r, other ASCII controls and bytes that are not valid UTF-8 as \xHH,

@@ -578,6 +578,40 @@ test_options_format(void **state)
 	assert_int_equal(f->opts.format, FORMAT_TEXT);
 }
 
+/* --show-macros and --macro-source: their words, and nothing else. */
+static void
+test_options_macro_display(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--show-macros", "every" }, "'every' is not sent, all or "
+		    "none" },
+		{ { "--show-macros=" }, "--show-macros" },
+		{ { "--macro-source", "ctx" }, "'ctx' is not auto, context or "
+		    "lookup" },
+		{ { "--macro-source", "x\x1b[2J" }, "'x\\x1b[2J'" },
+	};
+	struct fixture	*f = *state;
+	size_t		 i;
+
+	assert_int_equal(parse(f, NULL), 0);
+	assert_int_equal(f->opts.show_macros, SHOW_SENT);
+	assert_int_equal(f->opts.macro_source, SOURCE_AUTO);
+	assert_false(f->opts.macros_given);
+	assert_int_equal(parse(f, "--show-macros", "all", "--macro-source",
+	    "lookup", "--macros", "j", NULL), 0);
+	assert_int_equal(f->opts.show_macros, SHOW_ALL);
+	assert_int_equal(f->opts.macro_source, SOURCE_LOOKUP);
+	assert_true(f->opts.macros_given);
+	assert_int_equal(parse(f, "--show-macros=none", "--macro-source",
+	    "context", NULL), 0);
+	assert_int_equal(f->opts.show_macros, SHOW_NONE);
+	assert_int_equal(f->opts.macro_source, SOURCE_CONTEXT);
+	for (i = 0; i < sizeof r / sizeof r[0]; i++) {
+		parse(f, r[i].args[0], r[i].args[1], NULL);
+		assert_rejected(f, r[i].needle);
+	}
+}
+
 static void
 test_options_format_rejected(void **state)
 {
@@ -1440,6 +1474,7 @@ main(void)
 		T(test_options_spec_long_parts_rejected),
 		T(test_options_format),
 		T(test_options_format_rejected),
+		T(test_options_macro_display),
 		T(test_options_output),
 		T(test_options_output_max),
 		T(test_options_output_empty_rejected),
