@@ -53,7 +53,7 @@ tests/unit/test_options: tests/unit/test_options.o options.o print.o log.o \
 tests/unit/test_print: tests/unit/test_print.o print.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
-tests/unit/test_output: tests/unit/test_output.o output.o log.o
+tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 # The real libmilter reads and writes the contexts these tests lay out.

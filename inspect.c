@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,7 +33,6 @@
 #define VERSION	"unknown"
 #endif
 
-#define EX_USAGE	64
 
 /* Stopping gives up on an output that takes nothing for this long. */
 #define OUTPUT_STALL	5
@@ -95,6 +95,7 @@ static void	gate_enter(void);
 static sfsistat	gate_leave(sfsistat);
 static void	gate_close(void);
 static struct session *session_get(SMFICTX *);
+static struct carry *carry_slot(SMFICTX *);
 static void	session_end(SMFICTX *);
 static void	report_memory(uint64_t);
 static void	emit(SMFICTX *, struct session *, struct event *);
@@ -129,7 +130,8 @@ static int		 drop;		/* -u or -g: serve as uid, gid */
 static uid_t		 uid;
 static gid_t		 gid;
 static gid_t		 socket_gid = (gid_t)-1;
-static pthread_t	 main_thread;
+static pthread_t	 main_thread;	/* serve()'s, which takes signals */
+static int		 milter_failed;	/* set before SIGUSR1 is sent */
 static time_t		 timeout;	/* libmilter's, as set */
 
 /* The callbacks running now, and whether more may start (see gate_*). */
@@ -194,7 +196,8 @@ usage(FILE *fp)
 "      --no-reply auto|yes|no  tell the MTA that stages other than eom get\n"
 "                              no reply (default auto: wherever no ACK\n"
 "                              is left to wait for; see inspect(8))\n"
-"  -q, --quiet                 report nothing per stage\n"
+"  -q, --quiet                 report nothing per stage (milter-test-client's\n"
+"                              --no-report-request too)\n"
 "\n"
 "Running as a service:\n"
 "      --daemon, --no-daemon   detach, or not (the default)\n"
@@ -264,7 +267,8 @@ main(int argc, char *argv[])
 	if (setup_ids() == -1 || setup_shared() == -1)
 		goto done;
 	if ((symlist = join_macros()) == NULL) {
-		log_crit("%s", strerror(errno));
+		log_crit("cannot list the macros to request: %s",
+		    strerror(errno));
 		goto done;
 	}
 	timeout = opts.timeout > 0 ? opts.timeout : LIBMILTER_TIMEOUT;
@@ -304,15 +308,11 @@ main(int argc, char *argv[])
 	 * supervisor) rather than libmilter's, so that HUP reopens files
 	 * instead of stopping; every thread started later inherits the mask.
 	 */
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	daemon_sigset(&set);
 	sigaddset(&set, SIGUSR1);
 	if (opts.workers > 0)
 		sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	main_thread = pthread_self();
 
 	log_notice("listening on %s (pid %ld, %zu macros, %s report%s)",
 	    opts.spec, (long)getpid(), opts.nmacros,
@@ -402,6 +402,8 @@ setup_ids(void)
 static int
 setup_shared(void)
 {
+	int	 rc;
+
 	shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared == MAP_FAILED) {
@@ -409,8 +411,8 @@ setup_shared(void)
 		return -1;
 	}
 	atomic_init(&shared->next_session, 1);
-	if (pthread_key_create(&buf_key, free_buf) != 0) {
-		log_crit("pthread_key_create: %s", strerror(errno));
+	if ((rc = pthread_key_create(&buf_key, free_buf)) != 0) {
+		log_crit("pthread_key_create: %s", strerror(rc));
 		return -1;
 	}
 	/*
@@ -457,8 +459,6 @@ open_outputs(void)
 		log_crit("%s", err);
 		return -1;
 	}
-	if (opts.verbose)
-		smfi_setdbg(6);
 	return 0;
 }
 
@@ -477,11 +477,17 @@ reopen_all(void)
 	 * The supervisor of workers is still root: what it opens anew, its
 	 * workers must be able to open too.
 	 */
-	if (drop && geteuid() == 0 && (log_chown(uid, gid) == -1 ||
-	    output_chown(uid, gid, err, sizeof err) == -1)) {
-		log_err("cannot give the reopened files to the user: %s",
-		    strerror(errno));
-		rc = -1;
+	if (drop && geteuid() == 0) {
+		if (log_chown(uid, gid) == -1) {
+			log_err("cannot give the reopened log to the user: %s",
+			    strerror(errno));
+			rc = -1;
+		}
+		if (output_chown(uid, gid, err, sizeof err) == -1) {
+			log_err("cannot give the reopened report to the user: "
+			    "%s", err);
+			rc = -1;
+		}
 	}
 	if (rc == 0)
 		log_info("reopened the log and the report files");
@@ -529,6 +535,9 @@ chown_files(void)
 static int
 milter_setup(void)
 {
+	/* With -v, libmilter's own debugging goes to the log (started()). */
+	if (opts.verbose)
+		smfi_setdbg(6);
 	if (smfi_register(desc) == MI_FAILURE ||
 	    smfi_settimeout(timeout) == MI_FAILURE ||
 	    (opts.backlog > 0 && smfi_setbacklog(opts.backlog) ==
@@ -581,9 +590,7 @@ serve(void)
 	pthread_t	 thread;
 	sigset_t	 set;
 	char		 err[256];
-	void		*rc;
-	int		 sig, stopping = 0;
-
+	int		 sig, stopping = 0, error;
 
 	main_thread = pthread_self();
 	if (opts.workers > 0 && drop && priv_drop(uid, gid, err,
@@ -592,19 +599,18 @@ serve(void)
 		worker_ready(err);
 		return WORKER_EXIT_FATAL;
 	}
-	if ((!opts.quiet && output_start() == -1) ||
-	    pthread_create(&thread, NULL, milter_thread, NULL) != 0) {
+	/* Both return an error number rather than set errno. */
+	if ((error = opts.quiet ? 0 : output_start()) != 0 ||
+	    (error = pthread_create(&thread, NULL, milter_thread, NULL)) !=
+	    0) {
 		snprintf(err, sizeof err, "cannot start serving: %s",
-		    strerror(errno));
+		    strerror(error));
 		log_crit("%s", err);
 		worker_ready(err);
 		return WORKER_EXIT_FATAL;
 	}
 	worker_ready(NULL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	daemon_sigset(&set);
 	sigaddset(&set, SIGUSR1);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -637,8 +643,8 @@ serve(void)
 	 */
 	if (stopping)
 		return 0;
-	pthread_join(thread, &rc);
-	if (rc != NULL) {
+	pthread_join(thread, NULL);
+	if (milter_failed) {
 		log_crit("libmilter stopped with an error (see its lines "
 		    "above or in syslog)");
 		return 1;
@@ -646,16 +652,14 @@ serve(void)
 	return 0;
 }
 
-/* Returns NULL if libmilter stopped cleanly. */
+/* libmilter's loop; milter_failed says how it ended. */
 static void *
 milter_thread(void *arg)
 {
-	int	 rc;
-
 	(void)arg;
-	rc = smfi_main();
+	milter_failed = smfi_main() != MI_SUCCESS;
 	pthread_kill(main_thread, SIGUSR1);
-	return rc == MI_SUCCESS ? NULL : (void *)&desc;
+	return NULL;
 }
 
 /*
@@ -730,6 +734,13 @@ session_get(SMFICTX *ctx)
 	return s;
 }
 
+/* The carry slot of ctx; callers hold carry_lock. */
+static struct carry *
+carry_slot(SMFICTX *ctx)
+{
+	return &carry[((uintptr_t)ctx >> 4) % CARRY_SLOTS];
+}
+
 /*
  * close ends a session; after a QUIT_NC the next connect on the same
  * context makes a new one.
@@ -744,7 +755,7 @@ session_end(SMFICTX *ctx)
 		return;
 	smfi_setpriv(ctx, NULL);
 	pthread_mutex_lock(&carry_lock);
-	c = &carry[((uintptr_t)ctx >> 4) % CARRY_SLOTS];
+	c = carry_slot(ctx);
 	c->ctx = ctx;
 	c->rcpt_rej = s->rcpt_rej;
 	c->noreply = s->noreply;
@@ -795,25 +806,19 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 		return;
 	if (s == NULL || ((out = pthread_getspecific(buf_key)) == NULL &&
 	    ((out = calloc(1, sizeof *out)) == NULL ||
-	    pthread_setspecific(buf_key, out) != 0))) {
-		log_err("cannot report %s: out of memory",
-		    print_stage_names[ev->stage]);
-		return;
-	}
+	    pthread_setspecific(buf_key, out) != 0)))
+		goto nomem;
 	clock_gettime(CLOCK_REALTIME, &ev->time);
 	ev->session = s->id;
-	if (macros_event(&s->macros, ctx, ev) == -1) {
-		log_err("cannot report %s: out of memory",
-		    print_stage_names[ev->stage]);
-		return;
-	}
 	out->len = 0;
-	if (print_event(out, opts.format, ev) == -1) {
-		log_err("cannot report %s: out of memory",
-		    print_stage_names[ev->stage]);
-		return;
-	}
+	if (macros_event(&s->macros, ctx, ev) == -1 ||
+	    print_event(out, opts.format, ev) == -1)
+		goto nomem;
 	output_event(out->data, out->len);
+	return;
+nomem:
+	log_err("cannot report %s: out of memory",
+	    print_stage_names[ev->stage]);
 }
 
 /*
@@ -909,7 +914,7 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	s = session_get(ctx);
 	/* After a "quit, new connection": the negotiation still holds. */
 	pthread_mutex_lock(&carry_lock);
-	c = &carry[((uintptr_t)ctx >> 4) % CARRY_SLOTS];
+	c = carry_slot(ctx);
 	if (new && s != NULL && c->ctx == ctx) {
 		s->rcpt_rej = c->rcpt_rej;
 		s->noreply = c->noreply;

@@ -24,6 +24,7 @@ static enum stage slot_stage(const struct macros *, int);
 static int	brings_macros(enum stage);
 static int	listed(const char *);
 static int	same_name(const char *, const char *);
+static void	*grow(void *, size_t *, size_t, size_t);
 static int	add_sent(struct macros *, size_t *, const char *,
 		    const char *);
 static int	add_visible(struct macros *, size_t *, const char *,
@@ -353,42 +354,50 @@ same_name(const char *a, const char *b)
 	return 0;
 }
 
+/*
+ * Room in p, an array of *cap elements of size bytes, for n + 1: p, or
+ * the array moved, or NULL if out of memory (p is then unchanged).
+ */
+static void *
+grow(void *p, size_t *cap, size_t n, size_t size)
+{
+	size_t	 c;
+
+	if (n < *cap)
+		return p;
+	c = *cap > 0 ? 2 * *cap : 16;
+	if ((p = reallocarray(p, c, size)) != NULL)
+		*cap = c;
+	return p;
+}
+
 /* Append a sent macro, if listed.  Returns 0, or -1 if out of memory. */
 static int
 add_sent(struct macros *m, size_t *n, const char *name, const char *value)
 {
 	struct macro	*p;
-	size_t		 cap;
 
 	if (!listed(name))
 		return 0;
-	if (*n == m->sentcap) {
-		cap = m->sentcap > 0 ? 2 * m->sentcap : 16;
-		if ((p = reallocarray(m->sent, cap, sizeof *p)) == NULL)
-			return -1;
-		m->sent = p;
-		m->sentcap = cap;
-	}
+	if ((p = grow(m->sent, &m->sentcap, *n, sizeof *p)) == NULL)
+		return -1;
+	m->sent = p;
 	m->sent[(*n)++] = (struct macro){ name, value };
 	return 0;
 }
 
+/* Append a visible macro, if listed.  Returns 0, or -1 if out of memory. */
 static int
 add_visible(struct macros *m, size_t *n, const char *name,
     const char *value, enum stage stage)
 {
 	struct visible	*p;
-	size_t		 cap;
 
 	if (!listed(name))
 		return 0;
-	if (*n == m->visiblecap) {
-		cap = m->visiblecap > 0 ? 2 * m->visiblecap : 32;
-		if ((p = reallocarray(m->visible, cap, sizeof *p)) == NULL)
-			return -1;
-		m->visible = p;
-		m->visiblecap = cap;
-	}
+	if ((p = grow(m->visible, &m->visiblecap, *n, sizeof *p)) == NULL)
+		return -1;
+	m->visible = p;
 	m->visible[(*n)++] = (struct visible){ name, value, stage };
 	return 0;
 }

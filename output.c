@@ -17,8 +17,8 @@
 
 #include "log.h"
 #include "output.h"
+#include "print.h"
 
-#define MAX_OUTPUTS	8
 /*
  * The writer gathers events for up to BATCH_MS, or until BATCH_BYTES are
  * waiting, and writes them with one write: a system call and a wake-up
@@ -54,9 +54,6 @@ struct queue {
 	size_t	 cap;
 };
 
-static int	fail(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-static int	open_file(const char *);
 static int	queue_reserve(struct queue *, size_t);
 static void	queue_release(struct queue *);
 static void	deadline(struct timespec *, long);
@@ -66,15 +63,17 @@ static int	write_all(int, const char *, size_t);
 static void	unlock_shared(void *);
 
 static struct shared	*shared;
-static const char	*paths[MAX_OUTPUTS];
-static int		 fds[MAX_OUTPUTS];
-static int		 failed[MAX_OUTPUTS];
+static const char	*paths[OUTPUT_MAX];
+static int		 fds[OUTPUT_MAX];
+/* Set by the writer when an output fails, cleared by output_reopen(). */
+static atomic_int	 failed[OUTPUT_MAX];
 static size_t		 nfds;
 
 /*
  * Two queues: the callbacks append their events to the one filling; the
  * writer takes it, leaving the other, emptied, in its place, and writes
- * it out with no lock held.
+ * it out with no lock held.  qlock guards everything from here to
+ * thread; shared->lock only keeps the processes' writes apart.
  */
 static pthread_mutex_t	 qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 qcond = PTHREAD_COND_INITIALIZER;	/* to write */
@@ -100,7 +99,7 @@ output_open(const char *const *p, size_t n, int own_stdout, char *err,
 	shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared == MAP_FAILED)
-		return fail(err, errlen, "mmap: %s", strerror(errno));
+		return print_reason(err, errlen, "mmap: %s", strerror(errno));
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
 	/* A worker that dies holding the lock must not stop the others. */
@@ -109,15 +108,17 @@ output_open(const char *const *p, size_t n, int own_stdout, char *err,
 	pthread_mutexattr_destroy(&attr);
 	atomic_init(&shared->lost, 0);
 
-	for (i = 0; i < n && i < MAX_OUTPUTS; i++) {
+	if (n > OUTPUT_MAX)
+		return print_reason(err, errlen, "more than %d outputs", OUTPUT_MAX);
+	for (i = 0; i < n; i++) {
 		if (strcmp(p[i], "-") != 0)
-			fd = open_file(p[i]);
+			fd = log_open_file(p[i]);
 		else if (own_stdout)
 			fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 		else
 			fd = STDOUT_FILENO;
 		if (fd == -1)
-			return fail(err, errlen, "--output %s: %s", p[i],
+			return print_reason(err, errlen, "--output %s: %s", p[i],
 			    strerror(errno));
 		paths[nfds] = p[i];
 		fds[nfds++] = fd;
@@ -134,7 +135,7 @@ output_chown(uid_t uid, gid_t gid, char *err, size_t errlen)
 	for (i = 0; i < nfds; i++)
 		if (strcmp(paths[i], "-") != 0 && fstat(fds[i], &st) == 0 &&
 		    S_ISREG(st.st_mode) && fchown(fds[i], uid, gid) == -1)
-			return fail(err, errlen, "chown --output %s: %s",
+			return print_reason(err, errlen, "chown --output %s: %s",
 			    paths[i], strerror(errno));
 	return 0;
 }
@@ -148,7 +149,7 @@ output_reopen(void)
 	for (i = 0; i < nfds; i++) {
 		if (strcmp(paths[i], "-") == 0)
 			continue;
-		if ((fd = open_file(paths[i])) == -1) {
+		if ((fd = log_open_file(paths[i])) == -1) {
 			log_err("cannot reopen --output %s: %s", paths[i],
 			    strerror(errno));
 			rc = -1;
@@ -157,7 +158,7 @@ output_reopen(void)
 		/* Atomic for the writer, which may be writing right now. */
 		dup2(fd, fds[i]);
 		close(fd);
-		failed[i] = 0;
+		atomic_store(&failed[i], 0);
 	}
 	return rc;
 }
@@ -165,8 +166,10 @@ output_reopen(void)
 int
 output_start(void)
 {
-	if (pthread_create(&thread, NULL, writer, NULL) != 0)
-		return -1;
+	int	 rc;
+
+	if ((rc = pthread_create(&thread, NULL, writer, NULL)) != 0)
+		return rc;
 	running = 1;
 	return 0;
 }
@@ -280,25 +283,6 @@ unsigned long long
 output_lost(void)
 {
 	return shared != NULL ? atomic_load(&shared->lost) : 0;
-}
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* Appended to, never through a symbolic link; it holds mail: 0640. */
-static int
-open_file(const char *path)
-{
-	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
-	    O_CLOEXEC, 0640);
 }
 
 /*
@@ -417,12 +401,11 @@ write_out(const char *p, size_t len, size_t n)
 	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &oldstate);
 	for (i = 0; i < nfds; i++) {
 		if (write_all(fds[i], p, len) == 0) {
-			failed[i] = 0;
+			atomic_store(&failed[i], 0);
 			continue;
 		}
 		atomic_fetch_add(&shared->lost, n);
-		if (!failed[i]) {
-			failed[i] = 1;
+		if (atomic_exchange(&failed[i], 1) == 0) {
 			log_err("cannot write the report to %s: %s; events "
 			    "are lost until it can", paths[i],
 			    strerror(errno));

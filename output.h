@@ -16,6 +16,9 @@
  */
 #define OUTPUT_QUEUE_SIZE	(16 * 1024 * 1024)
 
+/* At most this many outputs. */
+#define OUTPUT_MAX	8
+
 /*
  * Open the outputs at paths ("-" is standard output): files are appended
  * to, created 0640, never reached through a symbolic link.  With
@@ -41,7 +44,8 @@ int	output_reopen(void);
 
 /*
  * Start the thread that writes the queue out.  Threads do not survive
- * fork(), so each serving process starts its own.  Returns 0 or -1.
+ * fork(), so each serving process starts its own.  Returns 0, or an
+ * error number.
  */
 int	output_start(void);
 

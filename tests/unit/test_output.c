@@ -122,7 +122,7 @@ many_producers(const char *path, struct result *r)
 	uintptr_t	 t;
 
 	if (output_open(paths, 1, 0, err, sizeof err) == -1 ||
-	    output_start() == -1)
+	    output_start() != 0)
 		return;
 	for (t = 0; t < PRODUCERS; t++)
 		if (pthread_create(&th[t], NULL, produce, (void *)t) != 0)
@@ -183,7 +183,7 @@ stuck_output(const char *path, struct result *r)
 	/* A reader that never reads: the pipe fills and the writer blocks. */
 	if ((reader = open(path, O_RDONLY | O_NONBLOCK)) == -1 ||
 	    output_open(paths, 1, 0, err, sizeof err) == -1 ||
-	    output_start() == -1)
+	    output_start() != 0)
 		return;
 	memset(event, 'x', sizeof event);
 	event[sizeof event - 1] = '\n';
@@ -256,7 +256,7 @@ slow_output(const char *path, struct result *r)
 	    != 0)
 		return;
 	if (output_open(paths, 1, 0, err, sizeof err) == -1 ||
-	    output_start() == -1)
+	    output_start() != 0)
 		return;
 	memset(event, 'x', sizeof event);
 	event[sizeof event - 1] = '\n';
