@@ -4,13 +4,16 @@
 #ifndef INSPECT_OPTIONS_H
 #define INSPECT_OPTIONS_H
 
+#include <sys/un.h>
+
 #include <stddef.h>
 
+#include "output.h"
 #include "print.h"
 
 #define OPTIONS_DEFAULT_SPEC	"inet:10025@[127.0.0.1]"
 #define OPTIONS_SPEC_ENV	"MILTER_DEFAULT_CONNECTION_SPEC"
-#define OPTIONS_MAX_OUTPUTS	8
+#define OPTIONS_MAX_OUTPUTS	OUTPUT_MAX
 #define OPTIONS_MAX_TIMEOUT	2147483		/* libmilter keeps ms in an int */
 #define OPTIONS_MAX_WORKERS	1000
 #define OPTIONS_SOCKET_MODE	0660
@@ -39,7 +42,8 @@ enum macro_source {
 /* A connection spec taken apart; see options_parse_spec(). */
 struct spec {
 	int		 family;	/* AF_UNIX, AF_INET or AF_INET6 */
-	char		 path[108];	/* unix: the socket's path */
+	char		 path[sizeof ((struct sockaddr_un *)0)->sun_path];
+					/* unix: the socket's path */
 	char		 host[256];	/* inet: name or address; "" for any */
 	int		 literal;	/* inet: host was given as [address] */
 	unsigned int	 port;		/* inet: 1 to 65535 */
