@@ -37,6 +37,9 @@ static SMFICTX	*ctx_of(struct fake *);
 static void	 store(struct fake *, int, const char *const *, size_t);
 static void	 clear_from(struct fake *, int);
 static char	*shown(const struct event *);
+static char	*at(struct macros *, struct fake *, struct event *,
+		    enum stage);
+static void	 begin(struct macros *, struct event *, int);
 static char	*macros_value_libmilter(SMFICTX *, const char *);
 
 static struct options	 opts;
@@ -112,6 +115,25 @@ shown(const struct event *ev)
 	return s;
 }
 
+/* The event of stage, as inspect makes it, and the macros it shows. */
+static char *
+at(struct macros *m, struct fake *f, struct event *ev, enum stage stage)
+{
+	ev->stage = stage;
+	assert_int_equal(macros_event(m, ctx_of(f), ev), 0);
+	return shown(ev);
+}
+
+/* A session begins, shown the default way: nothing seen yet. */
+static void
+begin(struct macros *m, struct event *ev, int layout_ok)
+{
+	memset(m, 0, sizeof *m);
+	memset(ev, 0, sizeof *ev);
+	opts.show_macros = SHOW_SENT;
+	macros_begin(m, layout_ok);
+}
+
 static struct fake *
 new_fake(void)
 {
@@ -162,43 +184,29 @@ test_ctx_agrees_with_libmilter(void **state)
 }
 
 /*
- * A libmilter laid out otherwise (here: one without ctx_mac_list, as
- * before 8.14) fails the check, whatever its values.
+ * A libmilter laid out otherwise fails the check, whatever its values:
+ * here one without ctx_mac_list (as before 8.14), whose private data
+ * comes that array's size earlier.
  */
 static void
 test_ctx_other_layout_fails(void **state)
 {
-	struct older {
-		pthread_t	 ctx_id;
-		int		 ctx_sd;
-		int		 ctx_dbg;
-		time_t		 ctx_timeout;
-		int		 ctx_state;
-		void		*ctx_smfi;
-		int		 ctx_prot_vers;
-		unsigned long	 ctx_aflags;
-		unsigned long	 ctx_pflags;
-		unsigned long	 ctx_pflags2mta;
-		int		 ctx_prot_vers2mta;
-		char		**ctx_mac_ptr[CTX_SLOTS];
-		char		*ctx_mac_buf[CTX_SLOTS];
-		char		*ctx_reply;
-		void		*ctx_privdata;
-		int		 ctx_mta_prot_vers;
-	};
 	union {
-		struct older	 o;
-		char		 bytes[CTX_SIZE];
+		struct ctx_layout	 head;
+		char			 bytes[CTX_SIZE];
 	} u;
-	int	 priv = 0;
+	struct fake	*f;
+	int		 priv = 0;
+	void		*p = &priv;
 
 	(void)state;
 	memset(&u, 0, sizeof u);
-	u.o.ctx_timeout = TIMEOUT;
-	u.o.ctx_privdata = &priv;
+	u.head.ctx_timeout = TIMEOUT;
+	memcpy(u.bytes + offsetof(struct ctx_layout, ctx_privdata) -
+	    sizeof u.head.ctx_mac_list, &p, sizeof p);
 	assert_int_equal(ctx_check((SMFICTX *)(void *)&u, &priv, TIMEOUT), 0);
 	/* And the right layout with another timeout, or other data. */
-	struct fake *f = new_fake();
+	f = new_fake();
 	assert_int_equal(ctx_check(ctx_of(f), &f->priv, TIMEOUT + 1), 0);
 	assert_int_equal(ctx_check(ctx_of(f), &priv, TIMEOUT), 0);
 	free_fake(f);
@@ -221,14 +229,9 @@ test_macros_each_stage_its_own(void **state)
 	struct event	 ev;
 
 	(void)state;
-	memset(&m, 0, sizeof m);
-	opts.show_macros = SHOW_SENT;
-	macros_begin(&m, 1);
-	memset(&ev, 0, sizeof ev);
+	begin(&m, &ev, 1);
 
-	ev.stage = STAGE_NEGOTIATE;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "");
+	assert_string_equal(at(&m, f, &ev, STAGE_NEGOTIATE), "");
 
 	store(f, CTX_CONNECT, conn, 6);
 	clear_from(f, CTX_HELO);
@@ -240,21 +243,15 @@ test_macros_each_stage_its_own(void **state)
 
 	/* helo with no packet: nothing, not connect's again. */
 	clear_from(f, CTX_ENVFROM);
-	ev.stage = STAGE_HELO;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "");
+	assert_string_equal(at(&m, f, &ev, STAGE_HELO), "");
 
 	store(f, CTX_ENVFROM, mail, 2);
 	clear_from(f, CTX_ENVRCPT);
-	ev.stage = STAGE_ENVFROM;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "{mail_addr}=a@example.org");
+	assert_string_equal(at(&m, f, &ev, STAGE_ENVFROM), "{mail_addr}=a@example.org");
 
 	store(f, CTX_ENVRCPT, rcpt1, 4);
 	clear_from(f, CTX_DATA);
-	ev.stage = STAGE_ENVRCPT;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev),
+	assert_string_equal(at(&m, f, &ev, STAGE_ENVRCPT),
 	    "{rcpt_addr}=one@example {rcpt_mailer}=local");
 	assert_string_equal(macros_value(&m, ctx_of(f), "{rcpt_mailer}"),
 	    "local");
@@ -262,33 +259,24 @@ test_macros_each_stage_its_own(void **state)
 	/* A second RCPT with its own packet, then a third without. */
 	store(f, CTX_ENVRCPT, rcpt2, 2);
 	clear_from(f, CTX_DATA);
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "{rcpt_addr}=two@example");
+	assert_string_equal(at(&m, f, &ev, ev.stage), "{rcpt_addr}=two@example");
 	clear_from(f, CTX_DATA);
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "");
+	assert_string_equal(at(&m, f, &ev, ev.stage), "");
 
 	store(f, CTX_DATA, i1, 2);
-	ev.stage = STAGE_DATA;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "i=4ABC");
+	assert_string_equal(at(&m, f, &ev, STAGE_DATA), "i=4ABC");
 
 	/* Sent with header: libmilter drops it; nothing to show. */
-	ev.stage = STAGE_HEADER;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "");
+	assert_string_equal(at(&m, f, &ev, STAGE_HEADER), "");
 
 	/* The same value again at eoh, in whichever slot is EOH's. */
 	store(f, CTX_EOH_EOM_B, i1, 2);
-	ev.stage = STAGE_EOH;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "i=4ABC");
+	assert_string_equal(at(&m, f, &ev, STAGE_EOH), "i=4ABC");
 
 	store(f, CTX_EOH_EOM_A, eom, 4);
 	ev.stage = STAGE_EOM;
 	opts.show_macros = SHOW_ALL;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "i=4ABC {msg_id}=<m@x>");
+	assert_string_equal(at(&m, f, &ev, ev.stage), "i=4ABC {msg_id}=<m@x>");
 	/* Visible: each name once, from the latest stage that sent it. */
 	assert_true(ev.show_visible);
 	assert_int_equal(ev.nvisible, 7);
@@ -318,14 +306,9 @@ test_macros_odd_packet(void **state)
 	struct event	 ev;
 
 	(void)state;
-	memset(&m, 0, sizeof m);
-	opts.show_macros = SHOW_SENT;
-	macros_begin(&m, 1);
-	memset(&ev, 0, sizeof ev);
+	begin(&m, &ev, 1);
 	store(f, CTX_CONNECT, odd, 3);
-	ev.stage = STAGE_CONNECT;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "j=mx");
+	assert_string_equal(at(&m, f, &ev, STAGE_CONNECT), "j=mx");
 	assert_null(macros_value(&m, ctx_of(f), "{dangling}"));
 	macros_free(&m);
 	free_fake(f);
@@ -346,30 +329,18 @@ test_macros_lookup_fallback(void **state)
 	struct event	 ev;
 
 	(void)state;
-	memset(&m, 0, sizeof m);
-	opts.show_macros = SHOW_SENT;
-	macros_begin(&m, 0);
+	begin(&m, &ev, 0);
 	assert_int_equal(m.source, SOURCE_LOOKUP);
-	memset(&ev, 0, sizeof ev);
-	ev.stage = STAGE_NEGOTIATE;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
+	assert_string_equal(at(&m, f, &ev, STAGE_NEGOTIATE), "");
 	store(f, CTX_CONNECT, conn, 2);
-	ev.stage = STAGE_CONNECT;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "j=mx.example");
+	assert_string_equal(at(&m, f, &ev, STAGE_CONNECT), "j=mx.example");
 	store(f, CTX_ENVFROM, mail, 2);
-	ev.stage = STAGE_ENVFROM;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "{mail_addr}=a@example.org");
+	assert_string_equal(at(&m, f, &ev, STAGE_ENVFROM), "{mail_addr}=a@example.org");
 	store(f, CTX_DATA, data, 2);
-	ev.stage = STAGE_DATA;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "i=4ABC");
+	assert_string_equal(at(&m, f, &ev, STAGE_DATA), "i=4ABC");
 	/* Sent again unchanged: the look-ups cannot tell (the caveat). */
 	store(f, CTX_EOH_EOM_A, data, 2);
-	ev.stage = STAGE_EOH;
-	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
-	assert_string_equal(shown(&ev), "");
+	assert_string_equal(at(&m, f, &ev, STAGE_EOH), "");
 	macros_free(&m);
 	free_fake(f);
 }
