@@ -91,6 +91,7 @@ static int	session_socket(SMFICTX *, const struct session *);
 static void	compat_notices(void);
 static int	serve(void);
 static void	*milter_thread(void *);
+static void	*stop_thread(void *);
 static void	gate_enter(void);
 static sfsistat	gate_leave(sfsistat);
 static void	gate_close(void);
@@ -587,7 +588,7 @@ compat_notices(void)
 static int
 serve(void)
 {
-	pthread_t	 thread;
+	pthread_t	 thread, stopper;
 	sigset_t	 set;
 	char		 err[256];
 	int		 sig, stopping = 0, error;
@@ -623,7 +624,15 @@ serve(void)
 			log_info("stopping on signal %d", sig);
 			stopping = 1;
 			log_stopping();
-			smfi_stop();
+			/*
+			 * smfi_stop() waits for libmilter's listener to end
+			 * its poll, up to five seconds: not here.
+			 */
+			if (pthread_create(&stopper, NULL, stop_thread,
+			    NULL) == 0)
+				pthread_detach(stopper);
+			else
+				smfi_stop();
 		}
 		break;		/* SIGUSR1: libmilter stopped by itself */
 	}
@@ -636,8 +645,7 @@ serve(void)
 	gate_close();
 	output_stop(OUTPUT_STALL);
 	/*
-	 * libmilter's listener notices a stop only at its next poll, up to
-	 * five seconds on: not worth waiting for.  Stopped before
+	 * Nor is libmilter's return worth waiting for.  Stopped before
 	 * libmilter got to serve, it fails to listen again: still a stop
 	 * that was asked for.
 	 */
@@ -650,6 +658,15 @@ serve(void)
 		return 1;
 	}
 	return 0;
+}
+
+/* Tell libmilter to stop, however long that takes. */
+static void *
+stop_thread(void *arg)
+{
+	(void)arg;
+	smfi_stop();
+	return NULL;
 }
 
 /* libmilter's loop; milter_failed says how it ended. */
