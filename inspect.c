@@ -7,7 +7,9 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -92,6 +94,10 @@ static void	compat_notices(void);
 static int	serve(void);
 static void	*milter_thread(void *);
 static void	*stop_thread(void *);
+static int	take_signals(void);
+static void	on_signal(int);
+static int	next_signal(void);
+static int	start_thread(pthread_t *, void *(*)(void *));
 static void	gate_enter(void);
 static sfsistat	gate_leave(sfsistat);
 static void	gate_close(void);
@@ -132,6 +138,7 @@ static uid_t		 uid;
 static gid_t		 gid;
 static gid_t		 socket_gid = (gid_t)-1;
 static pthread_t	 main_thread;	/* serve()'s, which takes signals */
+static int		 wake[2] = { -1, -1 };	/* from on_signal() */
 static int		 milter_failed;	/* set before SIGUSR1 is sent */
 static time_t		 timeout;	/* libmilter's, as set */
 
@@ -589,7 +596,6 @@ static int
 serve(void)
 {
 	pthread_t	 thread, stopper;
-	sigset_t	 set;
 	char		 err[256];
 	int		 sig, stopping = 0, error;
 
@@ -600,10 +606,14 @@ serve(void)
 		worker_ready(err);
 		return WORKER_EXIT_FATAL;
 	}
-	/* Both return an error number rather than set errno. */
+	/*
+	 * Both return an error number rather than set errno.  The writer
+	 * and libmilter's threads start with the signals blocked, and only
+	 * then does this thread take them (take_signals()).
+	 */
 	if ((error = opts.quiet ? 0 : output_start()) != 0 ||
-	    (error = pthread_create(&thread, NULL, milter_thread, NULL)) !=
-	    0) {
+	    (error = take_signals()) != 0 ||
+	    (error = start_thread(&thread, milter_thread)) != 0) {
 		snprintf(err, sizeof err, "cannot start serving: %s",
 		    strerror(error));
 		log_crit("%s", err);
@@ -611,12 +621,8 @@ serve(void)
 		return WORKER_EXIT_FATAL;
 	}
 	worker_ready(NULL);
-	daemon_sigset(&set);
-	sigaddset(&set, SIGUSR1);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
+		if ((sig = next_signal()) == SIGHUP) {
 			reopen_all();
 			continue;
 		}
@@ -628,8 +634,7 @@ serve(void)
 			 * smfi_stop() waits for libmilter's listener to end
 			 * its poll, up to five seconds: not here.
 			 */
-			if (pthread_create(&stopper, NULL, stop_thread,
-			    NULL) == 0)
+			if (start_thread(&stopper, stop_thread) == 0)
 				pthread_detach(stopper);
 			else
 				smfi_stop();
@@ -658,6 +663,85 @@ serve(void)
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * The signals come to this thread, never to libmilter's: libmilter
+ * starts a thread of its own that waits for SIGHUP, SIGINT and SIGTERM
+ * and stops on any of them, and a process's signal goes to whichever
+ * thread waits for it, the main thread first.  So this thread, always
+ * the main one of its process, keeps them unblocked at all times, and
+ * their handler passes them on through a pipe; every other thread
+ * starts with them blocked (start_thread()).  Returns 0, or an error
+ * number.
+ */
+static int
+take_signals(void)
+{
+	struct sigaction	 sa;
+	sigset_t		 set;
+	int			 sig;
+
+	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) == -1)
+		return errno;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	daemon_sigset(&set);
+	sigaddset(&set, SIGUSR1);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1 &&
+		    sigaction(sig, &sa, NULL) == -1)
+			return errno;
+	return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* Pass the signal on to next_signal(), if the pipe has room. */
+static void
+on_signal(int sig)
+{
+	unsigned char	 c = sig;
+	ssize_t		 n;
+	int		 saved = errno;
+
+	/* If the pipe is full, signals are waiting to be read already. */
+	n = write(wake[1], &c, 1);
+	(void)n;
+	errno = saved;
+}
+
+/* Wait for the next signal take_signals() took; returns it. */
+static int
+next_signal(void)
+{
+	struct pollfd	 pfd = { -1, POLLIN, 0 };
+	unsigned char	 c;
+
+	pfd.fd = wake[0];
+	for (;;) {
+		if (read(wake[0], &c, 1) == 1)
+			return c;
+		poll(&pfd, 1, -1);
+	}
+}
+
+/* A thread with the signals blocked.  Returns 0, or an error number. */
+static int
+start_thread(pthread_t *t, void *(*fn)(void *))
+{
+	pthread_attr_t	 attr;
+	sigset_t	 set;
+	int		 rc;
+
+	daemon_sigset(&set);
+	sigaddset(&set, SIGUSR1);
+	if ((rc = pthread_attr_init(&attr)) != 0)
+		return rc;
+	if ((rc = pthread_attr_setsigmask_np(&attr, &set)) == 0)
+		rc = pthread_create(t, &attr, fn, NULL);
+	pthread_attr_destroy(&attr);
+	return rc;
 }
 
 /* Tell libmilter to stop, however long that takes. */
