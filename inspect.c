@@ -7,9 +7,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -30,14 +28,13 @@
 #include "options.h"
 #include "output.h"
 #include "print.h"
+#include "serve.h"
 
 #ifndef VERSION
 #define VERSION	"unknown"
 #endif
 
 
-/* Stopping gives up on an output that takes nothing for this long. */
-#define OUTPUT_STALL	5
 
 /* libmilter's I/O timeout (MI_TIMEOUT), which inspect sets itself. */
 #define LIBMILTER_TIMEOUT	7210
@@ -79,7 +76,6 @@ struct shared {
 	atomic_ullong	 next_session;
 };
 
-static void	usage(FILE *);
 static void	started(int);
 static int	setup_ids(void);
 static int	setup_shared(void);
@@ -92,15 +88,6 @@ static int	milter_setup(void);
 static int	session_socket(SMFICTX *, const struct session *);
 static void	compat_notices(void);
 static int	serve(void);
-static void	*milter_thread(void *);
-static void	*stop_thread(void *);
-static int	take_signals(void);
-static void	on_signal(int);
-static int	next_signal(void);
-static int	start_thread(pthread_t *, void *(*)(void *));
-static void	gate_enter(void);
-static sfsistat	gate_leave(sfsistat);
-static void	gate_close(void);
 static struct session *session_get(SMFICTX *);
 static struct carry *carry_slot(SMFICTX *);
 static void	session_end(SMFICTX *);
@@ -137,14 +124,8 @@ static int		 drop;		/* -u or -g: serve as uid, gid */
 static uid_t		 uid;
 static gid_t		 gid;
 static gid_t		 socket_gid = (gid_t)-1;
-static pthread_t	 main_thread;	/* serve()'s, which takes signals */
-static int		 wake[2] = { -1, -1 };	/* from on_signal() */
-static int		 milter_failed;	/* set before SIGUSR1 is sent */
 static time_t		 timeout;	/* libmilter's, as set */
 
-/* The callbacks running now, and whether more may start (see gate_*). */
-static atomic_uint	 inside;
-static atomic_int	 closed;
 
 static atomic_int	 warned_symlist;
 static atomic_int	 warned_socket;
@@ -173,68 +154,6 @@ static struct smfiDesc desc = {
 	.xxfi_negotiate = cb_negotiate,
 };
 
-static void
-usage(FILE *fp)
-{
-	fprintf(fp,
-"usage: inspect [options] [SPEC]\n"
-"\n"
-"Show every stage, argument and macro an MTA sends to a milter.\n"
-"\n"
-"  -s, --connection-spec SPEC  where to listen: unix:PATH, local:PATH,\n"
-"                              inet:PORT[@HOST|@[ADDR]], inet6:PORT[@...]\n"
-"                              (default: $%s or %s)\n"
-"      --format text|json      report format (default: text)\n"
-"      --output PATH           write the report to PATH instead of standard\n"
-"                              output ('-' is standard output; repeatable)\n"
-"      --show-macros sent|all|none  per event, the macros sent with it\n"
-"                              (default), or also every one visible, or none\n"
-"      --macros LIST           show only these macros, separated by commas or\n"
-"                              spaces; '+LIST' adds to the list (default:\n"
-"                              every name sent; the list requested and\n"
-"                              looked up is every macro Postfix or Sendmail\n"
-"                              sends)\n"
-"      --request-macros        ask the MTA to send the listed macros at every\n"
-"                              stage\n"
-"      --macro-source auto|context|lookup  read each stage's macros in\n"
-"                              libmilter's context, or look them up by name\n"
-"                              (default auto: the context if it checks out)\n"
-"      --timeout SECONDS       I/O timeout towards the MTA (libmilter's: 7210)\n"
-"      --backlog N             listen queue length (libmilter's: SOMAXCONN)\n"
-"      --no-reply auto|yes|no  tell the MTA that stages other than eom get\n"
-"                              no reply (default auto: wherever no ACK\n"
-"                              is left to wait for; see inspect(8))\n"
-"  -q, --quiet                 report nothing per stage (milter-test-client's\n"
-"                              --no-report-request too)\n"
-"\n"
-"Running as a service:\n"
-"      --daemon, --no-daemon   detach, or not (the default)\n"
-"      --pid-file PATH         write the process id to PATH\n"
-"  -u, --user USER             serve as USER (name or id; --user-name,\n"
-"                              --user-id take only one kind)\n"
-"  -g, --group GROUP           serve as GROUP (--group-name, --group-id)\n"
-"      --unix-socket-group GROUP  the unix socket's group\n"
-"      --unix-socket-mode MODE    the unix socket's mode (default: 0660)\n"
-"      --n-workers N           serve from N processes, 0 to %d (default: 0)\n"
-"      --log-level LEVELS      levels joined by '|': critical, error, warning,\n"
-"                              message, info, debug, statistics, profile,\n"
-"                              all, default, none\n"
-"                              (default: critical|error|warning|message)\n"
-"      --log-path PATH         log to PATH ('-' is standard output;\n"
-"                              default: standard error)\n"
-"      --syslog                log to syslog\n"
-"      --syslog-facility NAME  syslog facility (default: mail)\n"
-"      --report-memory-profile log the memory in use after each session\n"
-"  -v, --verbose               log everything, with libmilter's debugging\n"
-"\n"
-"  -h, --help                  show this help\n"
-"      --version               show the version\n"
-"\n"
-"Accepted for milter-test-client's sake, with no effect: --event-loop-backend,\n"
-"--packet-buffer-size, --max-pending-finished-sessions.\n",
-	    OPTIONS_SPEC_ENV, OPTIONS_DEFAULT_SPEC, OPTIONS_MAX_WORKERS);
-}
-
 /*
  * The order matters: what needs root (the socket, its owner and mode,
  * the files) is done first, then inspect detaches, writes its pid, drops
@@ -254,7 +173,7 @@ main(int argc, char *argv[])
 	}
 	if (opts.help || opts.version) {
 		if (opts.help)
-			usage(stdout);
+			options_usage(stdout);
 		else
 			printf("inspect %s\n", VERSION);
 		options_free(&opts);
@@ -587,227 +506,19 @@ compat_notices(void)
 		    "libmilter ends each session itself", opts.max_pending);
 }
 
-/*
- * Serve until a signal says stop: libmilter runs in a thread of its own
- * while this one takes the signals.  In a worker, the privileges are
- * dropped first.
- */
+/* In a worker, drop the privileges first; then serve (serve.c). */
 static int
 serve(void)
 {
-	pthread_t	 thread, stopper;
-	char		 err[256];
-	int		 sig, stopping = 0, error;
+	char	 err[256];
 
-	main_thread = pthread_self();
 	if (opts.workers > 0 && drop && priv_drop(uid, gid, err,
 	    sizeof err) == -1) {
 		log_crit("%s", err);
 		worker_ready(err);
 		return WORKER_EXIT_FATAL;
 	}
-	/*
-	 * Both return an error number rather than set errno.  The writer
-	 * and libmilter's threads start with the signals blocked, and only
-	 * then does this thread take them (take_signals()).
-	 */
-	if ((error = opts.quiet ? 0 : output_start()) != 0 ||
-	    (error = take_signals()) != 0 ||
-	    (error = start_thread(&thread, milter_thread)) != 0) {
-		snprintf(err, sizeof err, "cannot start serving: %s",
-		    strerror(error));
-		log_crit("%s", err);
-		worker_ready(err);
-		return WORKER_EXIT_FATAL;
-	}
-	worker_ready(NULL);
-	for (;;) {
-		if ((sig = next_signal()) == SIGHUP) {
-			reopen_all();
-			continue;
-		}
-		if (sig == SIGINT || sig == SIGTERM) {
-			log_info("stopping on signal %d", sig);
-			stopping = 1;
-			log_stopping();
-			/*
-			 * smfi_stop() waits for libmilter's listener to end
-			 * its poll, up to five seconds: not here.
-			 */
-			if (start_thread(&stopper, stop_thread) == 0)
-				pthread_detach(stopper);
-			else
-				smfi_stop();
-		}
-		break;		/* SIGUSR1: libmilter stopped by itself */
-	}
-	/*
-	 * Sessions still open go on in libmilter's threads after it stops
-	 * listening: let the callbacks that have begun finish, hold the
-	 * others, and only then write the report out.  So every stage the
-	 * MTA saw answered is in the report.
-	 */
-	gate_close();
-	output_stop(OUTPUT_STALL);
-	/*
-	 * Nor is libmilter's return worth waiting for.  Stopped before
-	 * libmilter got to serve, it fails to listen again: still a stop
-	 * that was asked for.
-	 */
-	if (stopping)
-		return 0;
-	pthread_join(thread, NULL);
-	if (milter_failed) {
-		log_crit("libmilter stopped with an error (see its lines "
-		    "above or in syslog)");
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * The signals come to this thread, never to libmilter's: libmilter
- * starts a thread of its own that waits for SIGHUP, SIGINT and SIGTERM
- * and stops on any of them, and a process's signal goes to whichever
- * thread waits for it, the main thread first.  So this thread, always
- * the main one of its process, keeps them unblocked at all times, and
- * their handler passes them on through a pipe; every other thread
- * starts with them blocked (start_thread()).  Returns 0, or an error
- * number.
- */
-static int
-take_signals(void)
-{
-	struct sigaction	 sa;
-	sigset_t		 set;
-	int			 sig;
-
-	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) == -1)
-		return errno;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	daemon_sigset(&set);
-	sigaddset(&set, SIGUSR1);
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(&set, sig) == 1 &&
-		    sigaction(sig, &sa, NULL) == -1)
-			return errno;
-	return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-}
-
-/* Pass the signal on to next_signal(), if the pipe has room. */
-static void
-on_signal(int sig)
-{
-	unsigned char	 c = sig;
-	ssize_t		 n;
-	int		 saved = errno;
-
-	/* If the pipe is full, signals are waiting to be read already. */
-	n = write(wake[1], &c, 1);
-	(void)n;
-	errno = saved;
-}
-
-/* Wait for the next signal take_signals() took; returns it. */
-static int
-next_signal(void)
-{
-	struct pollfd	 pfd = { -1, POLLIN, 0 };
-	unsigned char	 c;
-
-	pfd.fd = wake[0];
-	for (;;) {
-		if (read(wake[0], &c, 1) == 1)
-			return c;
-		poll(&pfd, 1, -1);
-	}
-}
-
-/* A thread with the signals blocked.  Returns 0, or an error number. */
-static int
-start_thread(pthread_t *t, void *(*fn)(void *))
-{
-	pthread_attr_t	 attr;
-	sigset_t	 set;
-	int		 rc;
-
-	daemon_sigset(&set);
-	sigaddset(&set, SIGUSR1);
-	if ((rc = pthread_attr_init(&attr)) != 0)
-		return rc;
-	if ((rc = pthread_attr_setsigmask_np(&attr, &set)) == 0)
-		rc = pthread_create(t, &attr, fn, NULL);
-	pthread_attr_destroy(&attr);
-	return rc;
-}
-
-/* Tell libmilter to stop, however long that takes. */
-static void *
-stop_thread(void *arg)
-{
-	(void)arg;
-	smfi_stop();
-	return NULL;
-}
-
-/* libmilter's loop; milter_failed says how it ended. */
-static void *
-milter_thread(void *arg)
-{
-	(void)arg;
-	milter_failed = smfi_main() != MI_SUCCESS;
-	pthread_kill(main_thread, SIGUSR1);
-	return NULL;
-}
-
-/*
- * Every callback runs between gate_enter() and gate_leave().  Once
- * gate_close() has returned, no callback is running and none will: one
- * that comes later is held, its stage unreported and unanswered, until
- * inspect exits and its session with it.
- */
-static void
-gate_enter(void)
-{
-	static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
-	static pthread_cond_t	 never = PTHREAD_COND_INITIALIZER;
-
-	/*
-	 * Sequentially consistent: either gate_close() sees this callback
-	 * inside, or the callback sees the gate closed.
-	 */
-	atomic_fetch_add(&inside, 1);
-	if (!atomic_load(&closed))
-		return;
-	atomic_fetch_sub(&inside, 1);
-	pthread_mutex_lock(&lock);
-	for (;;)
-		pthread_cond_wait(&never, &lock);
-}
-
-/* Returns rc, the callback's answer. */
-static sfsistat
-gate_leave(sfsistat rc)
-{
-	atomic_fetch_sub(&inside, 1);
-	return rc;
-}
-
-/*
- * Close the gate and wait for the callbacks inside, which take a
- * millisecond or so (at most WAIT_MS in output_event()).
- */
-static void
-gate_close(void)
-{
-	const struct timespec	 tick = { 0, 1000000 };
-
-	atomic_store(&closed, 1);
-	while (atomic_load(&inside) > 0)
-		nanosleep(&tick, NULL);
+	return serve_run(!opts.quiet, reopen_all);
 }
 
 /*
@@ -965,7 +676,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
 	(void)f2;
 	(void)f3;
-	gate_enter();
+	serve_enter();
 	session_end(ctx);
 	s = session_get(ctx);
 	ng.offered_actions = f0;
@@ -1000,7 +711,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (s != NULL && s->layout_ok)
 		ev.version = ctx_mta_version(ctx);
 	emit(ctx, s, &ev);
-	return gate_leave(SMFIS_CONTINUE);
+	return serve_leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
@@ -1011,7 +722,7 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	struct carry	*c;
 	int		 new = smfi_getpriv(ctx) == NULL;
 
-	gate_enter();
+	serve_enter();
 	s = session_get(ctx);
 	/* After a "quit, new connection": the negotiation still holds. */
 	pthread_mutex_lock(&carry_lock);
@@ -1027,7 +738,7 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	ev.host = host != NULL ? host : "";
 	ev.address = addr;
 	emit(ctx, s, &ev);
-	return gate_leave(reply(s, SMFIP_NR_CONN));
+	return serve_leave(reply(s, SMFIP_NR_CONN));
 }
 
 static sfsistat
@@ -1036,11 +747,11 @@ cb_helo(SMFICTX *ctx, char *name)
 	struct session	*s;
 	struct event	 ev = { .stage = STAGE_HELO };
 
-	gate_enter();
+	serve_enter();
 	s = session_get(ctx);
 	ev.name = name != NULL ? name : "";
 	emit(ctx, s, &ev);
-	return gate_leave(reply(s, SMFIP_NR_HELO));
+	return serve_leave(reply(s, SMFIP_NR_HELO));
 }
 
 static sfsistat
@@ -1049,11 +760,11 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	struct session	*s;
 	struct event	 ev = { .stage = STAGE_ENVFROM };
 
-	gate_enter();
+	serve_enter();
 	s = session_get(ctx);
 	ev.args = argv;
 	emit(ctx, s, &ev);
-	return gate_leave(reply(s, SMFIP_NR_MAIL));
+	return serve_leave(reply(s, SMFIP_NR_MAIL));
 }
 
 /*
@@ -1067,7 +778,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	struct event	 ev = { .stage = STAGE_ENVRCPT };
 	const char	*mailer;
 
-	gate_enter();
+	serve_enter();
 	s = session_get(ctx);
 	ev.args = argv;
 	if (s != NULL && s->rcpt_rej &&
@@ -1076,7 +787,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	    strcmp(mailer, "error") == 0)
 		ev.rejected = 1;
 	emit(ctx, s, &ev);
-	return gate_leave(reply(s, SMFIP_NR_RCPT));
+	return serve_leave(reply(s, SMFIP_NR_RCPT));
 }
 
 static sfsistat
@@ -1085,10 +796,10 @@ cb_data(SMFICTX *ctx)
 	struct session	*s;
 	struct event	 ev = { .stage = STAGE_DATA };
 
-	gate_enter();
+	serve_enter();
 	s = session_get(ctx);
 	emit(ctx, s, &ev);
-	return gate_leave(reply(s, SMFIP_NR_DATA));
+	return serve_leave(reply(s, SMFIP_NR_DATA));
 }
 
 static sfsistat
@@ -1097,12 +808,12 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct session	*s;
 	struct event	 ev = { .stage = STAGE_HEADER };
 
-	gate_enter();
+	serve_enter();
 	s = session_get(ctx);
 	ev.name = name != NULL ? name : "";
 	ev.value = value != NULL ? value : "";
 	emit(ctx, s, &ev);
-	return gate_leave(reply(s, SMFIP_NR_HDR));
+	return serve_leave(reply(s, SMFIP_NR_HDR));
 }
 
 static sfsistat
@@ -1111,10 +822,10 @@ cb_eoh(SMFICTX *ctx)
 	struct session	*s;
 	struct event	 ev = { .stage = STAGE_EOH };
 
-	gate_enter();
+	serve_enter();
 	s = session_get(ctx);
 	emit(ctx, s, &ev);
-	return gate_leave(reply(s, SMFIP_NR_EOH));
+	return serve_leave(reply(s, SMFIP_NR_EOH));
 }
 
 static sfsistat
@@ -1123,12 +834,12 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct session	*s;
 	struct event	 ev = { .stage = STAGE_BODY };
 
-	gate_enter();
+	serve_enter();
 	s = session_get(ctx);
 	ev.chunk = chunk;
 	ev.length = chunk != NULL ? len : 0;
 	emit(ctx, s, &ev);
-	return gate_leave(reply(s, SMFIP_NR_BODY));
+	return serve_leave(reply(s, SMFIP_NR_BODY));
 }
 
 static sfsistat
@@ -1136,9 +847,9 @@ cb_eom(SMFICTX *ctx)
 {
 	struct event	 ev = { .stage = STAGE_EOM };
 
-	gate_enter();
+	serve_enter();
 	emit(ctx, session_get(ctx), &ev);
-	return gate_leave(SMFIS_CONTINUE);
+	return serve_leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
@@ -1146,9 +857,9 @@ cb_abort(SMFICTX *ctx)
 {
 	struct event	 ev = { .stage = STAGE_ABORT };
 
-	gate_enter();
+	serve_enter();
 	emit(ctx, session_get(ctx), &ev);
-	return gate_leave(SMFIS_CONTINUE);
+	return serve_leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
@@ -1157,13 +868,13 @@ cb_close(SMFICTX *ctx)
 	struct session	*s;
 	struct event	 ev = { .stage = STAGE_CLOSE };
 
-	gate_enter();
+	serve_enter();
 	s = session_get(ctx);
 	emit(ctx, s, &ev);
 	if (opts.report_memory && s != NULL)
 		report_memory(s->id);
 	session_end(ctx);
-	return gate_leave(SMFIS_CONTINUE);
+	return serve_leave(SMFIS_CONTINUE);
 }
 
 static sfsistat
@@ -1172,9 +883,9 @@ cb_unknown(SMFICTX *ctx, const char *command)
 	struct session	*s;
 	struct event	 ev = { .stage = STAGE_UNKNOWN };
 
-	gate_enter();
+	serve_enter();
 	s = session_get(ctx);
 	ev.name = command != NULL ? command : "";
 	emit(ctx, s, &ev);
-	return gate_leave(reply(s, SMFIP_NR_UNKN));
+	return serve_leave(reply(s, SMFIP_NR_UNKN));
 }

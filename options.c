@@ -157,6 +157,68 @@ static const char *const shows[] = { "sent", "all", "none", NULL };
 static const char *const sources[] = { "auto", "context", "lookup", NULL };
 static const char *const noreplies[] = { "auto", "yes", "no", NULL };
 
+void
+options_usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: inspect [options] [SPEC]\n"
+"\n"
+"Show every stage, argument and macro an MTA sends to a milter.\n"
+"\n"
+"  -s, --connection-spec SPEC  where to listen: unix:PATH, local:PATH,\n"
+"                              inet:PORT[@HOST|@[ADDR]], inet6:PORT[@...]\n"
+"                              (default: $%s or %s)\n"
+"      --format text|json      report format (default: text)\n"
+"      --output PATH           write the report to PATH instead of standard\n"
+"                              output ('-' is standard output; repeatable)\n"
+"      --show-macros sent|all|none  per event, the macros sent with it\n"
+"                              (default), or also every one visible, or none\n"
+"      --macros LIST           show only these macros, separated by commas or\n"
+"                              spaces; '+LIST' adds to the list (default:\n"
+"                              every name sent; the list requested and\n"
+"                              looked up is every macro Postfix or Sendmail\n"
+"                              sends)\n"
+"      --request-macros        ask the MTA to send the listed macros at every\n"
+"                              stage\n"
+"      --macro-source auto|context|lookup  read each stage's macros in\n"
+"                              libmilter's context, or look them up by name\n"
+"                              (default auto: the context if it checks out)\n"
+"      --timeout SECONDS       I/O timeout towards the MTA (libmilter's: 7210)\n"
+"      --backlog N             listen queue length (libmilter's: SOMAXCONN)\n"
+"      --no-reply auto|yes|no  tell the MTA that stages other than eom get\n"
+"                              no reply (default auto: wherever no ACK\n"
+"                              is left to wait for; see inspect(8))\n"
+"  -q, --quiet                 report nothing per stage (milter-test-client's\n"
+"                              --no-report-request too)\n"
+"\n"
+"Running as a service:\n"
+"      --daemon, --no-daemon   detach, or not (the default)\n"
+"      --pid-file PATH         write the process id to PATH\n"
+"  -u, --user USER             serve as USER (name or id; --user-name,\n"
+"                              --user-id take only one kind)\n"
+"  -g, --group GROUP           serve as GROUP (--group-name, --group-id)\n"
+"      --unix-socket-group GROUP  the unix socket's group\n"
+"      --unix-socket-mode MODE    the unix socket's mode (default: 0660)\n"
+"      --n-workers N           serve from N processes, 0 to %d (default: 0)\n"
+"      --log-level LEVELS      levels joined by '|': critical, error, warning,\n"
+"                              message, info, debug, statistics, profile,\n"
+"                              all, default, none\n"
+"                              (default: critical|error|warning|message)\n"
+"      --log-path PATH         log to PATH ('-' is standard output;\n"
+"                              default: standard error)\n"
+"      --syslog                log to syslog\n"
+"      --syslog-facility NAME  syslog facility (default: mail)\n"
+"      --report-memory-profile log the memory in use after each session\n"
+"  -v, --verbose               log everything, with libmilter's debugging\n"
+"\n"
+"  -h, --help                  show this help\n"
+"      --version               show the version\n"
+"\n"
+"Accepted for milter-test-client's sake, with no effect: --event-loop-backend,\n"
+"--packet-buffer-size, --max-pending-finished-sessions.\n",
+	    OPTIONS_SPEC_ENV, OPTIONS_DEFAULT_SPEC, OPTIONS_MAX_WORKERS);
+}
+
 int
 options_parse(struct options *opts, int argc, char *argv[], char *err,
     size_t errlen)

@@ -7,6 +7,7 @@
 #include <sys/un.h>
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "output.h"
 #include "print.h"
@@ -112,6 +113,9 @@ int	options_parse(struct options *opts, int argc, char *argv[],
  */
 int	options_parse_spec(const char *spec, struct spec *sp, char *err,
 	    size_t errlen);
+
+/* Write the summary of the options (--help) to fp. */
+void	options_usage(FILE *fp);
 
 /* Release what options_parse() allocated. */
 void	options_free(struct options *opts);
