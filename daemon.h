@@ -42,9 +42,9 @@ int	daemon_group(const char *s, enum idkind kind, gid_t *gid, char *err,
 	    size_t errlen);
 
 /*
- * Open the directory of path and remember the file's name in it: *dir
- * gets the directory's descriptor, *base the file's name inside it.
- * Returns 0, or -1 with errno set.
+ * Open the directory of path and remember the file's name in it, in o:
+ * o->dirfd gets the directory's descriptor, o->name the file's name
+ * inside it, o->path a copy of path.  Returns 0, or -1 with errno set.
  */
 int	owned_init(struct owned *o, const char *path);
 

@@ -47,8 +47,8 @@ struct session {
 	uint64_t	 id;
 	int		 layout_ok;	/* libmilter's context checks out */
 	int		 rcpt_rej;	/* rejected recipients negotiated */
-	unsigned long	 noreply;	/* the SMFIP_NR_* bits negotiated */
-	int		 sock;		/* the MTA's TCP socket, or -1 */
+	unsigned long	 nr_steps;	/* the SMFIP_NR_* bits negotiated */
+	int		 mta_fd;	/* the MTA's TCP socket, or -1 */
 	struct macros	 macros;
 };
 
@@ -67,12 +67,12 @@ struct session {
 struct carry {
 	SMFICTX		*ctx;
 	int		 rcpt_rej;
-	unsigned long	 noreply;
-	int		 sock;
+	unsigned long	 nr_steps;
+	int		 mta_fd;
 };
 
 /* Session numbers, shared by the processes serving the one socket. */
-struct shared {
+struct numbering {
 	atomic_ullong	 next_session;
 };
 
@@ -113,14 +113,14 @@ static sfsistat	cb_unknown(SMFICTX *, const char *);
 /* Set up in main() before serving; read-only while serving. */
 static struct options	 opts;
 static char		*symlist;	/* opts.macros joined by spaces */
-static struct shared	*shared;
+static struct numbering	*numbering;
 static pthread_key_t	 buf_key;	/* each thread formats in its own */
-static int		 noreply;	/* negotiate SMFIP_NR_* */
+static int		 ask_noreply;	/* negotiate SMFIP_NR_* */
 static int		 quickack;	/* ... over TCP: if ACKs can be hurried */
-static struct owned	 sock = { -1, NULL, NULL, 0, 0 };	/* unix socket */
+static struct owned	 sockfile = { -1, NULL, NULL, 0, 0 };	/* unix */
 static struct owned	 pidfile = { -1, NULL, NULL, 0, 0 };
 static int		 pidfd = -1;
-static int		 drop;		/* -u or -g: serve as uid, gid */
+static int		 drop_privs;	/* -u or -g: serve as uid, gid */
 static uid_t		 uid;
 static gid_t		 gid;
 static gid_t		 socket_gid = (gid_t)-1;
@@ -213,10 +213,10 @@ main(int argc, char *argv[])
 	}
 	if (listen_check(opts.spec, &opts.where) == -1 ||
 	    milter_setup() == -1 ||
-	    listen_open(opts.spec, &opts.where, &sock, socket_gid,
+	    listen_open(opts.spec, &opts.where, &sockfile, socket_gid,
 	    opts.socket_mode, opts.workers > 0) == -1)
 		goto done;
-	if (drop && chown_files() == -1)
+	if (drop_privs && chown_files() == -1)
 		goto done;
 
 	if (opts.daemon && (notify = daemon_detach(err, sizeof err)) == -1) {
@@ -253,7 +253,8 @@ main(int argc, char *argv[])
 		started(-1);
 		status = workers_run(opts.workers, serve, reopen_all, notify);
 	} else {
-		if (drop && priv_drop(uid, gid, err, sizeof err) == -1) {
+		if (drop_privs && priv_drop(uid, gid, err, sizeof err) ==
+		    -1) {
 			log_crit("%s", err);
 			daemon_ready(notify, err);
 			goto done;
@@ -268,7 +269,7 @@ main(int argc, char *argv[])
 	if (status == 0)
 		log_info("stopped");
 done:
-	owned_remove(&sock);
+	owned_remove(&sockfile);
 	owned_remove(&pidfile);
 	free(symlist);
 	options_free(&opts);
@@ -314,14 +315,15 @@ setup_ids(void)
 		log_crit("--unix-socket-group: %s", err);
 		return -1;
 	}
-	drop = opts.user != NULL || opts.group != NULL;
-	if (drop && geteuid() != 0 && (uid != geteuid() || gid != getegid())) {
+	drop_privs = opts.user != NULL || opts.group != NULL;
+	if (drop_privs && geteuid() != 0 && (uid != geteuid() ||
+	    gid != getegid())) {
 		log_crit("%s: serving as another user or group needs root",
 		    opts.user != NULL ? opts.user : opts.group);
 		return -1;
 	}
-	if (drop && geteuid() != 0)
-		drop = 0;	/* already that user: nothing to drop */
+	if (drop_privs && geteuid() != 0)
+		drop_privs = 0;	/* already that user: nothing to drop */
 	return 0;
 }
 
@@ -331,13 +333,13 @@ setup_shared(void)
 {
 	int	 rc;
 
-	shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
+	numbering = mmap(NULL, sizeof *numbering, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED) {
+	if (numbering == MAP_FAILED) {
 		log_crit("mmap: %s", strerror(errno));
 		return -1;
 	}
-	atomic_init(&shared->next_session, 1);
+	atomic_init(&numbering->next_session, 1);
 	if ((rc = pthread_key_create(&buf_key, free_buf)) != 0) {
 		log_crit("pthread_key_create: %s", strerror(rc));
 		return -1;
@@ -347,8 +349,8 @@ setup_shared(void)
 	 * cheaper if the kernel acknowledges the MTA's commands at once
 	 * (see reply()).
 	 */
-	noreply = opts.noreply != NOREPLY_NO;
-	quickack = noreply && opts.where.family != AF_UNIX;
+	ask_noreply = opts.noreply != NOREPLY_NO;
+	quickack = ask_noreply && opts.where.family != AF_UNIX;
 	return 0;
 }
 
@@ -404,7 +406,7 @@ reopen_all(void)
 	 * The supervisor of workers is still root: what it opens anew, its
 	 * workers must be able to open too.
 	 */
-	if (drop && geteuid() == 0) {
+	if (drop_privs && geteuid() == 0) {
 		if (log_chown(uid, gid) == -1) {
 			log_err("cannot give the reopened log to the user: %s",
 			    strerror(errno));
@@ -512,7 +514,7 @@ serve(void)
 {
 	char	 err[256];
 
-	if (opts.workers > 0 && drop && priv_drop(uid, gid, err,
+	if (opts.workers > 0 && drop_privs && priv_drop(uid, gid, err,
 	    sizeof err) == -1) {
 		log_crit("%s", err);
 		worker_ready(err);
@@ -537,8 +539,8 @@ session_get(SMFICTX *ctx)
 		log_err("cannot allocate a session: %s", strerror(errno));
 		return NULL;
 	}
-	s->id = atomic_fetch_add(&shared->next_session, 1);
-	s->sock = -1;
+	s->id = atomic_fetch_add(&numbering->next_session, 1);
+	s->mta_fd = -1;
 	smfi_setpriv(ctx, s);
 	/* Every session checks libmilter's context before it is read. */
 	s->layout_ok = ctx_check(ctx, s, timeout);
@@ -570,8 +572,8 @@ session_end(SMFICTX *ctx)
 	c = carry_slot(ctx);
 	c->ctx = ctx;
 	c->rcpt_rej = s->rcpt_rej;
-	c->noreply = s->noreply;
-	c->sock = s->sock;
+	c->nr_steps = s->nr_steps;
+	c->mta_fd = s->mta_fd;
 	pthread_mutex_unlock(&carry_lock);
 	macros_free(&s->macros);
 	free(s);
@@ -650,10 +652,10 @@ reply(struct session *s, unsigned long nr)
 {
 	static const int	 one = 1;
 
-	if (s == NULL || !(s->noreply & nr))
+	if (s == NULL || !(s->nr_steps & nr))
 		return SMFIS_CONTINUE;
-	if (s->sock != -1)
-		setsockopt(s->sock, IPPROTO_TCP, TCP_QUICKACK, &one,
+	if (s->mta_fd != -1)
+		setsockopt(s->mta_fd, IPPROTO_TCP, TCP_QUICKACK, &one,
 		    sizeof one);
 	return SMFIS_NOREPLY;
 }
@@ -677,6 +679,12 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	(void)f2;
 	(void)f3;
 	serve_enter();
+	/*
+	 * Every connection begins here, and gets a new session: whatever
+	 * was left on this context (a session whose close never came) goes.
+	 * session_get() makes it; after a "quit, new connection", which is
+	 * not negotiated again, cb_connect() does.
+	 */
 	session_end(ctx);
 	s = session_get(ctx);
 	ng.offered_actions = f0;
@@ -692,17 +700,17 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		log_warn("the MTA does not offer SMFIF_SETSYMLIST: the macros "
 		    "cannot be requested, only looked up");
 	if (s != NULL && quickack &&
-	    (s->sock = session_socket(ctx, s)) == -1 &&
+	    (s->mta_fd = session_socket(ctx, s)) == -1 &&
 	    atomic_exchange(&warned_socket, 1) == 0)
 		log_warn("cannot find the MTA's socket in libmilter's context: "
 		    "%s", opts.noreply == NOREPLY_YES ? "its commands may wait "
 		    "for delayed ACKs" : "every stage gets a reply");
-	if (s != NULL && noreply && (s->sock != -1 || !quickack ||
+	if (s != NULL && ask_noreply && (s->mta_fd != -1 || !quickack ||
 	    opts.noreply == NOREPLY_YES))
 		ng.answered_steps |= f1 & NR_ALL;
 	if (s != NULL) {
 		s->rcpt_rej = (ng.answered_steps & SMFIP_RCPT_REJ) != 0;
-		s->noreply = ng.answered_steps & NR_ALL;
+		s->nr_steps = ng.answered_steps & NR_ALL;
 	}
 	*pf0 = ng.answered_actions;
 	*pf1 = ng.answered_steps;
@@ -729,8 +737,8 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	c = carry_slot(ctx);
 	if (new && s != NULL && c->ctx == ctx) {
 		s->rcpt_rej = c->rcpt_rej;
-		s->noreply = c->noreply;
-		s->sock = c->sock;
+		s->nr_steps = c->nr_steps;
+		s->mta_fd = c->mta_fd;
 	}
 	c->ctx = NULL;
 	pthread_mutex_unlock(&carry_lock);

@@ -45,6 +45,8 @@ static size_t	text_prefix(char *, uint64_t);
 static int	print_text(struct buf *, const struct event *);
 static int	text_macros(struct buf *, const char *, const struct macro *,
 		    size_t);
+static int	text_chunk(struct buf *, const char *, const unsigned char *,
+		    size_t);
 static int	text_visible(struct buf *, const char *,
 		    const struct visible *, size_t);
 static int	print_json(struct buf *, const struct event *);
@@ -528,7 +530,7 @@ print_text(struct buf *out, const struct event *ev)
 	const struct negotiation *ng = ev->negotiation;
 	struct buf	 addr = { NULL, 0, 0 };
 	char		 prefix[32], num[32];
-	size_t		 i, pos, end;
+	size_t		 i;
 	int		 rc = -1;
 
 	text_prefix(prefix, ev->session);
@@ -594,25 +596,8 @@ print_text(struct buf *out, const struct event *ev)
 		snprintf(num, sizeof num, "  length: %zu\n", ev->length);
 		if (buf_puts(out, prefix) == -1 || buf_puts(out, num) == -1)
 			return -1;
-		/* One line per line of data, so that a body reads as one. */
-		pos = 0;
-		do {
-			end = pos + CHUNK_LINE < ev->length ?
-			    pos + CHUNK_LINE : ev->length;
-			for (i = pos; i < end; i++)
-				if (ev->chunk[i] == '\n') {
-					end = i + 1;
-					break;
-				}
-			/* Cut by length between characters, not inside one. */
-			if (i == end && end < ev->length)
-				end = char_start(ev->chunk, pos, end,
-				    ev->length);
-			if (put_text_string(out, prefix, "chunk",
-			    ev->chunk + pos, end - pos) == -1)
-				return -1;
-			pos = end;
-		} while (pos < ev->length);
+		if (text_chunk(out, prefix, ev->chunk, ev->length) == -1)
+			return -1;
 		break;
 	default:
 		break;
@@ -626,6 +611,34 @@ print_text(struct buf *out, const struct event *ev)
 done:
 	buf_free(&addr);
 	return rc;
+}
+
+/*
+ * A body chunk as "chunk" lines: one per line of data, so that a body
+ * reads as one, and at most CHUNK_LINE bytes each, cut between
+ * characters rather than inside one.
+ */
+static int
+text_chunk(struct buf *out, const char *prefix, const unsigned char *chunk,
+    size_t length)
+{
+	size_t	 pos = 0, end, i;
+
+	do {
+		end = pos + CHUNK_LINE < length ? pos + CHUNK_LINE : length;
+		for (i = pos; i < end; i++)
+			if (chunk[i] == '\n') {
+				end = i + 1;
+				break;
+			}
+		if (i == end && end < length)
+			end = char_start(chunk, pos, end, length);
+		if (put_text_string(out, prefix, "chunk", chunk + pos,
+		    end - pos) == -1)
+			return -1;
+		pos = end;
+	} while (pos < length);
+	return 0;
 }
 
 /* "[SESSION]", the tag of every text line of a session; returns its length. */
