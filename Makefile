@@ -36,7 +36,7 @@ ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
 	macros.o serve.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
-	tests/unit/test_ctx
+	tests/unit/test_ctx tests/unit/test_log
 
 all: inspect
 
@@ -54,6 +54,9 @@ tests/unit/test_print: tests/unit/test_print.o print.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+tests/unit/test_log: tests/unit/test_log.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 # The real libmilter reads and writes the contexts these tests lay out.

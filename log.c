@@ -118,6 +118,7 @@ log_parse_facility(const char *s, int *facility)
 int
 log_init(unsigned int mask, const char *path, int syslog_on, int facility)
 {
+	char	*newpath = NULL;
 	int	 fd = STDERR_FILENO;
 
 	if (path != NULL && strcmp(path, "-") == 0)
@@ -125,12 +126,18 @@ log_init(unsigned int mask, const char *path, int syslog_on, int facility)
 	else if (path != NULL) {
 		if ((fd = log_open_file(path)) == -1)
 			return -1;
-		if ((logpath = strdup(path)) == NULL) {
+		if ((newpath = strdup(path)) == NULL) {
 			close(fd);
 			return -1;
 		}
 	} else if (syslog_on)
 		fd = -1;
+	/* Called again (the unit tests): the file before is done with. */
+	if (logpath != NULL) {
+		close(logfd);
+		free(logpath);
+	}
+	logpath = newpath;
 	levels = mask;
 	logfd = fd;
 	use_syslog = syslog_on;
