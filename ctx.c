@@ -45,12 +45,15 @@ ctx_mta_version(SMFICTX *ctx)
 char **
 ctx_macros(SMFICTX *ctx, enum ctx_slot slot, const void **buf)
 {
-	char	**ptr[CTX_SLOTS], *mbuf[CTX_SLOTS];
+	char	**ptr, *mbuf;
 
-	CTX_READ(ctx, ctx_mac_ptr, ptr);
-	CTX_READ(ctx, ctx_mac_buf, mbuf);
-	*buf = mbuf[slot];
-	return mbuf[slot] != NULL ? ptr[slot] : NULL;
+	/* Only this slot's two pointers: it is read at every event. */
+	memcpy(&ptr, (const char *)ctx + offsetof(struct ctx_layout,
+	    ctx_mac_ptr) + slot * sizeof ptr, sizeof ptr);
+	memcpy(&mbuf, (const char *)ctx + offsetof(struct ctx_layout,
+	    ctx_mac_buf) + slot * sizeof mbuf, sizeof mbuf);
+	*buf = mbuf;
+	return mbuf != NULL ? ptr : NULL;
 }
 
 int

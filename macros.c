@@ -134,6 +134,9 @@ from_context(struct macros *m, SMFICTX *ctx, struct event *ev)
 	int		 i, j, k, o, own = -1, r;
 	enum stage	 from;
 
+	/* Header and body chunks, most events, show nothing by default. */
+	if (!brings_macros(ev->stage) && !ev->show_visible)
+		return 0;
 	for (i = 0; i < CTX_SLOTS; i++)
 		mac[i] = ctx_macros(ctx, i, &buf[i]);
 	if (brings_macros(ev->stage)) {
