@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -42,6 +43,7 @@ static void	signal_all(struct worker *, unsigned int, int);
 static int	reap(struct worker *, unsigned int, int, int *, int (*)(void));
 static void	owned_release(struct owned *);
 static int	wait_ready(int, unsigned int, char *, size_t);
+static int	read_memory(long *, long *);
 
 static int	ready_fd = -1;		/* in a worker: to its supervisor */
 static int	launcher_fd = -1;	/* the supervisor's: see daemon_ready */
@@ -379,8 +381,8 @@ daemon_sigset(sigset_t *set)
 	sigaddset(set, SIGTERM);
 }
 
-int
-daemon_memory(long *rss_kb, long *hwm_kb)
+static int
+read_memory(long *rss_kb, long *hwm_kb)
 {
 	char	 buf[4096], *p;
 	ssize_t	 n;
@@ -565,4 +567,28 @@ owned_release(struct owned *o)
 	free(o->path);
 	o->dirfd = -1;
 	o->path = o->name = NULL;
+}
+
+void
+daemon_report_memory(uint64_t id)
+{
+	struct mallinfo2	 mi;
+	const char		*env = getenv("MILTER_MEMORY_PROFILE");
+	long			 rss, hwm;
+
+	if (read_memory(&rss, &hwm) == -1) {
+		log_msg(LEVEL_PROFILE, "session %llu: cannot read "
+		    "/proc/self/status", (unsigned long long)id);
+		return;
+	}
+	if (env == NULL || strcmp(env, "yes") != 0) {
+		log_msg(LEVEL_PROFILE, "session %llu: memory: resident %ld kB,"
+		    " peak %ld kB", (unsigned long long)id, rss, hwm);
+		return;
+	}
+	mi = mallinfo2();
+	log_msg(LEVEL_PROFILE, "session %llu: memory: resident %ld kB, peak "
+	    "%ld kB; heap %zu bytes in use, %zu free, %zu mapped",
+	    (unsigned long long)id, rss, hwm, mi.uordblks, mi.fordblks,
+	    mi.hblkhd);
 }

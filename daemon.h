@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* How a user or group was named on the command line. */
 enum idkind {
@@ -116,7 +117,11 @@ void	worker_ready(const char *why);
  */
 void	daemon_sigset(sigset_t *set);
 
-/* The resident size and its peak, in kB, from /proc.  Returns 0 or -1. */
-int	daemon_memory(long *rss_kb, long *hwm_kb);
+/*
+ * --report-memory-profile: log the process's memory after session id,
+ * read from /proc; with MILTER_MEMORY_PROFILE=yes, the allocator's view
+ * too.
+ */
+void	daemon_report_memory(uint64_t id);
 
 #endif

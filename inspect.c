@@ -1,13 +1,11 @@
 /* inspect.c -- a milter that shows everything the MTA sends it */
 /* SPDX-License-Identifier: ISC */
 
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -29,6 +27,7 @@
 #include "output.h"
 #include "print.h"
 #include "serve.h"
+#include "session.h"
 
 #ifndef VERSION
 #define VERSION	"unknown"
@@ -42,39 +41,10 @@
 /* Sendmail takes at most this many macros per stage from a symlist. */
 #define SENDMAIL_MAX_SYMLIST	50
 
-/* What inspect keeps per SMTP connection, in smfi_setpriv(). */
-struct session {
-	uint64_t	 id;
-	int		 layout_ok;	/* libmilter's context checks out */
-	int		 rcpt_rej;	/* rejected recipients negotiated */
-	unsigned long	 nr_steps;	/* the SMFIP_NR_* bits negotiated */
-	int		 mta_fd;	/* the MTA's TCP socket, or -1 */
-	struct macros	 macros;
-};
-
 /* The stages that can go without a reply: all but negotiate and eom. */
 #define NR_ALL	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | \
 		SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | \
 		SMFIP_NR_EOH | SMFIP_NR_BODY)
-
-/*
- * What negotiation settled outlives the session that close ends: after
- * Sendmail's "quit, new connection" (SMFIC_QUIT_NC) the next session on
- * the same context is not negotiated again.  Kept here by context.
- */
-#define CARRY_SLOTS	256
-
-struct carry {
-	SMFICTX		*ctx;
-	int		 rcpt_rej;
-	unsigned long	 nr_steps;
-	int		 mta_fd;
-};
-
-/* Session numbers, shared by the processes serving the one socket. */
-struct numbering {
-	atomic_ullong	 next_session;
-};
 
 static void	started(int);
 static int	setup_ids(void);
@@ -85,13 +55,7 @@ static void	reopen_all(void);
 static void	free_buf(void *);
 static int	chown_files(void);
 static int	milter_setup(void);
-static int	session_socket(SMFICTX *, const struct session *);
-static void	compat_notices(void);
 static int	serve(void);
-static struct session *session_get(SMFICTX *);
-static struct carry *carry_slot(SMFICTX *);
-static void	session_end(SMFICTX *);
-static void	report_memory(uint64_t);
 static void	emit(SMFICTX *, struct session *, struct event *);
 static sfsistat	reply(struct session *, unsigned long);
 static sfsistat	cb_negotiate(SMFICTX *, unsigned long, unsigned long,
@@ -113,7 +77,6 @@ static sfsistat	cb_unknown(SMFICTX *, const char *);
 /* Set up in main() before serving; read-only while serving. */
 static struct options	 opts;
 static char		*symlist;	/* opts.macros joined by spaces */
-static struct numbering	*numbering;
 static pthread_key_t	 buf_key;	/* each thread formats in its own */
 static int		 ask_noreply;	/* negotiate SMFIP_NR_* */
 static int		 quickack;	/* ... over TCP: if ACKs can be hurried */
@@ -129,8 +92,6 @@ static time_t		 timeout;	/* libmilter's, as set */
 
 static atomic_int	 warned_symlist;
 static atomic_int	 warned_socket;
-static struct carry	 carry[CARRY_SLOTS];
-static pthread_mutex_t	 carry_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* libmilter wants writable strings. */
 static char		 filter_name[] = "inspect";
@@ -189,8 +150,9 @@ main(int argc, char *argv[])
 	}
 	/* A reader that goes away must cost events, not the process. */
 	signal(SIGPIPE, SIG_IGN);
-	compat_notices();
+	options_notices(&opts);
 
+	timeout = opts.timeout > 0 ? opts.timeout : LIBMILTER_TIMEOUT;
 	if (setup_ids() == -1 || setup_shared() == -1)
 		goto done;
 	if ((symlist = join_macros()) == NULL) {
@@ -198,7 +160,6 @@ main(int argc, char *argv[])
 		    strerror(errno));
 		goto done;
 	}
-	timeout = opts.timeout > 0 ? opts.timeout : LIBMILTER_TIMEOUT;
 	macros_init(&opts);
 	if (opts.request_macros && opts.nmacros > SENDMAIL_MAX_SYMLIST)
 		log_notice("note: %zu macros requested; Sendmail takes at "
@@ -333,13 +294,8 @@ setup_shared(void)
 {
 	int	 rc;
 
-	numbering = mmap(NULL, sizeof *numbering, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (numbering == MAP_FAILED) {
-		log_crit("mmap: %s", strerror(errno));
+	if (session_setup(timeout, &opts.where) == -1)
 		return -1;
-	}
-	atomic_init(&numbering->next_session, 1);
 	if ((rc = pthread_key_create(&buf_key, free_buf)) != 0) {
 		log_crit("pthread_key_create: %s", strerror(rc));
 		return -1;
@@ -477,37 +433,6 @@ milter_setup(void)
 	return 0;
 }
 
-/*
- * The socket of the MTA's connection, or -1.  libmilter offers no way to
- * reach it but its context, which ctx.c reads once it has checked it:
- * trusted only if it is a connected TCP socket on inspect's port.
- */
-static int
-session_socket(SMFICTX *ctx, const struct session *s)
-{
-	int	 sd;
-
-	if (!s->layout_ok)
-		return -1;
-	sd = ctx_socket(ctx);
-	return listen_is_session(sd, &opts.where) ? sd : -1;
-}
-
-/* milter-test-client's options that libmilter has no use for. */
-static void
-compat_notices(void)
-{
-	if (opts.event_loop_backend != NULL)
-		log_notice("--event-loop-backend %s: no effect; libmilter "
-		    "has its own event loop", opts.event_loop_backend);
-	if (opts.packet_buffer_size != NULL)
-		log_notice("--packet-buffer-size %s: no effect; libmilter "
-		    "sends each reply at once", opts.packet_buffer_size);
-	if (opts.max_pending != NULL)
-		log_notice("--max-pending-finished-sessions %s: no effect; "
-		    "libmilter ends each session itself", opts.max_pending);
-}
-
 /* In a worker, drop the privileges first; then serve (serve.c). */
 static int
 serve(void)
@@ -521,90 +446,6 @@ serve(void)
 		return WORKER_EXIT_FATAL;
 	}
 	return serve_run(!opts.quiet, reopen_all);
-}
-
-/*
- * The connection's session, made on first use.  libmilter runs the
- * callbacks of one connection one at a time, though not always on the
- * same thread, so a session needs no lock of its own.
- */
-static struct session *
-session_get(SMFICTX *ctx)
-{
-	struct session	*s;
-
-	if ((s = smfi_getpriv(ctx)) != NULL)
-		return s;
-	if ((s = calloc(1, sizeof *s)) == NULL) {
-		log_err("cannot allocate a session: %s", strerror(errno));
-		return NULL;
-	}
-	s->id = atomic_fetch_add(&numbering->next_session, 1);
-	s->mta_fd = -1;
-	smfi_setpriv(ctx, s);
-	/* Every session checks libmilter's context before it is read. */
-	s->layout_ok = ctx_check(ctx, s, timeout);
-	macros_begin(&s->macros, s->layout_ok);
-	return s;
-}
-
-/* The carry slot of ctx; callers hold carry_lock. */
-static struct carry *
-carry_slot(SMFICTX *ctx)
-{
-	return &carry[((uintptr_t)ctx >> 4) % CARRY_SLOTS];
-}
-
-/*
- * close ends a session; after a QUIT_NC the next connect on the same
- * context makes a new one.
- */
-static void
-session_end(SMFICTX *ctx)
-{
-	struct session	*s;
-	struct carry	*c;
-
-	if ((s = smfi_getpriv(ctx)) == NULL)
-		return;
-	smfi_setpriv(ctx, NULL);
-	pthread_mutex_lock(&carry_lock);
-	c = carry_slot(ctx);
-	c->ctx = ctx;
-	c->rcpt_rej = s->rcpt_rej;
-	c->nr_steps = s->nr_steps;
-	c->mta_fd = s->mta_fd;
-	pthread_mutex_unlock(&carry_lock);
-	macros_free(&s->macros);
-	free(s);
-}
-
-/*
- * --report-memory-profile: the process's memory after a session, read
- * from /proc; with MILTER_MEMORY_PROFILE=yes, the allocator's view too.
- */
-static void
-report_memory(uint64_t id)
-{
-	struct mallinfo2	 mi;
-	const char		*env = getenv("MILTER_MEMORY_PROFILE");
-	long			 rss, hwm;
-
-	if (daemon_memory(&rss, &hwm) == -1) {
-		log_msg(LEVEL_PROFILE, "session %llu: cannot read "
-		    "/proc/self/status", (unsigned long long)id);
-		return;
-	}
-	if (env == NULL || strcmp(env, "yes") != 0) {
-		log_msg(LEVEL_PROFILE, "session %llu: memory: resident %ld kB,"
-		    " peak %ld kB", (unsigned long long)id, rss, hwm);
-		return;
-	}
-	mi = mallinfo2();
-	log_msg(LEVEL_PROFILE, "session %llu: memory: resident %ld kB, peak "
-	    "%ld kB; heap %zu bytes in use, %zu free, %zu mapped",
-	    (unsigned long long)id, rss, hwm, mi.uordblks, mi.fordblks,
-	    mi.hblkhd);
 }
 
 /*
@@ -727,22 +568,9 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 {
 	struct session	*s;
 	struct event	 ev = { .stage = STAGE_CONNECT };
-	struct carry	*c;
-	int		 new = smfi_getpriv(ctx) == NULL;
 
 	serve_enter();
-	s = session_get(ctx);
-	/* After a "quit, new connection": the negotiation still holds. */
-	pthread_mutex_lock(&carry_lock);
-	c = carry_slot(ctx);
-	if (new && s != NULL && c->ctx == ctx) {
-		s->rcpt_rej = c->rcpt_rej;
-		s->nr_steps = c->nr_steps;
-		s->mta_fd = c->mta_fd;
-	}
-	c->ctx = NULL;
-	pthread_mutex_unlock(&carry_lock);
-
+	s = session_connect(ctx);
 	ev.host = host != NULL ? host : "";
 	ev.address = addr;
 	emit(ctx, s, &ev);
@@ -880,7 +708,7 @@ cb_close(SMFICTX *ctx)
 	s = session_get(ctx);
 	emit(ctx, s, &ev);
 	if (opts.report_memory && s != NULL)
-		report_memory(s->id);
+		daemon_report_memory(s->id);
 	session_end(ctx);
 	return serve_leave(SMFIS_CONTINUE);
 }

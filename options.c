@@ -764,3 +764,17 @@ names_in(const char *list)
 {
 	return list[strspn(list, ", \t\r\n")] != '\0';
 }
+
+void
+options_notices(const struct options *opts)
+{
+	if (opts->event_loop_backend != NULL)
+		log_notice("--event-loop-backend %s: no effect; libmilter "
+		    "has its own event loop", opts->event_loop_backend);
+	if (opts->packet_buffer_size != NULL)
+		log_notice("--packet-buffer-size %s: no effect; libmilter "
+		    "sends each reply at once", opts->packet_buffer_size);
+	if (opts->max_pending != NULL)
+		log_notice("--max-pending-finished-sessions %s: no effect; "
+		    "libmilter ends each session itself", opts->max_pending);
+}

@@ -117,6 +117,12 @@ int	options_parse_spec(const char *spec, struct spec *sp, char *err,
 /* Write the summary of the options (--help) to fp. */
 void	options_usage(FILE *fp);
 
+/*
+ * Log a notice for each of milter-test-client's options that libmilter
+ * has no use for, accepted so that its command lines still work.
+ */
+void	options_notices(const struct options *opts);
+
 /* Release what options_parse() allocated. */
 void	options_free(struct options *opts);
 

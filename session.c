@@ -1,0 +1,146 @@
+/* session.c -- what inspect keeps per SMTP connection, negotiate to close */
+/* SPDX-License-Identifier: ISC */
+
+/*
+ * A session begins at negotiate, which ends whatever an earlier
+ * connection left on the context (a close that never came), or at the
+ * first callback of a connection libmilter did not negotiate (after
+ * SMFIC_QUIT_NC), and ends at close.  Callbacks make it lazily with
+ * session_get(), as libmilter may skip a stage.
+ */
+
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "listen.h"
+#include "log.h"
+#include "session.h"
+
+/*
+ * What negotiation settled outlives the session that close ends: after
+ * Sendmail's "quit, new connection" the next session on the same context
+ * is not negotiated again.  Kept here by context; a slot taken by
+ * another context since is simply not found.
+ */
+#define CARRY_SLOTS	256
+
+struct carry {
+	SMFICTX		*ctx;
+	int		 rcpt_rej;
+	unsigned long	 nr_steps;
+	int		 mta_fd;
+};
+
+/* Session numbers, shared by the processes serving the one socket. */
+struct numbering {
+	atomic_ullong	 next_session;
+};
+
+static struct carry	*carry_slot(SMFICTX *);
+
+/* Set in session_setup(); read-only while serving. */
+static struct numbering	*numbering;
+static time_t		 timeout;
+static const struct spec *where;
+
+static struct carry	 carry[CARRY_SLOTS];
+static pthread_mutex_t	 carry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int
+session_setup(time_t libmilter_timeout, const struct spec *sp)
+{
+	numbering = mmap(NULL, sizeof *numbering, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (numbering == MAP_FAILED) {
+		log_crit("mmap: %s", strerror(errno));
+		return -1;
+	}
+	atomic_init(&numbering->next_session, 1);
+	timeout = libmilter_timeout;
+	where = sp;
+	return 0;
+}
+
+struct session *
+session_get(SMFICTX *ctx)
+{
+	struct session	*s;
+
+	if ((s = smfi_getpriv(ctx)) != NULL)
+		return s;
+	if ((s = calloc(1, sizeof *s)) == NULL) {
+		log_err("cannot allocate a session: %s", strerror(errno));
+		return NULL;
+	}
+	s->id = atomic_fetch_add(&numbering->next_session, 1);
+	s->mta_fd = -1;
+	smfi_setpriv(ctx, s);
+	/* Every session checks libmilter's context before it is read. */
+	s->layout_ok = ctx_check(ctx, s, timeout);
+	macros_begin(&s->macros, s->layout_ok);
+	return s;
+}
+
+struct session *
+session_connect(SMFICTX *ctx)
+{
+	struct session	*s;
+	struct carry	*c;
+	int		 new = smfi_getpriv(ctx) == NULL;
+
+	s = session_get(ctx);
+	pthread_mutex_lock(&carry_lock);
+	c = carry_slot(ctx);
+	if (new && s != NULL && c->ctx == ctx) {
+		s->rcpt_rej = c->rcpt_rej;
+		s->nr_steps = c->nr_steps;
+		s->mta_fd = c->mta_fd;
+	}
+	c->ctx = NULL;
+	pthread_mutex_unlock(&carry_lock);
+	return s;
+}
+
+void
+session_end(SMFICTX *ctx)
+{
+	struct session	*s;
+	struct carry	*c;
+
+	if ((s = smfi_getpriv(ctx)) == NULL)
+		return;
+	smfi_setpriv(ctx, NULL);
+	pthread_mutex_lock(&carry_lock);
+	c = carry_slot(ctx);
+	c->ctx = ctx;
+	c->rcpt_rej = s->rcpt_rej;
+	c->nr_steps = s->nr_steps;
+	c->mta_fd = s->mta_fd;
+	pthread_mutex_unlock(&carry_lock);
+	macros_free(&s->macros);
+	free(s);
+}
+
+int
+session_socket(SMFICTX *ctx, const struct session *s)
+{
+	int	 sd;
+
+	if (!s->layout_ok)
+		return -1;
+	sd = ctx_socket(ctx);
+	return listen_is_session(sd, where) ? sd : -1;
+}
+
+/* The carry slot of ctx; callers hold carry_lock. */
+static struct carry *
+carry_slot(SMFICTX *ctx)
+{
+	return &carry[((uintptr_t)ctx >> 4) % CARRY_SLOTS];
+}
