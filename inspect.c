@@ -28,6 +28,7 @@
 #include "print.h"
 #include "serve.h"
 #include "session.h"
+#include "workers.h"
 
 #ifndef VERSION
 #define VERSION	"unknown"

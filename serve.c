@@ -18,6 +18,7 @@
 #include "log.h"
 #include "output.h"
 #include "serve.h"
+#include "workers.h"
 
 /* Stopping gives up on an output that takes nothing for this long. */
 #define OUTPUT_STALL	5
