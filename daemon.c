@@ -70,6 +70,39 @@ daemon_group(const char *s, enum idkind kind, gid_t *gid, char *err,
 }
 
 int
+daemon_ids(const char *user, enum idkind user_kind, const char *group,
+    enum idkind group_kind, const char *socket_group, struct ids *ids,
+    char *err, size_t errlen)
+{
+	char	 why[256];
+
+	ids->uid = getuid();
+	ids->gid = getgid();
+	ids->socket_gid = (gid_t)-1;
+	if (user != NULL && daemon_user(user, user_kind, &ids->uid, &ids->gid,
+	    why, sizeof why) == -1)
+		return print_reason(err, errlen, "-u: %s", why);
+	if (group != NULL && daemon_group(group, group_kind, &ids->gid, why,
+	    sizeof why) == -1)
+		return print_reason(err, errlen, "-g: %s", why);
+	if (socket_group != NULL && daemon_group(socket_group,
+	    ID_NAME_OR_NUMBER, &ids->socket_gid, why, sizeof why) == -1)
+		return print_reason(err, errlen, "--unix-socket-group: %s", why);
+	ids->drop = 0;
+	if (user == NULL && group == NULL)
+		return 0;
+	if (geteuid() == 0) {
+		ids->drop = 1;
+		return 0;
+	}
+	/* Not root: already that user and group, or it cannot be done. */
+	if (ids->uid != geteuid() || ids->gid != getegid())
+		return print_reason(err, errlen, "%s: serving as another user "
+		    "or group needs root", user != NULL ? user : group);
+	return 0;
+}
+
+int
 owned_init(struct owned *o, const char *path)
 {
 	const char	*slash = strrchr(path, '/');

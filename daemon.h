@@ -18,6 +18,14 @@ enum idkind {
 	ID_NUMBER		/* --user-id, --group-id */
 };
 
+/* Who inspect serves as. */
+struct ids {
+	uid_t	 uid;
+	gid_t	 gid;
+	gid_t	 socket_gid;	/* the unix socket's group; (gid_t)-1: as made */
+	int	 drop;		/* root, to become uid and gid (priv_drop()) */
+};
+
 /*
  * A file that inspect made and removes at exit: its directory stays open,
  * so that the removal does not depend on the working directory, and the
@@ -41,6 +49,17 @@ int	daemon_user(const char *s, enum idkind kind, uid_t *uid, gid_t *gid,
 /* Look up a group into *gid.  Returns 0, or -1 with the reason in err. */
 int	daemon_group(const char *s, enum idkind kind, gid_t *gid, char *err,
 	    size_t errlen);
+
+/*
+ * Resolve -u (user, named as user_kind), -g (group) and
+ * --unix-socket-group, each NULL if not given, into ids: uid and gid are
+ * the user's and group's, or the process's own if not given.  Serving as
+ * another user or group needs root.  Returns 0, or -1 with the reason,
+ * naming the option, in err.
+ */
+int	daemon_ids(const char *user, enum idkind user_kind, const char *group,
+	    enum idkind group_kind, const char *socket_group, struct ids *ids,
+	    char *err, size_t errlen);
 
 /*
  * Open the directory of path and remember the file's name in it, in o:

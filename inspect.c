@@ -84,10 +84,7 @@ static int		 quickack;	/* ... over TCP: if ACKs can be hurried */
 static struct owned	 sockfile = { -1, NULL, NULL, 0, 0 };	/* unix */
 static struct owned	 pidfile = { -1, NULL, NULL, 0, 0 };
 static int		 pidfd = -1;
-static int		 drop_privs;	/* -u or -g: serve as uid, gid */
-static uid_t		 uid;
-static gid_t		 gid;
-static gid_t		 socket_gid = (gid_t)-1;
+static struct ids	 ids;		/* who inspect serves as */
 static time_t		 timeout;	/* libmilter's, as set */
 
 
@@ -175,10 +172,10 @@ main(int argc, char *argv[])
 	}
 	if (listen_check(opts.spec, &opts.where) == -1 ||
 	    milter_setup() == -1 ||
-	    listen_open(opts.spec, &opts.where, &sockfile, socket_gid,
+	    listen_open(opts.spec, &opts.where, &sockfile, ids.socket_gid,
 	    opts.socket_mode, opts.workers > 0) == -1)
 		goto done;
-	if (drop_privs && chown_files() == -1)
+	if (ids.drop && chown_files() == -1)
 		goto done;
 
 	if (opts.daemon && (notify = daemon_detach(err, sizeof err)) == -1) {
@@ -215,7 +212,7 @@ main(int argc, char *argv[])
 		started(-1);
 		status = workers_run(opts.workers, serve, reopen_all, notify);
 	} else {
-		if (drop_privs && priv_drop(uid, gid, err, sizeof err) ==
+		if (ids.drop && priv_drop(ids.uid, ids.gid, err, sizeof err) ==
 		    -1) {
 			log_crit("%s", err);
 			daemon_ready(notify, err);
@@ -260,32 +257,11 @@ setup_ids(void)
 {
 	char	 err[256];
 
-	uid = getuid();
-	gid = getgid();
-	if (opts.user != NULL && daemon_user(opts.user, opts.user_kind, &uid,
-	    &gid, err, sizeof err) == -1) {
-		log_crit("-u: %s", err);
+	if (daemon_ids(opts.user, opts.user_kind, opts.group, opts.group_kind,
+	    opts.socket_group, &ids, err, sizeof err) == -1) {
+		log_crit("%s", err);
 		return -1;
 	}
-	if (opts.group != NULL && daemon_group(opts.group, opts.group_kind,
-	    &gid, err, sizeof err) == -1) {
-		log_crit("-g: %s", err);
-		return -1;
-	}
-	if (opts.socket_group != NULL && daemon_group(opts.socket_group,
-	    ID_NAME_OR_NUMBER, &socket_gid, err, sizeof err) == -1) {
-		log_crit("--unix-socket-group: %s", err);
-		return -1;
-	}
-	drop_privs = opts.user != NULL || opts.group != NULL;
-	if (drop_privs && geteuid() != 0 && (uid != geteuid() ||
-	    gid != getegid())) {
-		log_crit("%s: serving as another user or group needs root",
-		    opts.user != NULL ? opts.user : opts.group);
-		return -1;
-	}
-	if (drop_privs && geteuid() != 0)
-		drop_privs = 0;	/* already that user: nothing to drop */
 	return 0;
 }
 
@@ -363,13 +339,13 @@ reopen_all(void)
 	 * The supervisor of workers is still root: what it opens anew, its
 	 * workers must be able to open too.
 	 */
-	if (drop_privs && geteuid() == 0) {
-		if (log_chown(uid, gid) == -1) {
+	if (ids.drop && geteuid() == 0) {
+		if (log_chown(ids.uid, ids.gid) == -1) {
 			log_err("cannot give the reopened log to the user: %s",
 			    strerror(errno));
 			rc = -1;
 		}
-		if (output_chown(uid, gid, err, sizeof err) == -1) {
+		if (output_chown(ids.uid, ids.gid, err, sizeof err) == -1) {
 			log_err("cannot give the reopened report to the user: "
 			    "%s", err);
 			rc = -1;
@@ -396,16 +372,16 @@ chown_files(void)
 {
 	char	 err[512];
 
-	if (output_chown(uid, gid, err, sizeof err) == -1) {
+	if (output_chown(ids.uid, ids.gid, err, sizeof err) == -1) {
 		log_crit("%s", err);
 		return -1;
 	}
-	if (log_chown(uid, gid) == -1) {
+	if (log_chown(ids.uid, ids.gid) == -1) {
 		log_crit("chown --log-path %s: %s", opts.log_path,
 		    strerror(errno));
 		return -1;
 	}
-	if (pidfd != -1 && fchown(pidfd, uid, gid) == -1) {
+	if (pidfd != -1 && fchown(pidfd, ids.uid, ids.gid) == -1) {
 		log_crit("chown --pid-file %s: %s", opts.pid_file,
 		    strerror(errno));
 		return -1;
@@ -440,7 +416,7 @@ serve(void)
 {
 	char	 err[256];
 
-	if (opts.workers > 0 && drop_privs && priv_drop(uid, gid, err,
+	if (opts.workers > 0 && ids.drop && priv_drop(ids.uid, ids.gid, err,
 	    sizeof err) == -1) {
 		log_crit("%s", err);
 		worker_ready(err);
