@@ -36,7 +36,7 @@ ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
 	macros.o serve.o session.o workers.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
-	tests/unit/test_ctx tests/unit/test_log
+	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon
 
 all: inspect
 
@@ -58,6 +58,13 @@ tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o
 
 tests/unit/test_log: tests/unit/test_log.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+# The identity calls are wrapped, so that a test can make them fail.
+DAEMON_WRAP = -Wl,--wrap=setresuid,--wrap=getresuid,--wrap=setuid \
+	-Wl,--wrap=geteuid,--wrap=getegid
+
+tests/unit/test_daemon: tests/unit/test_daemon.o daemon.o print.o log.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DAEMON_WRAP) -lcmocka
 
 # The real libmilter reads and writes the contexts these tests lay out.
 tests/unit/test_ctx: tests/unit/test_ctx.o ctx.o macros.o log.o
