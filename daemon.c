@@ -87,7 +87,8 @@ daemon_ids(const char *user, enum idkind user_kind, const char *group,
 		return print_reason(err, errlen, "-g: %s", why);
 	if (socket_group != NULL && daemon_group(socket_group,
 	    ID_NAME_OR_NUMBER, &ids->socket_gid, why, sizeof why) == -1)
-		return print_reason(err, errlen, "--unix-socket-group: %s", why);
+		return print_reason(err, errlen, "--unix-socket-group: %s",
+		    why);
 	ids->drop = 0;
 	if (user == NULL && group == NULL)
 		return 0;
@@ -173,18 +174,19 @@ pidfile_open(const char *path, struct owned *o, char *err, size_t errlen)
 	fd = openat(o->dirfd, o->name, O_RDWR | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
 	if (fd == -1) {
-		print_reason(err, errlen, "--pid-file %s: %s", path, errno == ELOOP ?
-		    "is a symbolic link" : strerror(errno));
+		print_reason(err, errlen, "--pid-file %s: %s", path,
+		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
 		owned_release(o);
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		n = errno == EWOULDBLOCK ? pread(fd, pid, sizeof pid - 1, 0) : -1;
+		n = errno == EWOULDBLOCK ?
+		    pread(fd, pid, sizeof pid - 1, 0) : -1;
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
 		if (n > 0)
-			print_reason(err, errlen, "--pid-file %s: held by process %s, "
-			    "an inspect still running", path, pid);
+			print_reason(err, errlen, "--pid-file %s: held by "
+			    "process %s, an inspect still running", path, pid);
 		else
 			print_reason(err, errlen, "--pid-file %s: %s", path,
 			    strerror(errno));
@@ -193,7 +195,8 @@ pidfile_open(const char *path, struct owned *o, char *err, size_t errlen)
 		return -1;
 	}
 	if (owned_stat(o) == -1) {
-		print_reason(err, errlen, "--pid-file %s: %s", path, strerror(errno));
+		print_reason(err, errlen, "--pid-file %s: %s", path,
+		    strerror(errno));
 		close(fd);
 		owned_release(o);
 		return -1;
@@ -220,7 +223,8 @@ priv_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
 	gid_t	 rg, eg, sg;
 
 	if (setgroups(1, &gid) == -1)
-		return print_reason(err, errlen, "setgroups: %s", strerror(errno));
+		return print_reason(err, errlen, "setgroups: %s",
+		    strerror(errno));
 	if (setresgid(gid, gid, gid) == -1)
 		return print_reason(err, errlen, "setresgid %ld: %s", (long)gid,
 		    strerror(errno));
@@ -230,8 +234,8 @@ priv_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
 	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1 ||
 	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid ||
 	    sg != gid)
-		return print_reason(err, errlen, "the user and group ids did not "
-		    "change as asked");
+		return print_reason(err, errlen, "the user and group ids did "
+		    "not change as asked");
 	/* Being able to go back would mean the drop did not happen. */
 	if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
 		return print_reason(err, errlen, "still root after dropping "

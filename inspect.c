@@ -80,7 +80,7 @@ static struct options	 opts;
 static char		*symlist;	/* opts.macros joined by spaces */
 static pthread_key_t	 buf_key;	/* each thread formats in its own */
 static int		 ask_noreply;	/* negotiate SMFIP_NR_* */
-static int		 quickack;	/* ... over TCP: if ACKs can be hurried */
+static int		 quickack;	/* over TCP: if ACKs can be hurried */
 static struct owned	 sockfile = { -1, NULL, NULL, 0, 0 };	/* unix */
 static struct owned	 pidfile = { -1, NULL, NULL, 0, 0 };
 static int		 pidfd = -1;
