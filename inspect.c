@@ -51,7 +51,6 @@ static void	started(int);
 static int	setup_ids(void);
 static int	setup_shared(void);
 static char	*join_macros(void);
-static int	open_outputs(void);
 static void	reopen_all(void);
 static void	free_buf(void *);
 static int	chown_files(void);
@@ -163,8 +162,16 @@ main(int argc, char *argv[])
 		log_notice("note: %zu macros requested; Sendmail takes at "
 		    "most %d per stage, Postfix takes them all", opts.nmacros,
 		    SENDMAIL_MAX_SYMLIST);
-	if (open_outputs() == -1)
+	/*
+	 * With -v, libmilter's debugging (printf to standard output) goes
+	 * to the log, so a report on standard output moves to a descriptor
+	 * of its own.
+	 */
+	if (output_open(opts.outputs, opts.noutputs, opts.verbose, err,
+	    sizeof err) == -1) {
+		log_crit("%s", err);
 		goto done;
+	}
 	if (opts.pid_file != NULL && (pidfd = pidfile_open(opts.pid_file,
 	    &pidfile, err, sizeof err)) == -1) {
 		log_crit("%s", err);
@@ -304,24 +311,6 @@ join_macros(void)
 		strcat(s, opts.macros[i]);
 	}
 	return s;
-}
-
-/*
- * Open every --output.  With -v, libmilter's debugging (printf to
- * standard output) goes to the log, so the report on standard output
- * moves to a descriptor of its own.
- */
-static int
-open_outputs(void)
-{
-	char	 err[512];
-
-	if (output_open(opts.outputs, opts.noutputs, opts.verbose, err,
-	    sizeof err) == -1) {
-		log_crit("%s", err);
-		return -1;
-	}
-	return 0;
 }
 
 /*
