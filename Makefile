@@ -34,7 +34,7 @@ ALL_CFLAGS = $(IN_CPPFLAGS) $(CPPFLAGS) $(IN_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
 OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
-	macros.o serve.o session.o workers.o
+	macros.o serve.o session.o workers.o buf.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon
 
@@ -46,14 +46,14 @@ inspect: $(OBJS)
 .c.o:
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-tests/unit/test_options: tests/unit/test_options.o options.o print.o log.o \
+tests/unit/test_options: tests/unit/test_options.o options.o print.o buf.o log.o \
 	daemon.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
-tests/unit/test_print: tests/unit/test_print.o print.o
+tests/unit/test_print: tests/unit/test_print.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
-tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o
+tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 tests/unit/test_log: tests/unit/test_log.o log.o
@@ -63,7 +63,7 @@ tests/unit/test_log: tests/unit/test_log.o log.o
 DAEMON_WRAP = -Wl,--wrap=setresuid,--wrap=getresuid,--wrap=setuid \
 	-Wl,--wrap=geteuid,--wrap=getegid
 
-tests/unit/test_daemon: tests/unit/test_daemon.o daemon.o print.o log.o
+tests/unit/test_daemon: tests/unit/test_daemon.o daemon.o print.o buf.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DAEMON_WRAP) -lcmocka
 
 # The real libmilter reads and writes the contexts these tests lay out.
@@ -108,7 +108,7 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ = fuzz/fuzz_print fuzz/fuzz_options
-FUZZ_SRCS = print.c options.c log.c daemon.c output.c
+FUZZ_SRCS = print.c buf.c options.c log.c daemon.c output.c
 
 fuzz: $(FUZZ)
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)

@@ -26,7 +26,6 @@ struct flag {
 	const char	*name;
 };
 
-static int	buf_grow_if(struct buf *, size_t);
 static int	escape(struct buf *, const void *, size_t, int);
 static const unsigned char *plain_run(const unsigned char *,
 		    const unsigned char *);
@@ -233,43 +232,6 @@ print_address(struct buf *out, const struct sockaddr *sa)
 	    buf_puts(out, "]") == -1 ? -1 : 0;
 }
 
-void
-buf_free(struct buf *out)
-{
-	free(out->data);
-	out->data = NULL;
-	out->len = out->cap = 0;
-}
-
-/* buf_grow() when needed. */
-static int
-buf_grow_if(struct buf *out, size_t n)
-{
-	return out->cap - out->len < n ? buf_grow(out, n) : 0;
-}
-
-int
-buf_grow(struct buf *out, size_t n)
-{
-	size_t	 cap;
-	char	*p;
-
-	if (out->cap - out->len >= n)
-		return 0;
-	if (n > SIZE_MAX / 2 - out->len) {
-		errno = ENOMEM;
-		return -1;
-	}
-	cap = out->cap > 0 ? out->cap : 256;
-	while (cap - out->len < n)
-		cap *= 2;
-	if ((p = realloc(out->data, cap)) == NULL)
-		return -1;
-	out->data = p;
-	out->cap = cap;
-	return 0;
-}
-
 /*
  * The escaping of print_text_escape() (json 0) and print_json_escape()
  * (json 1): alike but for ASCII controls (\xHH or \u00HH) and bytes that
@@ -284,7 +246,7 @@ escape(struct buf *out, const void *s, size_t len, int json)
 	char			 c;
 
 	/* Six output bytes per input byte is the worst case (\u00HH). */
-	if (buf_grow_if(out, len < SIZE_MAX / 6 ? len * 6 : SIZE_MAX) == -1)
+	if (buf_grow(out, len < SIZE_MAX / 6 ? len * 6 : SIZE_MAX) == -1)
 		return -1;
 	while (p < end) {
 		const unsigned char	*run = p;
@@ -435,7 +397,7 @@ put_hex(struct buf *out, const char *prefix, unsigned int v, int digits)
 	size_t	 plen = strlen(prefix);
 	int	 i;
 
-	if (buf_grow_if(out, plen + digits) == -1)
+	if (buf_grow(out, plen + digits) == -1)
 		return -1;
 	memcpy(out->data + out->len, prefix, plen);
 	out->len += plen;

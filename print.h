@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
+
 /* The milter stages, in the order an MTA meets them. */
 enum stage {
 	STAGE_NEGOTIATE,
@@ -32,13 +34,6 @@ enum stage {
 enum format {
 	FORMAT_TEXT,
 	FORMAT_JSON
-};
-
-/* A growable byte buffer; zero-initialised is empty and valid. */
-struct buf {
-	char	*data;
-	size_t	 len;
-	size_t	 cap;
 };
 
 struct macro {
@@ -142,33 +137,5 @@ int	print_flag_names(struct buf *out, int steps, unsigned long flags,
  * -1 on ENOMEM.
  */
 int	print_address(struct buf *out, const struct sockaddr *sa);
-
-/* Make room in out for n more bytes.  Returns 0, or -1 on ENOMEM. */
-int	buf_grow(struct buf *out, size_t n);
-
-/*
- * Append len bytes to out.  Returns 0, or -1 on ENOMEM.  Inline, as the
- * formatters call it for every few bytes they write.
- */
-static inline int
-buf_add(struct buf *out, const void *p, size_t len)
-{
-	if (out->cap - out->len < len && buf_grow(out, len) == -1)
-		return -1;
-	if (len > 0)
-		memcpy(out->data + out->len, p, len);
-	out->len += len;
-	return 0;
-}
-
-/* Append a NUL-terminated string to out.  Returns 0, or -1 on ENOMEM. */
-static inline int
-buf_puts(struct buf *out, const char *s)
-{
-	return buf_add(out, s, strlen(s));
-}
-
-/* Release out's memory and make it empty. */
-void	buf_free(struct buf *out);
 
 #endif

@@ -1,0 +1,38 @@
+/* buf.c -- a growable byte buffer, which the report is formatted into */
+/* SPDX-License-Identifier: ISC */
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "buf.h"
+
+void
+buf_free(struct buf *out)
+{
+	free(out->data);
+	out->data = NULL;
+	out->len = out->cap = 0;
+}
+
+int
+buf_grow(struct buf *out, size_t n)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (out->cap - out->len >= n)
+		return 0;
+	if (n > SIZE_MAX / 2 - out->len) {
+		errno = ENOMEM;
+		return -1;
+	}
+	cap = out->cap > 0 ? out->cap : 256;
+	while (cap - out->len < n)
+		cap *= 2;
+	if ((p = realloc(out->data, cap)) == NULL)
+		return -1;
+	out->data = p;
+	out->cap = cap;
+	return 0;
+}
