@@ -39,9 +39,6 @@
 /* libmilter's I/O timeout (MI_TIMEOUT), which inspect sets itself. */
 #define LIBMILTER_TIMEOUT	7210
 
-/* Sendmail takes at most this many macros per stage from a symlist. */
-#define SENDMAIL_MAX_SYMLIST	50
-
 /* The stages that can go without a reply: all but negotiate and eom. */
 #define NR_ALL	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | \
 		SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | \
@@ -77,6 +74,7 @@ static sfsistat	cb_unknown(SMFICTX *, const char *);
 /* Set up in main() before serving; read-only while serving. */
 static struct options	 opts;
 static char		*symlist;	/* opts.macros joined by spaces */
+static char		*symlists[MACROS_STAGES];	/* --request-macros */
 static pthread_key_t	 buf_key;	/* each thread formats in its own */
 static int		 ask_noreply;	/* negotiate SMFIP_NR_* */
 static int		 quickack;	/* over TCP: if ACKs can be hurried */
@@ -122,7 +120,7 @@ main(int argc, char *argv[])
 {
 	sigset_t	 set;
 	char		 err[512];
-	int		 status = 1, notify = -1;
+	int		 status = 1, notify = -1, i, rc;
 
 	if (options_parse(&opts, argc, argv, err, sizeof err) == -1) {
 		fprintf(stderr, "inspect: %s\n", err);
@@ -136,6 +134,13 @@ main(int argc, char *argv[])
 			printf("inspect %s\n", VERSION);
 		options_free(&opts);
 		return 0;
+	}
+	if (opts.request_macros && (rc = macros_request_lists(&opts,
+	    symlists, err, sizeof err)) != 0) {
+		fprintf(stderr, "inspect: %s\n", err);
+		macros_request_free(symlists);
+		options_free(&opts);
+		return rc == -1 ? EX_USAGE : EX_OSERR;
 	}
 	/* Without a terminal or a log file, a daemon logs to syslog. */
 	if (log_init(opts.log_levels, opts.log_path, opts.syslog ||
@@ -158,10 +163,6 @@ main(int argc, char *argv[])
 		goto done;
 	}
 	macros_init(&opts);
-	if (opts.request_macros && opts.nmacros > SENDMAIL_MAX_SYMLIST)
-		log_notice("note: %zu macros requested; Sendmail takes at "
-		    "most %d per stage, Postfix takes them all", opts.nmacros,
-		    SENDMAIL_MAX_SYMLIST);
 	/*
 	 * With -v, libmilter's debugging (printf to standard output) goes
 	 * to the log, so a report on standard output moves to a descriptor
@@ -212,8 +213,13 @@ main(int argc, char *argv[])
 	    opts.format == FORMAT_JSON ? "json" : "text", opts.workers > 0 ?
 	    ", workers" : "");
 	if (opts.verbose)
-		log_info("macros%s: %s", opts.request_macros ?
-		    " (requested at every stage)" : "", symlist);
+		log_info("macros: %s", symlist);
+	for (i = 0; opts.verbose && opts.request_macros && i < MACROS_STAGES;
+	    i++)
+		log_info("macros requested at %s: %s",
+		    macros_stage_names[macros_stage_order[i]],
+		    symlists[macros_stage_order[i]] != NULL ?
+		    symlists[macros_stage_order[i]] : "none (the MTA's own)");
 
 	if (opts.workers > 0) {
 		started(-1);
@@ -238,6 +244,7 @@ done:
 	owned_remove(&sockfile);
 	owned_remove(&pidfile);
 	free(symlist);
+	macros_request_free(symlists);
 	options_free(&opts);
 	return status;
 }
@@ -481,7 +488,6 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	struct session		*s;
 	struct negotiation	 ng;
 	struct event		 ev = { .stage = STAGE_NEGOTIATE };
-	int			 stage;
 
 	(void)f2;
 	(void)f3;
@@ -500,8 +506,9 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	ng.answered_steps = f1 & (SMFIP_HDR_LEADSPC | SMFIP_RCPT_REJ);
 	if (opts.request_macros && (f0 & SMFIF_SETSYMLIST)) {
 		ng.answered_actions |= SMFIF_SETSYMLIST;
-		for (stage = SMFIM_CONNECT; stage <= SMFIM_EOH; stage++)
-			smfi_setsymlist(ctx, stage, symlist);
+		if (macros_request(ctx, symlists) == -1)
+			log_err("libmilter refused a list of macros to "
+			    "request");
 	} else if (opts.request_macros &&
 	    atomic_exchange(&warned_symlist, 1) == 0)
 		log_warn("the MTA does not offer SMFIF_SETSYMLIST: the macros "

@@ -1,8 +1,10 @@
-/* macros.c -- which macros each event shows, and where they are read */
+/* macros.c -- which macros are asked for where, which each event
+ * shows, and where they are read */
 /* SPDX-License-Identifier: ISC */
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +32,9 @@ static int	add_sent(struct macros *, size_t *, const char *,
 static int	add_visible(struct macros *, size_t *, const char *,
 		    const char *, enum stage);
 static int	layout_failed(struct macros *);
+static unsigned int asked_at(const char *);
+static unsigned int first_stage(unsigned int);
+static char	*join_stage(const struct options *, int, size_t *);
 
 /* Set up in macros_init(); read-only while serving. */
 static const struct options	*opts;
@@ -37,6 +42,140 @@ static const struct options	*opts;
 /* Whether a look-up found the slots where they were read: 1, -1, 0 not yet. */
 static atomic_int		 verdict;
 static atomic_int		 warned;
+
+/*
+ * The stages at which Postfix and Sendmail can set each macro of the
+ * default list, by bits of SMFIM_* values: Postfix's from its
+ * MILTER_README table (and i seen at a second RCPT, once the queue file
+ * is open); Sendmail's from where it defines the macro, after which it
+ * stays defined.  An MTA sends a stage only the names listed for that
+ * stage, and libmilter keeps what each stage brought visible at the later
+ * ones (until the next transaction's MAIL for those of MAIL on), so a
+ * name is asked for only at the first stage where each MTA can set it,
+ * and again where its value can first appear or change: that keeps every
+ * stage well under Sendmail's 50 names.  Postfix's own default lists do
+ * the same with i, the one name it asks for again.
+ */
+#define AT_CONN		(1u << SMFIM_CONNECT)
+#define AT_HELO		(1u << SMFIM_HELO)
+#define AT_MAIL		(1u << SMFIM_ENVFROM)
+#define AT_RCPT		(1u << SMFIM_ENVRCPT)
+#define AT_DATA		(1u << SMFIM_DATA)
+#define AT_EOH		(1u << SMFIM_EOH)
+#define AT_EOM		(1u << SMFIM_EOM)
+#define ALWAYS		(AT_CONN | SINCE_HELO)
+#define SINCE_HELO	(AT_HELO | SINCE_MAIL)
+#define SINCE_MAIL	(AT_MAIL | SINCE_RCPT)
+#define SINCE_RCPT	(AT_RCPT | SINCE_DATA)
+#define SINCE_DATA	(AT_DATA | SINCE_EOH)
+#define SINCE_EOH	(AT_EOH | AT_EOM)
+#define PF_TLS		(AT_HELO | AT_MAIL | AT_DATA)
+#define PF_AUTH		(AT_MAIL | AT_DATA | AT_EOH | AT_EOM)
+
+static const struct macro_stages {
+	const char	*name;
+	unsigned int	 postfix;
+	unsigned int	 sendmail;
+	unsigned int	 again;	/* where the value can appear or change */
+} macro_stages[] = {
+	/* The connection: known at connect, the same until it ends. */
+	{ "j",			ALWAYS,		ALWAYS,		0 },
+	{ "_",			ALWAYS,		ALWAYS,		0 },
+	{ "v",			ALWAYS,		ALWAYS,		0 },
+	{ "{daemon_name}",	ALWAYS,		ALWAYS,		0 },
+	{ "{daemon_addr}",	ALWAYS,		ALWAYS,		0 },
+	{ "{daemon_port}",	ALWAYS,		ALWAYS,		0 },
+	{ "{daemon_family}",	0,		ALWAYS,		0 },
+	{ "{daemon_flags}",	0,		ALWAYS,		0 },
+	{ "{daemon_info}",	0,		ALWAYS,		0 },
+	{ "{if_name}",		0,		ALWAYS,		0 },
+	{ "{if_addr}",		0,		ALWAYS,		0 },
+	{ "{if_family}",	0,		ALWAYS,		0 },
+	{ "{if_name_out}",	0,		ALWAYS,		0 },
+	{ "{if_addr_out}",	0,		ALWAYS,		0 },
+	{ "{if_family_out}",	0,		ALWAYS,		0 },
+	{ "{client_addr}",	ALWAYS,		ALWAYS,		0 },
+	{ "{client_name}",	ALWAYS,		ALWAYS,		0 },
+	{ "{client_port}",	ALWAYS,		ALWAYS,		0 },
+	{ "{client_ptr}",	AT_CONN | AT_HELO | AT_MAIL | AT_DATA,
+						ALWAYS,		0 },
+	{ "{client_resolve}",	ALWAYS,		ALWAYS,		0 },
+	{ "{client_connections}", AT_CONN,	ALWAYS,		0 },
+	{ "{client_rate}",	0,		ALWAYS,		0 },
+	{ "{total_rate}",	0,		ALWAYS,		0 },
+	{ "{client_flags}",	0,		ALWAYS,		0 },
+	/* Sendmail's own state, asked for once. */
+	{ "{opMode}",		0,		ALWAYS,		0 },
+	{ "{load_avg}",		0,		ALWAYS,		0 },
+	/* The date: Sendmail stamps each transaction anew. */
+	{ "b",			0,		ALWAYS,		AT_MAIL },
+	/* HELO's name and the protocol: Sendmail sets them again at MAIL. */
+	{ "s",			0,		SINCE_HELO,	AT_MAIL },
+	{ "r",			0,		SINCE_HELO,	AT_MAIL },
+	/*
+	 * TLS, once STARTTLS is done: with the EHLO that follows, or with
+	 * MAIL from a client that sends none.
+	 */
+	{ "{tls_version}",	PF_TLS,		SINCE_HELO,	AT_MAIL },
+	{ "{cipher}",		PF_TLS,		SINCE_HELO,	AT_MAIL },
+	{ "{cipher_bits}",	PF_TLS,		SINCE_HELO,	AT_MAIL },
+	{ "{cert_subject}",	PF_TLS,		SINCE_HELO,	AT_MAIL },
+	{ "{cert_issuer}",	PF_TLS,		SINCE_HELO,	AT_MAIL },
+	{ "{tls_sni}",		PF_TLS,		0,		AT_MAIL },
+	{ "{cert_fp}",		0,		SINCE_HELO,	AT_MAIL },
+	{ "{cert_md5}",		0,		SINCE_HELO,	AT_MAIL },
+	{ "{cn_subject}",	0,		SINCE_HELO,	AT_MAIL },
+	{ "{cn_issuer}",	0,		SINCE_HELO,	AT_MAIL },
+	{ "{alg_bits}",		0,		SINCE_HELO,	AT_MAIL },
+	{ "{verify}",		0,		SINCE_HELO,	AT_MAIL },
+	{ "{server_name}",	0,		SINCE_HELO,	AT_MAIL },
+	{ "{server_addr}",	0,		SINCE_HELO,	AT_MAIL },
+	/* AUTH comes before MAIL; AUTH= with MAIL. */
+	{ "{auth_type}",	PF_AUTH,	SINCE_MAIL,	0 },
+	{ "{auth_authen}",	PF_AUTH,	SINCE_MAIL,	0 },
+	{ "{auth_author}",	PF_AUTH,	SINCE_MAIL,	0 },
+	{ "{auth_ssf}",		0,		SINCE_MAIL,	0 },
+	/*
+	 * The queue id: Sendmail's at MAIL, Postfix's once the first
+	 * recipient is accepted, so at a later RCPT or at DATA.
+	 */
+	{ "i",			SINCE_RCPT,	SINCE_MAIL,	AT_DATA },
+	/* The envelope, each transaction anew. */
+	{ "{mail_addr}",	AT_MAIL,	SINCE_MAIL,	0 },
+	{ "{mail_host}",	AT_MAIL,	SINCE_MAIL,	0 },
+	{ "{mail_mailer}",	AT_MAIL,	SINCE_MAIL,	0 },
+	{ "{rcpt_addr}",	AT_RCPT,	SINCE_RCPT,	0 },
+	{ "{rcpt_host}",	AT_RCPT,	SINCE_RCPT,	0 },
+	{ "{rcpt_mailer}",	AT_RCPT,	SINCE_RCPT,	0 },
+	{ "{bodytype}",		0,		SINCE_MAIL,	0 },
+	{ "{envid}",		0,		SINCE_MAIL,	0 },
+	{ "{dsn_envid}",	0,		SINCE_MAIL,	0 },
+	{ "{dsn_ret}",		0,		SINCE_MAIL,	0 },
+	{ "{dsn_notify}",	0,		SINCE_RCPT,	0 },
+	{ "{ntries}",		0,		SINCE_MAIL,	0 },
+	{ "{time}",		0,		SINCE_MAIL,	0 },
+	/* Counts that grow: reset at MAIL, counted at RCPT and DATA. */
+	{ "{nrcpts}",		0,		SINCE_MAIL,	AT_DATA },
+	{ "{nbadrcpts}",	0,		SINCE_MAIL,	AT_RCPT },
+	/* SIZE= at MAIL, the size counted once the message is in. */
+	{ "{msg_size}",		0,		SINCE_MAIL,	AT_EOH },
+	/* A quarantine, from a check at any stage or a milter at eom. */
+	{ "{quarantine}",	0,		SINCE_MAIL,	AT_EOM },
+	/* Read from the headers. */
+	{ "c",			0,		SINCE_EOH,	0 },
+	{ "{msg_id}",		0,		AT_EOM,		0 },
+};
+
+const char *const macros_stage_names[MACROS_STAGES] = {
+	[SMFIM_CONNECT] = "connect", [SMFIM_HELO] = "helo",
+	[SMFIM_ENVFROM] = "envfrom", [SMFIM_ENVRCPT] = "envrcpt",
+	[SMFIM_DATA] = "data", [SMFIM_EOH] = "eoh", [SMFIM_EOM] = "eom"
+};
+
+const int macros_stage_order[MACROS_STAGES] = {
+	SMFIM_CONNECT, SMFIM_HELO, SMFIM_ENVFROM, SMFIM_ENVRCPT, SMFIM_DATA,
+	SMFIM_EOH, SMFIM_EOM
+};
 
 static const enum stage	slot_stages[CTX_SLOTS] = {
 	STAGE_CONNECT, STAGE_HELO, STAGE_ENVFROM, STAGE_ENVRCPT, STAGE_DATA,
@@ -427,4 +566,118 @@ layout_failed(struct macros *m)
 		    "expects: macros are looked up by name instead, which "
 		    "only approximates what each stage sent (see inspect(8))");
 	return 1;
+}
+
+int
+macros_request_lists(const struct options *o, char *lists[MACROS_STAGES],
+    char *err, size_t errlen)
+{
+	size_t	 n;
+	int	 i, stage;
+
+	for (i = 0; i < MACROS_STAGES; i++)
+		lists[i] = NULL;
+	for (i = 0; i < MACROS_STAGES; i++) {
+		stage = macros_stage_order[i];
+		if ((lists[stage] = join_stage(o, stage, &n)) == NULL &&
+		    n > 0) {
+			snprintf(err, errlen, "cannot list the macros to "
+			    "request: %s", strerror(errno));
+			return -2;
+		}
+		if (o->request_limit == 0 || n <= o->request_limit)
+			continue;
+		if (o->request_limit == OPTIONS_REQUEST_LIMIT)
+			snprintf(err, errlen, "--request-macros: %zu macros "
+			    "to ask for at %s, over Sendmail's limit of %d a "
+			    "stage (--request-macros-limit none for Postfix "
+			    "only)", n, macros_stage_names[stage],
+			    OPTIONS_REQUEST_LIMIT);
+		else
+			snprintf(err, errlen, "--request-macros: %zu macros "
+			    "to ask for at %s, over --request-macros-limit "
+			    "%lu (Sendmail's limit is %d a stage)", n,
+			    macros_stage_names[stage], o->request_limit,
+			    OPTIONS_REQUEST_LIMIT);
+		return -1;
+	}
+	return 0;
+}
+
+int
+macros_request(SMFICTX *ctx, char *const lists[MACROS_STAGES])
+{
+	int	 stage, rc = 0;
+
+	for (stage = 0; stage < MACROS_STAGES; stage++)
+		if (lists[stage] != NULL &&
+		    smfi_setsymlist(ctx, stage, lists[stage]) == MI_FAILURE)
+			rc = -1;
+	return rc;
+}
+
+void
+macros_request_free(char *lists[MACROS_STAGES])
+{
+	int	 i;
+
+	for (i = 0; i < MACROS_STAGES; i++) {
+		free(lists[i]);
+		lists[i] = NULL;
+	}
+}
+
+/* The SMFIM_* stages to ask for name at, as bits; every one if unknown. */
+static unsigned int
+asked_at(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof macro_stages / sizeof macro_stages[0]; i++)
+		if (same_name(name, macro_stages[i].name))
+			return first_stage(macro_stages[i].postfix) |
+			    first_stage(macro_stages[i].sendmail) |
+			    macro_stages[i].again;
+	return ALWAYS;
+}
+
+/* The bit of the earliest stage in stages, in the MTA's order; or 0. */
+static unsigned int
+first_stage(unsigned int stages)
+{
+	int	 i;
+
+	for (i = 0; i < MACROS_STAGES; i++)
+		if (stages & (1u << macros_stage_order[i]))
+			return 1u << macros_stage_order[i];
+	return 0;
+}
+
+/*
+ * The names of o->macros to ask for at stage, joined by spaces, and
+ * their number in *n; NULL if none, or (with *n > 0) out of memory.
+ */
+static char *
+join_stage(const struct options *o, int stage, size_t *n)
+{
+	size_t	 i, len = 0;
+	char	*s, *p;
+
+	*n = 0;
+	for (i = 0; i < o->nmacros; i++)
+		if (asked_at(o->macros[i]) & (1u << stage)) {
+			len += strlen(o->macros[i]) + 1;
+			(*n)++;
+		}
+	if (*n == 0 || (s = p = malloc(len)) == NULL)
+		return NULL;
+	for (i = 0; i < o->nmacros; i++)
+		if (asked_at(o->macros[i]) & (1u << stage)) {
+			if (p != s)
+				*p++ = ' ';
+			memcpy(p, o->macros[i], strlen(o->macros[i]));
+			p += strlen(o->macros[i]);
+		}
+	*p = '\0';
+	return s;
 }

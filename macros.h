@@ -1,4 +1,5 @@
-/* macros.h -- which macros each event shows, and where they are read */
+/* macros.h -- which macros are asked for where, which each event
+ * shows, and where they are read */
 /* SPDX-License-Identifier: ISC */
 
 #ifndef INSPECT_MACROS_H
@@ -58,5 +59,35 @@ const char *macros_value(struct macros *m, SMFICTX *ctx, const char *name);
 
 /* Release what m holds; it can begin again. */
 void	macros_free(struct macros *m);
+
+/* The stages an MTA takes a list of macros for, by SMFIM_* value. */
+#define MACROS_STAGES	(SMFIM_LAST + 1)
+
+/* Their names ("connect", "helo", ...), by SMFIM_* value. */
+extern const char *const macros_stage_names[MACROS_STAGES];
+
+/* The SMFIM_* values in the order an MTA meets the stages. */
+extern const int macros_stage_order[MACROS_STAGES];
+
+/*
+ * For --request-macros: set lists[stage], for each SMFIM_* stage, to the
+ * names of opts->macros to ask for there, joined by spaces, or NULL if
+ * none.  A name the tables know is asked for at the first stage where
+ * each MTA can set it and where its value can change; any other name at
+ * every stage (see inspect(8)).  Returns 0; -1 with a reason in err if a
+ * stage has more names than opts->request_limit; -2 if out of memory.
+ * Either way lists must be released with macros_request_free().
+ */
+int	macros_request_lists(const struct options *opts,
+	    char *lists[MACROS_STAGES], char *err, size_t errlen);
+
+/*
+ * In negotiation: ask the MTA for each stage's list (smfi_setsymlist),
+ * leaving it its own list at a stage that has none.  Returns 0, or -1 if
+ * libmilter refused one.
+ */
+int	macros_request(SMFICTX *ctx, char *const lists[MACROS_STAGES]);
+
+void	macros_request_free(char *lists[MACROS_STAGES]);
 
 #endif

@@ -35,6 +35,7 @@ enum {
 	OPT_OUTPUT,
 	OPT_MACROS,
 	OPT_REQUEST_MACROS,
+	OPT_REQUEST_LIMIT,
 	OPT_TIMEOUT,
 	OPT_VERSION,
 	OPT_DAEMON,
@@ -134,6 +135,8 @@ static const struct option longopts[] = {
 	{ "report-memory-profile", no_argument,		NULL, OPT_MEMORY },
 	{ "request-macros",	no_argument,		NULL,
 	    OPT_REQUEST_MACROS },
+	{ "request-macros-limit", required_argument,	NULL,
+	    OPT_REQUEST_LIMIT },
 	{ "show-macros",	required_argument,	NULL,
 	    OPT_SHOW_MACROS },
 	{ "syslog",		no_argument,		NULL, OPT_SYSLOG },
@@ -178,8 +181,11 @@ options_usage(FILE *fp)
 "                              every name sent; the list requested and\n"
 "                              looked up is every macro Postfix or Sendmail\n"
 "                              sends)\n"
-"      --request-macros        ask the MTA to send the listed macros at every\n"
-"                              stage\n"
+"      --request-macros        ask the MTA to send the listed macros, each at\n"
+"                              the stages where it can be set (see inspect(8))\n"
+"      --request-macros-limit N|none  refuse to ask for more than N macros at\n"
+"                              a stage (default: %d, Sendmail's limit; none\n"
+"                              for an MTA without one, such as Postfix)\n"
 "      --macro-source auto|context|lookup  read each stage's macros in\n"
 "                              libmilter's context, or look them up by name\n"
 "                              (default auto: the context if it checks out)\n"
@@ -216,7 +222,8 @@ options_usage(FILE *fp)
 "\n"
 "Accepted for milter-test-client's sake, with no effect: --event-loop-backend,\n"
 "--packet-buffer-size, --max-pending-finished-sessions.\n",
-	    OPTIONS_SPEC_ENV, OPTIONS_DEFAULT_SPEC, OPTIONS_MAX_WORKERS);
+	    OPTIONS_SPEC_ENV, OPTIONS_DEFAULT_SPEC, OPTIONS_REQUEST_LIMIT,
+	    OPTIONS_MAX_WORKERS);
 }
 
 int
@@ -226,13 +233,14 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	const char	*spec = NULL, *env;
 	unsigned long	 n;
 	size_t		 bad;
-	int		 ch;
+	int		 ch, limit_set = 0;
 
 	memset(opts, 0, sizeof *opts);
 	opts->format = FORMAT_TEXT;
 	opts->socket_mode = OPTIONS_SOCKET_MODE;
 	opts->log_levels = LEVELS_INSPECT;
 	opts->syslog_facility = LOG_MAIL;
+	opts->request_limit = OPTIONS_REQUEST_LIMIT;
 	if (set_macros(opts, NULL, err, errlen) == -1)
 		return -1;
 
@@ -294,6 +302,17 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			break;
 		case OPT_REQUEST_MACROS:
 			opts->request_macros = 1;
+			break;
+		case OPT_REQUEST_LIMIT:
+			if (strcmp(optarg, "none") == 0)
+				n = 0;
+			else if (parse_uint(optarg, 1, ULONG_MAX, &n) == -1)
+				return print_reason(err, errlen,
+				    "--request-macros-limit: '%s' is not a "
+				    "number of macros from 1 up, or none",
+				    optarg);
+			opts->request_limit = n;
+			limit_set = 1;
 			break;
 		case OPT_NO_REPLY:
 			if (choose("--no-reply", optarg, noreplies, &n, err,
@@ -452,6 +471,9 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	if (spec == NULL)
 		spec = OPTIONS_DEFAULT_SPEC;
 	opts->spec = spec;
+	if (limit_set && !opts->request_macros)
+		return print_reason(err, errlen, "--request-macros-limit: "
+		    "limits --request-macros, which is not given");
 	if (options_parse_spec(spec, &opts->where, err, errlen) == -1)
 		return -1;
 	return check_service(opts, err, errlen);

@@ -18,6 +18,7 @@
 #define OPTIONS_MAX_TIMEOUT	2147483		/* libmilter keeps ms in an int */
 #define OPTIONS_MAX_WORKERS	1000
 #define OPTIONS_SOCKET_MODE	0660
+#define OPTIONS_REQUEST_LIMIT	50	/* Sendmail's MAXFILTERMACROS */
 
 /* When to tell the MTA that stages get no reply (SMFIP_NR_*). */
 enum noreply {
@@ -60,6 +61,7 @@ struct options {
 	size_t		 nmacros;
 	int		 macros_given;	/* --macros: show only those */
 	int		 request_macros;
+	unsigned long	 request_limit;	/* names a stage; 0: any number */
 	enum show_macros show_macros;
 	enum macro_source macro_source;
 	int		 quiet;
