@@ -102,6 +102,47 @@ EOF
 	timeout 20 miltertest -D sock="$1" -s "$tmp/msg.lua" >/dev/null 2>&1
 }
 
+# symlists NAME ARGS...: start inspect with ARGS on a unix socket and
+# negotiate with it as an MTA offering SMFIF_SETSYMLIST; the macro lists
+# of its reply, a line a stage ("STAGE NAME..."), go to $tmp/lists.
+# Fails NAME and returns 1 if that cannot be done.
+symlists() {
+	local name=$1 sock=$tmp/lists.sock rc
+	shift
+	: >"$tmp/lists"
+	if ! start_inspect "$tmp/lists.err" "$inspect" -s "unix:$sock" "$@"; then
+		fail "$name" "inspect did not start" "$(cat "$tmp/lists.err")"
+		stop_inspect "$started"
+		return 1
+	fi
+	"$top/tests/cli/symlists.py" "$sock" >"$tmp/lists" 2>"$tmp/lists.py"
+	rc=$?
+	stop_inspect "$started"
+	[ "$rc" -eq 0 ] && return 0
+	fail "$name" "no lists read" "$(cat "$tmp/lists.py")"
+	return 1
+}
+
+# asked STAGE: the names $tmp/lists asks for at STAGE, one a line.
+asked() {
+	awk -v s="$1" '$1 == s { for (i = 2; i <= NF; i++) print $i }' \
+	    "$tmp/lists"
+}
+
+# asks STAGE NAME...: STAGE's list in $tmp/lists has every NAME.
+asks() {
+	local stage=$1 n
+	shift
+	for n; do
+		asked "$stage" | grep -qxF -- "$n" || return 1
+	done
+}
+
+# most_per_stage: the most names a stage of $tmp/lists asks for.
+most_per_stage() {
+	awk '{ if (NF - 1 > m) m = NF - 1 } END { print m + 0 }' "$tmp/lists"
+}
+
 if [ "$(id -u)" -ne 0 ]; then
 	echo "tests/cli/run.sh: needs root (to run inspect as nobody)" >&2
 	echo "0 passed, 1 failed"
@@ -133,6 +174,91 @@ expect_reject "bad macro name" 64 "'{x'" "$inspect" --macros '{x'
 expect_reject "two specs" 64 "'unix:/a'" "$inspect" -s unix:/a unix:/b
 expect_reject "bad env spec" 64 "'bogus'" \
     env MILTER_DEFAULT_CONNECTION_SPEC=bogus "$inspect"
+
+# --- --request-macros: the lists inspect's negotiation asks for ------------
+if symlists "default lists" --request-macros -v; then
+	check "default lists: one for each of the 7 stages" \
+	    [ "$(awk '{ print $1 }' "$tmp/lists" | sort | tr '\n' ' ')" = \
+	    "connect data envfrom envrcpt eoh eom helo " ]
+	most=$(most_per_stage)
+	check "default lists: at most 50 names a stage (most: $most)" \
+	    [ "$most" -le 50 ]
+	check "default lists: connect has j {daemon_name} {client_addr} _ v" \
+	    asks connect j '{daemon_name}' '{client_addr}' _ v
+	check "default lists: helo has the TLS macros" \
+	    asks helo '{tls_version}' '{cipher}' '{cert_subject}'
+	check "default lists: envfrom has i {mail_addr} {auth_type}" \
+	    asks envfrom i '{mail_addr}' '{auth_type}'
+	check "default lists: envrcpt has {rcpt_addr} {rcpt_mailer}" \
+	    asks envrcpt '{rcpt_addr}' '{rcpt_mailer}'
+	check "default lists: data has i" asks data i
+	check "default lists: eom has {msg_id}" asks eom '{msg_id}'
+	check "default lists: j and {client_addr} asked only at connect" \
+	    [ "$(awk '{ for (i = 2; i <= NF; i++)
+	        if ($i == "j" || $i == "{client_addr}") print $1 }' \
+	        "$tmp/lists" | sort -u)" = connect ]
+	total=$(sed -n 's/.*pid [0-9]*, \([0-9]*\) macros.*/\1/p' \
+	    "$tmp/lists.err")
+	check "default lists: every one of the $total names asked somewhere" \
+	    [ "$(cut -d' ' -f2- "$tmp/lists" | tr ' ' '\n' | sort -u |
+	    wc -l)" = "$total" ]
+	check "-v logs the list of each stage" \
+	    grep -q 'macros requested at envrcpt: i {rcpt_addr}' \
+	    "$tmp/lists.err"
+fi
+
+# A list of one's own is split the same way; an unknown name goes to
+# every stage, in the order listed.
+if symlists "own list" --request-macros \
+    --macros '{client_addr},{mail_addr},i,{my_macro},{rcpt_addr}'; then
+	want="connect {client_addr} {my_macro}
+helo {my_macro}
+envfrom {mail_addr} i {my_macro}
+envrcpt i {my_macro} {rcpt_addr}
+data i {my_macro}
+eom {my_macro}
+eoh {my_macro}"
+	if [ "$(cat "$tmp/lists")" = "$want" ]; then
+		ok "own list: each stage gets the names it can have"
+	else
+		fail "own list: each stage gets the names it can have" \
+		    "$(cat "$tmp/lists")"
+	fi
+fi
+
+# Sendmail refuses more than 50 names at a stage, and then every mail.
+names() {
+	local i
+	for ((i = $1; i <= $2; i++)); do
+		printf '{x%d},' "$i"
+	done
+}
+if symlists "50 unknown names" --request-macros --macros "$(names 1 50)"; then
+	check "50 unknown names: asked at every stage, 50 each" \
+	    [ "$(awk 'NF == 51' "$tmp/lists" | wc -l)" -eq 7 ]
+fi
+expect_reject "51 names at connect refused" 64 \
+    "51 macros to ask for at connect, over Sendmail's limit of 50" \
+    "$inspect" -s "unix:$tmp/x.sock" --request-macros --macros "$(names 1 51)"
+expect_reject "51 names at envfrom refused" 64 \
+    "51 macros to ask for at envfrom, over Sendmail's limit of 50" \
+    "$inspect" -s "unix:$tmp/x.sock" --request-macros \
+    --macros "+$(names 1 16)"
+expect_reject "a lower limit" 64 \
+    "27 macros to ask for at connect, over --request-macros-limit 20" \
+    "$inspect" -s "unix:$tmp/x.sock" --request-macros \
+    --request-macros-limit 20
+if symlists "--request-macros-limit none" --request-macros \
+    --request-macros-limit none --macros "$(names 1 51)"; then
+	check "--request-macros-limit none: 51 names asked at connect" \
+	    [ "$(asked connect | wc -l)" -eq 51 ]
+fi
+expect_reject "limit 0" 64 "'0'" "$inspect" --request-macros \
+    --request-macros-limit 0
+expect_reject "limit not a number" 64 "'fifty'" "$inspect" --request-macros \
+    --request-macros-limit fifty
+expect_reject "limit without --request-macros" 64 "--request-macros-limit" \
+    "$inspect" --request-macros-limit none
 
 # --- listening failures --------------------------------------------------
 port=$(free_port)
