@@ -825,6 +825,52 @@ test_options_request_macros(void **state)
 	assert_int_equal(parse(f, "--request-macros", NULL), 0);
 	assert_flags(f, 1, 0, 0, 0, 0);
 	assert_macros(f, options_default_macros);
+	assert_int_equal(f->opts.request_limit, 50);
+}
+
+/* Sendmail's 50 names a stage by default; none lifts the limit. */
+static void
+test_options_request_limit(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, NULL), 0);
+	assert_int_equal(f->opts.request_limit, OPTIONS_REQUEST_LIMIT);
+	assert_int_equal(OPTIONS_REQUEST_LIMIT, 50);
+	assert_int_equal(parse(f, "--request-macros",
+	    "--request-macros-limit", "none", NULL), 0);
+	assert_int_equal(f->opts.request_limit, 0);
+	assert_int_equal(parse(f, "--request-macros-limit=1",
+	    "--request-macros", NULL), 0);
+	assert_int_equal(f->opts.request_limit, 1);
+	assert_int_equal(parse(f, "--request-macros",
+	    "--request-macros-limit", "100", "--request-macros-limit", "60",
+	    NULL), 0);
+	assert_int_equal(f->opts.request_limit, 60);
+}
+
+static void
+test_options_request_limit_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--request-macros", "--request-macros-limit", "0" },
+		    "'0'" },
+		{ { "--request-macros", "--request-macros-limit", "-1" },
+		    "'-1'" },
+		{ { "--request-macros", "--request-macros-limit", "50x" },
+		    "'50x'" },
+		{ { "--request-macros", "--request-macros-limit", "None" },
+		    "'None'" },
+		{ { "--request-macros", "--request-macros-limit=" }, "''" },
+		{ { "--request-macros", "--request-macros-limit",
+		    "99999999999999999999999" }, "'99999999999999999999999'" },
+		{ { "--request-macros", "--request-macros-limit" },
+		    "'--request-macros-limit'" },
+		{ { "--request-macros-limit", "none" },
+		    "--request-macros-limit" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
 }
 
 static void
@@ -1486,6 +1532,8 @@ main(void)
 		T(test_options_macros_bad_names),
 		T(test_options_macros_empty_rejected),
 		T(test_options_request_macros),
+		T(test_options_request_limit),
+		T(test_options_request_limit_rejected),
 		T(test_options_quiet),
 		T(test_options_verbose),
 		T(test_options_timeout),
