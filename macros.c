@@ -46,8 +46,8 @@ static atomic_int		 warned;
 /*
  * The stages at which Postfix and Sendmail can set each macro of the
  * default list, by bits of SMFIM_* values: Postfix's from its
- * MILTER_README table (and i seen at a second RCPT, once the queue file
- * is open); Sendmail's from where it defines the macro, after which it
+ * MILTER_README table (and, seen from Postfix 3.7, i at a second RCPT once
+ * the queue file is open, the last RCPT's values again at DATA); Sendmail's from where it defines the macro, after which it
  * stays defined.  An MTA sends a stage only the names listed for that
  * stage, and libmilter keeps what each stage brought visible at the later
  * ones (until the next transaction's MAIL for those of MAIL on), so a
@@ -144,9 +144,9 @@ static const struct macro_stages {
 	{ "{mail_addr}",	AT_MAIL,	SINCE_MAIL,	0 },
 	{ "{mail_host}",	AT_MAIL,	SINCE_MAIL,	0 },
 	{ "{mail_mailer}",	AT_MAIL,	SINCE_MAIL,	0 },
-	{ "{rcpt_addr}",	AT_RCPT,	SINCE_RCPT,	0 },
-	{ "{rcpt_host}",	AT_RCPT,	SINCE_RCPT,	0 },
-	{ "{rcpt_mailer}",	AT_RCPT,	SINCE_RCPT,	0 },
+	{ "{rcpt_addr}",	AT_RCPT | AT_DATA, SINCE_RCPT,	0 },
+	{ "{rcpt_host}",	AT_RCPT | AT_DATA, SINCE_RCPT,	0 },
+	{ "{rcpt_mailer}",	AT_RCPT | AT_DATA, SINCE_RCPT,	0 },
 	{ "{bodytype}",		0,		SINCE_MAIL,	0 },
 	{ "{envid}",		0,		SINCE_MAIL,	0 },
 	{ "{dsn_envid}",	0,		SINCE_MAIL,	0 },
