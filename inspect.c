@@ -82,6 +82,7 @@ static struct owned	 sockfile = { -1, NULL, NULL, 0, 0 };	/* unix */
 static struct owned	 pidfile = { -1, NULL, NULL, 0, 0 };
 static int		 pidfd = -1;
 static struct ids	 ids;		/* who inspect serves as */
+static unsigned int	 workers;	/* worker processes, 0: none */
 static time_t		 timeout;	/* libmilter's, as set */
 
 
@@ -142,6 +143,10 @@ main(int argc, char *argv[])
 		options_free(&opts);
 		return rc == -1 ? EX_USAGE : EX_OSERR;
 	}
+	if (options_absolute(&opts, err, sizeof err) == -1) {
+		fprintf(stderr, "inspect: %s\n", err);
+		goto done;
+	}
 	/* Without a terminal or a log file, a daemon logs to syslog. */
 	if (log_init(opts.log_levels, opts.log_path, opts.syslog ||
 	    (opts.daemon && opts.log_path == NULL), opts.syslog_facility) ==
@@ -157,6 +162,12 @@ main(int argc, char *argv[])
 	timeout = opts.timeout > 0 ? opts.timeout : LIBMILTER_TIMEOUT;
 	if (setup_ids() == -1 || setup_shared() == -1)
 		goto done;
+	/*
+	 * A process that gives up root keeps a supervisor that does not:
+	 * it removes the socket and the pid file from root's directories
+	 * at exit, and the pid file it signals stays root's.
+	 */
+	workers = opts.workers > 0 ? opts.workers : ids.drop ? 1 : 0;
 	if ((symlist = join_macros()) == NULL) {
 		log_crit("cannot list the macros to request: %s",
 		    strerror(errno));
@@ -181,7 +192,7 @@ main(int argc, char *argv[])
 	if (listen_check(opts.spec, &opts.where) == -1 ||
 	    milter_setup() == -1 ||
 	    listen_open(opts.spec, &opts.where, &sockfile, ids.socket_gid,
-	    opts.socket_mode, opts.workers > 0) == -1)
+	    opts.socket_mode, workers > 0) == -1)
 		goto done;
 	if (ids.drop && chown_files() == -1)
 		goto done;
@@ -204,13 +215,13 @@ main(int argc, char *argv[])
 	 */
 	daemon_sigset(&set);
 	sigaddset(&set, SIGUSR1);
-	if (opts.workers > 0)
+	if (workers > 0)
 		sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	log_notice("listening on %s (pid %ld, %zu macros, %s report%s)",
 	    opts.spec, (long)getpid(), opts.nmacros,
-	    opts.format == FORMAT_JSON ? "json" : "text", opts.workers > 0 ?
+	    opts.format == FORMAT_JSON ? "json" : "text", workers > 0 ?
 	    ", workers" : "");
 	if (opts.verbose)
 		log_info("macros: %s", symlist);
@@ -221,16 +232,10 @@ main(int argc, char *argv[])
 		    symlists[macros_stage_order[i]] != NULL ?
 		    symlists[macros_stage_order[i]] : "none (the MTA's own)");
 
-	if (opts.workers > 0) {
+	if (workers > 0) {
 		started(-1);
-		status = workers_run(opts.workers, serve, reopen_all, notify);
+		status = workers_run(workers, serve, reopen_all, notify);
 	} else {
-		if (ids.drop && priv_drop(ids.uid, ids.gid, err, sizeof err) ==
-		    -1) {
-			log_crit("%s", err);
-			daemon_ready(notify, err);
-			goto done;
-		}
 		started(notify);
 		status = serve();
 		if (status == WORKER_EXIT_FATAL)
@@ -360,8 +365,9 @@ free_buf(void *p)
 }
 
 /*
- * The files inspect opened as root go to the user it serves as, so that
- * it can reopen the log and the report and remove the pid file later.
+ * The report and the log inspect opened as root go to the user it serves
+ * as, so that its workers can reopen them; the pid file stays root's, for
+ * the supervisor that reads and removes it.
  */
 static int
 chown_files(void)
@@ -374,11 +380,6 @@ chown_files(void)
 	}
 	if (log_chown(ids.uid, ids.gid) == -1) {
 		log_crit("chown --log-path %s: %s", opts.log_path,
-		    strerror(errno));
-		return -1;
-	}
-	if (pidfd != -1 && fchown(pidfd, ids.uid, ids.gid) == -1) {
-		log_crit("chown --pid-file %s: %s", opts.pid_file,
 		    strerror(errno));
 		return -1;
 	}
@@ -412,8 +413,7 @@ serve(void)
 {
 	char	 err[256];
 
-	if (opts.workers > 0 && ids.drop && priv_drop(ids.uid, ids.gid, err,
-	    sizeof err) == -1) {
+	if (ids.drop && priv_drop(ids.uid, ids.gid, err, sizeof err) == -1) {
 		log_crit("%s", err);
 		worker_ready(err);
 		return WORKER_EXIT_FATAL;

@@ -583,6 +583,37 @@ void
 options_free(struct options *opts)
 {
 	clear_macros(opts);
+	while (opts->nabsolute > 0)
+		free(opts->absolute[--opts->nabsolute]);
+}
+
+int
+options_absolute(struct options *opts, char *err, size_t errlen)
+{
+	const char	**paths[OPTIONS_MAX_OUTPUTS + 2];
+	char		  cwd[PATH_MAX], *abs;
+	size_t		  i, n = 0;
+
+	for (i = 0; i < opts->noutputs; i++)
+		paths[n++] = &opts->outputs[i];
+	paths[n++] = &opts->log_path;
+	paths[n++] = &opts->pid_file;
+	for (i = 0; i < n; i++) {
+		if (*paths[i] == NULL || **paths[i] == '/' ||
+		    strcmp(*paths[i], "-") == 0)
+			continue;
+		if (getcwd(cwd, sizeof cwd) == NULL)
+			return print_reason(err, errlen, "%s: cannot tell the "
+			    "working directory: %s", *paths[i],
+			    strerror(errno));
+		if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd,
+		    *paths[i]) == -1)
+			return print_reason(err, errlen, "%s: %s", *paths[i],
+			    strerror(ENOMEM));
+		opts->absolute[opts->nabsolute++] = abs;
+		*paths[i] = abs;
+	}
+	return 0;
 }
 
 

@@ -88,6 +88,9 @@ struct options {
 	unsigned int	 workers;
 	int		 report_memory;
 	int		 backlog;	/* 0 keeps libmilter's */
+	/* The absolute paths options_absolute() made, owned. */
+	char		*absolute[OPTIONS_MAX_OUTPUTS + 2];
+	size_t		 nabsolute;
 	/* milter-test-client's options that mean nothing to libmilter */
 	const char	*event_loop_backend;
 	const char	*packet_buffer_size;
@@ -115,6 +118,14 @@ int	options_parse(struct options *opts, int argc, char *argv[],
  */
 int	options_parse_spec(const char *spec, struct spec *sp, char *err,
 	    size_t errlen);
+
+/*
+ * Make the paths of the files inspect opens again later (--output,
+ * --log-path, --pid-file) absolute, against the working directory now:
+ * a daemon works in /, and SIGHUP reopens the files there.  Returns 0,
+ * or -1 with the reason in err.
+ */
+int	options_absolute(struct options *opts, char *err, size_t errlen);
 
 /* Write the summary of the options (--help) to fp. */
 void	options_usage(FILE *fp);

@@ -221,6 +221,12 @@ children() {
 	ps -o pid=,stat= --ppid "$1" | awk '$2 !~ /^Z/ { print $1 }'
 }
 
+# server_of PID: the process that serves for PID, which gave up root: its
+# one worker, once started.
+server_of() {
+	wait_until "$READY_WAIT" count_children "$1" 1 && children "$1"
+}
+
 count_children() {
 	[ "$(children "$1" | wc -l)" -eq "$2" ]
 }
@@ -428,11 +434,14 @@ test_privileges() {
 	fi
 	ok "user: daemon as nobody starts"
 	run+=("$daemon")
+	check "user: -u nobody: a supervisor stays root" \
+	    [ "$(status_ids "$daemon" | cut -d/ -f1-2)" = "0 0 0 0 / 0 0 0 0 " ]
 	check "user: -u nobody: uid, gid and groups all nobody's" \
-	    [ "$(status_ids "$daemon")" = \
-	    "$as_nobody" ]
-	check "user: log, output and pid file given to nobody" [ "$(stat -c %U \
-	    "$log" "$out" "$pidf" | sort -u)" = nobody ]
+	    [ "$(status_ids "$(server_of "$daemon")")" = "$as_nobody" ]
+	check "user: log and output given to nobody" [ "$(stat -c %U \
+	    "$log" "$out" | sort -u)" = nobody ]
+	check "user: the pid file, which root signals, stays root's" \
+	    [ "$(stat -c %U "$pidf")" = root ]
 	check "user: socket made by root" [ "$(stat -c %U "$sock")" = root ]
 	if send_message "$sock" && wait_until "$READY_WAIT" has_closes 1 "$out"
 	then
@@ -445,7 +454,7 @@ test_privileges() {
 	if start ug -q -u nobody -g postfix -s "unix:$tmp/ug.sock"; then
 		g=$(getent group postfix | cut -d: -f3)
 		check "user: -u nobody -g postfix: gid and groups postfix's" \
-		    [ "$(status_ids "$started")" = \
+		    [ "$(status_ids "$(server_of "$started")")" = \
 		    "65534 65534 65534 65534 / $g $g $g $g / $g" ]
 		run+=("$started")
 	else
@@ -455,7 +464,7 @@ test_privileges() {
 	if start uid -q --user-id 65534 --group-name nogroup \
 	    -s "unix:$tmp/uid.sock"; then
 		check "user: --user-id 65534 --group-name nogroup" \
-		    [ "$(status_ids "$started")" = \
+		    [ "$(status_ids "$(server_of "$started")")" = \
 		    "$as_nobody" ]
 		run+=("$started")
 	else
@@ -464,7 +473,7 @@ test_privileges() {
 	if start uname -q --user-name nobody --group-id 105 \
 	    -s "unix:$tmp/uname.sock"; then
 		check "user: --user-name nobody --group-id 105" \
-		    [ "$(status_ids "$started")" = \
+		    [ "$(status_ids "$(server_of "$started")")" = \
 		    "65534 65534 65534 65534 / 105 105 105 105 / 105" ]
 		run+=("$started")
 	else
@@ -502,10 +511,11 @@ test_privileges() {
 	    --clear-groups "$inspect" -q -u root -s "unix:$tmp/nr.sock"
 
 	stop TERM "${run[@]}"
-	check "user: a dropped process leaves a root directory's pid file" \
-	    [ -e "$pidf" ]
-	check "user: ... and says so in the log" \
-	    logged "$log" "${run[0]}" warning "cannot remove $pidf"
+	check "user: the socket in root's directory is removed at exit" \
+	    [ ! -e "$sock" ]
+	check "user: the pid file in root's directory is removed at exit" \
+	    [ ! -e "$pidf" ]
+	check "user: ... with no warning" not grep -q warning "$log"
 	check "user: a dropped process removes its socket where it may" \
 	    [ ! -e "$own/s.sock" ]
 	check "user: a dropped process removes its pid file where it may" \
@@ -833,6 +843,42 @@ test_reopen() {
 	check "reopen: the old log gets nothing more" \
 	    not grep -qE 'reopened|st_optionneg' "$log.1"
 	retire "$pid"
+}
+
+# A daemon works in /: relative paths mean what they meant at its start,
+# when SIGHUP reopens the files and at exit too.
+test_relative_paths() {
+	local dir=$tmp/rel n=rel-$$ pid
+
+	mkdir "$dir"
+	pushd "$dir" >/dev/null || return
+	launch rel -s "unix:$n.sock" --pid-file "$n.pid" --log-path "$n.log" \
+	    --output "$n.out"
+	popd >/dev/null || return
+	pid=$daemon
+	if [ "$launched" -ne 0 ] || [ -z "$pid" ] ||
+	    ! send_message "$dir/$n.sock" ||
+	    ! wait_until "$READY_WAIT" has_closes 1 "$dir/$n.out"; then
+		fail "relative paths: a daemon serves" \
+		    "$(cat "$tmp/rel.launch.err")"
+		return
+	fi
+	mv "$dir/$n.out" "$dir/$n.out.1"
+	mv "$dir/$n.log" "$dir/$n.log.1"
+	kill -HUP "$pid"
+	check "relative paths: SIGHUP reopens the report where it was" \
+	    wait_until "$READY_WAIT" test -e "$dir/$n.out"
+	check "relative paths: ... and the log" test -e "$dir/$n.log"
+	check "relative paths: nothing opened in /" \
+	    [ ! -e "/$n.out" -a ! -e "/$n.log" ]
+	check "relative paths: the new report gets the next session" \
+	    send_message "$dir/$n.sock"
+	check "relative paths: ... in full" \
+	    wait_until "$READY_WAIT" has_closes 1 "$dir/$n.out"
+	stop TERM "$pid"
+	check "relative paths: socket and pid file removed at exit" \
+	    [ ! -e "$dir/$n.sock" -a ! -e "$dir/$n.pid" ]
+	rm -f "/$n.out" "/$n.log"
 }
 
 # --- syslog -------------------------------------------------------------------
@@ -1245,6 +1291,7 @@ test_log_levels
 test_log_destinations
 test_verbose
 test_reopen
+test_relative_paths
 test_syslog
 test_workers
 test_workers_user
