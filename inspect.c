@@ -47,7 +47,6 @@
 static void	started(int);
 static int	setup_ids(void);
 static int	setup_shared(void);
-static char	*join_macros(void);
 static void	reopen_all(void);
 static void	free_buf(void *);
 static int	chown_files(void);
@@ -73,7 +72,6 @@ static sfsistat	cb_unknown(SMFICTX *, const char *);
 
 /* Set up in main() before serving; read-only while serving. */
 static struct options	 opts;
-static char		*symlist;	/* opts.macros joined by spaces */
 static char		*symlists[MACROS_STAGES];	/* --request-macros */
 static pthread_key_t	 buf_key;	/* each thread formats in its own */
 static int		 ask_noreply;	/* negotiate SMFIP_NR_* */
@@ -121,7 +119,7 @@ main(int argc, char *argv[])
 {
 	sigset_t	 set;
 	char		 err[512];
-	int		 status = 1, notify = -1, i, rc;
+	int		 status = 1, notify = -1, rc;
 
 	if (options_parse(&opts, argc, argv, err, sizeof err) == -1) {
 		fprintf(stderr, "inspect: %s\n", err);
@@ -168,11 +166,6 @@ main(int argc, char *argv[])
 	 * at exit, and the pid file it signals stays root's.
 	 */
 	workers = opts.workers > 0 ? opts.workers : ids.drop ? 1 : 0;
-	if ((symlist = join_macros()) == NULL) {
-		log_crit("cannot list the macros to request: %s",
-		    strerror(errno));
-		goto done;
-	}
 	macros_init(&opts);
 	/*
 	 * With -v, libmilter's debugging (printf to standard output) goes
@@ -224,13 +217,7 @@ main(int argc, char *argv[])
 	    opts.format == FORMAT_JSON ? "json" : "text", workers > 0 ?
 	    ", workers" : "");
 	if (opts.verbose)
-		log_info("macros: %s", symlist);
-	for (i = 0; opts.verbose && opts.request_macros && i < MACROS_STAGES;
-	    i++)
-		log_info("macros requested at %s: %s",
-		    macros_stage_names[macros_stage_order[i]],
-		    symlists[macros_stage_order[i]] != NULL ?
-		    symlists[macros_stage_order[i]] : "none (the MTA's own)");
+		macros_log(&opts, symlists);
 
 	if (workers > 0) {
 		started(-1);
@@ -248,7 +235,6 @@ main(int argc, char *argv[])
 done:
 	owned_remove(&sockfile);
 	owned_remove(&pidfile);
-	free(symlist);
 	macros_request_free(symlists);
 	options_free(&opts);
 	return status;
@@ -304,25 +290,6 @@ setup_shared(void)
 	ask_noreply = opts.noreply != NOREPLY_NO;
 	quickack = ask_noreply && opts.where.family != AF_UNIX;
 	return 0;
-}
-
-static char *
-join_macros(void)
-{
-	size_t	 i, len = 1;
-	char	*s;
-
-	for (i = 0; i < opts.nmacros; i++)
-		len += strlen(opts.macros[i]) + 1;
-	if ((s = malloc(len)) == NULL)
-		return NULL;
-	*s = '\0';
-	for (i = 0; i < opts.nmacros; i++) {
-		if (i > 0)
-			strcat(s, " ");
-		strcat(s, opts.macros[i]);
-	}
-	return s;
 }
 
 /*

@@ -617,6 +617,24 @@ macros_request(SMFICTX *ctx, char *const lists[MACROS_STAGES])
 }
 
 void
+macros_log(const struct options *o, char *const lists[MACROS_STAGES])
+{
+	char	*all;
+	size_t	 n;
+	int	 i, stage;
+
+	if ((all = join_stage(o, -1, &n)) != NULL || n == 0)
+		log_info("macros: %s", all != NULL ? all : "none");
+	free(all);
+	for (i = 0; o->request_macros && i < MACROS_STAGES; i++) {
+		stage = macros_stage_order[i];
+		log_info("macros requested at %s: %s",
+		    macros_stage_names[stage], lists[stage] != NULL ?
+		    lists[stage] : "none (the MTA's own)");
+	}
+}
+
+void
 macros_request_free(char *lists[MACROS_STAGES])
 {
 	int	 i;
@@ -654,8 +672,9 @@ first_stage(unsigned int stages)
 }
 
 /*
- * The names of o->macros to ask for at stage, joined by spaces, and
- * their number in *n; NULL if none, or (with *n > 0) out of memory.
+ * The names of o->macros to ask for at stage (-1: every name), joined by
+ * spaces, and their number in *n; NULL if none, or (with *n > 0) out of
+ * memory.
  */
 static char *
 join_stage(const struct options *o, int stage, size_t *n)
@@ -665,14 +684,14 @@ join_stage(const struct options *o, int stage, size_t *n)
 
 	*n = 0;
 	for (i = 0; i < o->nmacros; i++)
-		if (asked_at(o->macros[i]) & (1u << stage)) {
+		if (stage == -1 || asked_at(o->macros[i]) & (1u << stage)) {
 			len += strlen(o->macros[i]) + 1;
 			(*n)++;
 		}
 	if (*n == 0 || (s = p = malloc(len)) == NULL)
 		return NULL;
 	for (i = 0; i < o->nmacros; i++)
-		if (asked_at(o->macros[i]) & (1u << stage)) {
+		if (stage == -1 || asked_at(o->macros[i]) & (1u << stage)) {
 			if (p != s)
 				*p++ = ' ';
 			memcpy(p, o->macros[i], strlen(o->macros[i]));

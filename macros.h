@@ -88,6 +88,13 @@ int	macros_request_lists(const struct options *opts,
  */
 int	macros_request(SMFICTX *ctx, char *const lists[MACROS_STAGES]);
 
+/*
+ * Log (info) the macros inspect looks for and, with --request-macros,
+ * what it asks for at each stage.
+ */
+void	macros_log(const struct options *opts,
+	    char *const lists[MACROS_STAGES]);
+
 void	macros_request_free(char *lists[MACROS_STAGES]);
 
 #endif
