@@ -166,13 +166,15 @@ static const struct macro_stages {
 	{ "{msg_id}",		0,		AT_EOM,		0 },
 };
 
-const char *const macros_stage_names[MACROS_STAGES] = {
+/* The stages' names ("connect", "helo", ...), by SMFIM_* value. */
+static const char *const macros_stage_names[MACROS_STAGES] = {
 	[SMFIM_CONNECT] = "connect", [SMFIM_HELO] = "helo",
 	[SMFIM_ENVFROM] = "envfrom", [SMFIM_ENVRCPT] = "envrcpt",
 	[SMFIM_DATA] = "data", [SMFIM_EOH] = "eoh", [SMFIM_EOM] = "eom"
 };
 
-const int macros_stage_order[MACROS_STAGES] = {
+/* The SMFIM_* values in the order an MTA meets the stages. */
+static const int macros_stage_order[MACROS_STAGES] = {
 	SMFIM_CONNECT, SMFIM_HELO, SMFIM_ENVFROM, SMFIM_ENVRCPT, SMFIM_DATA,
 	SMFIM_EOH, SMFIM_EOM
 };

@@ -63,12 +63,6 @@ void	macros_free(struct macros *m);
 /* The stages an MTA takes a list of macros for, by SMFIM_* value. */
 #define MACROS_STAGES	(SMFIM_LAST + 1)
 
-/* Their names ("connect", "helo", ...), by SMFIM_* value. */
-extern const char *const macros_stage_names[MACROS_STAGES];
-
-/* The SMFIM_* values in the order an MTA meets the stages. */
-extern const int macros_stage_order[MACROS_STAGES];
-
 /*
  * For --request-macros: set lists[stage], for each SMFIM_* stage, to the
  * names of opts->macros to ask for there, joined by spaces, or NULL if
