@@ -75,9 +75,10 @@ run: inspect
 	./inspect
 
 # Every test: unit (cmocka), command line, integration (miltertest), end to
-# end (Postfix), service.  The last four need root.
-check: unit-check cli-check milter-check e2e-check service-check \
-	hostile-check
+# end (Postfix, Sendmail), service, hostile.  All but the first three need
+# root.
+check: unit-check cli-check milter-check e2e-check sendmail-check \
+	service-check hostile-check
 
 unit-check: $(UNIT)
 	@for t in $(UNIT); do ./$$t || exit 1; done
@@ -90,6 +91,10 @@ milter-check: inspect
 
 e2e-check: inspect
 	tests/e2e/run.sh
+
+# A private Sendmail, unpacked by tests/install-deps.sh (or fetched then).
+sendmail-check: inspect
+	tests/e2e/sendmail.sh
 
 # inspect as a service, alone and behind Postfix; needs root.
 service-check: inspect
@@ -151,7 +156,7 @@ clean:
 	rm -f $(FUZZ)
 
 .PHONY: all run check unit-check cli-check milter-check e2e-check install \
-	service-check \
+	sendmail-check service-check \
 	uninstall clean
 
 -include *.d tests/unit/*.d

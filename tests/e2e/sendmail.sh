@@ -1,0 +1,403 @@
+#!/bin/bash
+# End-to-end test behind Sendmail: a private Sendmail 8.17 on loopback
+# passes real sessions through inspect, and inspect's report must show
+# what Sendmail sent -- every stage, unknown and abort included, each
+# stage's own macros, ESMTP parameters, headers byte for byte -- and agree,
+# packet by packet, with Sendmail's own log of what it sent (-d64.20).
+# Three inspects behind three daemons: the default one (no replies), one
+# with --no-reply no (Sendmail then sends an abort on RSET), one with
+# --request-macros; and the default one over IPv6 if there is ::1.
+#
+# usage: tests/e2e/sendmail.sh [--save-sample FILE]
+#   --save-sample FILE  also write inspect's text report of the message
+#                       session to FILE (the README's sample)
+#
+# Needs root.  Sendmail conflicts with Postfix, so it is never installed:
+# tests/install-deps.sh unpacks Debian's packages into a cache directory
+# ($INSPECT_SENDMAIL_CACHE, default /var/cache/inspect-tests/sendmail),
+# which this script runs it from; it fetches them itself, as root, if the
+# cache is missing.  Everything else lives in one mktemp -d directory with
+# a configuration made by Sendmail's own m4 files; nothing under /etc is
+# changed; it all runs in network and host name namespaces of its own.
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
+inspect=$(cd "$here/../.." && pwd)/inspect
+cache=${INSPECT_SENDMAIL_CACHE:-/var/cache/inspect-tests/sendmail}
+sendmail=$cache/root/usr/libexec/sendmail/sendmail
+
+# A qualified host name: with an unqualified one that does not resolve,
+# Sendmail waits 60 s at start for it to.
+myhostname=mta.example.test
+
+passed=0
+failed=0
+sample=			# --save-sample FILE
+work=			# the mktemp -d directory
+ipv6=			# "yes" if the namespace has ::1
+smtp_main=		# the daemon whose milters are inspect json and text
+smtp_replies=		# the daemon whose milter is inspect --no-reply no
+smtp_request=		# the daemon whose milter is inspect --request-macros
+milter_json=
+milter_text=
+milter_replies=
+milter_request=
+sendmail_pid=
+inspect_pids=()
+ports_taken=
+declare -A sessions_sent	# report -> sessions sent to it
+
+require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "sendmail: NOT RUN: needs root (a network namespace," \
+		    "and Sendmail's daemon); run 'sudo make sendmail-check'" >&2
+		exit 2
+	fi
+}
+
+require_tools() {
+	local tool missing=
+
+	for tool in m4 python3 ss ip unshare setsid hostname timeout; do
+		command -v "$tool" >/dev/null || missing="$missing $tool"
+	done
+	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
+	if [ -n "$missing" ]; then
+		echo "sendmail: missing:$missing (see tests/install-deps.sh)" >&2
+		exit 2
+	fi
+}
+
+# The unpacked packages, fetched now if they are not there.  Never a
+# skip: without Sendmail the test fails.
+require_sendmail() {
+	if [ ! -f "$cache/ready" ]; then
+		echo "# no Sendmail in $cache: fetching it (tests/install-deps.sh)"
+		"$here/../install-deps.sh" 2>&1 | sed 's/^/# /'
+	fi
+	if [ ! -f "$cache/ready" ] || [ ! -x "$sendmail" ]; then
+		echo "sendmail: FAILED: no Sendmail in $cache, and Debian's" \
+		    "sendmail-bin, sendmail-base and sendmail-cf could not be" \
+		    "fetched there (tests/install-deps.sh)" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+}
+
+# start_inspect NAME PORT FORMAT [ARG...]: inspect on 127.0.0.1:PORT in
+# the background, reporting to $work/NAME.out.
+start_inspect() {
+	"$inspect" -s "inet:$2@127.0.0.1" --format "$3" "${@:4}" \
+	    >"$work/$1.out" 2>"$work/$1.err" &
+	inspect_pids+=("$!")
+	wait_until 5 listening "$!" "$2"
+}
+
+# filter NAME PORT: the mc line for inspect NAME on PORT: F=T tempfails
+# mail while it is unreachable; T= are short timeouts.
+filter() {
+	printf "INPUT_MAIL_FILTER(\`%s', \`S=inet:%s@127.0.0.1, F=T, %s')dnl\n" \
+	    "$1" "$2" 'T=C:5s;S:10s;R:10s;E:30s'
+}
+
+# daemon NAME PORT ADDR FILTERS [FAMILY]: the mc line for a daemon
+# socket whose mail goes through FILTERS (names separated by ';') only.
+daemon() {
+	printf "DAEMON_OPTIONS(\`Port=%s, Addr=%s, Family=%s, Name=%s, %s')dnl\n" \
+	    "$2" "$3" "${5:-inet}" "$1" "InputMailFilters=$4"
+}
+
+# A private Sendmail in $work: its own configuration, queue and files,
+# three daemons on loopback (and one on ::1), each with its own milters.
+# Every mail stays in the queue (queueonly), never delivered.  The
+# namespace has no network, so nothing may need DNS: host names from
+# files only, no canonification, no Ident.  TrustStickyBit: the
+# directory is under /tmp.  no_default_msa: no port 587.
+write_config() {
+	local m4dir=$cache/root/usr/share/sendmail/cf
+
+	mkdir -p "$work/etc" "$work/queue"
+	: >"$work/etc/aliases"
+	: >"$work/etc/local-host-names"
+	printf 'hosts\tfiles\naliases\tfiles\npasswd\tfiles\n' \
+	    >"$work/etc/service.switch"
+	{
+		cat <<-EOF
+		divert(-1)
+		define(\`MAIL_SETTINGS_DIR', \`$work/etc/')
+		divert(0)dnl
+		include(\`$m4dir/m4/cf.m4')dnl
+		OSTYPE(\`linux')dnl
+		define(\`QUEUE_DIR', \`$work/queue')dnl
+		define(\`STATUS_FILE', \`$work/etc/statistics')dnl
+		define(\`HELP_FILE', \`$cache/root/etc/mail/helpfile')dnl
+		define(\`confPID_FILE', \`$work/sendmail.pid')dnl
+		define(\`confCT_FILE', \`-o $work/etc/trusted-users')dnl
+		define(\`confSERVICE_SWITCH_FILE', \`$work/etc/service.switch')dnl
+		define(\`confDELIVERY_MODE', \`queueonly')dnl
+		define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
+		define(\`confTO_IDENT', \`0s')dnl
+		FEATURE(\`nocanonify')dnl
+		FEATURE(\`accept_unresolvable_domains')dnl
+		FEATURE(\`no_default_msa')dnl
+		EOF
+		daemon MTA "$smtp_main" 127.0.0.1 'json;text'
+		daemon MTA-replies "$smtp_replies" 127.0.0.1 replies
+		daemon MTA-request "$smtp_request" 127.0.0.1 request
+		[ -z "$ipv6" ] || daemon MTA6 "$smtp_main" ::1 'json;text' inet6
+		filter json "$milter_json"
+		filter text "$milter_text"
+		filter replies "$milter_replies"
+		filter request "$milter_request"
+		echo "MAILER(\`local')dnl"
+		echo "MAILER(\`smtp')dnl"
+	} >"$work/etc/inspect.mc"
+	m4 "$work/etc/inspect.mc" >"$work/etc/inspect.cf" \
+	    2>"$work/etc/m4.err" && ! [ -s "$work/etc/m4.err" ]
+}
+
+# Sendmail's daemon in the foreground (-bD), in a process group of its
+# own, with what it sends to milters (-d64.20) in debug.log (-D: on
+# standard output it would reach the SMTP clients).  No syslog daemon is
+# needed: what it would log is lost, the debug log is the test's view.
+start_sendmail() {
+	setsid "$sendmail" -C "$work/etc/inspect.cf" -bD -D "$work/debug.log" \
+	    -d64.20 >"$work/sendmail.out" 2>&1 &
+	sendmail_pid=$!
+	wait_until 10 listening "$sendmail_pid" "$smtp_main" &&
+	    wait_until 5 listening "$sendmail_pid" "$smtp_replies" &&
+	    wait_until 5 listening "$sendmail_pid" "$smtp_request"
+}
+
+# sendmail_left: the live processes of the daemon's process group.
+sendmail_left() {
+	ps -e -o pid=,pgid=,stat= |
+	    awk -v g="$sendmail_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
+}
+
+sendmail_gone() {
+	[ -z "$(sendmail_left)" ]
+}
+
+stop_sendmail() {
+	terminate "$sendmail_pid"
+	wait_until 5 sendmail_gone || sendmail_left | xargs -r kill -KILL
+	sendmail_pid=
+}
+
+setup() {
+	work=$(mktemp -d -t inspect-sendmail.XXXXXX) || return 1
+	if ! { pick_port smtp_main && pick_port smtp_replies &&
+	    pick_port smtp_request && pick_port milter_json &&
+	    pick_port milter_text && pick_port milter_replies &&
+	    pick_port milter_request; }; then
+		fail "setup: no free TCP ports"
+		return 1
+	fi
+	if ! write_config; then
+		fail "setup: Sendmail's configuration (m4)"
+		sed 's/^/# /' "$work/etc/m4.err"
+		return 1
+	fi
+	if ! { start_inspect json "$milter_json" json &&
+	    start_inspect text "$milter_text" text &&
+	    start_inspect replies "$milter_replies" json --no-reply no &&
+	    start_inspect request "$milter_request" json --request-macros; }
+	then
+		fail "setup: inspect is not listening"
+		sed 's/^/# /' "$work"/*.err
+		return 1
+	fi
+	if ! start_sendmail; then
+		fail "setup: Sendmail's daemon is not listening"
+		show_debug "$work/sendmail.out"
+		return 1
+	fi
+}
+
+teardown() {
+	local pid
+
+	# A second Ctrl-C must not cut the cleaning short.
+	trap '' INT TERM
+	trap - EXIT
+	[ -z "$sendmail_pid" ] || stop_sendmail
+	for pid in "${inspect_pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	terminate "${inspect_pids[@]}"
+	[ -z "$work" ] || rm -rf "$work"
+}
+
+# closes FILE N: FILE reports at least N closed sessions (JSON or text).
+closes() {
+	[ "$(grep -cE '"stage":"close"|^\[[0-9]+\] close ' "$1" 2>/dev/null)" \
+	    -ge "$2" ]
+}
+
+# send SCENARIO HOST PORT HELO REPORT...: one session with
+# sendmail_send.py, its facts in $work/HELO.json; then wait until every
+# REPORT has one more session closed, so that the next session's lines
+# in Sendmail's log come after this one's.
+send() {
+	local facts=$work/$4.json report rc
+
+	timeout 30 python3 "$here/sendmail_send.py" "$1" "$2" "$3" "$4" \
+	    "$facts" 2>&1 | sed 's/^/# /'
+	rc=${PIPESTATUS[0]}
+	check "[$4] Sendmail answered the $1 session as expected" \
+	    [ "$rc" -eq 0 ]
+	for report in "${@:5}"; do
+		sessions_sent[$report]=$((${sessions_sent[$report]:-0} + 1))
+		check "[$4] $(basename "$report" .out): session closed" \
+		    wait_until 10 closes "$report" "${sessions_sent[$report]}"
+	done
+}
+
+# run_checker MODE NAME DAEMON HELO...: check_sendmail.py on inspect
+# NAME's report of the sessions with these HELO names, sent to the daemon
+# named DAEMON.
+run_checker() {
+	local out line rc helo facts=()
+
+	for helo in "${@:4}"; do
+		facts+=("$work/$helo.json")
+	done
+	out=$(python3 "$here/check_sendmail.py" "$1" "$work/$2.out" \
+	    "$work/debug.log" "$2" "$3" "${facts[@]}" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "${line#ok }" ;;
+		"FAIL "*) fail "${line#FAIL }" ;;
+		*) echo "# $line" ;;
+		esac
+	done <<<"$out"
+	[ "$rc" -eq 0 ] || fail "[$2] check_sendmail.py exited $rc"
+}
+
+# session_of FILE HELO: the session number of HELO in a text report.
+session_of() {
+	grep -m1 -F "]  name: \"$2\"" "$1" | sed 's/^\[\([0-9]*\)\].*/\1/'
+}
+
+# has FILE SESSION LINE: the text report has LINE (after "[N] ") exactly.
+has() {
+	grep -qxF "[$2] $3" "$1"
+}
+
+# The text report of the message session shows the same key facts.
+check_text_report() {
+	local t=$work/text.out s p n before=$failed
+
+	s=$(session_of "$t" message.example.org)
+	p="[text message.example.org]"
+	check "$p session found by its HELO" [ -n "$s" ]
+	check "$p macro {daemon_name}" has "$t" "$s" ' macro {daemon_name}: "MTA"'
+	check "$p unknown command, whole" has "$t" "$s" ' command: "XYZZY foo bar"'
+	check "$p MAIL parameter ENVID" \
+	    has "$t" "$s" ' parameter: "ENVID=sendmail-e2e-1"'
+	check "$p local recipient's empty {rcpt_host}" \
+	    has "$t" "$s" ' macro {rcpt_host}: ""'
+	check "$p unknown user marked rejected" has "$t" "$s" ' rejected: yes'
+	check "$p header with no space after the colon" \
+	    has "$t" "$s" ' value: "no space after the colon"'
+	check "$p folded header" \
+	    has "$t" "$s" ' value: " first part,\n\tsecond part,\n third part"'
+	check "$p 8-bit body, non-UTF-8 byte escaped" has "$t" "$s" \
+	    ' chunk: "8-bit: café in UTF-8, caf\xe9 in Latin-1.\r\n"'
+	check "$p macro {msg_id}" \
+	    has "$t" "$s" ' macro {msg_id}: "<sendmail-e2e@example.org>"'
+	n=$(grep -c "^\\[$s\\] " "$t")
+	check "$p the whole session in $n lines (at most 80)" [ "$n" -le 80 ]
+	[ "$failed" -eq "$before" ] || show_debug "$t"
+}
+
+# show_debug FILE: Sendmail's output, the debug log's end, inspect's
+# diagnostics and FILE's end, for a failure's reader.
+show_debug() {
+	echo "# --- Sendmail's output:"
+	tail -n 10 "$work/sendmail.out" 2>/dev/null | sed 's/^/# /'
+	echo "# --- Sendmail's debug log (last 30 lines):"
+	tail -n 30 "$work/debug.log" 2>/dev/null | sed 's/^/# /'
+	echo "# --- inspect's stderr:"
+	tail -n 5 "$work"/*.err | sed 's/^/# /'
+	echo "# --- $(basename "$1") (last 40 lines, cut at 240 characters):"
+	tail -n 40 "$1" | cut -c1-240 | sed 's/^/# /'
+}
+
+# save_sample FILE: the text report of the message session.
+save_sample() {
+	local s
+
+	s=$(session_of "$work/text.out" message.example.org)
+	grep "^\[$s\] " "$work/text.out" >"$1" &&
+	    echo "# wrote the message session's text report to $1"
+}
+
+main() {
+	local json=() before
+
+	if [ "${1:-}" = --save-sample ] && [ $# -eq 2 ]; then
+		sample=$2
+	elif [ $# -ne 0 ]; then
+		echo "usage: $0 [--save-sample FILE]" >&2
+		exit 2
+	fi
+	require_root
+	require_tools
+	if [ -z "${INSPECT_SENDMAIL_NETNS:-}" ]; then
+		require_sendmail
+		INSPECT_SENDMAIL_NETNS=1 exec unshare --net --uts -- "$0" "$@"
+	fi
+	if ! ip link set lo up || ! hostname "$myhostname"; then
+		echo "sendmail: cannot set up the loopback and host name of" \
+		    "new namespaces" >&2
+		exit 1
+	fi
+	ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/' && ipv6=yes
+	trap teardown EXIT
+	trap 'echo "# interrupted"; exit 130' INT
+	trap 'echo "# terminated"; exit 143' TERM
+
+	if ! setup; then
+		summary
+		exit 1
+	fi
+	before=$failed
+	send message 127.0.0.1 "$smtp_main" message.example.org \
+	    "$work/json.out" "$work/text.out"
+	send rset 127.0.0.1 "$smtp_main" rset.example.org \
+	    "$work/json.out" "$work/text.out"
+	json=(message.example.org rset.example.org)
+	if [ -n "$ipv6" ]; then
+		send message ::1 "$smtp_main" message6.example.org \
+		    "$work/json.out" "$work/text.out"
+		json+=(message6.example.org)
+	else
+		echo "# no ::1 in this namespace: IPv6 not tested"
+	fi
+	send message 127.0.0.1 "$smtp_replies" message.replies.example.org \
+	    "$work/replies.out"
+	send rset 127.0.0.1 "$smtp_replies" rset.replies.example.org \
+	    "$work/replies.out"
+	send message 127.0.0.1 "$smtp_request" message.request.example.org \
+	    "$work/request.out"
+	send rset 127.0.0.1 "$smtp_request" rset.request.example.org \
+	    "$work/request.out"
+	[ "$failed" -eq "$before" ] || show_debug "$work/json.out"
+
+	run_checker default json MTA "${json[@]}"
+	run_checker replies replies MTA-replies message.replies.example.org \
+	    rset.replies.example.org
+	run_checker request request MTA-request message.request.example.org \
+	    rset.request.example.org
+	check_text_report
+	[ -z "$sample" ] || save_sample "$sample"
+	summary
+	[ "$failed" -eq 0 ]
+}
+
+main "$@"
