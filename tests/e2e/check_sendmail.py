@@ -11,8 +11,9 @@ Sendmail's configuration, DAEMON the Name of the IPv4 daemon whose milter
 it is (over IPv6 it is always MTA6), and each FACTS file (from
 sendmail_send.py) one SMTP session: what it sent and how Sendmail
 answered.  Sendmail's log is
-an independent view of the wire: every macro packet inspect shows must be
-one Sendmail says it sent, at the same stage, in the same order.  Prints
+an independent view of the wire: every command and every macro packet
+inspect shows must be one Sendmail says it sent, in the same order, a
+packet at the same stage.  Prints
 one line per check, "ok ..." or "FAIL ...", for sendmail.sh to count.
 """
 
@@ -35,9 +36,11 @@ MAIL_MACROS = ["i", "{mail_mailer}", "{mail_host}", "{mail_addr}"]
 RCPT_MACROS = ["{rcpt_mailer}", "{rcpt_host}", "{rcpt_addr}"]
 EOM_MACROS = ["{msg_id}"]
 
-# The command character of each macro packet in Sendmail's log.
+# The stage of each command character in Sendmail's log; a macro packet
+# names the command it comes before.
 STAGE_OF = {"C": "connect", "H": "helo", "M": "envfrom", "R": "envrcpt",
-            "T": "data", "N": "eoh", "E": "eom"}
+            "T": "data", "N": "eoh", "E": "eom", "U": "unknown",
+            "L": "header", "B": "body", "A": "abort"}
 
 ALL_ACTIONS = 0x1FF
 ALL_STEPS = 0x1FFFFF
@@ -88,12 +91,26 @@ def shown_packets(events):
             for ev in events if ev.get("macros")]
 
 
+def commands(events):
+    """The stages of a session that are commands on the wire, aborts
+    left out (libmilter calls some itself)."""
+    return [ev["stage"] for ev in events
+            if ev["stage"] not in ("negotiate", "abort", "close")]
+
+
 def check_wire(c, sessions, wire):
-    """Every session's macros as inspect shows them are those Sendmail
-    logged it sent, packet by packet."""
+    """Every session as inspect shows it is what Sendmail logged it sent:
+    each command in order, each macro packet at its stage."""
     ordered = [sessions[n] for n in sorted(sessions)]
     c.equal(len(ordered), len(wire),
             "as many sessions in the report as Sendmail opened")
+    sent = [[STAGE_OF[cmd] for cmd in ws["commands"] if cmd not in "ODQA"]
+            for ws in wire]
+    shown = [commands(events) for events in ordered]
+    c.check(shown == sent and sent, "every command Sendmail sent is in "
+            "the report, in order (%d commands)" % sum(map(len, sent)),
+            [s for s, w in zip(shown, sent) if s != w][:1],
+            [w for s, w in zip(shown, sent) if s != w][:1])
     checked = mismatched = 0
     first = None
     for events, ws in zip(ordered, wire):
