@@ -10,11 +10,10 @@ DEBUGLOG Sendmail's -d64.20 output, FILTER the inspect's name in
 Sendmail's configuration, DAEMON the Name of the IPv4 daemon whose milter
 it is (over IPv6 it is always MTA6), and each FACTS file (from
 sendmail_send.py) one SMTP session: what it sent and how Sendmail
-answered.  Sendmail's log is
-an independent view of the wire: every command and every macro packet
-inspect shows must be one Sendmail says it sent, in the same order, a
-packet at the same stage.  Prints
-one line per check, "ok ..." or "FAIL ...", for sendmail.sh to count.
+answered.  Sendmail's log is an independent view of the wire: every
+command and every macro packet inspect shows must be one Sendmail says it
+sent, in the same order, a packet at the same stage.  Prints one line per
+check, "ok ..." or "FAIL ...", for sendmail.sh to count.
 """
 
 import json
