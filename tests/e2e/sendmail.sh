@@ -4,9 +4,10 @@
 # what Sendmail sent -- every stage, unknown and abort included, each
 # stage's own macros, ESMTP parameters, headers byte for byte -- and agree,
 # packet by packet, with Sendmail's own log of what it sent (-d64.20).
-# Three inspects behind three daemons: the default one (no replies), one
-# with --no-reply no (Sendmail then sends an abort on RSET), one with
-# --request-macros; and the default one over IPv6 if there is ::1.
+# Three daemons, each with its own inspects: two with the defaults (no
+# replies), one writing JSON and one text, also over IPv6 if there is ::1;
+# one with --no-reply no (Sendmail then sends an abort on RSET); one with
+# --request-macros.
 #
 # usage: tests/e2e/sendmail.sh [--save-sample FILE]
 #   --save-sample FILE  also write inspect's text report of the message
