@@ -75,17 +75,34 @@ cleanup() {
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
 
-# Counts the "ok"/"FAIL" lines of a client's output, and shows them.
+# tally RESULT NAME STATUS: shows what client NAME wrote to RESULT and
+# counts its "ok" and "FAIL" lines.  A client that reported nothing, or
+# exited with STATUS non-zero without reporting a failure (a traceback,
+# a timeout), fails the run too: a client that could not run has checked
+# nothing.
 tally() {
-	local line
+	local line results=0 fails=0
 
 	while IFS= read -r line; do
 		echo "$line"
 		case $line in
-		"ok "*)		passed=$((passed + 1)) ;;
-		"FAIL "*)	failed=$((failed + 1)) ;;
+		"ok "*)
+			passed=$((passed + 1))
+			results=$((results + 1))
+			;;
+		"FAIL "*)
+			failed=$((failed + 1))
+			fails=$((fails + 1))
+			results=$((results + 1))
+			;;
 		esac
 	done <"$1"
+	if [ "$results" -eq 0 ] || { [ "$3" -ne 0 ] && [ "$fails" -eq 0 ]; }
+	then
+		fail "$2: the client ran to its end" \
+		    "exit status $3$([ "$3" -eq 124 ] && echo ' (timed out)')" \
+		    "after $results results"
+	fi
 }
 
 running() {
@@ -166,7 +183,7 @@ part_json() {
 	    --spec "unix:$tmp/json.sock" --report "$tmp/json.out" \
 	    --format json --pid "$pid" --macros "$MACROS" \
 	    --stderr "$tmp/json.err" $cases >"$tmp/json.result" 2>&1
-	tally "$tmp/json.result"
+	tally "$tmp/json.result" json $?
 	stop_inspect json
 	if [ -e "$tmp/json.sock" ]; then
 		fail "json: socket removed at exit"
@@ -186,7 +203,7 @@ part_text() {
 	    --spec "inet:$port@127.0.0.1" --report "$tmp/text.out" \
 	    --format text --pid "$pid" --macros "$MACROS" \
 	    --stderr "$tmp/text.err" --text-subset >"$tmp/text.result" 2>&1
-	tally "$tmp/text.result"
+	tally "$tmp/text.result" text $?
 	stop_inspect text
 }
 
@@ -202,7 +219,7 @@ part_libmilter() {
 		    --spec "unix:$tmp/$name.sock" --report "$tmp/$name.out" \
 		    --format json --pid "$pid" --macros "$MACROS" \
 		    --stderr "$tmp/$name.err" "$name" >"$tmp/$name.result" 2>&1
-		tally "$tmp/$name.result"
+		tally "$tmp/$name.result" "$name" $?
 		if running "$pid"; then
 			stop_inspect "$name"
 		else
@@ -229,7 +246,7 @@ vanish() {
 	    --format json --pid "$pid" --macros "$MACROS" \
 	    --stderr "$tmp/$name.err" $cases 2>&1 |
 	    sed "s,^\(ok\|FAIL\) json/,\1 $label/," >"$tmp/$name.result"
-	tally "$tmp/$name.result"
+	tally "$tmp/$name.result" "$label" "${PIPESTATUS[0]}"
 }
 
 # --- the MTA hanging up, with a reply to every stage on a unix socket -------
@@ -263,7 +280,7 @@ part_crowd() {
 	    --spec "unix:$tmp/crowd.sock" --report "$tmp/crowd.out" \
 	    --format text --pid "$pid" --macros "$MACROS" \
 	    --sessions "$sessions" "${memory[@]}" >"$tmp/crowd.result" 2>&1
-	tally "$tmp/crowd.result"
+	tally "$tmp/crowd.result" crowd $?
 	[ ${#memory[@]} -eq 0 ] &&
 	    echo "  (memory not judged: inspect runs under a wrapper or a" \
 	    "sanitizer)"
@@ -278,7 +295,7 @@ part_stop() {
 	    --spec "unix:$tmp/stop.sock" --report "$tmp/stop.out" \
 	    --format json --pid "$pid" --macros "$MACROS" --clients 50 \
 	    --after "$slow" >"$tmp/stop.result" 2>&1
-	tally "$tmp/stop.result"
+	tally "$tmp/stop.result" stop $?
 	stop_inspect stop
 	if [ -e "$tmp/stop.sock" ]; then
 		fail "stop: socket removed at exit"
@@ -290,15 +307,18 @@ part_stop() {
 	    $((20 / slow + 2)) "$STOP_WAIT" "$tmp/quick.sock" \
 	    "${wrapper[@]}" "$inspect" -q -s "unix:$tmp/quick.sock" \
 	    >"$tmp/quick.result" 2>&1
-	tally "$tmp/quick.result"
+	tally "$tmp/quick.result" quickstop $?
 }
 
 # serial NAME SPEC COUNT: COUNT messages, each reply within a second.
 serial() {
+	local status
+
 	timeout -k 5 "$PART_WAIT" python3 "$here/load.py" serial --spec "$2" \
 	    --count "$3" --max-reply "$slow" >"$tmp/$1.result" 2>&1
+	status=$?
 	sed "s/^\(ok\|FAIL\) /\1 $1: /" "$tmp/$1.result" >"$tmp/$1.tally"
-	tally "$tmp/$1.tally"
+	tally "$tmp/$1.tally" "$1" "$status"
 }
 
 # failure_told NAME PATH WANT_LOST: inspect, stopped, said once that PATH
