@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +31,14 @@
 #define STUCK_SIZE	1000
 #define SLOW_READ	(16 * 1024)	/* a slow reader takes this ... */
 #define SLOW_PAUSE_MS	250		/* ... then pauses this long */
+/*
+ * A flood of events while the output is stuck: more than two full
+ * queues (the one being written and the one filling) and a pipe hold,
+ * so that some must be dropped; then a few once it caught up.
+ */
+#define FLOOD_SIZE	1000
+#define FLOOD_EVENTS	(40 * 1024)
+#define AFTER_EVENTS	100
 
 struct result {
 	unsigned long long	 lost;
@@ -46,6 +55,17 @@ static void	 stuck_output(const char *, struct result *);
 static void	*slow_reader(void *);
 static void	 slow_output(const char *, struct result *);
 static char	*read_file(const char *, size_t *);
+static void	 flood_event(char *, unsigned int);
+static void	*drain(void *);
+static void	 flood_output(const char *, struct result *);
+
+/* What drain() reads from the FIFO, and where it copies it. */
+struct drain {
+	int		 fd;		/* the FIFO, opened before the writer */
+	int		 copy;
+	atomic_size_t	 got;
+	atomic_int	 done;		/* nothing more will be written */
+};
 
 static char	 dir[] = "/tmp/inspect-test-output.XXXXXX";
 
@@ -288,6 +308,145 @@ test_output_slow_reader_gets_all(void **state)
 	unlink(path);
 }
 
+/* Event seq of a flood: "seq\n", filler that depends on seq, '\n'. */
+static void
+flood_event(char *p, unsigned int seq)
+{
+	size_t	 n, i;
+
+	n = (size_t)snprintf(p, FLOOD_SIZE, "%u\n", seq);
+	for (i = n; i < FLOOD_SIZE - 1; i++)
+		p[i] = 'a' + (seq * 31 + i) % 26;
+	p[FLOOD_SIZE - 1] = '\n';
+}
+
+/*
+ * Copies what comes from the FIFO until it is empty once nothing more
+ * will be written: output_stop() has returned, so every byte the writer
+ * wrote is in the pipe.
+ */
+static void *
+drain(void *arg)
+{
+	static char	 buf[64 * 1024];
+	struct drain	*d = arg;
+	struct pollfd	 pfd = { d->fd, POLLIN, 0 };
+	ssize_t		 n;
+	int		 done;
+
+	for (;;) {
+		done = atomic_load(&d->done);
+		if (poll(&pfd, 1, 100) != 1) {
+			if (done)
+				break;
+			continue;
+		}
+		if ((n = read(d->fd, buf, sizeof buf)) == -1 &&
+		    errno == EAGAIN)
+			continue;
+		if (n <= 0 || write(d->copy, buf, n) != n)
+			break;
+		atomic_fetch_add(&d->got, n);
+	}
+	return NULL;
+}
+
+static void
+flood_output(const char *path, struct result *r)
+{
+	const char	*paths[] = { path };
+	char		 err[256], copy[PATH_MAX + 8], event[FLOOD_SIZE];
+	struct drain	 d;
+	pthread_t	 th;
+	size_t		 written;
+	unsigned int	 seq;
+	int		 i;
+
+	snprintf(copy, sizeof copy, "%s.copy", path);
+	atomic_init(&d.got, 0);
+	atomic_init(&d.done, 0);
+	/* Opened, but not read yet: the writer is stuck after 64 KiB. */
+	if ((d.fd = open(path, O_RDONLY | O_NONBLOCK)) == -1 ||
+	    (d.copy = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600)) ==
+	    -1 || output_open(paths, 1, 0, err, sizeof err) == -1 ||
+	    output_start() != 0)
+		return;
+	for (seq = 0; seq < FLOOD_EVENTS; seq++) {
+		flood_event(event, seq);
+		output_event(event, sizeof event);
+	}
+	/* Read after the fact: every event not dropped gets out. */
+	written = (FLOOD_EVENTS - output_lost()) * FLOOD_SIZE;
+	if (pthread_create(&th, NULL, drain, &d) != 0)
+		return;
+	for (i = 0; i < 1000 && atomic_load(&d.got) < written; i++)
+		poll(NULL, 0, 10);
+	/* Caught up: events are taken again. */
+	for (; seq < FLOOD_EVENTS + AFTER_EVENTS; seq++) {
+		flood_event(event, seq);
+		output_event(event, sizeof event);
+	}
+	output_stop(5);
+	r->lost = output_lost();
+	atomic_store(&d.done, 1);
+	pthread_join(th, NULL);
+	close(d.fd);
+	close(d.copy);
+	r->failed = 0;
+}
+
+/*
+ * An output that cannot keep up for long enough that the queue fills:
+ * the events that do not fit are dropped, and output_lost() counts
+ * exactly those.  What gets out is whole events, in the order queued,
+ * with none missing but as many as were counted, all from the flood,
+ * and the events queued once the output caught up are all there.
+ */
+static void
+test_output_overflow_counts_drops(void **state)
+{
+	struct result	 r;
+	char		 path[PATH_MAX], copy[PATH_MAX + 8], want[FLOOD_SIZE];
+	char		*data, *p, *end, head[16];
+	unsigned int	 seq, next = 0, missing = 0;
+	size_t		 len = 0, n = 0;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/flood", dir);
+	snprintf(copy, sizeof copy, "%s.copy", path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	r = run_child(flood_output, path);
+	data = read_file(copy, &len);
+	unlink(copy);
+	unlink(path);
+	assert_false(r.failed);
+	/* More than the queue holds: some were dropped. */
+	assert_true(r.lost > 0);
+	assert_true(r.lost < FLOOD_EVENTS);
+
+	assert_non_null(data);
+	assert_int_equal(len % FLOOD_SIZE, 0);
+	for (p = data, end = data + len; p < end; p += FLOOD_SIZE, n++) {
+		/* The first line of an event: "seq". */
+		memcpy(head, p, sizeof head - 1);
+		head[sizeof head - 1] = '\0';
+		assert_int_equal(sscanf(head, "%u\n", &seq), 1);
+		/* In order; a gap only in the flood, where drops are. */
+		assert_true(seq >= next);
+		if (seq > next)
+			assert_true(seq <= FLOOD_EVENTS);
+		missing += seq - next;
+		next = seq + 1;
+		flood_event(want, seq);
+		assert_memory_equal(p, want, FLOOD_SIZE);
+	}
+	/* The last one came: those after the flood all did. */
+	assert_int_equal(next, FLOOD_EVENTS + AFTER_EVENTS);
+	assert_int_equal(missing, r.lost);
+	assert_int_equal(n + r.lost, FLOOD_EVENTS + AFTER_EVENTS);
+	free(data);
+}
+
 static char *
 read_file(const char *path, size_t *len)
 {
@@ -334,6 +493,7 @@ main(void)
 		cmocka_unit_test(test_output_events_whole_and_in_order),
 		cmocka_unit_test(test_output_stuck_counts_lost),
 		cmocka_unit_test(test_output_slow_reader_gets_all),
+		cmocka_unit_test(test_output_overflow_counts_drops),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
