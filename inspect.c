@@ -545,7 +545,9 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 
 /*
  * A rejected recipient comes only if RCPT_REJ was negotiated, and then
- * with {rcpt_mailer} set to "error" (Sendmail and Postfix alike).
+ * with {rcpt_mailer} set to "error", the status in {rcpt_host} and the
+ * reply in {rcpt_addr} (Sendmail and Postfix alike; Sendmail's reply
+ * is whole, Postfix's has no code, status or address).
  */
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
@@ -560,8 +562,12 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (s != NULL && s->rcpt_rej &&
 	    (mailer = macros_value(&s->macros, ctx, "{rcpt_mailer}")) !=
 	    NULL &&
-	    strcmp(mailer, "error") == 0)
+	    strcmp(mailer, "error") == 0) {
 		ev.rejected = 1;
+		ev.reject_status = macros_value(&s->macros, ctx,
+		    "{rcpt_host}");
+		ev.reject_text = macros_value(&s->macros, ctx, "{rcpt_addr}");
+	}
 	emit(ctx, s, &ev);
 	return serve_leave(reply(s, SMFIP_NR_RCPT));
 }

@@ -46,11 +46,16 @@ static int	text_macros(struct buf *, const char *, const struct macro *,
 		    size_t);
 static int	text_chunk(struct buf *, const char *, const unsigned char *,
 		    size_t);
+static int	text_rejection(struct buf *, const char *, const char *,
+		    const char *);
+static int	text_quoted(struct buf *, const char *, const char *);
 static int	text_visible(struct buf *, const char *,
 		    const struct visible *, size_t);
 static int	print_json(struct buf *, const struct event *);
 static int	json_macros(struct buf *, const struct macro *, size_t);
 static int	json_visible(struct buf *, const struct visible *, size_t);
+static int	json_rejection(struct buf *, const struct event *);
+static int	json_string_or_null(struct buf *, const char *, const char *);
 static int	text_flags(struct buf *, const char *, const char *, int,
 		    unsigned long);
 static int	json_flags(struct buf *, unsigned long, unsigned long);
@@ -543,8 +548,8 @@ print_text(struct buf *out, const struct event *ev)
 			    i == 0 ? "address" : "parameter", ev->args[i],
 			    strlen(ev->args[i])) == -1)
 				return -1;
-		if (ev->rejected && (buf_puts(out, prefix) == -1 ||
-		    buf_puts(out, "  rejected: yes\n") == -1))
+		if (ev->rejected && text_rejection(out, prefix,
+		    ev->reject_status, ev->reject_text) == -1)
 			return -1;
 		break;
 	case STAGE_HEADER:
@@ -600,6 +605,37 @@ text_chunk(struct buf *out, const char *prefix, const unsigned char *chunk,
 			return -1;
 		pos = end;
 	} while (pos < length);
+	return 0;
+}
+
+/*
+ * A text line "PREFIX  rejected: "STATUS" "TEXT"\n": the MTA's status and
+ * reply text, each as it sent them, or "(no status)", "(no text)" for one
+ * it did not send.
+ */
+static int
+text_rejection(struct buf *out, const char *prefix, const char *status,
+    const char *text)
+{
+	if (buf_puts(out, prefix) == -1 || buf_puts(out, "  rejected: ") == -1 ||
+	    text_quoted(out, status, "(no status)") == -1 ||
+	    buf_puts(out, " ") == -1 ||
+	    text_quoted(out, text, "(no text)") == -1 ||
+	    buf_puts(out, "\n") == -1)
+		return -1;
+	return 0;
+}
+
+/* s quoted and escaped, or unsent if s is NULL. */
+static int
+text_quoted(struct buf *out, const char *s, const char *unsent)
+{
+	if (s == NULL)
+		return buf_puts(out, unsent);
+	if (buf_puts(out, "\"") == -1 ||
+	    print_text_escape(out, s, strlen(s)) == -1 ||
+	    buf_puts(out, "\"") == -1)
+		return -1;
 	return 0;
 }
 
@@ -728,8 +764,7 @@ print_json(struct buf *out, const struct event *ev)
 				return -1;
 		if (buf_puts(out, "]") == -1)
 			return -1;
-		if (ev->stage == STAGE_ENVRCPT && buf_puts(out, ev->rejected ?
-		    ",\"rejected\":true" : ",\"rejected\":false") == -1)
+		if (ev->stage == STAGE_ENVRCPT && json_rejection(out, ev) == -1)
 			return -1;
 		break;
 	case STAGE_HEADER:
@@ -757,6 +792,37 @@ print_json(struct buf *out, const struct event *ev)
 done:
 	buf_free(&addr);
 	return rc;
+}
+
+/*
+ * The members ,"rejected":BOOL,"rejection":{"status":S,"text":T}, each of
+ * S and T a string as the MTA sent it or null if it sent none; the
+ * rejection is null for a recipient that was not rejected.
+ */
+static int
+json_rejection(struct buf *out, const struct event *ev)
+{
+	if (!ev->rejected)
+		return buf_puts(out, ",\"rejected\":false,\"rejection\":null");
+	if (buf_puts(out, ",\"rejected\":true,\"rejection\":{") == -1 ||
+	    json_string_or_null(out, "status", ev->reject_status) == -1 ||
+	    buf_puts(out, ",") == -1 ||
+	    json_string_or_null(out, "text", ev->reject_text) == -1 ||
+	    buf_puts(out, "}") == -1)
+		return -1;
+	return 0;
+}
+
+/* The member "KEY":"ESCAPED", or "KEY":null if s is NULL. */
+static int
+json_string_or_null(struct buf *out, const char *key, const char *s)
+{
+	if (buf_puts(out, "\"") == -1 || buf_puts(out, key) == -1 ||
+	    buf_puts(out, "\":") == -1)
+		return -1;
+	if (s == NULL)
+		return buf_puts(out, "null");
+	return put_json_string(out, NULL, s, strlen(s));
 }
 
 /* The member ,"macros":{"NAME":"VALUE",...}. */

@@ -72,6 +72,9 @@ struct event {
 	const char		*value;		/* header */
 	char *const		*args;		/* envfrom, envrcpt; NULL-ended */
 	int			 rejected;	/* envrcpt */
+	/* If rejected: the status and the reply text; NULL: not sent. */
+	const char		*reject_status;	/* envrcpt */
+	const char		*reject_text;	/* envrcpt */
 	const unsigned char	*chunk;		/* body */
 	size_t			 length;	/* body */
 	int			 version;	/* negotiate; 0: unknown */

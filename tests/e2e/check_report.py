@@ -229,6 +229,12 @@ def check_session(c, events, facts, client, myhostname, request):
         c.check("Recipient address rejected" in m.get("{rcpt_addr}", ""),
                 "envrcpt: {rcpt_addr} is the reply text",
                 m.get("{rcpt_addr}"), "...Recipient address rejected...")
+        c.equal(refused[0].get("rejection") if refused else None,
+                {"status": reply.split()[1] if reply else None,
+                 "text": m.get("{rcpt_addr}")},
+                "envrcpt: the rejection is the status and the reply text")
+    c.equal([ev.get("rejection") for ev in rcpts], [None] * len(rcpts),
+            "envrcpt: an accepted recipient has no rejection")
     c.equal([ev.get("args") for ev in rcpts], facts["rcpts"],
             "envrcpt: address and ESMTP parameters as sent")
     got = [{n: ev["macros"].get(n) for n in RCPT_MACROS} for ev in rcpts]

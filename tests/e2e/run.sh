@@ -317,7 +317,7 @@ has() {
 
 # The text report of the inet pass shows the same key facts.
 check_text_report() {
-	local t=$work/inet-text.out s p n before=$failed
+	local t=$work/inet-text.out s p n rejection before=$failed
 
 	check "[inet text] inspect reported both sessions closed" \
 	    wait_until 5 closes "$t" 2
@@ -366,8 +366,10 @@ check_text_report() {
 	    ' chunk: "8-bit body: café in UTF-8, caf\xe9 in Latin-1.\r\n"'
 	check "$p macro i is the queue id" \
 	    has "$t" "$s" " macro i: \"$smtplib_qid\""
-	check "$p rejected recipient marked" \
-	    grep -qxF "[$s]  rejected: yes" "$t"
+	# The status Postfix gave, and its reply without the code.
+	rejection='rejected: "[245]\.[0-9]+\.[0-9]+" ".*Recipient address rejected: .*"$'
+	check "$p rejected recipient: status and reply" \
+	    grep -qE "^\\[$s\\]  $rejection" "$t"
 	[ "$failed" -eq "$before" ] || show_debug "$t"
 }
 

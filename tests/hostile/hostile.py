@@ -556,7 +556,7 @@ def quit_nc_negotiation(t):
     return [s, s2]
 
 
-@case("rcpt-rejected")
+@case("rcpt-rejected", text=True)
 def rcpt_rejected(t):
     s = t.session()
     start(s)
@@ -564,6 +564,16 @@ def rcpt_rejected(t):
     s.macro(RCPT, [b"{rcpt_mailer}", b"error", b"{rcpt_host}", b"5.1.1",
                    b"{rcpt_addr}", b"User \x1b[31munknown"])
     s.rcpt(b"<nobody@example.net>")
+    # Sendmail's shape, the code in the reply; then no text at all, and
+    # a status that is no status.
+    s.macro(RCPT, [b"{rcpt_mailer}", b"error", b"{rcpt_host}", b"5.1.1",
+                   b"{rcpt_addr}", b"550 5.1.1 <x@example.net>... \"\xff\""])
+    s.rcpt(b"<x@example.net>")
+    s.macro(RCPT, [b"{rcpt_mailer}", b"error", b"{rcpt_host}",
+                   b"\" (no text) \xe2\x80\xae\r\n"])
+    s.rcpt(b"<y@example.net>")
+    s.macro(RCPT, [b"{rcpt_mailer}", b"error"])
+    s.rcpt(b"<z@example.net>")
     s.quit()
     return [s]
 

@@ -335,10 +335,16 @@ class Session:
         self.clear_after(RCPT)
         self.command(RCPT, b"".join(a + b"\0" for a in args))
         # inspect(8): rejected when RCPT_REJ was agreed and {rcpt_mailer}
-        # is "error".
+        # is "error"; the rejection is then the status in {rcpt_host} and
+        # the reply in {rcpt_addr}, None for one not sent.
         rejected = bool(self.answer and self.answer[2] & RCPT_REJ and
                         self.value_of(b"{rcpt_mailer}") == b"error")
-        self.event("envrcpt", args=list(args), rejected=rejected)
+        rejection = None
+        if rejected:
+            rejection = (self.value_of(b"{rcpt_host}"),
+                         self.value_of(b"{rcpt_addr}"))
+        self.event("envrcpt", args=list(args), rejected=rejected,
+                   rejection=rejection)
 
     def data(self):
         self.command(DATA)

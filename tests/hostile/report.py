@@ -18,6 +18,9 @@ TEXT_LINE = re.compile(r"\[(\d+)\]  (.*)\Z", re.S)
 TEXT_FLAGS = re.compile(r"(offered|answered) (actions|steps): "
                         r"0x([0-9a-f]{8})(?: [A-Za-z0-9_|]+)?\Z")
 TEXT_STRING = re.compile(r'([a-z]+|macro (?:[^"\\]|\\.)*?): "(.*)"\Z', re.S)
+QUOTED = r'"((?:[^"\\]|\\.)*)"'
+TEXT_REJECTED = re.compile(r"rejected: (?:%s|\(no status\)) (?:%s|\(no text\))\Z"
+                           % (QUOTED, QUOTED), re.S)
 TIME = re.compile(STAMP + r"\Z")
 
 # JSON keys of each stage besides session, stage, time and macros.
@@ -26,7 +29,7 @@ JSON_KEYS = {
     "connect": {"host", "address"},
     "helo": {"name"},
     "envfrom": {"args"},
-    "envrcpt": {"args", "rejected"},
+    "envrcpt": {"args", "rejected", "rejection"},
     "data": set(), "eoh": set(), "eom": set(), "abort": set(),
     "close": set(),
     "header": {"name", "value"},
@@ -142,6 +145,7 @@ def json_event(line, where):
         if not isinstance(obj["rejected"], bool):
             raise Malformed("%s: rejected" % where)
         ev["rejected"] = obj["rejected"]
+        ev["rejection"] = json_rejection(obj["rejection"], where)
     if stage == "body" and obj["length"] != len(ev["chunk"]):
         raise Malformed("%s: length %r for %d bytes" %
                         (where, obj["length"], len(ev["chunk"])))
@@ -159,6 +163,18 @@ def json_event(line, where):
     ev["macros"] = [(raw(k, where + " macro"), raw(v, where + " macro"))
                     for k, v in obj["macros"].pairs]
     return obj["session"], obj["time"], ev
+
+
+def json_rejection(r, where):
+    """An envrcpt's "rejection" as (status, text) of bytes or None each,
+    or None."""
+    if r is None:
+        return None
+    if not isinstance(r, dict) or set(r) != {"status", "text"}:
+        raise Malformed("%s: rejection %r" % (where, r))
+    return tuple(None if r[k] is None else
+                 raw(r[k], "%s rejection %s" % (where, k))
+                 for k in ("status", "text"))
 
 
 def read_json(data):
@@ -184,8 +200,13 @@ def text_detail(ev, body, detail, where):
     if m and stage == "negotiate" and "version" not in ev:
         ev["version"] = int(m[1])
         return
-    if detail == "rejected: yes" and stage == "envrcpt":
+    m = TEXT_REJECTED.match(detail)
+    if m and stage == "envrcpt":
+        if ev["rejected"] or ev["macros"]:
+            raise Malformed("%s: rejected out of place" % where)
         ev["rejected"] = True
+        ev["rejection"] = tuple(None if v is None else
+                                text_unescape(v, where) for v in m.groups())
         return
     m = re.fullmatch(r"length: (\d+)", detail)
     if m and stage == "body":
@@ -237,6 +258,7 @@ def read_text(data):
                 ev["args"] = []
             if m[2] == "envrcpt":
                 ev["rejected"] = False
+                ev["rejection"] = None
             if m[2] == "body":
                 ev["chunk"] = b""
             sessions.setdefault(current, []).append((m[3], ev, body))

@@ -10,7 +10,8 @@ comes as a lone surrogate \\udcXX, so s.encode("utf-8", "surrogateescape")
 gives the MTA's bytes back.  Each session begins with negotiate, ends with
 close, and its times do not go back.  The flag names agree with the flag
 bits, inspect answers only what was offered, and an envrcpt is rejected
-exactly when RCPT_REJ was answered and {rcpt_mailer} is "error".  With
+exactly when RCPT_REJ was answered and {rcpt_mailer} is "error", its
+rejection then the {rcpt_host} and {rcpt_addr} sent with it.  With
 --body, the body chunks of the report, joined, are the bytes of FILE.
 
 Prints what is wrong, one line each, and exits 1 if anything is.
@@ -29,7 +30,8 @@ STAGE_KEYS = {
     "connect": {"host": str, "address": str},
     "helo": {"name": str},
     "envfrom": {"args": list},
-    "envrcpt": {"args": list, "rejected": bool},
+    "envrcpt": {"args": list, "rejected": bool,
+                "rejection": (dict, type(None))},
     "data": {},
     "header": {"name": str, "value": str},
     "eoh": {},
@@ -102,9 +104,10 @@ def check_event(where, ev):
         problems.append(f"{where}: keys {sorted(ev)}, expected "
                         f"{sorted(keys)}")
     for key, kind in keys.items():
-        if key in ev and type(ev[key]) is not kind:
+        kinds = kind if type(kind) is tuple else (kind,)
+        if key in ev and type(ev[key]) not in kinds:
             problems.append(f"{where}: {key} is {ev[key]!r}, not "
-                            f"{kind.__name__}")
+                            f"{' or '.join(k.__name__ for k in kinds)}")
     if problems:
         return problems
     if ev["session"] < 1:
@@ -120,6 +123,27 @@ def check_event(where, ev):
     if stage == "body" and ev["length"] != len(raw(ev["chunk"])):
         problems.append(f"{where}: length {ev['length']} for a chunk of "
                         f"{len(raw(ev['chunk']))} bytes")
+    return problems
+
+
+def check_rejection(where, ev):
+    """Problems with an envrcpt's rejection: null unless rejected, else
+    the status and text, each a string or null, that are the {rcpt_host}
+    and {rcpt_addr} sent with it, if they were."""
+    rejection = ev["rejection"]
+    if not ev["rejected"]:
+        return [] if rejection is None else \
+            [f"{where}: rejection {rejection!r} for an accepted recipient"]
+    if rejection is None or set(rejection) != {"status", "text"}:
+        return [f"{where}: rejection {rejection!r}"]
+    problems = []
+    for key, macro in (("status", "{rcpt_host}"), ("text", "{rcpt_addr}")):
+        value = rejection[key]
+        if value is not None and type(value) is not str:
+            problems.append(f"{where}: rejection {key} {value!r}")
+        elif macro in ev["macros"] and value != ev["macros"][macro]:
+            problems.append(f"{where}: rejection {key} {value!r}, but "
+                            f"{macro} {ev['macros'][macro]!r}")
     return problems
 
 
@@ -164,6 +188,7 @@ def check_report(lines):
                 ev["macros"].get("{rcpt_mailer}") == "error"
             if ev["rejected"] != want:
                 problems.append(f"{where}: rejected is {ev['rejected']}")
+            problems += check_rejection(where, ev)
         elif ev["stage"] == "body":
             body += raw(ev["chunk"])
     for number, s in sorted(sessions.items()):

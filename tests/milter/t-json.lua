@@ -1,8 +1,9 @@
 -- --format json for a full session: one object per event with the
 -- stage's own keys; strings escaped for JSON, with each byte that is not
 -- UTF-8 as \udcXX so that s.encode("utf-8", "surrogateescape") gives the
--- bytes back; a rejected recipient with "rejected": true and the others
--- false; an empty macro value as "".  check-json.py parses every line,
+-- bytes back; a rejected recipient with "rejected": true and its
+-- "rejection" (status and text, null for one not sent), the others false
+-- and null; an empty macro value as "".  check-json.py parses every line,
 -- checks keys and types, and decodes the body back to the file sent.
 -- inspect-args: --format json
 -- check: check-json.py --body body.bin
@@ -30,6 +31,9 @@ run(function()
 	mt.macro(conn, SMFIC_RCPT, "{rcpt_mailer}", "error",
 	    "{rcpt_host}", "5.1.1", "{rcpt_addr}", "User unknown")
 	step.rcptto(conn, "<nobody@example.net>")
+	mt.macro(conn, SMFIC_RCPT, "{rcpt_mailer}", "error",
+	    "{rcpt_host}", "4.7.1")
+	step.rcptto(conn, "<later@example.net>")
 	mt.macro(conn, SMFIC_DATA, "i", "4ABC123")
 	step.data(conn)
 	step.header(conn, "Subject", "  \"quoted\" \\ caf\u{e9}")

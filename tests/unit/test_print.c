@@ -1276,20 +1276,51 @@ test_print_event_envrcpt(void **state)
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
-	    MACROS_JSON ", \"rejected\": false, \"session\": 42, "
-	    "\"stage\": \"envrcpt\", \"time\": \"" TIME "\"}");
+	    MACROS_JSON ", \"rejected\": false, \"rejection\": null, "
+	    "\"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
+	    "\"}");
 
+	/* Sendmail's shape, with the MTA's bytes escaped. */
 	ev.rejected = 1;
+	ev.reject_status = "5.1.1";
+	ev.reject_text = "550 5.1.1 <b@example.org>... \"\x1b\xff\"";
 	assert_event_text(*state, &ev,
 	    "[42] envrcpt " TIME "\n"
 	    "[42]  address: \"<b@example.org>\"\n"
 	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
-	    "[42]  rejected: yes\n"
+	    "[42]  rejected: \"5.1.1\" "
+	    "\"550 5.1.1 <b@example.org>... \\\"\\x1b\\xff\\\"\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
-	    MACROS_JSON ", \"rejected\": true, \"session\": 42, "
-	    "\"stage\": \"envrcpt\", \"time\": \"" TIME "\"}");
+	    MACROS_JSON ", \"rejected\": true, \"rejection\": "
+	    "{\"status\": \"5.1.1\", \"text\": "
+	    "\"550 5.1.1 <b@example.org>... \\\"\\u001b\\udcff\\\"\"}, "
+	    "\"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
+	    "\"}");
+
+	/* What the MTA did not send is told apart from what is empty. */
+	ev.reject_status = "";
+	ev.reject_text = NULL;
+	assert_event_text(*state, &ev,
+	    "[42] envrcpt " TIME "\n"
+	    "[42]  address: \"<b@example.org>\"\n"
+	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
+	    "[42]  rejected: \"\" (no text)\n"
+	    MACROS_TEXT);
+	assert_event_json(*state, &ev,
+	    "{\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
+	    MACROS_JSON ", \"rejected\": true, \"rejection\": "
+	    "{\"status\": \"\", \"text\": null}, "
+	    "\"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
+	    "\"}");
+	ev.reject_status = NULL;
+	assert_event_text(*state, &ev,
+	    "[42] envrcpt " TIME "\n"
+	    "[42]  address: \"<b@example.org>\"\n"
+	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
+	    "[42]  rejected: (no status) (no text)\n"
+	    MACROS_TEXT);
 }
 
 static void
