@@ -26,6 +26,17 @@ struct flag {
 	const char	*name;
 };
 
+/* A connect address taken apart; path is the MTA's bytes, unescaped. */
+struct address {
+	const char	*family;	/* inet, inet6, unix or unknown */
+	char		 ip[INET6_ADDRSTRLEN];	/* inet, inet6 */
+	unsigned int	 port;			/* inet, inet6 */
+	const char	*path;			/* unix */
+	size_t		 pathlen;
+};
+
+static void	address_parts(const struct sockaddr *, struct address *);
+static int	json_address(struct buf *, const struct sockaddr *);
 static int	escape(struct buf *, const void *, size_t, int);
 static const unsigned char *plain_run(const unsigned char *,
 		    const unsigned char *);
@@ -203,38 +214,50 @@ print_flag_names(struct buf *out, int steps, unsigned long flags,
 int
 print_address(struct buf *out, const struct sockaddr *sa)
 {
+	struct address	 a;
+	char		 port[16];
+
+	address_parts(sa, &a);
+	if (a.path != NULL)
+		return buf_puts(out, "unix:") == -1 ||
+		    buf_add(out, a.path, a.pathlen) == -1 ? -1 : 0;
+	if (a.ip[0] == '\0')
+		return buf_puts(out, a.family);
+	port[fmt_uint(port, a.port)] = '\0';
+	return buf_puts(out, a.family) == -1 || buf_puts(out, ":") == -1 ||
+	    buf_puts(out, port) == -1 || buf_puts(out, "@[") == -1 ||
+	    buf_puts(out, a.ip) == -1 || buf_puts(out, "]") == -1 ? -1 : 0;
+}
+
+/* Take sa apart: its family and, as it has them, IP and port, or path. */
+static void
+address_parts(const struct sockaddr *sa, struct address *a)
+{
 	const struct sockaddr_in	*sin = (const void *)sa;
 	const struct sockaddr_in6	*sin6 = (const void *)sa;
 	const struct sockaddr_un	*sun = (const void *)sa;
-	const char			*type;
-	const void			*addr;
-	char				 host[INET6_ADDRSTRLEN], port[16];
-	unsigned int			 num;
 
+	memset(a, 0, sizeof *a);
 	switch (sa != NULL ? sa->sa_family : AF_UNSPEC) {
 	case AF_INET:
-		type = "inet:";
-		addr = &sin->sin_addr;
-		num = ntohs(sin->sin_port);
+		a->family = "inet";
+		inet_ntop(AF_INET, &sin->sin_addr, a->ip, sizeof a->ip);
+		a->port = ntohs(sin->sin_port);
 		break;
 	case AF_INET6:
-		type = "inet6:";
-		addr = &sin6->sin6_addr;
-		num = ntohs(sin6->sin6_port);
+		a->family = "inet6";
+		inet_ntop(AF_INET6, &sin6->sin6_addr, a->ip, sizeof a->ip);
+		a->port = ntohs(sin6->sin6_port);
 		break;
 	case AF_UNIX:
-		return buf_puts(out, "unix:") == -1 ||
-		    buf_add(out, sun->sun_path,
-		    strnlen(sun->sun_path, sizeof sun->sun_path)) == -1 ?
-		    -1 : 0;
+		a->family = "unix";
+		a->path = sun->sun_path;
+		a->pathlen = strnlen(sun->sun_path, sizeof sun->sun_path);
+		break;
 	default:
-		return buf_puts(out, "unknown");
+		a->family = "unknown";
+		break;
 	}
-	inet_ntop(sa->sa_family, addr, host, sizeof host);
-	port[fmt_uint(port, num)] = '\0';
-	return buf_puts(out, type) == -1 || buf_puts(out, port) == -1 ||
-	    buf_puts(out, "@[") == -1 || buf_puts(out, host) == -1 ||
-	    buf_puts(out, "]") == -1 ? -1 : 0;
 }
 
 /*
@@ -743,7 +766,8 @@ print_json(struct buf *out, const struct event *ev)
 		if (put_json_string(out, "host", ev->host,
 		    strlen(ev->host)) == -1 ||
 		    print_address(&addr, ev->address) == -1 ||
-		    put_json_string(out, "address", addr.data, addr.len) == -1)
+		    put_json_string(out, "address", addr.data, addr.len) == -1 ||
+		    json_address(out, ev->address) == -1)
 			goto done;
 		break;
 	case STAGE_HELO:
@@ -823,6 +847,30 @@ json_string_or_null(struct buf *out, const char *key, const char *s)
 	if (s == NULL)
 		return buf_puts(out, "null");
 	return put_json_string(out, NULL, s, strlen(s));
+}
+
+/*
+ * The members ,"family":F and, as the family has them, ,"ip":"IP",
+ * "port":N or ,"path":"PATH": the connect address for jq, with no
+ * parsing of "address".
+ */
+static int
+json_address(struct buf *out, const struct sockaddr *sa)
+{
+	struct address	 a;
+	char		 num[32];
+
+	address_parts(sa, &a);
+	if (buf_puts(out, ",\"family\":\"") == -1 ||
+	    buf_puts(out, a.family) == -1 || buf_puts(out, "\"") == -1)
+		return -1;
+	if (a.path != NULL)
+		return put_json_string(out, "path", a.path, a.pathlen);
+	if (a.ip[0] == '\0')
+		return 0;
+	snprintf(num, sizeof num, ",\"port\":%u", a.port);
+	return buf_puts(out, ",\"ip\":\"") == -1 || buf_puts(out, a.ip) == -1 ||
+	    buf_puts(out, "\"") == -1 || buf_puts(out, num) == -1 ? -1 : 0;
 }
 
 /* The member ,"macros":{"NAME":"VALUE",...}. */

@@ -154,6 +154,9 @@ def check_session(c, events, facts, client, myhostname, request):
     name, port = client
     c.equal(first("connect").get("address"), "inet:%s@[127.0.0.1]" % port,
             "connect: address is the client's port and IP")
+    c.equal({k: first("connect").get(k) for k in ("family", "ip", "port")},
+            {"family": "inet", "ip": "127.0.0.1", "port": int(port)},
+            "connect: family, ip and port (a number) beside the address")
     c.equal(first("connect").get("host"), name,
             "connect: host is the client name Postfix logged")
     m = macros("connect")

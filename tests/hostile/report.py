@@ -26,7 +26,7 @@ TIME = re.compile(STAMP + r"\Z")
 # JSON keys of each stage besides session, stage, time and macros.
 JSON_KEYS = {
     "negotiate": {"version", "offered", "answered"},
-    "connect": {"host", "address"},
+    "connect": {"host", "address", "family"},
     "helo": {"name"},
     "envfrom": {"args"},
     "envrcpt": {"args", "rejected", "rejection"},
@@ -36,6 +36,28 @@ JSON_KEYS = {
     "body": {"length", "chunk"},
     "unknown": {"command"},
 }
+
+
+# The connect address's parts besides its family, by family.
+ADDRESS_KEYS = {"inet": {"ip", "port"}, "inet6": {"ip", "port"},
+                "unix": {"path"}, "unknown": set()}
+
+
+def address_of(obj, where):
+    """The address, as bytes, that a JSON connect's family, ip, port and
+    path make: what "address" holds, which the model checks."""
+    family = obj["family"]
+    if family in ("inet", "inet6"):
+        if not isinstance(obj["ip"], str) or \
+                not isinstance(obj["port"], int) or \
+                isinstance(obj["port"], bool):
+            raise Malformed("%s: ip %r, port %r" %
+                            (where, obj["ip"], obj["port"]))
+        return b"%s:%d@[%s]" % (family.encode(), obj["port"],
+                                obj["ip"].encode())
+    if family == "unix":
+        return b"unix:" + raw(obj["path"], where + " path")
+    return family.encode()
 
 
 class Pairs(dict):
@@ -125,8 +147,10 @@ def json_event(line, where):
     if not isinstance(obj, dict) or obj.get("stage") not in JSON_KEYS:
         raise Malformed("%s: not an event" % where)
     stage = obj["stage"]
-    if set(obj) != {"session", "stage", "time", "macros"} | \
-            JSON_KEYS[stage]:
+    keys = JSON_KEYS[stage]
+    if stage == "connect":
+        keys = keys | ADDRESS_KEYS.get(obj.get("family"), set())
+    if set(obj) != {"session", "stage", "time", "macros"} | keys:
         raise Malformed("%s: keys %s" % (where, sorted(obj)))
     if not isinstance(obj["session"], int) or \
             not isinstance(obj["time"], str) or \
@@ -137,6 +161,9 @@ def json_event(line, where):
     for key in ("host", "address", "name", "value", "command", "chunk"):
         if key in obj:
             ev[key] = raw(obj[key], "%s %s" % (where, key))
+    if stage == "connect" and address_of(obj, where) != ev["address"]:
+        raise Malformed("%s: family and parts %r for address %r" %
+                        (where, address_of(obj, where), ev["address"]))
     if "args" in obj:
         if not isinstance(obj["args"], list):
             raise Malformed("%s: args" % where)

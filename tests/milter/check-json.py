@@ -27,7 +27,7 @@ STAMP = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
 # The keys of each stage besides session, stage, time and macros.
 STAGE_KEYS = {
     "negotiate": {"version": int, "offered": dict, "answered": dict},
-    "connect": {"host": str, "address": str},
+    "connect": {"host": str, "address": str, "family": str},
     "helo": {"name": str},
     "envfrom": {"args": list},
     "envrcpt": {"args": list, "rejected": bool,
@@ -41,6 +41,11 @@ STAGE_KEYS = {
     "close": {},
     "unknown": {"command": str},
 }
+
+# The connect address's parts besides its family, by family.
+ADDRESS_KEYS = {"inet": {"ip": str, "port": int},
+                "inet6": {"ip": str, "port": int},
+                "unix": {"path": str}, "unknown": {}}
 
 # mfapi.h
 ACTIONS = {
@@ -65,6 +70,17 @@ STEPS = {
 def raw(s):
     """The MTA's bytes behind a string of the report."""
     return s.encode("utf-8", "surrogateescape")
+
+
+def address_of(ev):
+    """The address a connect's family, ip, port and path make, as
+    inspect writes it in "address"."""
+    family = ev["family"]
+    if family in ("inet", "inet6"):
+        return f"{family}:{ev['port']}@[{ev['ip']}]"
+    if family == "unix":
+        return "unix:" + ev["path"]
+    return family
 
 
 def check_flags(where, flags, names):
@@ -100,6 +116,8 @@ def check_event(where, ev):
     problems = []
     keys = {"session": int, "stage": str, "time": str, "macros": dict}
     keys.update(STAGE_KEYS[stage])
+    if stage == "connect":
+        keys.update(ADDRESS_KEYS.get(ev.get("family"), {}))
     if set(ev) != set(keys):
         problems.append(f"{where}: keys {sorted(ev)}, expected "
                         f"{sorted(keys)}")
@@ -120,6 +138,9 @@ def check_event(where, ev):
     if stage in ("envfrom", "envrcpt") and (
             not ev["args"] or any(type(a) is not str for a in ev["args"])):
         problems.append(f"{where}: args {ev['args']!r}")
+    if stage == "connect" and address_of(ev) != ev["address"]:
+        problems.append(f"{where}: family {ev['family']!r} and parts "
+                        f"{address_of(ev)!r} for address {ev['address']!r}")
     if stage == "body" and ev["length"] != len(raw(ev["chunk"])):
         problems.append(f"{where}: length {ev['length']} for a chunk of "
                         f"{len(raw(ev['chunk']))} bytes")

@@ -1158,19 +1158,24 @@ test_print_event_connect(void **state)
 	    "[42]  address: \"inet:4660@[192.0.2.1]\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"address\": \"inet:4660@[192.0.2.1]\", "
-	    "\"host\": \"client.example\", " MACROS_JSON ", "
+	    "{\"address\": \"inet:4660@[192.0.2.1]\", \"family\": \"inet\", "
+	    "\"host\": \"client.example\", \"ip\": \"192.0.2.1\", "
+	    MACROS_JSON ", \"port\": 4660, "
 	    "\"session\": 42, \"stage\": \"connect\", \"time\": \"" TIME
 	    "\"}");
 }
 
-/* The path of a unix socket comes from the MTA: it is escaped too. */
+/*
+ * The path of a unix socket comes from the MTA: it is escaped too.  JSON
+ * gives each family's parts besides the address.
+ */
 static void
 test_print_event_connect_other_addresses(void **state)
 {
 	static const char	 path[] = "/run/a\"b\x01\xff.sock";
 	struct event		 ev = base_event(STAGE_CONNECT);
 	struct sockaddr_un	 sun;
+	struct sockaddr_in6	 sin6;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
@@ -1184,9 +1189,23 @@ test_print_event_connect_other_addresses(void **state)
 	    "[42]  address: \"unix:/run/a\\\"b\\x01\\xff.sock\"\n");
 	assert_event_json(*state, &ev,
 	    "{\"address\": \"unix:/run/a\\\"b\\u0001\\udcff.sock\", "
-	    "\"host\": \"localhost\", \"macros\": {}, "
+	    "\"family\": \"unix\", \"host\": \"localhost\", \"macros\": {}, "
+	    "\"path\": \"/run/a\\\"b\\u0001\\udcff.sock\", "
 	    "\"session\": 42, \"stage\": \"connect\", \"time\": \"" TIME
 	    "\"}");
+
+	memset(&sin6, 0, sizeof sin6);
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(25);
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", &sin6.sin6_addr),
+	    1);
+	ev.host = "[2001:db8::1]";
+	ev.address = (const struct sockaddr *)&sin6;
+	assert_event_json(*state, &ev,
+	    "{\"address\": \"inet6:25@[2001:db8::1]\", \"family\": \"inet6\", "
+	    "\"host\": \"[2001:db8::1]\", \"ip\": \"2001:db8::1\", "
+	    "\"macros\": {}, \"port\": 25, \"session\": 42, "
+	    "\"stage\": \"connect\", \"time\": \"" TIME "\"}");
 
 	ev.host = "unknown";
 	ev.address = NULL;
@@ -1195,8 +1214,8 @@ test_print_event_connect_other_addresses(void **state)
 	    "[42]  host: \"unknown\"\n"
 	    "[42]  address: \"unknown\"\n");
 	assert_event_json(*state, &ev,
-	    "{\"address\": \"unknown\", \"host\": \"unknown\", "
-	    "\"macros\": {}, \"session\": 42, \"stage\": \"connect\", "
+	    "{\"address\": \"unknown\", \"family\": \"unknown\", "
+	    "\"host\": \"unknown\", \"macros\": {}, \"session\": 42, \"stage\": \"connect\", "
 	    "\"time\": \"" TIME "\"}");
 }
 
