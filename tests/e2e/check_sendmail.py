@@ -189,6 +189,10 @@ def check_envelope(c, by_stage, facts, mode):
     c.equal([ev.get("args") for ev in rcpts if ev.get("rejected")],
             facts["rejected"],
             "envrcpt: the unknown user, and only it, marked rejected")
+    c.equal([ev.get("rejection") for ev in rcpts if ev.get("rejected")],
+            [{"status": "5.1.1", "text": "550 5.1.1 User unknown"}] *
+            len(facts["rejected"]),
+            "envrcpt: the rejection as Sendmail gave it, whole reply and all")
     want = []
     for ev in rcpts:
         addr = ev["args"][0][1:-1]

@@ -304,7 +304,8 @@ check_text_report() {
 	    has "$t" "$s" ' parameter: "ENVID=sendmail-e2e-1"'
 	check "$p local recipient's empty {rcpt_host}" \
 	    has "$t" "$s" ' macro {rcpt_host}: ""'
-	check "$p unknown user marked rejected" has "$t" "$s" ' rejected: yes'
+	check "$p unknown user rejected, with Sendmail's status and reply" \
+	    has "$t" "$s" ' rejected: "5.1.1" "550 5.1.1 User unknown"'
 	check "$p header with no space after the colon" \
 	    has "$t" "$s" ' value: "no space after the colon"'
 	check "$p folded header" \
