@@ -76,6 +76,9 @@ static int	valid_macro(const char *, size_t);
 static void	clear_macros(struct options *);
 static int	parse_mode(const char *, unsigned int *);
 static int	check_service(struct options *, char *, size_t);
+static int	is_host_name(const char *);
+static int	postfix_spelling(int, const char *, char *, size_t);
+static int	spell_address(const char *, const char *, char *, size_t);
 static int	names_in(const char *);
 
 const char *const options_default_macros[] = {
@@ -487,7 +490,7 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 	struct servent	*se;
 	unsigned long	 port;
 	size_t		 tlen, plen;
-	char		 portname[64];
+	char		 portname[64], better[sizeof sp->host + 80];
 	unsigned char	 bin[sizeof(struct in6_addr)];
 
 	memset(sp, 0, sizeof *sp);
@@ -519,6 +522,11 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 		return print_reason(err, errlen, "connection spec '%s': unknown type "
 		    "'%.*s' (expected unix, local, inet or inet6)", spec,
 		    (int)tlen, spec);
+	/* main.cf's line, copied: the most common mistake of all. */
+	if (postfix_spelling(sp->family, addr, better, sizeof better))
+		return print_reason(err, errlen, "connection spec '%s': '%s' "
+		    "is Postfix's HOST:PORT; did you mean %s?", spec, addr,
+		    better);
 
 	at = strchr(addr, '@');
 	plen = at != NULL ? (size_t)(at - addr) : strlen(addr);
@@ -560,6 +568,12 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 			    "address too long", spec);
 		memcpy(sp->host, host + 1, hlen - 2);
 		sp->host[hlen - 2] = '\0';
+		if (inet_pton(sp->family, sp->host, bin) != 1 &&
+		    spell_address(portname, sp->host, better, sizeof better))
+			return print_reason(err, errlen, "connection spec '%s': '%s' "
+			    "is not an %s address; did you mean %s?", spec,
+			    sp->host, sp->family == AF_INET ? "IPv4" : "IPv6",
+			    better);
 		if (inet_pton(sp->family, sp->host, bin) != 1)
 			return print_reason(err, errlen, "connection spec '%s': '%s' "
 			    "is not an %s address", spec, sp->host,
@@ -570,11 +584,14 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 	if (strlen(host) >= sizeof sp->host)
 		return print_reason(err, errlen, "connection spec '%s': host name "
 		    "too long", spec);
-	for (at = host; *at != '\0'; at++)
-		if (!isalnum((unsigned char)*at) && *at != '.' && *at != '-' &&
-		    *at != '_')
-			return print_reason(err, errlen, "connection spec '%s': '%s' "
-			    "is not a host name", spec, host);
+	/* An IPv6 address needs its brackets, since ':' ends a port. */
+	if (!is_host_name(host) &&
+	    spell_address(portname, host, better, sizeof better))
+		return print_reason(err, errlen, "connection spec '%s': '%s' "
+		    "is not a host name; did you mean %s?", spec, host, better);
+	if (!is_host_name(host))
+		return print_reason(err, errlen, "connection spec '%s': '%s' "
+		    "is not a host name", spec, host);
 	memcpy(sp->host, host, strlen(host) + 1);
 	return 0;
 }
@@ -648,6 +665,77 @@ parse_mode(const char *s, unsigned int *mode)
 		return -1;
 	*mode = (unsigned int)v;
 	return 0;
+}
+
+/* Letters, digits, '.', '-' and '_': what a host name may hold. */
+static int
+is_host_name(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' &&
+		    *s != '_')
+			return 0;
+	return 1;
+}
+
+/*
+ * Postfix writes HOST:PORT, and [ADDR]:PORT, where libmilter writes
+ * PORT@HOST and PORT@[ADDR]; Postfix takes the last ':' for the one
+ * before the port, so an IPv6 address may go without brackets.  If addr
+ * (a spec's part after "inet:" or "inet6:") reads the Postfix way, with a
+ * port and a host that libmilter would take, write libmilter's spelling
+ * for family into buf and return 1; else return 0.  An address brings
+ * its own family: an IPv6 address needs inet6.
+ */
+static int
+postfix_spelling(int family, const char *addr, char *buf, size_t len)
+{
+	const char	*colon;
+	char		 host[256], port[64];
+	unsigned long	 n;
+	size_t		 hlen;
+
+	if (strchr(addr, '@') != NULL || (colon = strrchr(addr, ':')) == NULL)
+		return 0;
+	hlen = colon - addr;
+	if (hlen >= sizeof host || strlen(colon + 1) >= sizeof port)
+		return 0;
+	memcpy(host, addr, hlen);
+	host[hlen] = '\0';
+	memcpy(port, colon + 1, strlen(colon + 1) + 1);
+	if (isdigit((unsigned char)port[0]) ?
+	    parse_uint(port, 1, 65535, &n) == -1 :
+	    port[0] == '\0' || getservbyname(port, "tcp") == NULL)
+		return 0;
+	if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		memmove(host, host + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+	}
+	if (spell_address(port, host, buf, len))
+		return 1;
+	if (host[0] == '\0' || !is_host_name(host))
+		return 0;
+	snprintf(buf, len, "%s:%s@%s", family == AF_INET6 ? "inet6" : "inet",
+	    port, host);
+	return 1;
+}
+
+/*
+ * If host is an IPv4 or IPv6 address, write libmilter's spec for port on
+ * it into buf, of the address's type, and return 1; else return 0.
+ */
+static int
+spell_address(const char *port, const char *host, char *buf, size_t len)
+{
+	unsigned char	 bin[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, host, bin) == 1)
+		snprintf(buf, len, "inet:%s@[%s]", port, host);
+	else if (inet_pton(AF_INET6, host, bin) == 1)
+		snprintf(buf, len, "inet6:%s@[%s]", port, host);
+	else
+		return 0;
+	return 1;
 }
 
 /*

@@ -114,7 +114,8 @@ int	options_parse(struct options *opts, int argc, char *argv[],
  * Check the syntax of a connection spec (unix:PATH, local:PATH,
  * inet:PORT[@HOST|@[ADDR]], inet6:PORT[@HOST|@[ADDR]]) and take it apart
  * into sp.  Host names are not resolved here.  Returns 0, or -1 with a
- * reason in err.
+ * reason in err, which suggests libmilter's spelling for Postfix's
+ * (inet:HOST:PORT) or for an IPv6 address without its brackets.
  */
 int	options_parse_spec(const char *spec, struct spec *sp, char *err,
 	    size_t errlen);

@@ -162,6 +162,15 @@ expect_reject "long unix path" 64 "longer than 107" \
     "$inspect" -s "unix:/tmp/$(printf '%0120d' 0)"
 expect_reject "bad IPv4 literal" 64 "'1.2.3'" "$inspect" -s 'inet:3000@[1.2.3]'
 expect_reject "IPv6 literal for inet" 64 "'::1'" "$inspect" -s 'inet:3000@[::1]'
+# Postfix's spelling, and an IPv6 address without brackets: libmilter's.
+expect_reject "Postfix's inet:HOST:PORT" 64 "did you mean inet:3000@localhost?" \
+    "$inspect" -s inet:localhost:3000
+expect_reject "Postfix's inet:ADDR:PORT" 64 \
+    "'127.0.0.1:3000' is Postfix's HOST:PORT; did you mean inet:3000@[127.0.0.1]?" \
+    "$inspect" -s inet:127.0.0.1:3000
+expect_reject "IPv6 address without brackets" 64 \
+    "'::1' is not a host name; did you mean inet6:3000@[::1]?" \
+    "$inspect" -s inet6:3000@::1
 # The resolver's speed is the network's, not inspect's: allow it more.
 limit_ms=10000 expect_reject "unresolvable host" 1 "no-such-host.invalid" \
     "$inspect" -s inet:3000@no-such-host.invalid

@@ -536,6 +536,75 @@ test_options_spec_rejected(void **state)
 	}
 }
 
+/*
+ * Postfix's spelling of a socket (inet:HOST:PORT, [ADDR] for an address)
+ * and an IPv6 address without brackets are refused with libmilter's
+ * spelling of the same socket.
+ */
+static void
+test_options_spec_suggested(void **state)
+{
+	static const struct {
+		const char	*spec;
+		const char	*suggestion;
+	} r[] = {
+		{ "inet:localhost:3000", "inet:3000@localhost" },
+		{ "inet:127.0.0.1:3000", "inet:3000@[127.0.0.1]" },
+		{ "inet:[127.0.0.1]:3000", "inet:3000@[127.0.0.1]" },
+		{ "inet:mail.example.org:10025",
+		    "inet:10025@mail.example.org" },
+		{ "inet:[::1]:3000", "inet6:3000@[::1]" },
+		{ "inet6:[::1]:3000", "inet6:3000@[::1]" },
+		{ "inet6:::1:3000", "inet6:3000@[::1]" },
+		{ "inet6:ip6-localhost:3000", "inet6:3000@ip6-localhost" },
+		{ "inet6:127.0.0.1:3000", "inet:3000@[127.0.0.1]" },
+		{ "inet6:3000@::1", "inet6:3000@[::1]" },
+		{ "inet6:3000@2001:db8::1", "inet6:3000@[2001:db8::1]" },
+		{ "inet:3000@::1", "inet6:3000@[::1]" },
+		{ "inet:25@[::1]", "inet6:25@[::1]" },
+		{ "inet6:25@[127.0.0.1]", "inet:25@[127.0.0.1]" },
+	};
+	struct fixture	*f = *state;
+	struct spec	 sp;
+	char		 err[512], want[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof r / sizeof r[0]; i++) {
+		snprintf(want, sizeof want, "did you mean %s?",
+		    r[i].suggestion);
+		parse(f, "-s", r[i].spec, NULL);
+		assert_rejected(f, r[i].spec);
+		assert_rejected(f, want);
+
+		err[0] = '\0';
+		if (options_parse_spec(r[i].spec, &sp, err, sizeof err) != -1)
+			fail_msg("'%s' accepted", r[i].spec);
+		if (strstr(err, want) == NULL)
+			fail_msg("error \"%s\" does not say '%s'", err, want);
+	}
+}
+
+/* What is not Postfix's spelling gets no suggestion. */
+static void
+test_options_spec_not_suggested(void **state)
+{
+	static const char *const r[] = {
+		"inet:localhost:0", "inet:localhost:99999",
+		"inet:localhost:nosuchservice", "inet:a;rm:3000",
+		"inet::3000", "inet:localhost:", "inet6:3000@::g",
+		"inet:3000@bad host", "inet:25@[example.org]",
+	};
+	struct fixture	*f = *state;
+	size_t		 i;
+
+	for (i = 0; i < sizeof r / sizeof r[0]; i++) {
+		parse(f, "-s", r[i], NULL);
+		assert_rejected(f, r[i]);
+		if (strstr(f->err, "did you mean") != NULL)
+			fail_msg("'%s': \"%s\" suggests a spec", r[i], f->err);
+	}
+}
+
 static void
 test_options_spec_long_parts_rejected(void **state)
 {
@@ -1517,6 +1586,8 @@ main(void)
 		T(test_options_spec_service_name),
 		T(test_options_spec_unix_path_length),
 		T(test_options_spec_rejected),
+		T(test_options_spec_suggested),
+		T(test_options_spec_not_suggested),
 		T(test_options_spec_long_parts_rejected),
 		T(test_options_format),
 		T(test_options_format_rejected),
