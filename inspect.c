@@ -212,8 +212,9 @@ main(int argc, char *argv[])
 		sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	log_notice("listening on %s (pid %ld, %zu macros, %s report%s)",
-	    opts.spec, (long)getpid(), opts.nmacros,
+	log_notice("listening on %s (%spid %ld, %zu macros, %s report%s)",
+	    opts.spec, listen_everywhere(&opts.where) ? "all addresses, " : "",
+	    (long)getpid(), opts.nmacros,
 	    opts.format == FORMAT_JSON ? "json" : "text", workers > 0 ?
 	    ", workers" : "");
 	if (opts.verbose)

@@ -142,6 +142,13 @@ listen_open(const char *spec, const struct spec *sp, struct owned *sock,
 	return 0;
 }
 
+/* libmilter binds INADDR_ANY or in6addr_any when no host is given. */
+int
+listen_everywhere(const struct spec *sp)
+{
+	return sp->family != AF_UNIX && sp->host[0] == '\0';
+}
+
 /*
  * Only the listening socket and its connections are bound to inspect's
  * port in this process.

@@ -29,6 +29,12 @@ int	listen_open(const char *spec, const struct spec *sp,
 	    int workers);
 
 /*
+ * Whether sp, an inet or inet6 spec without a host, listens on every
+ * address of the machine.  Returns 1 or 0.
+ */
+int	listen_everywhere(const struct spec *sp);
+
+/*
  * Whether fd is a connection accepted on the socket listening on sp: a
  * socket of sp's family on sp's port that does not listen.  Returns 1 or
  * 0.

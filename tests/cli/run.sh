@@ -321,6 +321,28 @@ else
 fi
 stop_inspect "$started"
 
+# Without a host, the start-up line says that every address listens.
+for family in inet inet6; do
+	port=$(free_port)
+	if start_inspect "$tmp/any.err" "$inspect" -q -s "$family:$port"; then
+		check "$family:PORT: start-up line says all addresses" \
+		    grep -q "^inspect: listening on $family:$port (all addresses, pid " \
+		    "$tmp/any.err"
+		stop_inspect "$started"
+	else
+		fail "$family:PORT starts" "$(cat "$tmp/any.err")"
+	fi
+done
+port=$(free_port)
+if start_inspect "$tmp/one.err" "$inspect" -q -s "inet:$port@127.0.0.1"; then
+	check "inet:PORT@HOST: start-up line says no more than the spec" \
+	    grep -q "^inspect: listening on inet:$port@127.0.0.1 (pid " \
+	    "$tmp/one.err"
+	stop_inspect "$started"
+else
+	fail "inet:PORT@HOST starts" "$(cat "$tmp/one.err")"
+fi
+
 # --- outputs and signals --------------------------------------------------
 # SIGTERM: exit 0, every event of the finished session written, and the
 # socket (made by root, which libmilter leaves behind) removed.
