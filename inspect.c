@@ -190,6 +190,7 @@ main(int argc, char *argv[])
 	if (ids.drop && chown_files() == -1)
 		goto done;
 
+	log_check_syslog();
 	if (opts.daemon && (notify = daemon_detach(err, sizeof err)) == -1) {
 		log_crit("%s", err);
 		goto done;

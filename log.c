@@ -2,7 +2,9 @@
 /* SPDX-License-Identifier: ISC */
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -145,6 +147,41 @@ log_init(unsigned int mask, const char *path, int syslog_on, int facility)
 	/* Until started, inspect says itself why libmilter failed. */
 	openlog("inspect", LOG_PID, facility);
 	return 0;
+}
+
+/*
+ * syslog(3) drops every line, and says nothing, when it cannot reach the
+ * syslog daemon's socket (none runs, as in many containers).  Tried as
+ * syslog(3) tries it, a datagram socket and then a stream one.
+ */
+void
+log_check_syslog(void)
+{
+	static const int	 types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct sockaddr_un	 sun;
+	size_t			 i;
+	int			 fd, rc, saved = 0;
+
+	if (!use_syslog)
+		return;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", _PATH_LOG);
+	for (i = 0; i < sizeof types / sizeof types[0]; i++) {
+		if ((fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0)) == -1) {
+			saved = errno;
+			break;
+		}
+		rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+		saved = errno;
+		close(fd);
+		if (rc == 0)
+			return;
+		if (saved != EPROTOTYPE)
+			break;
+	}
+	log_warn("cannot reach syslog at %s: %s; lines sent to syslog are "
+	    "lost", _PATH_LOG, strerror(saved));
 }
 
 void

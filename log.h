@@ -50,6 +50,14 @@ int	log_init(unsigned int mask, const char *path, int use_syslog,
 	    int facility);
 
 /*
+ * With syslog, say at level warning if no syslog daemon can be reached,
+ * so that lines are not lost unseen.  Call once, at the end of start-up
+ * while standard error is still where inspect was started (before
+ * detaching), so that a start that fails says only why.
+ */
+void	log_check_syslog(void);
+
+/*
  * Start-up is over: lines no longer go to standard error as well when
  * they go to syslog or a file.
  */

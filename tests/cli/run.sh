@@ -84,6 +84,38 @@ stop_inspect() {
 	stopped=$?
 }
 
+# in_dev SETUP COMMAND...: become COMMAND (exec: call it in the background
+# or a subshell) in a mount namespace of its own whose /dev is a new tmpfs
+# holding only null (the real one, bind-mounted), once the shell commands
+# SETUP have run there; the machine's /dev is left alone.
+in_dev() {
+	local setup=$1
+	shift
+	: >"$tmp/null"
+	exec unshare --mount --propagation private /bin/sh -c '
+		null=$1 setup=$2
+		shift 2
+		mount --bind /dev/null "$null" &&
+		    mount -t tmpfs -o mode=755 tmpfs /dev &&
+		    touch /dev/null && mount --bind "$null" /dev/null &&
+		    eval "$setup" || exit 125
+		exec "$@"' sh "$tmp/null" "$setup" "$@"
+}
+
+# A syslog daemon of this run's own on $tmp/syslog.sock: every datagram
+# on a line of $tmp/syslog.got.
+start_syslog_listener() {
+	timeout 300 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536).rstrip(b"\n") + b"\n")' \
+	    "$tmp/syslog.sock" "$tmp/syslog.got" &
+	pids+=("$!")
+	wait_until 10 test -S "$tmp/syslog.sock"
+}
+
 # A full message through a unix socket, driven by miltertest.
 send_message() {
 	cat >"$tmp/msg.lua" <<'EOF'
@@ -342,6 +374,58 @@ if start_inspect "$tmp/one.err" "$inspect" -q -s "inet:$port@127.0.0.1"; then
 else
 	fail "inet:PORT@HOST starts" "$(cat "$tmp/one.err")"
 fi
+
+# --- syslog that cannot be reached -----------------------------------------
+# No /dev/log, or one nobody listens on: one warning naming it, at
+# start-up, on standard error; none when a syslog daemon listens.
+n=0
+for setup in ":" "touch /dev/log" "ln -s $tmp/syslog.sock /dev/log"; do
+	n=$((n + 1))
+	case $setup in
+	ln*) start_syslog_listener || fail "syslog listener starts" ;;
+	esac
+	sock=$tmp/sl$n.sock
+	if start_inspect "$tmp/sl.err" in_dev "$setup" "$inspect" --syslog \
+	    -s "unix:$sock" && send_message "$sock"; then
+		stop_inspect "$started"
+		warned=$(grep -c "^inspect: cannot reach syslog at /dev/log: " \
+		    "$tmp/sl.err")
+		case $setup in
+		:) want=1 why="No such file or directory" ;;
+		touch*) want=1 why="Connection refused" ;;
+		*) want=0 why= ;;
+		esac
+		if [ "$warned" -ne "$want" ]; then
+			fail "syslog, /dev/log by '$setup': $warned warnings, wanted $want" \
+			    "$(cat "$tmp/sl.err")"
+		elif [ -n "$why" ] && ! grep -qF "/dev/log: $why;" "$tmp/sl.err"; then
+			fail "syslog, /dev/log by '$setup': reason" "$(cat "$tmp/sl.err")"
+		else
+			ok "syslog, /dev/log by '$setup': $want warning(s)"
+		fi
+	else
+		fail "syslog, /dev/log by '$setup': inspect serves" \
+		    "$(cat "$tmp/sl.err")"
+		stop_inspect "$started"
+	fi
+done
+check "syslog: the listener got the start-up line" \
+    grep -qF "listening on unix:$tmp/sl3.sock " "$tmp/syslog.got"
+# A daemon without --log-path logs to syslog: its launcher says it.
+(in_dev : timeout 10 "$inspect" --daemon -q -s "unix:$tmp/sl4.sock" \
+    --pid-file "$tmp/sl4.pid" >/dev/null 2>"$tmp/sl4.err")
+launched=$?
+pid=$(tr -dc 0-9 <"$tmp/sl4.pid" 2>/dev/null)
+[ -n "$pid" ] && pids+=("$pid")
+if [ "$launched" -eq 0 ] && [ -n "$pid" ] &&
+    [ "$(grep -c "^inspect: cannot reach syslog at /dev/log: " \
+    "$tmp/sl4.err")" -eq 1 ]; then
+	ok "syslog: --daemon's launcher says syslog cannot be reached"
+else
+	fail "syslog: --daemon's launcher says syslog cannot be reached" \
+	    "exit status $launched" "$(cat "$tmp/sl4.err")"
+fi
+[ -n "$pid" ] && stop_inspect "$pid"
 
 # --- outputs and signals --------------------------------------------------
 # SIGTERM: exit 0, every event of the finished session written, and the
