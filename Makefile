@@ -15,9 +15,13 @@ MILTER_CFLAGS != $(PKG_CONFIG) --cflags milter 2>/dev/null || \
 	$(PKG_CONFIG) --cflags ./milter.pc
 MILTER_LIBS != $(PKG_CONFIG) --libs milter 2>/dev/null || \
 	$(PKG_CONFIG) --libs ./milter.pc
+# The libmilter release built against, for --version.
+MILTER_RELEASE != $(PKG_CONFIG) --modversion milter 2>/dev/null || \
+	$(PKG_CONFIG) --modversion ./milter.pc
 
 # What the build needs; the user's CFLAGS, CPPFLAGS and LDFLAGS come after.
-IN_CPPFLAGS = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" $(MILTER_CFLAGS)
+IN_CPPFLAGS = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" \
+	-DMILTER_RELEASE=\"$(MILTER_RELEASE)\" $(MILTER_CFLAGS)
 IN_CFLAGS = -std=c11 -pthread -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
 	-Wformat=2 -Wundef -Wvla -MMD -MP

@@ -33,6 +33,9 @@
 #ifndef VERSION
 #define VERSION	"unknown"
 #endif
+#ifndef MILTER_RELEASE
+#define MILTER_RELEASE	"unknown"
+#endif
 
 
 
@@ -44,6 +47,7 @@
 		SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | \
 		SMFIP_NR_EOH | SMFIP_NR_BODY)
 
+static void	version(void);
 static void	started(int);
 static int	setup_ids(void);
 static int	setup_shared(void);
@@ -130,7 +134,7 @@ main(int argc, char *argv[])
 		if (opts.help)
 			options_usage(stdout);
 		else
-			printf("inspect %s\n", VERSION);
+			version();
 		options_free(&opts);
 		return 0;
 	}
@@ -240,6 +244,20 @@ done:
 	macros_request_free(symlists);
 	options_free(&opts);
 	return status;
+}
+
+/*
+ * The libmilter release inspect was built against, and the API version of
+ * the one it runs with, which may be another.
+ */
+static void
+version(void)
+{
+	unsigned int	 major, minor, patch;
+
+	smfi_version(&major, &minor, &patch);
+	printf("inspect %s (libmilter %s, API %u.%u.%u)\n", VERSION,
+	    MILTER_RELEASE, major, minor, patch);
 }
 
 /*

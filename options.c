@@ -221,7 +221,7 @@ options_usage(FILE *fp)
 "  -v, --verbose               log everything, with libmilter's debugging\n"
 "\n"
 "  -h, --help                  show this help\n"
-"      --version               show the version\n"
+"      --version               show the version, and libmilter's\n"
 "\n"
 "Accepted for milter-test-client's sake, with no effect: --event-loop-backend,\n"
 "--packet-buffer-size, --max-pending-finished-sessions.\n",

@@ -512,6 +512,17 @@ if "$inspect" --help | grep -q -- '--connection-spec' &&
 else
 	fail "help and version"
 fi
+# --version names the libmilter release built against (pkg-config's, as
+# the Makefile reads it) and the run-time API version.
+release=$(pkg-config --modversion milter 2>/dev/null ||
+    pkg-config --modversion "$top/milter.pc")
+version=$("$inspect" --version)
+if [[ $version =~ ^inspect\ [0-9.]+\ \(libmilter\ (.*),\ API\ [0-9]+\.[0-9]+\.[0-9]+\)$ ]] &&
+    [ "${BASH_REMATCH[1]}" = "$release" ]; then
+	ok "version names libmilter $release and its API"
+else
+	fail "version names libmilter $release and its API" "$version"
+fi
 
 summary
 [ "$failed" -eq 0 ]
