@@ -217,9 +217,9 @@ main(int argc, char *argv[])
 		sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	log_notice("listening on %s (%spid %ld, %zu macros, %s report%s)",
+	log_notice("listening on %s (%spid %ld, %zu macro%s, %s report%s)",
 	    opts.spec, listen_everywhere(&opts.where) ? "all addresses, " : "",
-	    (long)getpid(), opts.nmacros,
+	    (long)getpid(), opts.nmacros, LOG_S(opts.nmacros),
 	    opts.format == FORMAT_JSON ? "json" : "text", workers > 0 ?
 	    ", workers" : "");
 	if (opts.verbose)
@@ -235,7 +235,8 @@ main(int argc, char *argv[])
 			status = 1;
 	}
 	if (output_lost() > 0)
-		log_warn("%llu events could not be written", output_lost());
+		log_warn("%llu event%s could not be written", output_lost(),
+		    LOG_S(output_lost()));
 	if (status == 0)
 		log_info("stopped");
 done:

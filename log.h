@@ -91,6 +91,9 @@ void	log_msg(unsigned int level, const char *fmt, ...)
 void	log_vmsg(unsigned int level, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
 
+/* The "s" of a noun after the count n: "1 macro", "2 macros". */
+#define LOG_S(n)	((n) == 1 ? "" : "s")
+
 #define log_crit(...)	log_msg(LEVEL_CRITICAL, __VA_ARGS__)
 #define log_err(...)	log_msg(LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LEVEL_WARNING, __VA_ARGS__)

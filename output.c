@@ -223,8 +223,8 @@ output_event(const char *p, size_t len)
 	events++;
 	pthread_mutex_unlock(&qlock);
 	if (caught_up > 0)
-		log_warn("the report's outputs caught up; %llu events were "
-		    "dropped", caught_up);
+		log_warn("the report's outputs caught up; %llu event%s "
+		    "dropped", caught_up, LOG_S(caught_up));
 }
 
 void
@@ -271,11 +271,13 @@ output_stop(int stall)
 	if (unwritten > 0) {
 		atomic_fetch_add(&shared->lost, unwritten);
 		if (cancelled)
-			log_warn("%zu events not written: the outputs took "
-			    "nothing for %d s", unwritten, stall);
+			log_warn("%zu event%s not written: the outputs took "
+			    "nothing for %d s", unwritten, LOG_S(unwritten),
+			    stall);
 		else
-			log_warn("%zu events not written: they came after "
-			    "the report was closed", unwritten);
+			log_warn("%zu event%s not written: they came after "
+			    "the report was closed", unwritten,
+			    LOG_S(unwritten));
 	}
 }
 

@@ -70,7 +70,8 @@ workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void),
 	close(p[1]);
 	ready_fd = -1;
 	if (alive < n)
-		snprintf(why, sizeof why, "cannot start %u workers", n);
+		snprintf(why, sizeof why, "cannot start %u worker%s", n,
+		    LOG_S(n));
 	if (alive < n || wait_ready(p[0], n, why, sizeof why) == -1) {
 		log_crit("%s", why);
 		daemon_ready(notify, why);
@@ -78,7 +79,7 @@ workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void),
 		stop_at = time(NULL) + WORKER_STOP_WAIT;
 		signal_all(w, n, SIGTERM);
 	} else {
-		log_info("%u workers serving", n);
+		log_info("%u worker%s serving", n, LOG_S(n));
 		daemon_ready(notify, NULL);
 	}
 	launcher_fd = -1;
@@ -106,7 +107,8 @@ workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void),
 		case SIGINT:
 		case SIGTERM:
 			if (stop_at == 0) {
-				log_info("stopping %u workers", alive);
+				log_info("stopping %u worker%s", alive,
+				    LOG_S(alive));
 				stop_at = time(NULL) + WORKER_STOP_WAIT;
 				signal_all(w, n, SIGTERM);
 			}

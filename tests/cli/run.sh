@@ -375,6 +375,35 @@ else
 	fail "inet:PORT@HOST starts" "$(cat "$tmp/one.err")"
 fi
 
+# Counts agree with their nouns: "1 macro", "2 macros", "1 worker".
+for list in j j,i; do
+	sock=$tmp/count.sock
+	case $list in
+	j) want="1 macro," ;;
+	*) want="2 macros," ;;
+	esac
+	if start_inspect "$tmp/count.err" "$inspect" -q --macros "$list" \
+	    -s "unix:$sock"; then
+		check "--macros $list: start-up line says '$want'" \
+		    grep -qF " (pid $started, $want text report)" "$tmp/count.err"
+		stop_inspect "$started"
+	else
+		fail "--macros $list starts" "$(cat "$tmp/count.err")"
+	fi
+done
+sock=$tmp/worker.sock
+if start_inspect "$tmp/worker.err" "$inspect" -q --n-workers 1 \
+    --log-level all -s "unix:$sock"; then
+	wait_until 10 grep -q 'worker.* serving' "$tmp/worker.err"
+	stop_inspect "$started"
+	check "--n-workers 1: '1 worker serving'" \
+	    grep -qx "inspect: 1 worker serving" "$tmp/worker.err"
+	check "--n-workers 1: 'stopping 1 worker'" \
+	    grep -qx "inspect: stopping 1 worker" "$tmp/worker.err"
+else
+	fail "--n-workers 1 starts" "$(cat "$tmp/worker.err")"
+fi
+
 # --- syslog that cannot be reached -----------------------------------------
 # No /dev/log, or one nobody listens on: one warning naming it, at
 # start-up, on standard error; none when a syslog daemon listens.

@@ -160,9 +160,10 @@ stop_inspect() {
 	fi
 }
 
-# The number in inspect's "N events could not be written" at exit, or 0.
+# The number in inspect's "N events (or 1 event) could not be written" at
+# exit, or 0.
 lost_events() {
-	sed -n 's/.*inspect: \([0-9]*\) events could not be written.*/\1/p' \
+	sed -n 's/.*inspect: \([0-9]*\) events\{0,1\} could not be written.*/\1/p' \
 	    "$1" | tail -n 1 | grep . || echo 0
 }
 

@@ -616,7 +616,7 @@ test_socket_mode_at_creation() {
 # --- logging ------------------------------------------------------------------
 
 # Each LEVELS given to --log-level with what must be logged (+) and what
-# must not (-): message is "listening on", info "1 workers serving",
+# must not (-): message is "listening on", info "1 worker serving",
 # debug "worker N started" (a one-worker inspect says all three).
 log_cases=(
 	"default-set|+message -info -debug"
@@ -648,7 +648,7 @@ check_logging() {
 		what=${w#?}
 		case $what in
 		message) text="listening on unix:$tmp/log$n.sock " ;;
-		info) text="1 workers serving" ;;
+		info) text="1 worker serving" ;;
 		debug) text="worker " ;;
 		esac
 		if [ "${w%"$what"}" = + ]; then
