@@ -22,6 +22,7 @@
 #include "options.h"
 
 static int	find_listener(void);
+static void	explain_owner(const char *, const struct owned *, mode_t);
 static unsigned int port_of(const struct sockaddr_storage *);
 static void	explain_listen_failure(const char *, const struct spec *,
 		    const struct owned *);
@@ -139,6 +140,8 @@ listen_open(const char *spec, const struct spec *sp, struct owned *sock,
 		log_crit("%s: %s", sp->path, strerror(errno));
 		return -1;
 	}
+	if (socket_gid == (gid_t)-1)
+		explain_owner(spec, sock, socket_mode);
 	return 0;
 }
 
@@ -192,6 +195,29 @@ find_listener(void)
 	}
 	errno = ENOTSOCK;
 	return -1;
+}
+
+/*
+ * Made by root in root's group (no --unix-socket-group, and a directory
+ * that does not pass its own group on), the socket is out of reach of an
+ * MTA that does not run as root: Postfix's smtpd, as postfix, gets
+ * "Permission denied" and its client a 451.  Say so at start-up rather
+ * than leave it to the MTA's log.
+ */
+static void
+explain_owner(const char *spec, const struct owned *sock, mode_t mode)
+{
+	struct stat	 st;
+
+	if (geteuid() != 0 || (mode & S_IWOTH) ||
+	    fstatat(sock->dirfd, sock->name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    st.st_uid != 0 || st.st_gid != 0)
+		return;
+	log_notice("note: %s is root:root %04o, out of reach of an MTA not "
+	    "running as root (Postfix: \"Permission denied\"); give "
+	    "--unix-socket-group postfix%s, or the group the MTA runs as",
+	    spec, (unsigned int)mode, (mode & S_IWGRP) ? "" :
+	    " --unix-socket-mode 0660");
 }
 
 /* A TCP port, in host order; 0 for other families. */

@@ -375,6 +375,53 @@ else
 	fail "inet:PORT@HOST starts" "$(cat "$tmp/one.err")"
 fi
 
+# A unix socket made by root with no --unix-socket-group is root:root
+# 0660, which Postfix (not root) cannot reach: a one-line note says so and
+# what to give.  Not with a group, nor a mode that lets anyone in, nor
+# when not root.
+mkdir -m 777 "$tmp/anyone"
+n=0
+for args in "" "--unix-socket-group nogroup" "--unix-socket-mode 0666" \
+    "--unix-socket-mode 0600" nobody; do
+	n=$((n + 1))
+	sock=$tmp/anyone/note$n.sock
+	case $args in
+	"") want=1 mode=0660 name="root, no group" ;;
+	nobody) want=0 name="not root" ;;
+	*0600) want=1 mode=0600 name="root, $args" ;;
+	*) want=0 name="root, $args" ;;
+	esac
+	if [ "$args" = nobody ]; then
+		run=(setpriv --reuid=nobody --regid=nogroup --clear-groups
+		    "$inspect" -q -s "unix:$sock")
+	else
+		# shellcheck disable=SC2206
+		run=("$inspect" -q -s "unix:$sock" $args)
+	fi
+	if start_inspect "$tmp/note.err" "${run[@]}"; then
+		stop_inspect "$started"
+		notes=$(grep -c '^inspect: note: unix:.*--unix-socket-group' \
+		    "$tmp/note.err")
+		if [ "$notes" -ne "$want" ]; then
+			fail "socket group note, $name: $notes notes, wanted $want" \
+			    "$(cat "$tmp/note.err")"
+		elif [ "$want" -eq 1 ] && ! grep -qF "inspect: note: unix:$sock \
+is root:root $mode, " "$tmp/note.err"; then
+			fail "socket group note, $name: names the socket" \
+			    "$(cat "$tmp/note.err")"
+		elif [ "$want" -eq 1 ] && ! grep -qF -- \
+		    "give --unix-socket-group postfix" "$tmp/note.err"; then
+			fail "socket group note, $name: says what to give" \
+			    "$(cat "$tmp/note.err")"
+		else
+			ok "socket group note, $name: $want"
+		fi
+	else
+		fail "socket group note, $name: inspect starts" \
+		    "$(cat "$tmp/note.err")"
+	fi
+done
+
 # Counts agree with their nouns: "1 macro", "2 macros", "1 worker".
 for list in j j,i; do
 	sock=$tmp/count.sock
