@@ -257,7 +257,7 @@ delayed_acks() {
 # the one before is acknowledged.  If inspect let its kernel delay those
 # ACKs (40 ms each), every message would wait for them; it must not.
 run_no_wait() {
-	local n=20 before after delayed
+	local n=20 before after delayed most
 
 	before=$(delayed_acks)
 	timeout 120 smtp-source -s 1 -m "$n" -l 2048 -M client.example.org \
@@ -269,8 +269,12 @@ run_no_wait() {
 	check "[inet] every one negotiated no replies" \
 	    negotiated_no_reply "$work/inet-json.out" "$n"
 	delayed=$((after - before))
-	check "[inet] $n mails in a row, $delayed delayed ACKs (at most 2)" \
-	    [ "$delayed" -le 2 ]
+	# The count is the namespace's, Postfix's own connections too, and
+	# a loaded machine adds a few; a kernel left to delay inspect's
+	# ACKs sends one or more a message.
+	most=$((n / 4))
+	check "[inet] $n mails in a row, $delayed delayed ACKs (at most $most)" \
+	    [ "$delayed" -le "$most" ]
 }
 
 # run_pass PASS PORT REPORT: send both mails through the smtpd on PORT
