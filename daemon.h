@@ -22,7 +22,7 @@ enum idkind {
 struct ids {
 	uid_t	 uid;
 	gid_t	 gid;
-	gid_t	 socket_gid;	/* the unix socket's group; (gid_t)-1: as made */
+	gid_t	 socket_gid;	/* the unix socket's; (gid_t)-1: as made */
 	int	 drop;		/* root, to become uid and gid (priv_drop()) */
 };
 

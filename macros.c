@@ -47,8 +47,9 @@ static atomic_int		 warned;
  * The stages at which Postfix and Sendmail can set each macro of the
  * default list, by bits of SMFIM_* values: Postfix's from its
  * MILTER_README table (and, seen from Postfix 3.7, i at a second RCPT once
- * the queue file is open, the last RCPT's values again at DATA); Sendmail's from where it defines the macro, after which it
- * stays defined.  An MTA sends a stage only the names listed for that
+ * the queue file is open, the last RCPT's values again at DATA);
+ * Sendmail's from where it defines the macro, after which it stays
+ * defined.  An MTA sends a stage only the names listed for that
  * stage, and libmilter keeps what each stage brought visible at the later
  * ones (until the next transaction's MAIL for those of MAIL on), so a
  * name is asked for only at the first stage where each MTA can set it,

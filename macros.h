@@ -15,7 +15,7 @@
 
 /* A session's view of its macros, kept between its events. */
 struct macros {
-	int		 source;	/* SOURCE_CONTEXT, _LOOKUP, or -1: none */
+	int		 source;	/* SOURCE_CONTEXT, _LOOKUP; -1: none */
 	/* The context: each slot's packet as last seen, and its stage. */
 	const void	*seen[CTX_SLOTS];
 	enum stage	 from[CTX_SLOTS];

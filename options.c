@@ -68,7 +68,7 @@ enum {
 static int	parse_uint(const char *, unsigned long, unsigned long,
 		    unsigned long *);
 static int	choose(const char *, const char *, const char *const *,
-		    unsigned long *, char *, size_t);
+		    char *, size_t);
 static int	set_macros(struct options *, const char *, char *, size_t);
 static int	add_macro(struct options *, const char *, size_t, char *,
 		    size_t);
@@ -76,6 +76,13 @@ static int	valid_macro(const char *, size_t);
 static void	clear_macros(struct options *);
 static int	parse_mode(const char *, unsigned int *);
 static int	check_service(struct options *, char *, size_t);
+static int	report_option(struct options *, int, const char *, char *,
+		    size_t);
+static int	service_option(struct options *, int, const char *, char *,
+		    size_t);
+static int	id_kind(int);
+static int	empty_value(int, const char *, char *, size_t);
+static int	number(int, const char *, unsigned long *, char *, size_t);
 static int	is_host_name(const char *);
 static int	postfix_spelling(int, const char *, char *, size_t);
 static int	spell_address(const char *, const char *, char *, size_t);
@@ -163,6 +170,44 @@ static const char *const shows[] = { "sent", "all", "none", NULL };
 static const char *const sources[] = { "auto", "context", "lookup", NULL };
 static const char *const noreplies[] = { "auto", "yes", "no", NULL };
 
+/* The options that take a number: its range, and what it counts. */
+static const struct number {
+	int		 opt;
+	const char	*name;
+	unsigned long	 min;
+	unsigned long	 max;		/* LONG_MAX: as many as one likes */
+	const char	*what;
+} numbers[] = {
+	{ OPT_TIMEOUT, "--timeout", 1, OPTIONS_MAX_TIMEOUT,
+	    "a number of seconds" },
+	{ OPT_WORKERS, "--n-workers", 0, OPTIONS_MAX_WORKERS, "a number" },
+	{ OPT_BACKLOG, "--backlog", 1, 65535, "a number" },
+	{ OPT_PACKET_BUFFER, "--packet-buffer-size", 0, LONG_MAX,
+	    "a number of bytes" },
+	{ OPT_MAX_PENDING, "--max-pending-finished-sessions", 0, LONG_MAX,
+	    "a number" }
+};
+
+/* The options that name a file, a user or a group: never empty. */
+static const struct {
+	int		 opt;
+	const char	*name;
+	const char	*what;
+} nonempty[] = {
+	{ OPT_OUTPUT, "--output", "path" },
+	{ OPT_PID_FILE, "--pid-file", "path" },
+	{ OPT_LOG_PATH, "--log-path", "path" },
+	{ 'u', "-u", "user" },
+	{ OPT_USER, "--user", "user" },
+	{ OPT_USER_NAME, "--user-name", "user" },
+	{ OPT_USER_ID, "--user-id", "user" },
+	{ 'g', "-g", "group" },
+	{ OPT_GROUP, "--group", "group" },
+	{ OPT_GROUP_NAME, "--group-name", "group" },
+	{ OPT_GROUP_ID, "--group-id", "group" },
+	{ OPT_SOCKET_GROUP, "--unix-socket-group", "group" }
+};
+
 void
 options_usage(FILE *fp)
 {
@@ -233,10 +278,8 @@ int
 options_parse(struct options *opts, int argc, char *argv[], char *err,
     size_t errlen)
 {
-	const char	*spec = NULL, *env;
-	unsigned long	 n;
-	size_t		 bad;
-	int		 ch, limit_set = 0;
+	const char	*env;
+	int		 ch;
 
 	memset(opts, 0, sizeof *opts);
 	opts->format = FORMAT_TEXT;
@@ -252,234 +295,274 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
 	    -1) {
-		switch (ch) {
-		case 's':
-		case OPT_SPEC:
-			spec = optarg;
-			break;
-		case 'h':
-		case OPT_HELP:
-			opts->help = 1;
-			break;
-		case 'q':
-		case OPT_QUIET:
-		case OPT_NO_REPORT:
-			opts->quiet = 1;
-			break;
-		case 'v':
-		case OPT_VERBOSE:
-			opts->verbose = 1;
-			break;
-		case OPT_FORMAT:
-			if (choose("--format", optarg, formats, &n, err,
-			    errlen) == -1)
-				return -1;
-			opts->format = n;
-			break;
-		case OPT_OUTPUT:
-			if (*optarg == '\0')
-				return print_reason(err, errlen,
-				    "--output: empty path");
-			if (opts->noutputs == OPTIONS_MAX_OUTPUTS)
-				return print_reason(err, errlen, "--output: more than "
-				    "%d outputs ('%s')", OPTIONS_MAX_OUTPUTS,
-				    optarg);
-			opts->outputs[opts->noutputs++] = optarg;
-			break;
-		case OPT_MACROS:
-			if (set_macros(opts, optarg, err, errlen) == -1)
-				return -1;
-			opts->macros_given = 1;
-			break;
-		case OPT_SHOW_MACROS:
-			if (choose("--show-macros", optarg, shows, &n, err,
-			    errlen) == -1)
-				return -1;
-			opts->show_macros = n;
-			break;
-		case OPT_MACRO_SOURCE:
-			if (choose("--macro-source", optarg, sources, &n, err,
-			    errlen) == -1)
-				return -1;
-			opts->macro_source = n;
-			break;
-		case OPT_REQUEST_MACROS:
-			opts->request_macros = 1;
-			break;
-		case OPT_REQUEST_LIMIT:
-			if (strcmp(optarg, "none") == 0)
-				n = 0;
-			else if (parse_uint(optarg, 1, ULONG_MAX, &n) == -1)
-				return print_reason(err, errlen,
-				    "--request-macros-limit: '%s' is not a "
-				    "number of macros from 1 up, or none",
-				    optarg);
-			opts->request_limit = n;
-			limit_set = 1;
-			break;
-		case OPT_NO_REPLY:
-			if (choose("--no-reply", optarg, noreplies, &n, err,
-			    errlen) == -1)
-				return -1;
-			opts->noreply = n;
-			break;
-		case OPT_TIMEOUT:
-			if (parse_uint(optarg, 1, OPTIONS_MAX_TIMEOUT, &n) ==
-			    -1)
-				return print_reason(err, errlen, "--timeout: '%s' is "
-				    "not a number of seconds from 1 to %d",
-				    optarg, OPTIONS_MAX_TIMEOUT);
-			opts->timeout = (int)n;
-			break;
-		case OPT_VERSION:
-			opts->version = 1;
-			break;
-		case OPT_DAEMON:
-		case OPT_NO_DAEMON:
-			opts->daemon = ch == OPT_DAEMON;
-			break;
-		case OPT_PID_FILE:
-			if (*optarg == '\0')
-				return print_reason(err, errlen,
-				    "--pid-file: empty path");
-			opts->pid_file = optarg;
-			break;
-		case 'u':
-		case OPT_USER:
-		case OPT_USER_NAME:
-		case OPT_USER_ID:
-			if (*optarg == '\0')
-				return print_reason(err, errlen, "%s: empty user",
-				    ch == OPT_USER_NAME ? "--user-name" :
-				    ch == OPT_USER_ID ? "--user-id" :
-				    ch == OPT_USER ? "--user" : "-u");
-			opts->user = optarg;
-			opts->user_kind = ch == OPT_USER_NAME ? ID_NAME :
-			    ch == OPT_USER_ID ? ID_NUMBER : ID_NAME_OR_NUMBER;
-			break;
-		case 'g':
-		case OPT_GROUP:
-		case OPT_GROUP_NAME:
-		case OPT_GROUP_ID:
-			if (*optarg == '\0')
-				return print_reason(err, errlen, "%s: empty group",
-				    ch == OPT_GROUP_NAME ? "--group-name" :
-				    ch == OPT_GROUP_ID ? "--group-id" :
-				    ch == OPT_GROUP ? "--group" : "-g");
-			opts->group = optarg;
-			opts->group_kind = ch == OPT_GROUP_NAME ? ID_NAME :
-			    ch == OPT_GROUP_ID ? ID_NUMBER : ID_NAME_OR_NUMBER;
-			break;
-		case OPT_SOCKET_GROUP:
-			if (*optarg == '\0')
-				return print_reason(err, errlen,
-				    "--unix-socket-group: empty group");
-			opts->socket_group = optarg;
-			break;
-		case OPT_SOCKET_MODE:
-			if (parse_mode(optarg, &opts->socket_mode) == -1)
-				return print_reason(err, errlen, "--unix-socket-mode: "
-				    "'%s' is not an octal mode from 0 to 0777",
-				    optarg);
-			opts->socket_mode_set = 1;
-			break;
-		case OPT_LOG_LEVEL:
-			if (log_parse_levels(optarg, &opts->log_levels,
-			    &bad) == -1)
-				return print_reason(err, errlen, "--log-level: unknown "
-				    "level '%.*s' in '%s' (levels: %s)",
-				    (int)strcspn(optarg + bad, "|"),
-				    optarg + bad, optarg, LEVEL_NAMES);
-			break;
-		case OPT_LOG_PATH:
-			if (*optarg == '\0')
-				return print_reason(err, errlen,
-				    "--log-path: empty path");
-			opts->log_path = optarg;
-			break;
-		case OPT_SYSLOG:
-			opts->syslog = 1;
-			break;
-		case OPT_SYSLOG_FACILITY:
-			if (log_parse_facility(optarg,
-			    &opts->syslog_facility) == -1)
-				return print_reason(err, errlen, "--syslog-facility: "
-				    "unknown facility '%s'", optarg);
-			break;
-		case OPT_WORKERS:
-			if (parse_uint(optarg, 0, OPTIONS_MAX_WORKERS, &n) ==
-			    -1)
-				return print_reason(err, errlen, "--n-workers: '%s' is "
-				    "not a number from 0 to %d", optarg,
-				    OPTIONS_MAX_WORKERS);
-			opts->workers = (unsigned int)n;
-			break;
-		case OPT_MEMORY:
-			opts->report_memory = 1;
-			break;
-		case OPT_BACKLOG:
-			if (parse_uint(optarg, 1, 65535, &n) == -1)
-				return print_reason(err, errlen, "--backlog: '%s' is "
-				    "not a number from 1 to 65535", optarg);
-			opts->backlog = (int)n;
-			break;
-		case OPT_EVENT_LOOP:
-			if (strcmp(optarg, "glib") != 0 &&
-			    strcmp(optarg, "libev") != 0)
-				return print_reason(err, errlen, "--event-loop-backend:"
-				    " unknown backend '%s' (expected glib or "
-				    "libev)", optarg);
-			opts->event_loop_backend = optarg;
-			break;
-		case OPT_PACKET_BUFFER:
-			if (parse_uint(optarg, 0, LONG_MAX, &n) == -1)
-				return print_reason(err, errlen, "--packet-buffer-size:"
-				    " '%s' is not a number of bytes", optarg);
-			opts->packet_buffer_size = optarg;
-			break;
-		case OPT_MAX_PENDING:
-			if (parse_uint(optarg, 0, LONG_MAX, &n) == -1)
-				return print_reason(err, errlen, "--max-pending-"
-				    "finished-sessions: '%s' is not a number",
-				    optarg);
-			opts->max_pending = optarg;
-			break;
-		case ':':
-			return print_reason(err, errlen, "option '%s' needs a value",
-			    argv[optind - 1]);
-		default:
-			if (optopt >= 0x100)
-				return print_reason(err, errlen, "option '%s' takes "
-				    "no value", argv[optind - 1]);
-			if (optopt != 0)
-				return print_reason(err, errlen,
-				    "unknown option '-%c'", optopt);
+		if (ch == ':')
+			return print_reason(err, errlen, "option '%s' needs a "
+			    "value", argv[optind - 1]);
+		if (ch == '?' && optopt >= 0x100)
+			return print_reason(err, errlen, "option '%s' takes "
+			    "no value", argv[optind - 1]);
+		if (ch == '?' && optopt != 0)
+			return print_reason(err, errlen, "unknown option "
+			    "'-%c'", optopt);
+		if (ch == '?')
 			return print_reason(err, errlen, "unknown option '%s'",
 			    argv[optind - 1]);
-		}
+		if (empty_value(ch, optarg, err, errlen) == -1 ||
+		    report_option(opts, ch, optarg, err, errlen) == -1 ||
+		    service_option(opts, ch, optarg, err, errlen) == -1)
+			return -1;
 	}
 
 	if (optind < argc) {
 		if (argc - optind > 1)
-			return print_reason(err, errlen, "unexpected argument '%s'",
-			    argv[optind + 1]);
-		if (spec != NULL)
-			return print_reason(err, errlen, "connection spec given twice:"
-			    " '%s' and '%s'", spec, argv[optind]);
-		spec = argv[optind];
+			return print_reason(err, errlen, "unexpected argument "
+			    "'%s'", argv[optind + 1]);
+		if (opts->spec != NULL)
+			return print_reason(err, errlen, "connection spec "
+			    "given twice: '%s' and '%s'", opts->spec,
+			    argv[optind]);
+		opts->spec = argv[optind];
 	}
-	if (spec == NULL && (env = getenv(OPTIONS_SPEC_ENV)) != NULL &&
+	if (opts->spec == NULL && (env = getenv(OPTIONS_SPEC_ENV)) != NULL &&
 	    *env != '\0')
-		spec = env;
-	if (spec == NULL)
-		spec = OPTIONS_DEFAULT_SPEC;
-	opts->spec = spec;
-	if (limit_set && !opts->request_macros)
+		opts->spec = env;
+	if (opts->spec == NULL)
+		opts->spec = OPTIONS_DEFAULT_SPEC;
+	if (opts->request_limit_set && !opts->request_macros)
 		return print_reason(err, errlen, "--request-macros-limit: "
 		    "limits --request-macros, which is not given");
-	if (options_parse_spec(spec, &opts->where, err, errlen) == -1)
+	if (options_parse_spec(opts->spec, &opts->where, err, errlen) == -1)
 		return -1;
 	return check_service(opts, err, errlen);
+}
+
+/*
+ * The options of what inspect shows and how it talks to the MTA.
+ * Returns 0 (ch is not one of them, or was taken), or -1 with a reason
+ * in err.
+ */
+static int
+report_option(struct options *opts, int ch, const char *arg, char *err,
+    size_t errlen)
+{
+	unsigned long	 n;
+	int		 i;
+
+	switch (ch) {
+	case 's':
+	case OPT_SPEC:
+		opts->spec = arg;
+		break;
+	case 'h':
+	case OPT_HELP:
+		opts->help = 1;
+		break;
+	case OPT_VERSION:
+		opts->version = 1;
+		break;
+	case 'q':
+	case OPT_QUIET:
+	case OPT_NO_REPORT:
+		opts->quiet = 1;
+		break;
+	case 'v':
+	case OPT_VERBOSE:
+		opts->verbose = 1;
+		break;
+	case OPT_FORMAT:
+		if ((i = choose("--format", arg, formats, err, errlen)) == -1)
+			return -1;
+		opts->format = i;
+		break;
+	case OPT_OUTPUT:
+		if (opts->noutputs == OPTIONS_MAX_OUTPUTS)
+			return print_reason(err, errlen, "--output: more than "
+			    "%d outputs ('%s')", OPTIONS_MAX_OUTPUTS, arg);
+		opts->outputs[opts->noutputs++] = arg;
+		break;
+	case OPT_MACROS:
+		opts->macros_given = 1;
+		return set_macros(opts, arg, err, errlen);
+	case OPT_SHOW_MACROS:
+		if ((i = choose("--show-macros", arg, shows, err, errlen)) ==
+		    -1)
+			return -1;
+		opts->show_macros = i;
+		break;
+	case OPT_MACRO_SOURCE:
+		if ((i = choose("--macro-source", arg, sources, err,
+		    errlen)) == -1)
+			return -1;
+		opts->macro_source = i;
+		break;
+	case OPT_REQUEST_MACROS:
+		opts->request_macros = 1;
+		break;
+	case OPT_REQUEST_LIMIT:
+		opts->request_limit_set = 1;
+		if (strcmp(arg, "none") == 0)
+			opts->request_limit = 0;
+		else if (parse_uint(arg, 1, ULONG_MAX, &opts->request_limit) ==
+		    -1)
+			return print_reason(err, errlen,
+			    "--request-macros-limit:"
+			    " '%s' is not a number of macros from 1 up, or none",
+			    arg);
+		break;
+	case OPT_NO_REPLY:
+		if ((i = choose("--no-reply", arg, noreplies, err,
+		    errlen)) == -1)
+			return -1;
+		opts->noreply = i;
+		break;
+	case OPT_TIMEOUT:
+		if (number(ch, arg, &n, err, errlen) == -1)
+			return -1;
+		opts->timeout = (int)n;
+		break;
+	}
+	return 0;
+}
+
+/*
+ * The options of inspect as a service, and milter-test-client's that
+ * mean nothing to libmilter.  Returns 0 (ch is not one of them, or was
+ * taken), or -1 with a reason in err.
+ */
+static int
+service_option(struct options *opts, int ch, const char *arg, char *err,
+    size_t errlen)
+{
+	unsigned long	 n;
+	size_t		 bad;
+
+	switch (ch) {
+	case OPT_DAEMON:
+	case OPT_NO_DAEMON:
+		opts->daemon = ch == OPT_DAEMON;
+		break;
+	case OPT_PID_FILE:
+		opts->pid_file = arg;
+		break;
+	case 'u':
+	case OPT_USER:
+	case OPT_USER_NAME:
+	case OPT_USER_ID:
+		opts->user = arg;
+		opts->user_kind = id_kind(ch);
+		break;
+	case 'g':
+	case OPT_GROUP:
+	case OPT_GROUP_NAME:
+	case OPT_GROUP_ID:
+		opts->group = arg;
+		opts->group_kind = id_kind(ch);
+		break;
+	case OPT_SOCKET_GROUP:
+		opts->socket_group = arg;
+		break;
+	case OPT_SOCKET_MODE:
+		if (parse_mode(arg, &opts->socket_mode) == -1)
+			return print_reason(err, errlen, "--unix-socket-mode: "
+			    "'%s' is not an octal mode from 0 to 0777", arg);
+		opts->socket_mode_set = 1;
+		break;
+	case OPT_LOG_LEVEL:
+		if (log_parse_levels(arg, &opts->log_levels, &bad) == -1)
+			return print_reason(err, errlen, "--log-level: unknown "
+			    "level '%.*s' in '%s' (levels: %s)",
+			    (int)strcspn(arg + bad, "|"), arg + bad, arg,
+			    LEVEL_NAMES);
+		break;
+	case OPT_LOG_PATH:
+		opts->log_path = arg;
+		break;
+	case OPT_SYSLOG:
+		opts->syslog = 1;
+		break;
+	case OPT_SYSLOG_FACILITY:
+		if (log_parse_facility(arg, &opts->syslog_facility) == -1)
+			return print_reason(err, errlen, "--syslog-facility: "
+			    "unknown facility '%s'", arg);
+		break;
+	case OPT_WORKERS:
+		if (number(ch, arg, &n, err, errlen) == -1)
+			return -1;
+		opts->workers = (unsigned int)n;
+		break;
+	case OPT_MEMORY:
+		opts->report_memory = 1;
+		break;
+	case OPT_BACKLOG:
+		if (number(ch, arg, &n, err, errlen) == -1)
+			return -1;
+		opts->backlog = (int)n;
+		break;
+	case OPT_EVENT_LOOP:
+		if (strcmp(arg, "glib") != 0 && strcmp(arg, "libev") != 0)
+			return print_reason(err, errlen, "--event-loop-backend:"
+			    " unknown backend '%s' (expected glib or libev)",
+			    arg);
+		opts->event_loop_backend = arg;
+		break;
+	case OPT_PACKET_BUFFER:
+		opts->packet_buffer_size = arg;
+		return number(ch, arg, &n, err, errlen);
+	case OPT_MAX_PENDING:
+		opts->max_pending = arg;
+		return number(ch, arg, &n, err, errlen);
+	}
+	return 0;
+}
+
+/* -u and -g name a user or group, --*-name only a name, --*-id a number. */
+static int
+id_kind(int ch)
+{
+	if (ch == OPT_USER_NAME || ch == OPT_GROUP_NAME)
+		return ID_NAME;
+	if (ch == OPT_USER_ID || ch == OPT_GROUP_ID)
+		return ID_NUMBER;
+	return ID_NAME_OR_NUMBER;
+}
+
+/*
+ * The value of option ch, if it names a file, a user or a group, is not
+ * empty.  Returns 0, or -1 with a reason in err.
+ */
+static int
+empty_value(int ch, const char *arg, char *err, size_t errlen)
+{
+	size_t	 i;
+
+	if (arg == NULL || *arg != '\0')
+		return 0;
+	for (i = 0; i < sizeof nonempty / sizeof nonempty[0]; i++)
+		if (nonempty[i].opt == ch)
+			return print_reason(err, errlen, "%s: empty %s",
+			    nonempty[i].name, nonempty[i].what);
+	return 0;
+}
+
+/*
+ * The value of option ch, which takes a number, into *v.  Returns 0, or
+ * -1 with a reason, which names the range if it has a useful one, in
+ * err.
+ */
+static int
+number(int ch, const char *arg, unsigned long *v, char *err, size_t errlen)
+{
+	const struct number	*o = numbers;
+
+	while (o->opt != ch)
+		o++;
+	if (parse_uint(arg, o->min, o->max, v) == 0)
+		return 0;
+	if (o->max == LONG_MAX)
+		return print_reason(err, errlen, "%s: '%s' is not %s",
+		    o->name, arg, o->what);
+	return print_reason(err, errlen, "%s: '%s' is not %s from %lu to %lu",
+	    o->name, arg, o->what, o->min, o->max);
 }
 
 int
@@ -495,7 +578,8 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 
 	memset(sp, 0, sizeof *sp);
 	if ((colon = strchr(spec, ':')) == NULL)
-		return print_reason(err, errlen, "connection spec '%s': expected "
+		return print_reason(err, errlen,
+		    "connection spec '%s': expected "
 		    "TYPE:ADDRESS, as in inet:10025@[127.0.0.1] or "
 		    "unix:/run/inspect.sock", spec);
 	tlen = colon - spec;
@@ -505,10 +589,12 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 	    (tlen == 5 && strncasecmp(spec, "local", 5) == 0)) {
 		sp->family = AF_UNIX;
 		if (*addr == '\0')
-			return print_reason(err, errlen, "connection spec '%s': empty "
+			return print_reason(err, errlen,
+			    "connection spec '%s': empty "
 			    "socket path", spec);
 		if (strlen(addr) >= sizeof sp->path)
-			return print_reason(err, errlen, "connection spec '%s': socket"
+			return print_reason(err, errlen,
+			    "connection spec '%s': socket"
 			    " path longer than %zu bytes", spec,
 			    sizeof sp->path - 1);
 		memcpy(sp->path, addr, strlen(addr) + 1);
@@ -519,7 +605,8 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 	else if (tlen == 5 && strncasecmp(spec, "inet6", 5) == 0)
 		sp->family = AF_INET6;
 	else
-		return print_reason(err, errlen, "connection spec '%s': unknown type "
+		return print_reason(err, errlen,
+		    "connection spec '%s': unknown type "
 		    "'%.*s' (expected unix, local, inet or inet6)", spec,
 		    (int)tlen, spec);
 	/* main.cf's line, copied: the most common mistake of all. */
@@ -531,21 +618,25 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 	at = strchr(addr, '@');
 	plen = at != NULL ? (size_t)(at - addr) : strlen(addr);
 	if (plen == 0)
-		return print_reason(err, errlen, "connection spec '%s': no port",
+		return print_reason(err, errlen,
+		    "connection spec '%s': no port",
 		    spec);
 	if (plen >= sizeof portname)
-		return print_reason(err, errlen, "connection spec '%s': port '%.*s' "
+		return print_reason(err, errlen,
+		    "connection spec '%s': port '%.*s' "
 		    "is too long", spec, (int)plen, addr);
 	memcpy(portname, addr, plen);
 	portname[plen] = '\0';
 	if (isdigit((unsigned char)portname[0])) {
 		if (parse_uint(portname, 1, 65535, &port) == -1)
-			return print_reason(err, errlen, "connection spec '%s': port "
+			return print_reason(err, errlen,
+			    "connection spec '%s': port "
 			    "'%s' is not a number from 1 to 65535", spec,
 			    portname);
 	} else {
 		if ((se = getservbyname(portname, "tcp")) == NULL)
-			return print_reason(err, errlen, "connection spec '%s': "
+			return print_reason(err, errlen,
+			    "connection spec '%s': "
 			    "unknown port name '%s'", spec, portname);
 		port = ntohs((unsigned short)se->s_port);
 	}
@@ -555,34 +646,40 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 		return 0;
 	host = at + 1;
 	if (*host == '\0')
-		return print_reason(err, errlen, "connection spec '%s': empty host "
+		return print_reason(err, errlen,
+		    "connection spec '%s': empty host "
 		    "after '@'", spec);
 	if (*host == '[') {
 		size_t	 hlen = strlen(host);
 
 		if (hlen < 3 || host[hlen - 1] != ']')
-			return print_reason(err, errlen, "connection spec '%s': '%s' "
+			return print_reason(err, errlen,
+			    "connection spec '%s': '%s' "
 			    "is not an address in brackets", spec, host);
 		if (hlen - 2 >= sizeof sp->host)
-			return print_reason(err, errlen, "connection spec '%s': "
+			return print_reason(err, errlen,
+			    "connection spec '%s': "
 			    "address too long", spec);
 		memcpy(sp->host, host + 1, hlen - 2);
 		sp->host[hlen - 2] = '\0';
 		if (inet_pton(sp->family, sp->host, bin) != 1 &&
 		    spell_address(portname, sp->host, better, sizeof better))
-			return print_reason(err, errlen, "connection spec '%s': '%s' "
+			return print_reason(err, errlen,
+			    "connection spec '%s': '%s' "
 			    "is not an %s address; did you mean %s?", spec,
 			    sp->host, sp->family == AF_INET ? "IPv4" : "IPv6",
 			    better);
 		if (inet_pton(sp->family, sp->host, bin) != 1)
-			return print_reason(err, errlen, "connection spec '%s': '%s' "
+			return print_reason(err, errlen,
+			    "connection spec '%s': '%s' "
 			    "is not an %s address", spec, sp->host,
 			    sp->family == AF_INET ? "IPv4" : "IPv6");
 		sp->literal = 1;
 		return 0;
 	}
 	if (strlen(host) >= sizeof sp->host)
-		return print_reason(err, errlen, "connection spec '%s': host name "
+		return print_reason(err, errlen,
+		    "connection spec '%s': host name "
 		    "too long", spec);
 	/* An IPv6 address needs its brackets, since ':' ends a port. */
 	if (!is_host_name(host) &&
@@ -754,11 +851,13 @@ check_service(struct options *opts, char *err, size_t errlen)
 		    opts->spec);
 	for (i = 0; i < opts->noutputs; i++)
 		if (opts->daemon && strcmp(opts->outputs[i], "-") == 0)
-			return print_reason(err, errlen, "--daemon: '--output -' "
+			return print_reason(err, errlen,
+			    "--daemon: '--output -' "
 			    "would be /dev/null once detached");
 	if (opts->daemon && opts->log_path != NULL &&
 	    strcmp(opts->log_path, "-") == 0)
-		return print_reason(err, errlen, "--daemon: '--log-path -' would be "
+		return print_reason(err, errlen,
+		    "--daemon: '--log-path -' would be "
 		    "/dev/null once detached");
 	if (opts->daemon && opts->noutputs == 0 && !opts->quiet)
 		return print_reason(err, errlen, "--daemon: standard output is "
@@ -784,16 +883,14 @@ check_service(struct options *opts, char *err, size_t errlen)
  */
 static int
 choose(const char *opt, const char *arg, const char *const *names,
-    unsigned long *v, char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	char	 words[128];
 	size_t	 i, n, len = 0;
 
 	for (n = 0; names[n] != NULL; n++)
-		if (strcmp(arg, names[n]) == 0) {
-			*v = n;
-			return 0;
-		}
+		if (strcmp(arg, names[n]) == 0)
+			return (int)n;
 	words[0] = '\0';
 	for (i = 0; i < n && len < sizeof words; i++)
 		len += snprintf(words + len, sizeof words - len, "%s%s",
@@ -830,7 +927,8 @@ set_macros(struct options *opts, const char *list, char *err,
 	}
 	/* Names already listed count, so '+j' on the default list is fine. */
 	if (opts->nmacros == before && !names_in(list))
-		return print_reason(err, errlen, "--macros: no macro names in '%s'",
+		return print_reason(err, errlen,
+		    "--macros: no macro names in '%s'",
 		    arg);
 	return 0;
 }
@@ -843,7 +941,8 @@ add_macro(struct options *opts, const char *name, size_t len, char *err,
 	size_t	  i;
 
 	if (!valid_macro(name, len))
-		return print_reason(err, errlen, "--macros: '%.*s' is not a macro "
+		return print_reason(err, errlen,
+		    "--macros: '%.*s' is not a macro "
 		    "name (a character, or a word in braces as in {%s})",
 		    (int)len, name, "client_addr");
 	for (i = 0; i < opts->nmacros; i++)
@@ -852,10 +951,12 @@ add_macro(struct options *opts, const char *name, size_t len, char *err,
 			return 0;
 	if ((v = reallocarray(opts->macros, opts->nmacros + 1,
 	    sizeof *v)) == NULL)
-		return print_reason(err, errlen, "--macros: %s", strerror(errno));
+		return print_reason(err, errlen,
+		    "--macros: %s", strerror(errno));
 	opts->macros = v;
 	if ((v[opts->nmacros] = strndup(name, len)) == NULL)
-		return print_reason(err, errlen, "--macros: %s", strerror(errno));
+		return print_reason(err, errlen,
+		    "--macros: %s", strerror(errno));
 	opts->nmacros++;
 	return 0;
 }

@@ -15,7 +15,7 @@
 #define OPTIONS_DEFAULT_SPEC	"inet:10025@[127.0.0.1]"
 #define OPTIONS_SPEC_ENV	"MILTER_DEFAULT_CONNECTION_SPEC"
 #define OPTIONS_MAX_OUTPUTS	OUTPUT_MAX
-#define OPTIONS_MAX_TIMEOUT	2147483		/* libmilter keeps ms in an int */
+#define OPTIONS_MAX_TIMEOUT	2147483	/* libmilter keeps ms in an int */
 #define OPTIONS_MAX_WORKERS	1000
 #define OPTIONS_SOCKET_MODE	0660
 #define OPTIONS_REQUEST_LIMIT	50	/* Sendmail's MAXFILTERMACROS */
@@ -57,11 +57,12 @@ struct options {
 	enum format	 format;
 	const char	*outputs[OPTIONS_MAX_OUTPUTS];	/* "-" is stdout */
 	size_t		 noutputs;
-	char		**macros;	/* names to request and look up, owned */
+	char		**macros;	/* to request and look up, owned */
 	size_t		 nmacros;
 	int		 macros_given;	/* --macros: show only those */
 	int		 request_macros;
 	unsigned long	 request_limit;	/* names a stage; 0: any number */
+	int		 request_limit_set;
 	enum show_macros show_macros;
 	enum macro_source macro_source;
 	int		 quiet;

@@ -109,7 +109,8 @@ output_open(const char *const *p, size_t n, int own_stdout, char *err,
 	atomic_init(&shared->lost, 0);
 
 	if (n > OUTPUT_MAX)
-		return print_reason(err, errlen, "more than %d outputs", OUTPUT_MAX);
+		return print_reason(err, errlen,
+		    "more than %d outputs", OUTPUT_MAX);
 	for (i = 0; i < n; i++) {
 		if (strcmp(p[i], "-") != 0)
 			fd = log_open_file(p[i]);
@@ -118,7 +119,8 @@ output_open(const char *const *p, size_t n, int own_stdout, char *err,
 		else
 			fd = STDOUT_FILENO;
 		if (fd == -1)
-			return print_reason(err, errlen, "--output %s: %s", p[i],
+			return print_reason(err, errlen,
+			    "--output %s: %s", p[i],
 			    strerror(errno));
 		paths[nfds] = p[i];
 		fds[nfds++] = fd;
@@ -135,7 +137,8 @@ output_chown(uid_t uid, gid_t gid, char *err, size_t errlen)
 	for (i = 0; i < nfds; i++)
 		if (strcmp(paths[i], "-") != 0 && fstat(fds[i], &st) == 0 &&
 		    S_ISREG(st.st_mode) && fchown(fds[i], uid, gid) == -1)
-			return print_reason(err, errlen, "chown --output %s: %s",
+			return print_reason(err, errlen,
+			    "chown --output %s: %s",
 			    paths[i], strerror(errno));
 	return 0;
 }

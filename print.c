@@ -640,7 +640,8 @@ static int
 text_rejection(struct buf *out, const char *prefix, const char *status,
     const char *text)
 {
-	if (buf_puts(out, prefix) == -1 || buf_puts(out, "  rejected: ") == -1 ||
+	if (buf_puts(out, prefix) == -1 ||
+	    buf_puts(out, "  rejected: ") == -1 ||
 	    text_quoted(out, status, "(no status)") == -1 ||
 	    buf_puts(out, " ") == -1 ||
 	    text_quoted(out, text, "(no text)") == -1 ||
@@ -685,7 +686,8 @@ text_macros(struct buf *out, const char *prefix, const struct macro *m,
 	for (i = 0; i < n; i++)
 		if (buf_puts(out, prefix) == -1 ||
 		    buf_puts(out, "  macro ") == -1 ||
-		    print_text_escape(out, m[i].name, strlen(m[i].name)) == -1 ||
+		    print_text_escape(out, m[i].name, strlen(m[i].name)) ==
+		    -1 ||
 		    buf_puts(out, ": \"") == -1 ||
 		    print_text_escape(out, m[i].value, strlen(m[i].value)) ==
 		    -1 || buf_puts(out, "\"\n") == -1)
@@ -703,7 +705,8 @@ text_visible(struct buf *out, const char *prefix, const struct visible *v,
 	for (i = 0; i < n; i++)
 		if (buf_puts(out, prefix) == -1 ||
 		    buf_puts(out, "  visible ") == -1 ||
-		    print_text_escape(out, v[i].name, strlen(v[i].name)) == -1 ||
+		    print_text_escape(out, v[i].name, strlen(v[i].name)) ==
+		    -1 ||
 		    buf_puts(out, ": \"") == -1 ||
 		    print_text_escape(out, v[i].value, strlen(v[i].value)) ==
 		    -1 || buf_puts(out, "\" (") == -1 ||
@@ -766,7 +769,8 @@ print_json(struct buf *out, const struct event *ev)
 		if (put_json_string(out, "host", ev->host,
 		    strlen(ev->host)) == -1 ||
 		    print_address(&addr, ev->address) == -1 ||
-		    put_json_string(out, "address", addr.data, addr.len) == -1 ||
+		    put_json_string(out, "address", addr.data, addr.len) ==
+		    -1 ||
 		    json_address(out, ev->address) == -1)
 			goto done;
 		break;

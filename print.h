@@ -70,7 +70,7 @@ struct event {
 	const struct sockaddr	*address;	/* connect; NULL: unknown */
 	const char		*name;		/* helo, header; unknown */
 	const char		*value;		/* header */
-	char *const		*args;		/* envfrom, envrcpt; NULL-ended */
+	char *const		*args;	/* envfrom, envrcpt; NULL-ended */
 	int			 rejected;	/* envrcpt */
 	/* If rejected: the status and the reply text; NULL: not sent. */
 	const char		*reject_status;	/* envrcpt */

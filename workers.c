@@ -196,7 +196,7 @@ spawn(int (*serve)(void))
 		return -1;
 	}
 	if (pid == 0) {
-		/* The launcher waits for it to close: a worker must not hold it. */
+		/* The launcher waits for it to close: no worker may hold it. */
 		if (launcher_fd != -1)
 			close(launcher_fd);
 		_exit(serve());
