@@ -126,6 +126,10 @@ write_config() {
 	: >"$work/etc/local-host-names"
 	printf 'hosts\tfiles\naliases\tfiles\npasswd\tfiles\n' \
 	    >"$work/etc/service.switch"
+	# A local user the access database refuses: never told to a milter.
+	printf 'To:daemon@mta.example.test\tREJECT\n' |
+	    "$cache/root/usr/sbin/makemap" -C /dev/null hash "$work/etc/access" ||
+	    return 1
 	{
 		cat <<-EOF
 		divert(-1)
@@ -145,6 +149,8 @@ write_config() {
 		FEATURE(\`nocanonify')dnl
 		FEATURE(\`accept_unresolvable_domains')dnl
 		FEATURE(\`no_default_msa')dnl
+		FEATURE(\`access_db', \`hash -T<TMPF> $work/etc/access')dnl
+		FEATURE(\`blocklist_recipients')dnl
 		EOF
 		daemon MTA "$smtp_main" 127.0.0.1 'json;text'
 		daemon MTA-replies "$smtp_replies" 127.0.0.1 replies

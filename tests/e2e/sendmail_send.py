@@ -5,8 +5,8 @@ usage: sendmail_send.py message|rset HOST PORT HELO FACTS
 
 message: an unknown command, then one mail with ESMTP parameters (SIZE=,
 BODY=8BITMIME, ENVID=) to a remote recipient, a local one and an unknown
-local user, whose headers include a folded one and one with no space
-after the colon.  rset: MAIL, RCPT, RSET, MAIL, RCPT, QUIT, the sequence
+local user and one the access database refuses, whose headers include a
+folded one, one with no space after the colon and one with a NUL.  rset: MAIL, RCPT, RSET, MAIL, RCPT, QUIT, the sequence
 that shows who sends the milter an abort.
 
 Writes to FACTS (JSON) what was sent and what Sendmail answered, for
@@ -27,11 +27,15 @@ LOCAL = ("root@" + LOCAL_DOMAIN, [])
 # No such user: Sendmail refuses it with 550 5.1.1, and with
 # SMFIP_RCPT_REJ negotiated inspect still sees it, marked as rejected.
 UNKNOWN_USER = "nosuchuser@" + LOCAL_DOMAIN
+# A local user the access database refuses: Sendmail never tells a
+# milter.
+BLOCKED = "daemon@" + LOCAL_DOMAIN
 UNKNOWN = "XYZZY foo bar"
 ENVID = "sendmail-e2e-1"
 
 # A Date and a Message-ID of its own, so that Sendmail adds no header;
-# a folded header; one with no space after the colon; an 8-bit body with
+# a folded header; one with no space after the colon; one with a NUL,
+# which Sendmail strips; an 8-bit body with
 # a line that starts with a dot (stuffed on the wire, not for the milter).
 MESSAGE = (
     b"Date: Mon, 02 Nov 2026 10:00:00 +0000\r\n"
@@ -43,6 +47,7 @@ MESSAGE = (
     b"\tsecond part,\r\n"
     b" third part\r\n"
     b"X-Tight:no space after the colon\r\n"
+    b"X-Nul: before\x00after\r\n"
     b"\r\n"
     b"Hello Bob,\r\n"
     b"\r\n"
@@ -74,6 +79,7 @@ def message(smtp, facts):
         "mail": [["<%s>" % SENDER] + mail_params],
         "rcpts": [["<%s>" % a] + p for a, p in (REMOTE, LOCAL)],
         "rejected": [["<%s>" % UNKNOWN_USER]],
+        "blocked": ["<%s>" % BLOCKED],
         # Bytes as Latin-1 text, so that JSON carries them unchanged.
         "message": MESSAGE.decode("latin-1"),
     })
@@ -83,6 +89,11 @@ def message(smtp, facts):
     for addr, params in (REMOTE, LOCAL):
         expect(facts, "rcpt " + addr, smtp.rcpt(addr, params), 250)
     expect(facts, "rcpt " + UNKNOWN_USER, smtp.rcpt(UNKNOWN_USER), 550)
+    expect(facts, "rcpt " + BLOCKED, smtp.rcpt(BLOCKED), 550)
+    # blocklist_recipients' reply, not the local mailer's.
+    if "Mailbox disabled" not in facts["replies"]["rcpt " + BLOCKED]:
+        raise Refused("rcpt %s: refused, but not by the access database: "
+                      "%s" % (BLOCKED, facts["replies"]["rcpt " + BLOCKED]))
     expect(facts, "data", smtp.data(MESSAGE), 250)
     m = re.match(r"250 \S+ (\S+) Message accepted", facts["replies"]["data"])
     facts["qid"] = m.group(1) if m else None
