@@ -3,8 +3,11 @@
 VERSION = 0.1.0
 
 PREFIX ?= /usr/local
-BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+# Where make install puts the systemd unit, if set (Debian 12:
+# /lib/systemd/system); unset, no unit is installed.
+SYSTEMDUNITDIR ?=
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -149,13 +152,25 @@ bench/driver: bench/driver.o
 .PHONY: bench
 -include bench/*.d
 
+# An admin's daemon: sbin and section 8.  The unit names the binary where
+# the default prefix puts it; its copy names where this one does.
 install: inspect
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 755 inspect $(DESTDIR)$(BINDIR)/inspect
+	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 755 inspect $(DESTDIR)$(SBINDIR)/inspect
 	install -m 644 inspect.8 $(DESTDIR)$(MANDIR)/man8/inspect.8
+	if [ -n "$(SYSTEMDUNITDIR)" ]; then \
+		mkdir -p $(DESTDIR)$(SYSTEMDUNITDIR) && \
+		sed 's|/usr/local/sbin/inspect|$(SBINDIR)/inspect|' \
+		    contrib/inspect.service \
+		    >$(DESTDIR)$(SYSTEMDUNITDIR)/inspect.service && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/inspect.service; \
+	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/inspect $(DESTDIR)$(MANDIR)/man8/inspect.8
+	rm -f $(DESTDIR)$(SBINDIR)/inspect $(DESTDIR)$(MANDIR)/man8/inspect.8
+	if [ -n "$(SYSTEMDUNITDIR)" ]; then \
+		rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/inspect.service; \
+	fi
 
 clean:
 	rm -f inspect $(OBJS) $(UNIT) tests/unit/*.o *.d tests/unit/*.d
