@@ -82,10 +82,10 @@ run: inspect
 	./inspect
 
 # Every test: unit (cmocka), command line, integration (miltertest), end to
-# end (Postfix, Sendmail), service, hostile.  All but the first three need
-# root.
+# end (Postfix, Sendmail), service, hostile, the Debian package.  All but
+# the first three need root.
 check: unit-check cli-check milter-check e2e-check sendmail-check \
-	service-check hostile-check
+	service-check hostile-check package-check
 
 # Every test binary runs, whatever the ones before it did; the failed
 # ones are named at the end, and make fails if any did.
@@ -115,6 +115,11 @@ service-check: inspect
 # (tests/hostile/run.sh); needs root.
 hostile-check: inspect
 	tests/hostile/run.sh
+
+# The Debian package, built from a copy of the tree, installed, run as its
+# unit runs it, and purged; needs root and a machine without it installed.
+package-check:
+	tests/package/run.sh
 
 # Fuzzing with libFuzzer (fuzz/run.sh), each target for FUZZ_SECONDS;
 # needs clang.  Not part of check.
@@ -178,7 +183,7 @@ clean:
 	rm -f $(FUZZ)
 
 .PHONY: all run check unit-check cli-check milter-check e2e-check install \
-	sendmail-check service-check \
+	sendmail-check service-check package-check \
 	uninstall clean
 
 -include *.d tests/unit/*.d

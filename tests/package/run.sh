@@ -18,6 +18,9 @@
 set -u
 export LC_ALL=C		# bytes, not characters, for sed, grep and sort
 export DEBIAN_FRONTEND=noninteractive
+# Run from make (make check, even WERROR=1 SANITIZER=...), the package is
+# still built as debian/rules says, not with the caller's variables.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
 MAX_EXPOSURE=3.0
 READY_WAIT=10		# seconds for inspect to listen
