@@ -19,8 +19,9 @@ set -u
 export LC_ALL=C		# bytes, not characters, for sed, grep and sort
 export DEBIAN_FRONTEND=noninteractive
 # Run from make (make check, even WERROR=1 SANITIZER=...), the package is
-# still built as debian/rules says, not with the caller's variables.
-unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+# still built as debian/rules says: make passes its command line's
+# variables on in the environment, where the Makefile would find them.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES SANITIZER WERROR
 
 MAX_EXPOSURE=3.0
 READY_WAIT=10		# seconds for inspect to listen
@@ -183,6 +184,8 @@ installed_files() {
 	version=$(sed -n 's/^VERSION = //p' "$top/Makefile")
 	check "/usr/sbin/inspect --version says $version" \
 	    test "$(/usr/sbin/inspect --version)" = "inspect $version"
+	check "/usr/sbin/inspect is not a sanitizer's build" sh -c \
+	    '! ldd /usr/sbin/inspect | grep -q "lib[a-z]*san"'
 	check "the man page reads" sh -c \
 	    'man -l /usr/share/man/man8/inspect.8.gz 2>&1 >/dev/null | \
 	    grep -q . && exit 1; exit 0'
@@ -315,10 +318,15 @@ serve_like_the_unit() {
 	wait "$tracer"
 	status=$?
 	tracer=
-	check "inspect exits 0 at SIGTERM" test "$status" -eq 0
+	check "inspect exits 0 at SIGTERM (status $status)" test "$status" -eq 0
 	check "the socket is gone" test ! -e "$sock"
-	check "inspect wrote nothing to standard error but its start" \
-	    test "$(grep -vc '^inspect: listening on ' "$tmp/inspect.err")" -eq 0
+	if grep -v '^inspect: listening on ' "$tmp/inspect.err" >"$tmp/errors"
+	then
+		fail "inspect wrote nothing to standard error but its start" \
+		    "$(head -20 "$tmp/errors")"
+	else
+		ok "inspect wrote nothing to standard error but its start"
+	fi
 	traced
 }
 
