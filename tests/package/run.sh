@@ -184,8 +184,9 @@ installed_files() {
 		check "installed: $f" test -f "$f"
 	done
 	version=$(sed -n 's/^VERSION = //p' "$top/Makefile")
-	check "/usr/sbin/inspect --version says $version" \
-	    test "$(/usr/sbin/inspect --version)" = "inspect $version"
+	check "/usr/sbin/inspect --version says $version and libmilter's" \
+	    grep -qxE "inspect $version \(libmilter [0-9.]+, API [0-9.]+\)" \
+	    <<<"$(/usr/sbin/inspect --version)"
 	check "/usr/sbin/inspect is not a sanitizer's build" sh -c \
 	    '! ldd /usr/sbin/inspect | grep -q "lib[a-z]*san"'
 	check "the man page reads" sh -c \
