@@ -62,7 +62,11 @@ enum {
 	OPT_NO_REPORT,
 	OPT_NO_REPLY,
 	OPT_SHOW_MACROS,
-	OPT_MACRO_SOURCE
+	OPT_MACRO_SOURCE,
+	OPT_COLOR,
+	OPT_STAGES,
+	OPT_SUMMARY,
+	OPT_NO_SUMMARY
 };
 
 static int	parse_uint(const char *, unsigned long, unsigned long,
@@ -87,6 +91,7 @@ static int	is_host_name(const char *);
 static int	postfix_spelling(int, const char *, char *, size_t);
 static int	spell_address(const char *, const char *, char *, size_t);
 static int	names_in(const char *);
+static int	set_stages(struct options *, const char *, char *, size_t);
 
 const char *const options_default_macros[] = {
 	/* connection; the daemon and interface that took it */
@@ -118,6 +123,7 @@ static const char shortopts[] = ":g:hqs:u:v";
 
 static const struct option longopts[] = {
 	{ "backlog",		required_argument,	NULL, OPT_BACKLOG },
+	{ "color",		required_argument,	NULL, OPT_COLOR },
 	{ "connection-spec",	required_argument,	NULL, OPT_SPEC },
 	{ "daemon",		no_argument,		NULL, OPT_DAEMON },
 	{ "event-loop-backend",	required_argument,	NULL, OPT_EVENT_LOOP },
@@ -137,6 +143,7 @@ static const struct option longopts[] = {
 	{ "no-daemon",		no_argument,		NULL, OPT_NO_DAEMON },
 	{ "no-reply",		required_argument,	NULL, OPT_NO_REPLY },
 	{ "no-report-request",	no_argument,		NULL, OPT_NO_REPORT },
+	{ "no-summary",		no_argument,		NULL, OPT_NO_SUMMARY },
 	{ "output",		required_argument,	NULL, OPT_OUTPUT },
 	{ "packet-buffer-size",	required_argument,	NULL,
 	    OPT_PACKET_BUFFER },
@@ -149,6 +156,8 @@ static const struct option longopts[] = {
 	    OPT_REQUEST_LIMIT },
 	{ "show-macros",	required_argument,	NULL,
 	    OPT_SHOW_MACROS },
+	{ "stages",		required_argument,	NULL, OPT_STAGES },
+	{ "summary",		no_argument,		NULL, OPT_SUMMARY },
 	{ "syslog",		no_argument,		NULL, OPT_SYSLOG },
 	{ "syslog-facility",	required_argument,	NULL,
 	    OPT_SYSLOG_FACILITY },
@@ -169,6 +178,7 @@ static const char *const formats[] = { "text", "json", NULL };
 static const char *const shows[] = { "sent", "all", "none", NULL };
 static const char *const sources[] = { "auto", "context", "lookup", NULL };
 static const char *const noreplies[] = { "auto", "yes", "no", NULL };
+static const char *const colors[] = { "auto", "always", "never", NULL };
 
 /* The options that take a number: its range, and what it counts. */
 static const struct number {
@@ -222,6 +232,13 @@ options_usage(FILE *fp)
 "      --format text|json      report format (default: text)\n"
 "      --output PATH           write the report to PATH instead of standard\n"
 "                              output ('-' is standard output; repeatable)\n"
+"      --color auto|always|never  colour the text report (default auto: on\n"
+"                              a terminal, unless NO_COLOR is set or TERM is\n"
+"                              dumb)\n"
+"      --stages LIST           report only these stages, separated by commas\n"
+"                              (default: all; none: the summary lines only)\n"
+"      --summary, --no-summary a line summing up each session at its close\n"
+"                              (default: when the report goes to a terminal)\n"
 "      --show-macros sent|all|none  per event, the macros sent with it\n"
 "                              (default), or also every one visible, or none\n"
 "      --macros LIST           show only these macros, separated by commas or\n"
@@ -283,6 +300,8 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 
 	memset(opts, 0, sizeof *opts);
 	opts->format = FORMAT_TEXT;
+	opts->stages = OPTIONS_ALL_STAGES;
+	opts->summary = -1;
 	opts->socket_mode = OPTIONS_SOCKET_MODE;
 	opts->log_levels = LEVELS_INSPECT;
 	opts->syslog_facility = LOG_MAIL;
@@ -394,6 +413,17 @@ report_option(struct options *opts, int ch, const char *arg, char *err,
 		    errlen)) == -1)
 			return -1;
 		opts->macro_source = i;
+		break;
+	case OPT_COLOR:
+		if ((i = choose("--color", arg, colors, err, errlen)) == -1)
+			return -1;
+		opts->color = i;
+		break;
+	case OPT_STAGES:
+		return set_stages(opts, arg, err, errlen);
+	case OPT_SUMMARY:
+	case OPT_NO_SUMMARY:
+		opts->summary = ch == OPT_SUMMARY;
 		break;
 	case OPT_REQUEST_MACROS:
 		opts->request_macros = 1;
@@ -998,6 +1028,65 @@ clear_macros(struct options *opts)
 	free(opts->macros);
 	opts->macros = NULL;
 	opts->nmacros = 0;
+}
+
+/*
+ * --stages: stage names separated by commas, or all, or none (for the
+ * summary lines alone).  Returns 0, or -1 with a reason naming the bad
+ * name and the names there are.
+ */
+static int
+set_stages(struct options *opts, const char *list, char *err,
+    size_t errlen)
+{
+	const char	*p;
+	char		 names[160];
+	size_t		 n, len = 0;
+	int		 i;
+
+	if (strcmp(list, "all") == 0 || strcmp(list, "none") == 0) {
+		opts->stages = *list == 'a' ? OPTIONS_ALL_STAGES : 0;
+		return 0;
+	}
+	opts->stages = 0;
+	for (p = list; *p != '\0'; p += n) {
+		p += strspn(p, ", ");
+		if ((n = strcspn(p, ", ")) == 0)
+			continue;
+		for (i = 0; i < STAGE_MAX; i++)
+			if (strlen(print_stage_names[i]) == n &&
+			    strncmp(p, print_stage_names[i], n) == 0)
+				break;
+		if (i < STAGE_MAX) {
+			opts->stages |= 1U << i;
+			continue;
+		}
+		for (i = 0; i < STAGE_MAX; i++)
+			len += snprintf(names + len, sizeof names - len, "%s, ",
+			    print_stage_names[i]);
+		return print_reason(err, errlen, "--stages: '%.*s' is not a "
+		    "stage (%sall or none)", (int)n, p, names);
+	}
+	if (opts->stages == 0)
+		return print_reason(err, errlen,
+		    "--stages: no stage names in '%s'", list);
+	return 0;
+}
+
+void
+options_terminal(struct options *opts, int terminal)
+{
+	const char	*no_color = getenv("NO_COLOR");
+	const char	*term = getenv("TERM");
+
+	if (opts->color == COLOR_AUTO)
+		opts->colored = terminal && (no_color == NULL ||
+		    *no_color == '\0') && (term == NULL ||
+		    strcmp(term, "dumb") != 0);
+	else
+		opts->colored = opts->color == COLOR_ALWAYS;
+	if (opts->summary == -1)
+		opts->summary = terminal;
 }
 
 /* Whether list holds anything but separators. */

@@ -19,6 +19,7 @@
 #define OPTIONS_MAX_WORKERS	1000
 #define OPTIONS_SOCKET_MODE	0660
 #define OPTIONS_REQUEST_LIMIT	50	/* Sendmail's MAXFILTERMACROS */
+#define OPTIONS_ALL_STAGES	((1U << STAGE_MAX) - 1)
 
 /* When to tell the MTA that stages get no reply (SMFIP_NR_*). */
 enum noreply {
@@ -32,6 +33,13 @@ enum show_macros {
 	SHOW_SENT,		/* those sent with the event's own command */
 	SHOW_ALL,		/* ... and every one visible, with its stage */
 	SHOW_NONE
+};
+
+/* When the text report is coloured (--color). */
+enum color {
+	COLOR_AUTO,		/* on terminals, unless NO_COLOR or TERM=dumb */
+	COLOR_ALWAYS,
+	COLOR_NEVER
 };
 
 /* Where the macros are read (--macro-source). */
@@ -55,6 +63,11 @@ struct options {
 	const char	*spec;		/* as given, for smfi_setconn */
 	struct spec	 where;
 	enum format	 format;
+	enum color	 color;
+	int		 colored;	/* settled by options_terminal() */
+	unsigned int	 stages;	/* 1 << STAGE_*: the stages reported */
+	int		 summary;	/* -1: on terminals, as settled by */
+					/* options_terminal(); 0 or 1 */
 	const char	*outputs[OPTIONS_MAX_OUTPUTS];	/* "-" is stdout */
 	size_t		 noutputs;
 	char		**macros;	/* to request and look up, owned */
@@ -128,6 +141,14 @@ int	options_parse_spec(const char *spec, struct spec *sp, char *err,
  * or -1 with the reason in err.
  */
 int	options_absolute(struct options *opts, char *err, size_t errlen);
+
+/*
+ * Settle what depends on whether the report goes to a terminal
+ * (terminal: every output is one): the colour of --color auto, which
+ * also needs NO_COLOR unset or empty and TERM other than dumb, and the
+ * summary lines unless --summary or --no-summary said.
+ */
+void	options_terminal(struct options *opts, int terminal);
 
 /* Write the summary of the options (--help) to fp. */
 void	options_usage(FILE *fp);

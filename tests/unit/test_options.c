@@ -698,6 +698,139 @@ test_options_format_rejected(void **state)
 }
 
 static void
+test_options_color(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, NULL), 0);
+	assert_int_equal(f->opts.color, COLOR_AUTO);
+	assert_int_equal(parse(f, "--color", "always", NULL), 0);
+	assert_int_equal(f->opts.color, COLOR_ALWAYS);
+	assert_int_equal(parse(f, "--color=never", NULL), 0);
+	assert_int_equal(f->opts.color, COLOR_NEVER);
+	assert_int_equal(parse(f, "--color", "never", "--color", "auto",
+	    NULL), 0);
+	assert_int_equal(f->opts.color, COLOR_AUTO);
+}
+
+static void
+test_options_color_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--color", "yes" }, "--color: 'yes' is not auto, always "
+		    "or never" },
+		{ { "--color", "" }, "--color: '' is not" },
+		{ { "--color" }, "needs a value" },
+		{ { "--color", "x\x1b[31m" }, "'x\\x1b[31m'" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+/* --color auto and the summary's default, by terminal and environment. */
+static void
+test_options_terminal(void **state)
+{
+	struct fixture	*f = *state;
+	static const struct {
+		const char	*args[2];
+		int		 terminal;
+		const char	*no_color;	/* NULL: unset */
+		const char	*term;		/* NULL: unset */
+		int		 colored;
+		int		 summary;
+	} t[] = {
+		{ { NULL }, 1, NULL, "xterm-256color", 1, 1 },
+		{ { NULL }, 1, NULL, NULL, 1, 1 },
+		{ { NULL }, 0, NULL, "xterm", 0, 0 },
+		{ { NULL }, 1, "1", "xterm", 0, 1 },
+		/* no-color.org: set and empty is unset. */
+		{ { NULL }, 1, "", "xterm", 1, 1 },
+		{ { NULL }, 1, NULL, "dumb", 0, 1 },
+		{ { "--color=always" }, 0, "1", "dumb", 1, 0 },
+		{ { "--color=never" }, 1, NULL, "xterm", 0, 1 },
+		{ { "--summary" }, 0, NULL, "xterm", 0, 1 },
+		{ { "--no-summary" }, 1, NULL, "xterm", 1, 0 },
+		{ { "--summary", "--no-summary" }, 1, NULL, "xterm", 1, 0 },
+	};
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		for (n = 0; n < 2 && t[i].args[n] != NULL; n++)
+			;
+		if (t[i].no_color != NULL)
+			setenv("NO_COLOR", t[i].no_color, 1);
+		else
+			unsetenv("NO_COLOR");
+		if (t[i].term != NULL)
+			setenv("TERM", t[i].term, 1);
+		else
+			unsetenv("TERM");
+		assert_int_equal(parse_array(f, t[i].args, n), 0);
+		options_terminal(&f->opts, t[i].terminal);
+		if (f->opts.colored != t[i].colored ||
+		    f->opts.summary != t[i].summary)
+			fail_msg("case %zu: colored %d, summary %d; expected "
+			    "%d, %d", i, f->opts.colored, f->opts.summary,
+			    t[i].colored, t[i].summary);
+	}
+	unsetenv("NO_COLOR");
+	unsetenv("TERM");
+}
+
+static void
+test_options_stages(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, NULL), 0);
+	assert_int_equal(f->opts.stages, OPTIONS_ALL_STAGES);
+	assert_int_equal(f->opts.stages, 0x1fff);
+	assert_int_equal(parse(f, "--stages", "envrcpt", NULL), 0);
+	assert_int_equal(f->opts.stages, 1U << STAGE_ENVRCPT);
+	assert_int_equal(parse(f, "--stages=envfrom,envrcpt,,eom,envrcpt",
+	    NULL), 0);
+	assert_int_equal(f->opts.stages, 1U << STAGE_ENVFROM |
+	    1U << STAGE_ENVRCPT | 1U << STAGE_EOM);
+	assert_int_equal(parse(f, "--stages", "negotiate, unknown", NULL),
+	    0);
+	assert_int_equal(f->opts.stages, 1U << STAGE_NEGOTIATE |
+	    1U << STAGE_UNKNOWN);
+	assert_int_equal(parse(f, "--stages", "helo", "--stages", "all",
+	    NULL), 0);
+	assert_int_equal(f->opts.stages, OPTIONS_ALL_STAGES);
+	assert_int_equal(parse(f, "--stages", "none", NULL), 0);
+	assert_int_equal(f->opts.stages, 0);
+	/* Every one of the 13 names. */
+	assert_int_equal(parse(f, "--stages", "negotiate,connect,helo,"
+	    "envfrom,envrcpt,data,header,eoh,body,eom,abort,close,unknown",
+	    NULL), 0);
+	assert_int_equal(f->opts.stages, OPTIONS_ALL_STAGES);
+}
+
+static void
+test_options_stages_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--stages", "rcpt" }, "--stages: 'rcpt' is not a stage "
+		    "(negotiate, connect, helo, envfrom, envrcpt, data, "
+		    "header, eoh, body, eom, abort, close, unknown, all or "
+		    "none)" },
+		{ { "--stages", "envrcpt,bogus,eom" }, "'bogus' is not a "
+		    "stage" },
+		{ { "--stages", "ENVRCPT" }, "'ENVRCPT'" },
+		{ { "--stages", "envrcpt,all" }, "'all' is not a stage" },
+		{ { "--stages", "summary" }, "'summary' is not a stage" },
+		{ { "--stages", "" }, "--stages: no stage names in ''" },
+		{ { "--stages", ",," }, "--stages: no stage names in ',,'" },
+		{ { "--stages" }, "needs a value" },
+		{ { "--stages", "eom,\x1b[2J" }, "'\\x1b[2J'" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+static void
 test_options_output(void **state)
 {
 	struct fixture	*f = *state;
@@ -1591,6 +1724,11 @@ main(void)
 		T(test_options_spec_long_parts_rejected),
 		T(test_options_format),
 		T(test_options_format_rejected),
+		T(test_options_color),
+		T(test_options_color_rejected),
+		T(test_options_terminal),
+		T(test_options_stages),
+		T(test_options_stages_rejected),
 		T(test_options_macro_display),
 		T(test_options_output),
 		T(test_options_output_max),
