@@ -181,6 +181,7 @@ main(int argc, char *argv[])
 		log_crit("%s", err);
 		goto done;
 	}
+	options_terminal(&opts, output_terminal());
 	if (opts.pid_file != NULL && (pidfd = pidfile_open(opts.pid_file,
 	    &pidfile, err, sizeof err)) == -1) {
 		log_crit("%s", err);
@@ -428,7 +429,7 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 	ev->session = s->id;
 	out->len = 0;
 	if (macros_event(&s->macros, ctx, ev) == -1 ||
-	    print_event(out, opts.format, ev) == -1)
+	    print_event(out, opts.format, opts.colored, ev) == -1)
 		goto nomem;
 	output_event(out->data, out->len);
 	return;

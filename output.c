@@ -129,6 +129,17 @@ output_open(const char *const *p, size_t n, int own_stdout, char *err,
 }
 
 int
+output_terminal(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nfds; i++)
+		if (!isatty(fds[i]))
+			return 0;
+	return nfds > 0;
+}
+
+int
 output_chown(uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	struct stat	 st;

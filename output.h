@@ -30,6 +30,9 @@
 int	output_open(const char *const *paths, size_t n, int own_stdout,
 	    char *err, size_t errlen);
 
+/* Whether every output opened is a terminal (0 if none is open). */
+int	output_terminal(void);
+
 /*
  * Give the output files that were opened by name to uid and gid (not
  * standard output, whatever it is).  Returns 0, or -1 with err.

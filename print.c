@@ -20,10 +20,28 @@
 
 /* A text line of a body chunk holds at most this many bytes of data. */
 #define CHUNK_LINE	1024
+/* "[SESSION]" in its colours: two SGR sequences and up to 20 digits. */
+#define TEXT_PREFIX_MAX	64
 
 struct flag {
 	unsigned long	 bit;
 	const char	*name;
+};
+
+/*
+ * The styles of a coloured text report, as SGR sequences: inspect's own
+ * constants, never anything the MTA sent.  An escape inside a value is
+ * shown in reverse video, which keeps the value's colour around it.
+ */
+struct palette {
+	const char	*tag;		/* [SESSION] */
+	const char	*stage;		/* the stage's name */
+	const char	*name;		/* a macro's name */
+	const char	*value;		/* a value the MTA sent, quoted */
+	const char	*escape;	/* an escape in a value ... */
+	const char	*unescape;	/* ... and back to the value's style */
+	const char	*rejected;
+	const char	*off;		/* back to plain */
 };
 
 /* A connect address taken apart; path is the MTA's bytes, unescaped. */
@@ -37,7 +55,8 @@ struct address {
 
 static void	address_parts(const struct sockaddr *, struct address *);
 static int	json_address(struct buf *, const struct sockaddr *);
-static int	escape(struct buf *, const void *, size_t, int);
+static int	escape(struct buf *, const void *, size_t, int,
+		    const struct palette *);
 static const unsigned char *plain_run(const unsigned char *,
 		    const unsigned char *);
 static size_t	char_start(const unsigned char *, size_t, size_t, size_t);
@@ -47,21 +66,28 @@ static int	put_hex(struct buf *, const char *, unsigned int, int);
 static int	put_time(struct buf *, const struct timespec *);
 static void	put_digits(char *, unsigned long, int);
 static size_t	fmt_uint(char *, uint64_t);
-static int	put_text_string(struct buf *, const char *, const char *,
-		    const void *, size_t);
+static int	put_text_string(struct buf *, const struct palette *,
+		    const char *, const char *, const void *, size_t);
+static int	text_value(struct buf *, const struct palette *, const void *,
+		    size_t);
 static int	put_json_string(struct buf *, const char *, const void *,
 		    size_t);
-static size_t	text_prefix(char *, uint64_t);
-static int	print_text(struct buf *, const struct event *);
-static int	text_macros(struct buf *, const char *, const struct macro *,
-		    size_t);
-static int	text_chunk(struct buf *, const char *, const unsigned char *,
-		    size_t);
-static int	text_rejection(struct buf *, const char *, const char *,
+static void	text_prefix(char *, const struct palette *, uint64_t);
+static int	text_head(struct buf *, const struct palette *, const char *,
+		    const char *, const struct timespec *);
+static int	print_text(struct buf *, const struct palette *,
+		    const struct event *);
+static int	text_macros(struct buf *, const struct palette *,
+		    const char *, const struct macro *, size_t);
+static int	text_chunk(struct buf *, const struct palette *, const char *,
+		    const unsigned char *, size_t);
+static int	text_rejection(struct buf *, const struct palette *,
+		    const char *, const char *, const char *);
+static int	text_quoted(struct buf *, const struct palette *, const char *,
 		    const char *);
-static int	text_quoted(struct buf *, const char *, const char *);
-static int	text_visible(struct buf *, const char *,
-		    const struct visible *, size_t);
+static int	text_visible(struct buf *, const struct palette *,
+		    const char *, const struct visible *, size_t);
+static int	text_name(struct buf *, const struct palette *, const char *);
 static int	print_json(struct buf *, const struct event *);
 static int	json_macros(struct buf *, const struct macro *, size_t);
 static int	json_visible(struct buf *, const struct visible *, size_t);
@@ -129,8 +155,22 @@ static const struct flag step_flags[] = {
 
 static const char hexdigits[] = "0123456789abcdef";
 
+/* With colour off, every style is nothing: the report is as it was. */
+static const struct palette plain = { "", "", "", "", "", "", "", "" };
+static const struct palette colors = {
+	.tag = "\033[36m",
+	.stage = "\033[1;35m",
+	.name = "\033[33m",
+	.value = "\033[32m",
+	.escape = "\033[7m",
+	.unescape = "\033[27m",
+	.rejected = "\033[1;31m",
+	.off = "\033[0m"
+};
+
 int
-print_event(struct buf *out, enum format format, const struct event *ev)
+print_event(struct buf *out, enum format format, int color,
+    const struct event *ev)
 {
 	size_t	 len = out->len;
 	int	 rc;
@@ -138,7 +178,7 @@ print_event(struct buf *out, enum format format, const struct event *ev)
 	if (format == FORMAT_JSON)
 		rc = print_json(out, ev);
 	else
-		rc = print_text(out, ev);
+		rc = print_text(out, color ? &colors : &plain, ev);
 	if (rc == -1)
 		out->len = len;
 	return rc;
@@ -172,13 +212,13 @@ print_reason(char *err, size_t errlen, const char *fmt, ...)
 int
 print_text_escape(struct buf *out, const void *s, size_t len)
 {
-	return escape(out, s, len, 0);
+	return escape(out, s, len, 0, NULL);
 }
 
 int
 print_json_escape(struct buf *out, const void *s, size_t len)
 {
-	return escape(out, s, len, 1);
+	return escape(out, s, len, 1, NULL);
 }
 
 int
@@ -263,27 +303,46 @@ address_parts(const struct sockaddr *sa, struct address *a)
 /*
  * The escaping of print_text_escape() (json 0) and print_json_escape()
  * (json 1): alike but for ASCII controls (\xHH or \u00HH) and bytes that
- * are not UTF-8 (\xHH or \udcHH).
+ * are not UTF-8 (\xHH or \udcHH).  With a palette (text only), each run
+ * of escapes is styled as one.
  */
 static int
-escape(struct buf *out, const void *s, size_t len, int json)
+escape(struct buf *out, const void *s, size_t len, int json,
+    const struct palette *pal)
 {
 	const unsigned char	*p = s, *end = p + len;
 	uint32_t		 cp;
-	size_t			 n;
+	size_t			 n, per = 6;
 	char			 c;
+	int			 hot = 0;	/* in a styled run */
 
-	/* Six output bytes per input byte is the worst case (\u00HH). */
-	if (buf_grow(out, len < SIZE_MAX / 6 ? len * 6 : SIZE_MAX) == -1)
+	/*
+	 * Six output bytes per input byte is the worst case (\u00HH), and
+	 * each byte could start and end a styled run.
+	 */
+	if (pal != NULL)
+		per += strlen(pal->escape) + strlen(pal->unescape);
+	if (buf_grow(out, len < SIZE_MAX / per - 1 ? (len + 1) * per :
+	    SIZE_MAX) == -1)
 		return -1;
 	while (p < end) {
 		const unsigned char	*run = p;
 
 		p = plain_run(p, end);
 		if (p > run) {
+			if (hot && buf_puts(out, pal->unescape) == -1)
+				return -1;
+			hot = 0;
 			memcpy(out->data + out->len, run, p - run);
 			out->len += p - run;
 			continue;
+		}
+		n = *p < 0x80 ? 0 : utf8_decode(p, end - p, &cp);
+		if (pal != NULL && hot != (n == 0 || unsafe_codepoint(cp))) {
+			hot = !hot;
+			if (buf_puts(out, hot ? pal->escape : pal->unescape) ==
+			    -1)
+				return -1;
 		}
 		switch (*p) {
 		case '\\':
@@ -309,7 +368,7 @@ escape(struct buf *out, const void *s, size_t len, int json)
 			p++;
 		} else if (*p < 0x80)
 			put_hex(out, json ? "\\u00" : "\\x", *p++, 2);
-		else if ((n = utf8_decode(p, end - p, &cp)) == 0)
+		else if (n == 0)
 			put_hex(out, json ? "\\udc" : "\\x", *p++, 2);
 		else if (unsafe_codepoint(cp)) {
 			put_hex(out, "\\u", cp, 4);
@@ -320,7 +379,7 @@ escape(struct buf *out, const void *s, size_t len, int json)
 			p += n;
 		}
 	}
-	return 0;
+	return hot ? buf_puts(out, pal->unescape) : 0;
 }
 
 /*
@@ -490,13 +549,24 @@ put_digits(char *s, unsigned long v, int n)
 
 /* A text line "PREFIX  KEY: "ESCAPED"\n". */
 static int
-put_text_string(struct buf *out, const char *prefix, const char *key,
-    const void *s, size_t len)
+put_text_string(struct buf *out, const struct palette *pal,
+    const char *prefix, const char *key, const void *s, size_t len)
 {
 	if (buf_puts(out, prefix) == -1 || buf_puts(out, "  ") == -1 ||
-	    buf_puts(out, key) == -1 || buf_puts(out, ": \"") == -1 ||
-	    print_text_escape(out, s, len) == -1 ||
-	    buf_puts(out, "\"\n") == -1)
+	    buf_puts(out, key) == -1 || buf_puts(out, ": ") == -1 ||
+	    text_value(out, pal, s, len) == -1 || buf_puts(out, "\n") == -1)
+		return -1;
+	return 0;
+}
+
+/* A value the MTA sent, quoted, escaped and in its style. */
+static int
+text_value(struct buf *out, const struct palette *pal, const void *s,
+    size_t len)
+{
+	if (buf_puts(out, pal->value) == -1 || buf_puts(out, "\"") == -1 ||
+	    escape(out, s, len, 0, pal == &plain ? NULL : pal) == -1 ||
+	    buf_puts(out, "\"") == -1 || buf_puts(out, pal->off) == -1)
 		return -1;
 	return 0;
 }
@@ -515,19 +585,18 @@ put_json_string(struct buf *out, const char *key, const void *s, size_t len)
 }
 
 static int
-print_text(struct buf *out, const struct event *ev)
+print_text(struct buf *out, const struct palette *pal,
+    const struct event *ev)
 {
 	const struct negotiation *ng = ev->negotiation;
 	struct buf	 addr = { NULL, 0, 0 };
-	char		 prefix[32], num[32];
+	char		 prefix[TEXT_PREFIX_MAX], num[32];
 	size_t		 i;
 	int		 rc = -1;
 
-	text_prefix(prefix, ev->session);
-	if (buf_puts(out, prefix) == -1 || buf_puts(out, " ") == -1 ||
-	    buf_puts(out, print_stage_names[ev->stage]) == -1 ||
-	    buf_puts(out, " ") == -1 || put_time(out, &ev->time) == -1 ||
-	    buf_puts(out, "\n") == -1)
+	text_prefix(prefix, pal, ev->session);
+	if (text_head(out, pal, prefix, print_stage_names[ev->stage],
+	    &ev->time) == -1 || buf_puts(out, "\n") == -1)
 		return -1;
 
 	switch (ev->stage) {
@@ -550,16 +619,16 @@ print_text(struct buf *out, const struct event *ev)
 			return -1;
 		break;
 	case STAGE_CONNECT:
-		if (put_text_string(out, prefix, "host", ev->host,
+		if (put_text_string(out, pal, prefix, "host", ev->host,
 		    strlen(ev->host)) == -1 ||
 		    print_address(&addr, ev->address) == -1 ||
-		    put_text_string(out, prefix, "address", addr.data,
+		    put_text_string(out, pal, prefix, "address", addr.data,
 		    addr.len) == -1)
 			goto done;
 		break;
 	case STAGE_HELO:
 	case STAGE_UNKNOWN:
-		if (put_text_string(out, prefix,
+		if (put_text_string(out, pal, prefix,
 		    ev->stage == STAGE_HELO ? "name" : "command", ev->name,
 		    strlen(ev->name)) == -1)
 			return -1;
@@ -567,18 +636,18 @@ print_text(struct buf *out, const struct event *ev)
 	case STAGE_ENVFROM:
 	case STAGE_ENVRCPT:
 		for (i = 0; ev->args != NULL && ev->args[i] != NULL; i++)
-			if (put_text_string(out, prefix,
+			if (put_text_string(out, pal, prefix,
 			    i == 0 ? "address" : "parameter", ev->args[i],
 			    strlen(ev->args[i])) == -1)
 				return -1;
-		if (ev->rejected && text_rejection(out, prefix,
+		if (ev->rejected && text_rejection(out, pal, prefix,
 		    ev->reject_status, ev->reject_text) == -1)
 			return -1;
 		break;
 	case STAGE_HEADER:
-		if (put_text_string(out, prefix, "name", ev->name,
+		if (put_text_string(out, pal, prefix, "name", ev->name,
 		    strlen(ev->name)) == -1 ||
-		    put_text_string(out, prefix, "value", ev->value,
+		    put_text_string(out, pal, prefix, "value", ev->value,
 		    strlen(ev->value)) == -1)
 			return -1;
 		break;
@@ -586,15 +655,16 @@ print_text(struct buf *out, const struct event *ev)
 		snprintf(num, sizeof num, "  length: %zu\n", ev->length);
 		if (buf_puts(out, prefix) == -1 || buf_puts(out, num) == -1)
 			return -1;
-		if (text_chunk(out, prefix, ev->chunk, ev->length) == -1)
+		if (text_chunk(out, pal, prefix, ev->chunk, ev->length) ==
+		    -1)
 			return -1;
 		break;
 	default:
 		break;
 	}
 
-	if (text_macros(out, prefix, ev->macros, ev->nmacros) == -1 ||
-	    (ev->show_visible && text_visible(out, prefix, ev->visible,
+	if (text_macros(out, pal, prefix, ev->macros, ev->nmacros) == -1 ||
+	    (ev->show_visible && text_visible(out, pal, prefix, ev->visible,
 	    ev->nvisible) == -1))
 		goto done;
 	rc = 0;
@@ -609,8 +679,8 @@ done:
  * characters rather than inside one.
  */
 static int
-text_chunk(struct buf *out, const char *prefix, const unsigned char *chunk,
-    size_t length)
+text_chunk(struct buf *out, const struct palette *pal, const char *prefix,
+    const unsigned char *chunk, size_t length)
 {
 	size_t	 pos = 0, end, i;
 
@@ -623,7 +693,7 @@ text_chunk(struct buf *out, const char *prefix, const unsigned char *chunk,
 			}
 		if (i == end && end < length)
 			end = char_start(chunk, pos, end, length);
-		if (put_text_string(out, prefix, "chunk", chunk + pos,
+		if (put_text_string(out, pal, prefix, "chunk", chunk + pos,
 		    end - pos) == -1)
 			return -1;
 		pos = end;
@@ -637,14 +707,16 @@ text_chunk(struct buf *out, const char *prefix, const unsigned char *chunk,
  * it did not send.
  */
 static int
-text_rejection(struct buf *out, const char *prefix, const char *status,
-    const char *text)
+text_rejection(struct buf *out, const struct palette *pal,
+    const char *prefix, const char *status, const char *text)
 {
-	if (buf_puts(out, prefix) == -1 ||
-	    buf_puts(out, "  rejected: ") == -1 ||
-	    text_quoted(out, status, "(no status)") == -1 ||
+	if (buf_puts(out, prefix) == -1 || buf_puts(out, "  ") == -1 ||
+	    buf_puts(out, pal->rejected) == -1 ||
+	    buf_puts(out, "rejected") == -1 || buf_puts(out, pal->off) == -1 ||
+	    buf_puts(out, ": ") == -1 ||
+	    text_quoted(out, pal, status, "(no status)") == -1 ||
 	    buf_puts(out, " ") == -1 ||
-	    text_quoted(out, text, "(no text)") == -1 ||
+	    text_quoted(out, pal, text, "(no text)") == -1 ||
 	    buf_puts(out, "\n") == -1)
 		return -1;
 	return 0;
@@ -652,64 +724,86 @@ text_rejection(struct buf *out, const char *prefix, const char *status,
 
 /* s quoted and escaped, or unsent if s is NULL. */
 static int
-text_quoted(struct buf *out, const char *s, const char *unsent)
+text_quoted(struct buf *out, const struct palette *pal, const char *s,
+    const char *unsent)
 {
 	if (s == NULL)
 		return buf_puts(out, unsent);
-	if (buf_puts(out, "\"") == -1 ||
-	    print_text_escape(out, s, strlen(s)) == -1 ||
-	    buf_puts(out, "\"") == -1)
+	return text_value(out, pal, s, strlen(s));
+}
+
+/*
+ * "[SESSION]", the tag of every text line of a session, in its style,
+ * into prefix (TEXT_PREFIX_MAX bytes).
+ */
+static void
+text_prefix(char *prefix, const struct palette *pal, uint64_t session)
+{
+	size_t	 n = strlen(pal->tag);
+
+	memcpy(prefix, pal->tag, n);
+	prefix[n++] = '[';
+	n += fmt_uint(prefix + n, session);
+	prefix[n++] = ']';
+	memcpy(prefix + n, pal->off, strlen(pal->off) + 1);
+}
+
+/* "PREFIX STAGE TIME", the start of an event's first line. */
+static int
+text_head(struct buf *out, const struct palette *pal, const char *prefix,
+    const char *stage, const struct timespec *time)
+{
+	if (buf_puts(out, prefix) == -1 || buf_puts(out, " ") == -1 ||
+	    buf_puts(out, pal->stage) == -1 || buf_puts(out, stage) == -1 ||
+	    buf_puts(out, pal->off) == -1 || buf_puts(out, " ") == -1 ||
+	    put_time(out, time) == -1)
 		return -1;
 	return 0;
 }
 
-/* "[SESSION]", the tag of every text line of a session; returns its length. */
-static size_t
-text_prefix(char *prefix, uint64_t session)
+/* "NAME", a macro's name, escaped and in its style. */
+static int
+text_name(struct buf *out, const struct palette *pal, const char *name)
 {
-	size_t	 n;
-
-	prefix[0] = '[';
-	n = fmt_uint(prefix + 1, session);
-	prefix[n + 1] = ']';
-	prefix[n + 2] = '\0';
-	return n + 2;
+	if (buf_puts(out, pal->name) == -1 ||
+	    escape(out, name, strlen(name), 0, pal == &plain ? NULL : pal) ==
+	    -1 || buf_puts(out, pal->off) == -1)
+		return -1;
+	return 0;
 }
 
 /* A text line "PREFIX  macro NAME: "VALUE"\n" for each macro. */
 static int
-text_macros(struct buf *out, const char *prefix, const struct macro *m,
-    size_t n)
+text_macros(struct buf *out, const struct palette *pal, const char *prefix,
+    const struct macro *m, size_t n)
 {
 	size_t	 i;
 
 	for (i = 0; i < n; i++)
 		if (buf_puts(out, prefix) == -1 ||
 		    buf_puts(out, "  macro ") == -1 ||
-		    print_text_escape(out, m[i].name, strlen(m[i].name)) ==
-		    -1 ||
-		    buf_puts(out, ": \"") == -1 ||
-		    print_text_escape(out, m[i].value, strlen(m[i].value)) ==
-		    -1 || buf_puts(out, "\"\n") == -1)
+		    text_name(out, pal, m[i].name) == -1 ||
+		    buf_puts(out, ": ") == -1 ||
+		    text_value(out, pal, m[i].value, strlen(m[i].value)) ==
+		    -1 || buf_puts(out, "\n") == -1)
 			return -1;
 	return 0;
 }
 
 /* A text line "PREFIX  visible NAME: "VALUE" (STAGE)\n" for each. */
 static int
-text_visible(struct buf *out, const char *prefix, const struct visible *v,
-    size_t n)
+text_visible(struct buf *out, const struct palette *pal, const char *prefix,
+    const struct visible *v, size_t n)
 {
 	size_t	 i;
 
 	for (i = 0; i < n; i++)
 		if (buf_puts(out, prefix) == -1 ||
 		    buf_puts(out, "  visible ") == -1 ||
-		    print_text_escape(out, v[i].name, strlen(v[i].name)) ==
-		    -1 ||
-		    buf_puts(out, ": \"") == -1 ||
-		    print_text_escape(out, v[i].value, strlen(v[i].value)) ==
-		    -1 || buf_puts(out, "\" (") == -1 ||
+		    text_name(out, pal, v[i].name) == -1 ||
+		    buf_puts(out, ": ") == -1 ||
+		    text_value(out, pal, v[i].value, strlen(v[i].value)) ==
+		    -1 || buf_puts(out, " (") == -1 ||
 		    buf_puts(out, print_stage_names[v[i].stage]) == -1 ||
 		    buf_puts(out, ")\n") == -1)
 			return -1;

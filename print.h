@@ -89,10 +89,12 @@ struct event {
 extern const char *const print_stage_names[STAGE_MAX];
 
 /*
- * Append one event to out, as one or more complete lines ending in '\n'.
- * Returns 0, or -1 with errno set (ENOMEM) and out unchanged in length.
+ * Append one event to out, as one or more complete lines ending in '\n';
+ * with color, a text event is coloured by inspect's own SGR sequences
+ * (JSON never is), with nothing else changed.  Returns 0, or -1 with
+ * errno set (ENOMEM) and out unchanged in length.
  */
-int	print_event(struct buf *out, enum format format,
+int	print_event(struct buf *out, enum format format, int color,
 	    const struct event *ev);
 
 /*

@@ -858,7 +858,7 @@ print_both(const struct event *ev, const struct field *f, size_t nf)
 		out.len = 0;
 		add(&out, "before\n", 7);
 		start = out.len;
-		if (print_event(&out, format, ev) == -1)
+		if (print_event(&out, format, 0, ev) == -1)
 			failx("print_event failed");
 		if (memcmp(out.data, "before\n", 7) != 0)
 			failx("print_event changed what was before");

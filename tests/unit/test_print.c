@@ -663,7 +663,7 @@ assert_event_text(struct fixture *f, const struct event *ev,
     const char *want)
 {
 	f->out.len = 0;
-	assert_int_equal(print_event(&f->out, FORMAT_TEXT, ev), 0);
+	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 0, ev), 0);
 	assert_int_equal(strlen(cstr(&f->out)), f->out.len);
 	assert_string_equal(cstr(&f->out), want);
 }
@@ -676,7 +676,7 @@ assert_event_json(struct fixture *f, const struct event *ev,
 	char	*nl;
 
 	f->out.len = 0;
-	assert_int_equal(print_event(&f->out, FORMAT_JSON, ev), 0);
+	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, ev), 0);
 	assert_true(f->out.len > 0);
 	nl = memchr(f->out.data, '\n', f->out.len);
 	if (nl != f->out.data + f->out.len - 1)
@@ -712,7 +712,7 @@ assert_body_text(struct fixture *f, const unsigned char *data, size_t len)
 	ev.length = len;
 	ev.nmacros = 0;
 	f->out.len = 0;
-	assert_int_equal(print_event(&f->out, FORMAT_TEXT, &ev), 0);
+	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 0, &ev), 0);
 	p = f->out.data;
 	end = p + f->out.len;
 	assert_int_equal(strncmp(p, "[42] body " TIME "\n",
@@ -1516,7 +1516,7 @@ test_print_event_body_json_binary(void **state)
 	ev.chunk = p;
 	ev.length = n;
 	f->out.len = f->aux.len = 0;
-	assert_int_equal(print_event(&f->out, FORMAT_JSON, &ev), 0);
+	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
 	assert_int_equal(f->out.data[f->out.len - 1], '\n');
 	f->out.len--;
 	assert_no_controls(&f->out, 0);
@@ -1597,6 +1597,138 @@ test_print_event_macros_escaped(void **state)
 	    "\"stage\": \"eom\", \"time\": \"" TIME "\"}");
 }
 
+/*
+ * In colour: the tag, the stage, macro names and values each in their
+ * style, and the escapes inside a value in reverse video, so that the
+ * MTA's ESC reads as the four characters \x1b and stands out.
+ */
+static void
+test_print_event_color(void **state)
+{
+	struct fixture		*f = *state;
+	static const struct macro odd[] = { { "{x\x01}", "\x1b[2J" } };
+	struct event		 ev = base_event(STAGE_HEADER);
+
+	ev.name = "X-Esc";
+	ev.value = " a\x1b[31mred\"é\xff";
+	ev.macros = odd;
+	ev.nmacros = 1;
+	f->out.len = 0;
+	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 1, &ev), 0);
+	assert_string_equal(cstr(&f->out),
+	    "\033[36m[42]\033[0m \033[1;35mheader\033[0m " TIME "\n"
+	    "\033[36m[42]\033[0m  name: \033[32m\"X-Esc\"\033[0m\n"
+	    "\033[36m[42]\033[0m  value: \033[32m\" a\033[7m\\x1b\033[27m"
+	    "[31mred\033[7m\\\"\033[27mé\033[7m\\xff\033[27m\"\033[0m\n"
+	    "\033[36m[42]\033[0m  macro \033[33m{x\033[7m\\x01\033[27m}"
+	    "\033[0m: \033[32m\"\033[7m\\x1b\033[27m[2J\"\033[0m\n");
+}
+
+/* A rejected recipient's mark is red; its status and text are values. */
+static void
+test_print_event_color_rejected(void **state)
+{
+	struct fixture	*f = *state;
+	char		 a0[] = "<x@example.com>";
+	char		*args[] = { a0, NULL };
+	struct event	 ev = base_event(STAGE_ENVRCPT);
+
+	ev.args = args;
+	ev.nmacros = 0;
+	ev.rejected = 1;
+	ev.reject_status = "5.1.1";
+	f->out.len = 0;
+	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 1, &ev), 0);
+	assert_string_equal(cstr(&f->out),
+	    "\033[36m[42]\033[0m \033[1;35menvrcpt\033[0m " TIME "\n"
+	    "\033[36m[42]\033[0m  address: \033[32m\"<x@example.com>\""
+	    "\033[0m\n"
+	    "\033[36m[42]\033[0m  \033[1;31mrejected\033[0m: "
+	    "\033[32m\"5.1.1\"\033[0m (no text)\n");
+}
+
+/*
+ * Whatever the MTA sends, the coloured report is the plain one with
+ * inspect's own SGR sequences added, and nothing else: every ESC in it
+ * starts one of them.  JSON is never coloured.
+ */
+static void
+test_print_event_color_only_adds(void **state)
+{
+	static const char *const sgr[] = { "\033[36m", "\033[1;35m",
+	    "\033[33m", "\033[32m", "\033[7m", "\033[27m", "\033[1;31m",
+	    "\033[0m" };
+	static const enum stage	 stages[] = { STAGE_CONNECT, STAGE_HELO,
+	    STAGE_ENVRCPT, STAGE_HEADER, STAGE_BODY, STAGE_UNKNOWN };
+	struct fixture		*f = *state;
+	struct buf		 plain = { NULL, 0, 0 };
+	struct macro		 m[1];
+	struct visible		 v[1];
+	struct event		 ev;
+	unsigned char		 data[4][200];
+	char			*args[3];
+	size_t			 i, j, k, len, n;
+
+	for (i = 0; i < NRANDOM / 4; i++) {
+		for (j = 0; j < 4; j++) {
+			len = random_buffer(data[j], sizeof data[j] - 1);
+			for (k = 0; k < len; k++)
+				if (data[j][k] == '\0')
+					data[j][k] = 0x1b;
+			data[j][len] = '\0';
+		}
+		ev = base_event(stages[i % 6]);
+		args[0] = (char *)data[0];
+		args[1] = (char *)data[1];
+		args[2] = NULL;
+		m[0] = (struct macro){ (char *)data[2], (char *)data[3] };
+		v[0] = (struct visible){ (char *)data[3], (char *)data[2],
+		    STAGE_HELO };
+		ev.host = ev.name = (char *)data[0];
+		ev.value = (char *)data[1];
+		ev.args = args;
+		ev.rejected = i % 2;
+		ev.reject_status = (char *)data[2];
+		ev.chunk = data[3];
+		ev.length = strlen((char *)data[3]);
+		ev.macros = m;
+		ev.nmacros = 1;
+		ev.visible = v;
+		ev.nvisible = 1;
+		ev.show_visible = 1;
+		plain.len = 0;
+		assert_int_equal(print_event(&plain, FORMAT_TEXT, 0, &ev), 0);
+		assert_null(memchr(plain.data, 0x1b, plain.len));
+		f->out.len = 0;
+		assert_int_equal(print_event(&f->out, FORMAT_TEXT, 1, &ev), 0);
+		/* Drop each of inspect's sequences: the plain text is left. */
+		for (j = k = 0; j < f->out.len; ) {
+			for (n = 0; n < sizeof sgr / sizeof sgr[0]; n++)
+				if (strncmp(f->out.data + j, sgr[n],
+				    strlen(sgr[n])) == 0)
+					break;
+			if (n < sizeof sgr / sizeof sgr[0]) {
+				j += strlen(sgr[n]);
+				continue;
+			}
+			if (f->out.data[j] == 0x1b)
+				fail_msg("an ESC that is not inspect's at %zu",
+				    j);
+			f->out.data[k++] = f->out.data[j++];
+		}
+		f->out.len = k;
+		assert_int_equal(f->out.len, plain.len);
+		assert_memory_equal(f->out.data, plain.data, plain.len);
+
+		plain.len = f->out.len = 0;
+		assert_int_equal(print_event(&plain, FORMAT_JSON, 0, &ev), 0);
+		assert_int_equal(print_event(&f->out, FORMAT_JSON, 1, &ev), 0);
+		assert_int_equal(f->out.len, plain.len);
+		assert_memory_equal(f->out.data, plain.data, plain.len);
+	}
+	buf_free(&plain);
+}
+
 /* negotiate shows the MTA's protocol version, when it is known. */
 static void
 test_print_event_version(void **state)
@@ -1609,18 +1741,18 @@ test_print_event_version(void **state)
 	ev.nmacros = 0;
 	ev.version = 6;
 	f->out.len = 0;
-	assert_int_equal(print_event(&f->out, FORMAT_TEXT, &ev), 0);
+	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 0, &ev), 0);
 	assert_int_equal(buf_add(&f->out, "", 1), 0);
 	assert_non_null(strstr(f->out.data, "\n[42]  version: 6\n[42]  "
 	    "offered actions: 0x000001ff "));
 	f->out.len = 0;
-	assert_int_equal(print_event(&f->out, FORMAT_JSON, &ev), 0);
+	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
 	assert_int_equal(buf_add(&f->out, "", 1), 0);
 	assert_non_null(strstr(f->out.data, ",\"version\":6,\"offered\":"));
 	/* Unknown (macros looked up, not read from the context): not shown. */
 	ev.version = 0;
 	f->out.len = 0;
-	assert_int_equal(print_event(&f->out, FORMAT_JSON, &ev), 0);
+	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
 	assert_int_equal(buf_add(&f->out, "", 1), 0);
 	assert_null(strstr(f->out.data, "version"));
 }
@@ -1700,8 +1832,8 @@ test_print_event_appends(void **state)
 
 	ev.nmacros = 0;
 	f->out.len = 0;
-	assert_int_equal(print_event(&f->out, FORMAT_TEXT, &ev), 0);
-	assert_int_equal(print_event(&f->out, FORMAT_JSON, &ev), 0);
+	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 0, &ev), 0);
+	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
 	assert_string_equal(cstr(&f->out), "[42] data " TIME "\n"
 	    "{\"session\":42,\"stage\":\"data\",\"time\":\"" TIME "\","
 	    "\"macros\":{}}\n");
@@ -1957,6 +2089,9 @@ main(void)
 		T(test_print_event_close),
 		T(test_print_event_unknown),
 		T(test_print_event_macros_escaped),
+		T(test_print_event_color),
+		T(test_print_event_color_rejected),
+		T(test_print_event_color_only_adds),
 		T(test_print_event_version),
 		T(test_print_event_visible),
 		T(test_print_event_session_and_time),
