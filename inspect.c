@@ -429,7 +429,10 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 	ev->session = s->id;
 	out->len = 0;
 	if (macros_event(&s->macros, ctx, ev) == -1 ||
-	    print_event(out, opts.format, opts.colored, ev) == -1)
+	    ((opts.stages & 1U << ev->stage) &&
+	    print_event(out, opts.format, opts.colored, ev) == -1) ||
+	    (opts.summary && summary_event(&s->summary, ev, out,
+	    opts.format, opts.colored) == -1))
 		goto nomem;
 	output_event(out->data, out->len);
 	return;

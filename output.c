@@ -195,6 +195,8 @@ output_event(const char *p, size_t len)
 	unsigned long long	 caught_up = 0;
 	int			 started_dropping = 0;
 
+	if (len == 0)		/* an event not reported (--stages) */
+		return;
 	pthread_mutex_lock(&qlock);
 	if (running && !slow && filling->len > 0 &&
 	    filling->len + len > SOFT_BYTES) {

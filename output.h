@@ -59,7 +59,7 @@ int	output_start(void);
  * but for at most 10 ms, and an output that was too slow for that is not
  * waited for again until it catches up: the MTA never waits longer on the
  * report.  If the queue is full the event is dropped and counted, and the
- * drop is logged.
+ * drop is logged.  An empty event (one not reported) is nothing.
  */
 void	output_event(const char *p, size_t len);
 

@@ -86,6 +86,45 @@ struct event {
 	int			 show_visible;
 };
 
+/* How a transaction ended, as libmilter told it. */
+enum ending {
+	END_OPEN,		/* not yet */
+	END_EOM,
+	END_ABORT,
+	END_CLOSE,		/* the session closed in the middle of it */
+	END_NONE		/* the next MAIL came without eom or abort */
+};
+
+struct recipient {
+	char		*address;	/* the MTA's bytes */
+	int		 rejected;
+};
+
+/* One transaction of a session: MAIL to its end. */
+struct transaction {
+	char			*sender;	/* the MTA's bytes */
+	struct recipient	*rcpts;
+	size_t			 nrcpts;
+	size_t			 unlisted;	/* recipients not kept */
+	size_t			 headers;
+	uint64_t		 body;		/* bytes */
+	enum ending		 end;
+};
+
+/* A session summed up, as summary.c keeps it from its events. */
+struct summary {
+	int			 begun;
+	struct timespec		 start;		/* of its first event */
+	char			*host;		/* NULL: no connect */
+	char			*address;	/* unescaped, as host */
+	char			*helo;		/* the last; NULL: none */
+	struct transaction	*tx;
+	size_t			 ntx;
+	size_t			 unlisted;	/* transactions not kept */
+	int			 skipping;	/* the last one not kept */
+	size_t			 kept;		/* bytes held */
+};
+
 extern const char *const print_stage_names[STAGE_MAX];
 
 /*
@@ -96,6 +135,15 @@ extern const char *const print_stage_names[STAGE_MAX];
  */
 int	print_event(struct buf *out, enum format format, int color,
 	    const struct event *ev);
+
+/*
+ * Append the summary of session, which closed at time, to out: one line,
+ * in colour as print_event() does.  Returns 0, or -1 (ENOMEM) with out
+ * unchanged in length.
+ */
+int	print_summary(struct buf *out, enum format format, int color,
+	    uint64_t session, const struct timespec *time,
+	    const struct summary *sm);
 
 /*
  * Write a one-line reason, made from fmt, into err for the caller to

@@ -124,6 +124,7 @@ session_end(SMFICTX *ctx)
 	c->mta_fd = s->mta_fd;
 	pthread_mutex_unlock(&carry_lock);
 	macros_free(&s->macros);
+	summary_free(&s->summary);
 	free(s);
 }
 

@@ -10,6 +10,7 @@
 #include <libmilter/mfapi.h>
 
 #include "macros.h"
+#include "summary.h"
 
 struct spec;
 
@@ -25,6 +26,7 @@ struct session {
 	unsigned long	 nr_steps;	/* the SMFIP_NR_* bits negotiated */
 	int		 mta_fd;	/* the MTA's TCP socket, or -1 */
 	struct macros	 macros;
+	struct summary	 summary;	/* if --summary */
 };
 
 /*

@@ -18,6 +18,8 @@
 #   -- check: PROG ARGS    also run PROG ARGS REPORT in the case's
 #                          directory; it fails the case by exiting non-zero
 #   -- golden: none        no .ok file: the output is not repeatable
+#   -- summaries: N        the report ends with N summary lines, which
+#                          stand for closes that --stages leaves out
 #   -- stderr: LINE        a line inspect must write to standard error
 #                          besides "listening on" (one directive a line)
 #
@@ -161,7 +163,8 @@ run_case() {
 		    "${args[@]}"; then
 			run_clients "$dir" "$lua" "$clients" || ok=
 			# The last close comes after miltertest is gone.
-			wait_for "$SETTLE_WAIT" all_closed "$dir/out"
+			wait_for "$SETTLE_WAIT" all_closed "$dir/out" \
+			    "$(directive "$lua" summaries '')"
 			stop_inspect "$dir" || ok=
 			check_stderr "$dir" "$lua" || ok=
 			if [ "$(directive "$lua" golden '')" != none ]; then
@@ -295,8 +298,13 @@ count_events() {
 	grep -cE "^\[[0-9]+\] $2 |^\{\"session\":[0-9]+,\"stage\":\"$2\"" "$1"
 }
 
-# Whether every session that began has ended.
+# Whether every session that began has ended; or, given a number, whether
+# that many sessions have been summed up.
 all_closed() {
+	if [ -n "${2:-}" ]; then
+		[ "$(count_events "$1" summary)" -ge "$2" ]
+		return
+	fi
 	[ "$(count_events "$1" negotiate)" = "$(count_events "$1" close)" ]
 }
 
@@ -333,15 +341,18 @@ check_stderr() {
 	    "$dir/err.expected" "$dir/err.rest"
 }
 
-# What may differ between runs: the timestamps, and the order in which
-# the events of separate sessions reach the report.  Sessions are put one
-# after the other (a stable sort on the session number keeps each one's
-# own order); the time of day becomes TIME.
+# What may differ between runs: the timestamps, the sessions' durations,
+# and the order in which the events of separate sessions reach the
+# report.  Sessions are put one after the other (a stable sort on the
+# session number keeps each one's own order); the time of day becomes
+# TIME, a duration DURATION.
 normalise() {
 	local json_time='^(\{"session":[0-9]+,"stage":"[a-z]+","time":")'
 
-	sed -E -e "s/^(\[[0-9]+\] [a-z]+ )$stamp\$/\1TIME/" \
-	    -e "s/$json_time$stamp\"/\1TIME\"/" "$1" |
+	sed -E -e "s/^(\[[0-9]+\] [a-z]+ )$stamp(\$| )/\1TIME\2/" \
+	    -e "s/$json_time$stamp\"/\1TIME\"/" \
+	    -e 's/ duration [0-9]+\.[0-9]{6}s$/ duration DURATION/' \
+	    -e 's/"duration":[0-9]+\.[0-9]{6}\}$/"duration":DURATION}/' "$1" |
 	    sed -E -e 's/^(\[|\{"session":)([0-9]+)/\2 &/' -e t -e 's/^/0 /' |
 	    sort -s -n -k 1,1 | cut -d ' ' -f 2-
 }
