@@ -95,6 +95,7 @@ unit-check: $(UNIT)
 
 cli-check: inspect
 	tests/cli/run.sh
+	tests/cli/terminal.sh
 
 milter-check: inspect
 	tests/milter/run.sh
