@@ -2,7 +2,8 @@
 """hostile.py -- hostile MTA sessions against a running inspect.
 
 usage: hostile.py --spec SPEC --report FILE --format json|text --pid PID
-                  --macros LIST [--stderr FILE] [--text-subset] [CASE...]
+                  --macros LIST [--stderr FILE] [--text-subset] [--color]
+                  [CASE...]
        hostile.py --list
 
 Runs each case (all, or those named) against the inspect listening on
@@ -13,7 +14,10 @@ libmilter catching a reply where none was agreed).  After every case a
 normal message must still go through, inspect must still run, and the
 report of the case's sessions and of the normal one must be well-formed
 and say exactly what was sent, byte for byte (report.py reads it
-strictly).  With --text-subset only the cases marked for text run.
+strictly).  With --text-subset only the cases marked for text run; with
+--color, inspect colours its report and sums up each session, and the
+report must be one without colour once inspect's own SGR sequences and
+summary lines are taken out.
 
 Prints "ok FORMAT/CASE" or "FAIL FORMAT/CASE" and why, one case a line;
 exits 1 if any failed.
@@ -1011,8 +1015,11 @@ def main():
     parser.add_argument("--macros", required=True)
     parser.add_argument("--stderr", help="inspect's standard error")
     parser.add_argument("--text-subset", action="store_true")
+    parser.add_argument("--color", action="store_true",
+                        help="inspect runs with --color always --summary")
     parser.add_argument("cases", nargs="*")
     args = parser.parse_args()
+    report.COLOR = args.color
 
     known = {name for name, _, _ in CASES}
     for name in args.cases:

@@ -8,6 +8,8 @@
 #   json     every case of hostile.py: odd, huge, malformed, out of order,
 #            hostile bytes in every field, the MTA vanishing at each stage
 #   text     the cases marked for text, over inet
+#   color    the same with --color always --summary: no byte of the MTA's
+#            becomes an escape sequence, in the events or the summaries
 #   replies  the MTA hanging up, with --no-reply no on a unix socket
 #   tcp      the MTA hanging up over inet, where inspect asks for no
 #            replies and hurries the kernel's ACKs
@@ -206,6 +208,25 @@ part_text() {
 	    --stderr "$tmp/text.err" --text-subset >"$tmp/text.result" 2>&1
 	tally "$tmp/text.result" text $?
 	stop_inspect text
+}
+
+# --- the text subset in colour, summed up ----------------------------------
+part_color() {
+	local port
+
+	port=$(free_port)
+	start_inspect color -s "inet:$port@127.0.0.1" --format text \
+	    --color always --summary --output "$tmp/color.out" \
+	    --macros "$MACROS" || return
+	timeout -k 5 "$PART_WAIT" python3 "$here/hostile.py" \
+	    --spec "inet:$port@127.0.0.1" --report "$tmp/color.out" \
+	    --format text --pid "$pid" --macros "$MACROS" --color \
+	    --stderr "$tmp/color.err" --text-subset >"$tmp/color.result" 2>&1
+	tally "$tmp/color.result" color $?
+	stop_inspect color
+	check "color: coloured, and summed up" grep -q \
+	    $'^\e\\[36m\\[[0-9]*\\]\e\\[0m \e\\[1;35msummary\e\\[0m ' \
+	    "$tmp/color.out"
 }
 
 # --- input libmilter reads past the end of ----------------------------------
@@ -459,7 +480,7 @@ main() {
 	    ulimit -n "$(ulimit -Hn)"
 
 	parts=("$@")
-	[ $# -gt 0 ] || parts=(json text replies tcp libmilter crowd stop
+	[ $# -gt 0 ] || parts=(json text color replies tcp libmilter crowd stop
 	    outputs socket)
 	for part in "${parts[@]}"; do
 		if ! declare -F "part_$part" >/dev/null; then
