@@ -7,7 +7,9 @@
  * Every output must keep what inspect(8) promises: no raw control byte,
  * DEL, C1 control, bidirectional control or line separator, only valid
  * UTF-8, exactly the documented escapes, valid JSON, and escapes that
- * decode back to the very bytes given.  A broken promise aborts, which
+ * decode back to the very bytes given.  In colour (--color always) the
+ * text must be the same with inspect's own SGR sequences added and no
+ * other ESC: no input becomes an escape sequence.  A broken promise aborts, which
  * libFuzzer reports as a crash with the input that caused it.
  */
 
@@ -77,6 +79,7 @@ static int	equal(const struct buf *, const void *, size_t);
 static void	same(const char *, const struct buf *, const void *, size_t);
 static void	print_both(const struct event *, const struct field *,
 		    size_t);
+static void	check_color(const struct event *, const struct buf *);
 static size_t	with_macros(struct field *, size_t, const struct macro *,
 		    size_t);
 
@@ -862,13 +865,53 @@ print_both(const struct event *ev, const struct field *f, size_t nf)
 			failx("print_event failed");
 		if (memcmp(out.data, "before\n", 7) != 0)
 			failx("print_event changed what was before");
-		if (format == FORMAT_TEXT)
+		if (format == FORMAT_TEXT) {
 			check_text_event(out.data + start, out.len - start,
 			    stage, f, nf);
-		else
+			out.len -= start;
+			memmove(out.data, out.data + start, out.len);
+			check_color(ev, &out);
+		} else
 			check_json_event(out.data + start, out.len - start,
 			    stage, f, nf);
 	}
+	buf_free(&out);
+}
+
+/*
+ * ev in colour is plain, the text without colour, with inspect's SGR
+ * sequences added; any other ESC, or any other difference, fails.
+ */
+static void
+check_color(const struct event *ev, const struct buf *plain)
+{
+	static const char *const sgr[] = { "\033[36m", "\033[1;35m",
+	    "\033[33m", "\033[32m", "\033[7m", "\033[27m", "\033[1;31m",
+	    "\033[0m" };
+	struct buf	 out = { NULL, 0, 0 };
+	size_t		 i, k = 0, n;
+
+	if (print_event(&out, FORMAT_TEXT, 1, ev) == -1)
+		failx("print_event failed in colour");
+	for (i = 0; i < out.len; ) {
+		for (n = 0; n < sizeof sgr / sizeof sgr[0]; n++)
+			if (out.len - i >= strlen(sgr[n]) &&
+			    memcmp(out.data + i, sgr[n], strlen(sgr[n])) == 0)
+				break;
+		if (n < sizeof sgr / sizeof sgr[0]) {
+			i += strlen(sgr[n]);
+			continue;
+		}
+		if (out.data[i] == '\033')
+			failx("colour: an ESC not inspect's at byte %zu", i);
+		if (k >= plain->len || out.data[i] != plain->data[k])
+			failx("colour: differs from the plain text at byte %zu",
+			    k);
+		i++;
+		k++;
+	}
+	if (k != plain->len)
+		failx("colour: %zu bytes of text, not %zu", k, plain->len);
 	buf_free(&out);
 }
 
