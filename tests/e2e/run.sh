@@ -130,7 +130,8 @@ setup() {
 	fi
 	# Postfix's syntax is inet:HOST:PORT, libmilter's inet:PORT@HOST.
 	start_inspect inspect_json inet-json "inet:$milter_json@127.0.0.1" json
-	start_inspect inspect_text inet-text "inet:$milter_text@127.0.0.1" text
+	start_inspect inspect_text inet-text "inet:$milter_text@127.0.0.1" text \
+	    --summary
 	start_inspect inspect_unix unix-json "unix:$socket" json
 	start_inspect inspect_request request-json \
 	    "inet:$milter_request@127.0.0.1" json --request-macros
@@ -374,6 +375,21 @@ check_text_report() {
 	rejection='rejected: "[245]\.[0-9]+\.[0-9]+" ".*Recipient address rejected: .*"$'
 	check "$p rejected recipient: status and reply" \
 	    grep -qE "^\\[$s\\]  $rejection" "$t"
+	# The summary at close: the envelope as smtp_send.py sent it, the
+	# rejected recipient marked, the body's size as the client sent it
+	# (Postfix takes the dot-stuffing off), Postfix's headers counted.
+	want=$(python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))
+body = f["message"].encode("latin-1").split(b"\r\n\r\n", 1)[1]
+print("helo \"%s\" mail \"%s\" rcpt %s %s (rejected) headers %s body %d "
+      "bytes end eom duration " % (f["helo"], f["mail"][0],
+      " ".join("\"%s\"" % r[0] for r in f["rcpts"]),
+      "\"%s\"" % f["rejected"][0][0], sys.argv[2], len(body)))' \
+	    "$work/inet.smtplib.json" "$(grep -c "^\[$s\] header " "$t")")
+	check "$p summary: $want" grep -qF " $want" <(grep "^\[$s\] summary " "$t")
+	check "$p summary: the body's size is the chunks' lengths" [ \
+	    "$(grep "^\[$s\] summary " "$t" | sed 's/.* body \([0-9]*\) bytes.*/\1/')" \
+	    = "$(sed -n "s/^\[$s\]  length: //p" "$t" | awk '{ n += $1 } END { print n }')" ]
 	[ "$failed" -eq "$before" ] || show_debug "$t"
 }
 
