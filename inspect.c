@@ -116,7 +116,8 @@ static struct smfiDesc desc = {
 /*
  * The order matters: what needs root (the socket, its owner and mode,
  * the files) is done first, then inspect detaches, writes its pid, drops
- * its privileges and serves.
+ * its privileges and serves.  main() is that order, step by step, kept
+ * in one piece so that it reads from top to bottom.
  */
 int
 main(int argc, char *argv[])

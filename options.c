@@ -87,6 +87,10 @@ static int	service_option(struct options *, int, const char *, char *,
 static int	id_kind(int);
 static int	empty_value(int, const char *, char *, size_t);
 static int	number(int, const char *, unsigned long *, char *, size_t);
+static int	spec_port(const char *, const char *, size_t, struct spec *,
+		    char *, size_t);
+static int	spec_host(const char *, const char *, const char *,
+		    struct spec *, char *, size_t);
 static int	is_host_name(const char *);
 static int	postfix_spelling(int, const char *, char *, size_t);
 static int	spell_address(const char *, const char *, char *, size_t);
@@ -599,18 +603,14 @@ int
 options_parse_spec(const char *spec, struct spec *sp, char *err,
     size_t errlen)
 {
-	const char	*colon, *addr, *at, *host;
-	struct servent	*se;
-	unsigned long	 port;
+	const char	*colon, *addr, *at;
 	size_t		 tlen, plen;
-	char		 portname[64], better[sizeof sp->host + 80];
-	unsigned char	 bin[sizeof(struct in6_addr)];
+	char		 better[sizeof sp->host + 80], port[64];
 
 	memset(sp, 0, sizeof *sp);
 	if ((colon = strchr(spec, ':')) == NULL)
-		return print_reason(err, errlen,
-		    "connection spec '%s': expected "
-		    "TYPE:ADDRESS, as in inet:10025@[127.0.0.1] or "
+		return print_reason(err, errlen, "connection spec '%s': "
+		    "expected TYPE:ADDRESS, as in inet:10025@[127.0.0.1] or "
 		    "unix:/run/inspect.sock", spec);
 	tlen = colon - spec;
 	addr = colon + 1;
@@ -619,13 +619,11 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 	    (tlen == 5 && strncasecmp(spec, "local", 5) == 0)) {
 		sp->family = AF_UNIX;
 		if (*addr == '\0')
-			return print_reason(err, errlen,
-			    "connection spec '%s': empty "
-			    "socket path", spec);
+			return print_reason(err, errlen, "connection spec "
+			    "'%s': empty socket path", spec);
 		if (strlen(addr) >= sizeof sp->path)
-			return print_reason(err, errlen,
-			    "connection spec '%s': socket"
-			    " path longer than %zu bytes", spec,
+			return print_reason(err, errlen, "connection spec "
+			    "'%s': socket path longer than %zu bytes", spec,
 			    sizeof sp->path - 1);
 		memcpy(sp->path, addr, strlen(addr) + 1);
 		return 0;
@@ -635,10 +633,9 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 	else if (tlen == 5 && strncasecmp(spec, "inet6", 5) == 0)
 		sp->family = AF_INET6;
 	else
-		return print_reason(err, errlen,
-		    "connection spec '%s': unknown type "
-		    "'%.*s' (expected unix, local, inet or inet6)", spec,
-		    (int)tlen, spec);
+		return print_reason(err, errlen, "connection spec '%s': "
+		    "unknown type '%.*s' (expected unix, local, inet or "
+		    "inet6)", spec, (int)tlen, spec);
 	/* main.cf's line, copied: the most common mistake of all. */
 	if (postfix_spelling(sp->family, addr, better, sizeof better))
 		return print_reason(err, errlen, "connection spec '%s': '%s' "
@@ -647,80 +644,100 @@ options_parse_spec(const char *spec, struct spec *sp, char *err,
 
 	at = strchr(addr, '@');
 	plen = at != NULL ? (size_t)(at - addr) : strlen(addr);
-	if (plen == 0)
-		return print_reason(err, errlen,
-		    "connection spec '%s': no port",
-		    spec);
-	if (plen >= sizeof portname)
-		return print_reason(err, errlen,
-		    "connection spec '%s': port '%.*s' "
-		    "is too long", spec, (int)plen, addr);
-	memcpy(portname, addr, plen);
-	portname[plen] = '\0';
-	if (isdigit((unsigned char)portname[0])) {
-		if (parse_uint(portname, 1, 65535, &port) == -1)
-			return print_reason(err, errlen,
-			    "connection spec '%s': port "
-			    "'%s' is not a number from 1 to 65535", spec,
-			    portname);
+	if (spec_port(spec, addr, plen, sp, err, errlen) == -1)
+		return -1;
+	snprintf(port, sizeof port, "%.*s", (int)plen, addr);
+	return at != NULL ? spec_host(spec, at + 1, port, sp, err, errlen) :
+	    0;
+}
+
+/*
+ * The port of spec, the len bytes at s: a number or a service name, into
+ * sp->port.  Returns 0, or -1 with a reason in err.
+ */
+static int
+spec_port(const char *spec, const char *s, size_t len, struct spec *sp,
+    char *err, size_t errlen)
+{
+	struct servent	*se;
+	unsigned long	 port;
+	char		 name[64];
+
+	if (len == 0)
+		return print_reason(err, errlen, "connection spec '%s': "
+		    "no port", spec);
+	if (len >= sizeof name)	/* options_parse_spec() relies on it */
+		return print_reason(err, errlen, "connection spec '%s': "
+		    "port '%.*s' is too long", spec, (int)len, s);
+	memcpy(name, s, len);
+	name[len] = '\0';
+	if (isdigit((unsigned char)name[0])) {
+		if (parse_uint(name, 1, 65535, &port) == -1)
+			return print_reason(err, errlen, "connection spec "
+			    "'%s': port '%s' is not a number from 1 to 65535",
+			    spec, name);
 	} else {
-		if ((se = getservbyname(portname, "tcp")) == NULL)
-			return print_reason(err, errlen,
-			    "connection spec '%s': "
-			    "unknown port name '%s'", spec, portname);
+		if ((se = getservbyname(name, "tcp")) == NULL)
+			return print_reason(err, errlen, "connection spec "
+			    "'%s': unknown port name '%s'", spec, name);
 		port = ntohs((unsigned short)se->s_port);
 	}
 	sp->port = (unsigned int)port;
+	return 0;
+}
 
-	if (at == NULL)
+/*
+ * The host of spec, after its '@': an address in brackets, of sp's
+ * family, or a host name, into sp->host.  What looks like an address
+ * without its brackets, or of the other family, gets the spelling that
+ * would work, with port as given, suggested.  Returns 0, or -1 with a
+ * reason in err.
+ */
+static int
+spec_host(const char *spec, const char *host, const char *port,
+    struct spec *sp, char *err, size_t errlen)
+{
+	unsigned char	 bin[sizeof(struct in6_addr)];
+	char		 better[sizeof sp->host + 80];
+	size_t		 len = strlen(host);
+	const char	*family = sp->family == AF_INET ? "IPv4" : "IPv6";
+	if (len == 0)
+		return print_reason(err, errlen, "connection spec '%s': "
+		    "empty host after '@'", spec);
+	if (*host != '[') {
+		if (len >= sizeof sp->host)
+			return print_reason(err, errlen, "connection spec "
+			    "'%s': host name too long", spec);
+		/* An IPv6 address needs its brackets: ':' ends a port. */
+		if (!is_host_name(host) &&
+		    spell_address(port, host, better, sizeof better))
+			return print_reason(err, errlen, "connection spec "
+			    "'%s': '%s' is not a host name; did you mean %s?",
+			    spec, host, better);
+		if (!is_host_name(host))
+			return print_reason(err, errlen, "connection spec "
+			    "'%s': '%s' is not a host name", spec, host);
+		memcpy(sp->host, host, len + 1);
 		return 0;
-	host = at + 1;
-	if (*host == '\0')
-		return print_reason(err, errlen,
-		    "connection spec '%s': empty host "
-		    "after '@'", spec);
-	if (*host == '[') {
-		size_t	 hlen = strlen(host);
-
-		if (hlen < 3 || host[hlen - 1] != ']')
-			return print_reason(err, errlen,
-			    "connection spec '%s': '%s' "
-			    "is not an address in brackets", spec, host);
-		if (hlen - 2 >= sizeof sp->host)
-			return print_reason(err, errlen,
-			    "connection spec '%s': "
-			    "address too long", spec);
-		memcpy(sp->host, host + 1, hlen - 2);
-		sp->host[hlen - 2] = '\0';
-		if (inet_pton(sp->family, sp->host, bin) != 1 &&
-		    spell_address(portname, sp->host, better, sizeof better))
-			return print_reason(err, errlen,
-			    "connection spec '%s': '%s' "
-			    "is not an %s address; did you mean %s?", spec,
-			    sp->host, sp->family == AF_INET ? "IPv4" : "IPv6",
-			    better);
-		if (inet_pton(sp->family, sp->host, bin) != 1)
-			return print_reason(err, errlen,
-			    "connection spec '%s': '%s' "
-			    "is not an %s address", spec, sp->host,
-			    sp->family == AF_INET ? "IPv4" : "IPv6");
+	}
+	if (len < 3 || host[len - 1] != ']')
+		return print_reason(err, errlen, "connection spec '%s': '%s' "
+		    "is not an address in brackets", spec, host);
+	if (len - 2 >= sizeof sp->host)
+		return print_reason(err, errlen, "connection spec '%s': "
+		    "address too long", spec);
+	memcpy(sp->host, host + 1, len - 2);
+	sp->host[len - 2] = '\0';
+	if (inet_pton(sp->family, sp->host, bin) == 1) {
 		sp->literal = 1;
 		return 0;
 	}
-	if (strlen(host) >= sizeof sp->host)
-		return print_reason(err, errlen,
-		    "connection spec '%s': host name "
-		    "too long", spec);
-	/* An IPv6 address needs its brackets, since ':' ends a port. */
-	if (!is_host_name(host) &&
-	    spell_address(portname, host, better, sizeof better))
+	if (spell_address(port, sp->host, better, sizeof better))
 		return print_reason(err, errlen, "connection spec '%s': '%s' "
-		    "is not a host name; did you mean %s?", spec, host, better);
-	if (!is_host_name(host))
-		return print_reason(err, errlen, "connection spec '%s': '%s' "
-		    "is not a host name", spec, host);
-	memcpy(sp->host, host, strlen(host) + 1);
-	return 0;
+		    "is not an %s address; did you mean %s?", spec, sp->host,
+		    family, better);
+	return print_reason(err, errlen, "connection spec '%s': '%s' is not "
+	    "an %s address", spec, sp->host, family);
 }
 
 void
