@@ -41,7 +41,7 @@ ALL_CFLAGS = $(IN_CPPFLAGS) $(CPPFLAGS) $(IN_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
 OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
-	macros.o serve.o session.o summary.o workers.o buf.o
+	macros.o serve.o session.o summary.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon
 
@@ -54,8 +54,8 @@ inspect: $(OBJS)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 tests/unit/test_options: tests/unit/test_options.o options.o print.o buf.o log.o \
-	daemon.o
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+	daemon.o probe.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
 tests/unit/test_print: tests/unit/test_print.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
@@ -129,14 +129,14 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ = fuzz/fuzz_print fuzz/fuzz_options
-FUZZ_SRCS = print.c buf.c options.c log.c daemon.c output.c
+FUZZ_SRCS = print.c buf.c options.c log.c daemon.c output.c probe.c
 
 fuzz: $(FUZZ)
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
 
 $(FUZZ): %: %.c $(FUZZ_SRCS) $(wildcard *.h)
 	$(FUZZ_CC) $(IN_CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZ_FLAGS) \
-	    -o $@ $< $(FUZZ_SRCS)
+	    -o $@ $< $(FUZZ_SRCS) $(MILTER_LIBS)
 
 .PHONY: hostile-check fuzz
 

@@ -26,6 +26,7 @@
 #include "options.h"
 #include "output.h"
 #include "print.h"
+#include "probe.h"
 #include "serve.h"
 #include "session.h"
 #include "workers.h"
@@ -57,7 +58,6 @@ static int	chown_files(void);
 static int	milter_setup(void);
 static int	serve(void);
 static void	emit(SMFICTX *, struct session *, struct event *);
-static sfsistat	reply(struct session *, unsigned long);
 static sfsistat	cb_negotiate(SMFICTX *, unsigned long, unsigned long,
 		    unsigned long, unsigned long, unsigned long *,
 		    unsigned long *, unsigned long *, unsigned long *);
@@ -97,7 +97,7 @@ static char		 filter_name[] = "inspect";
 static struct smfiDesc desc = {
 	.xxfi_name = filter_name,
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = 0,		/* inspect never changes mail */
+	.xxfi_flags = 0,		/* probing asks in negotiation */
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,
@@ -224,6 +224,7 @@ main(int argc, char *argv[])
 	    (long)getpid(), opts.nmacros, LOG_S(opts.nmacros),
 	    opts.format == FORMAT_JSON ? "json" : "text", workers > 0 ?
 	    ", workers" : "");
+	probe_setup(&opts.probe);
 	if (opts.verbose)
 		macros_log(&opts, symlists);
 
@@ -308,7 +309,7 @@ setup_shared(void)
 	/*
 	 * Replies cost round trips.  Over TCP, going without them is only
 	 * cheaper if the kernel acknowledges the MTA's commands at once
-	 * (see reply()).
+	 * (see quiet_continue() in probe.c).
 	 */
 	ask_noreply = opts.noreply != NOREPLY_NO;
 	quickack = ask_noreply && opts.where.family != AF_UNIX;
@@ -443,35 +444,11 @@ nomem:
 }
 
 /*
- * Continue, by saying so or, where negotiated, by saying nothing.
- *
- * Saying nothing over TCP: the MTA writes its next command at once, and
- * Nagle's algorithm holds it until this one is acknowledged.  Once a
- * reply has gone out, Linux takes the connection for a ping-pong one and
- * delays its ACKs (40 ms) to carry them on the next reply, which does not
- * come: so acknowledge now.  At every such stage, not only the first
- * after a reply, as the kernel may hold an ACK for other reasons (a body
- * chunk it takes for a full segment): a system call is cheaper than the
- * reply it stands in for.
- */
-static sfsistat
-reply(struct session *s, unsigned long nr)
-{
-	static const int	 one = 1;
-
-	if (s == NULL || !(s->nr_steps & nr))
-		return SMFIS_CONTINUE;
-	if (s->mta_fd != -1)
-		setsockopt(s->mta_fd, IPPROTO_TCP, TCP_QUICKACK, &one,
-		    sizeof one);
-	return SMFIS_NOREPLY;
-}
-
-/*
- * Take no actions, and every stage: only what the MTA sends by default,
- * plus the leading space of header values and the rejected recipients,
- * so that nothing it could send is hidden.  Where replies are not
- * needed (--no-reply), every stage that can go without one does.
+ * Take no actions but probing's, and every stage: only what the MTA
+ * sends by default, plus the leading space of header values and the
+ * rejected recipients, so that nothing it could send is hidden.  Where
+ * replies are not needed (--no-reply), every stage that can go without
+ * one and is not probed does.
  */
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
@@ -479,7 +456,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	struct session		*s;
-	struct negotiation	 ng;
+	struct negotiation	 ng = { 0, 0, 0, 0, 0 };
 	struct event		 ev = { .stage = STAGE_NEGOTIATE };
 
 	(void)f2;
@@ -515,6 +492,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (s != NULL && ask_noreply && (s->mta_fd != -1 || !quickack ||
 	    opts.noreply == NOREPLY_YES))
 		ng.answered_steps |= f1 & NR_ALL;
+	probe_negotiate(&ng, s);
 	if (s != NULL) {
 		s->rcpt_rej = (ng.answered_steps & SMFIP_RCPT_REJ) != 0;
 		s->nr_steps = ng.answered_steps & NR_ALL;
@@ -539,8 +517,9 @@ cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	s = session_connect(ctx);
 	ev.host = host != NULL ? host : "";
 	ev.address = addr;
+	ev.answer = probe_decide(ctx, s, &ev);
 	emit(ctx, s, &ev);
-	return serve_leave(reply(s, SMFIP_NR_CONN));
+	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_CONN));
 }
 
 static sfsistat
@@ -552,8 +531,9 @@ cb_helo(SMFICTX *ctx, char *name)
 	serve_enter();
 	s = session_get(ctx);
 	ev.name = name != NULL ? name : "";
+	ev.answer = probe_decide(ctx, s, &ev);
 	emit(ctx, s, &ev);
-	return serve_leave(reply(s, SMFIP_NR_HELO));
+	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_HELO));
 }
 
 static sfsistat
@@ -565,8 +545,9 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	serve_enter();
 	s = session_get(ctx);
 	ev.args = argv;
+	ev.answer = probe_decide(ctx, s, &ev);
 	emit(ctx, s, &ev);
-	return serve_leave(reply(s, SMFIP_NR_MAIL));
+	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_MAIL));
 }
 
 /*
@@ -594,8 +575,9 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		    "{rcpt_host}");
 		ev.reject_text = macros_value(&s->macros, ctx, "{rcpt_addr}");
 	}
+	ev.answer = probe_decide(ctx, s, &ev);
 	emit(ctx, s, &ev);
-	return serve_leave(reply(s, SMFIP_NR_RCPT));
+	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_RCPT));
 }
 
 static sfsistat
@@ -606,8 +588,9 @@ cb_data(SMFICTX *ctx)
 
 	serve_enter();
 	s = session_get(ctx);
+	ev.answer = probe_decide(ctx, s, &ev);
 	emit(ctx, s, &ev);
-	return serve_leave(reply(s, SMFIP_NR_DATA));
+	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_DATA));
 }
 
 static sfsistat
@@ -620,8 +603,9 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	s = session_get(ctx);
 	ev.name = name != NULL ? name : "";
 	ev.value = value != NULL ? value : "";
+	ev.answer = probe_decide(ctx, s, &ev);
 	emit(ctx, s, &ev);
-	return serve_leave(reply(s, SMFIP_NR_HDR));
+	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_HDR));
 }
 
 static sfsistat
@@ -632,8 +616,9 @@ cb_eoh(SMFICTX *ctx)
 
 	serve_enter();
 	s = session_get(ctx);
+	ev.answer = probe_decide(ctx, s, &ev);
 	emit(ctx, s, &ev);
-	return serve_leave(reply(s, SMFIP_NR_EOH));
+	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_EOH));
 }
 
 static sfsistat
@@ -646,18 +631,22 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	s = session_get(ctx);
 	ev.chunk = chunk;
 	ev.length = chunk != NULL ? len : 0;
+	ev.answer = probe_decide(ctx, s, &ev);
 	emit(ctx, s, &ev);
-	return serve_leave(reply(s, SMFIP_NR_BODY));
+	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_BODY));
 }
 
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
+	struct session	*s;
 	struct event	 ev = { .stage = STAGE_EOM };
 
 	serve_enter();
-	emit(ctx, session_get(ctx), &ev);
-	return serve_leave(SMFIS_CONTINUE);
+	s = session_get(ctx);
+	ev.answer = probe_decide(ctx, s, &ev);
+	emit(ctx, s, &ev);
+	return serve_leave(probe_answer(ctx, s, &ev, 0));
 }
 
 static sfsistat
@@ -694,6 +683,7 @@ cb_unknown(SMFICTX *ctx, const char *command)
 	serve_enter();
 	s = session_get(ctx);
 	ev.name = command != NULL ? command : "";
+	ev.answer = probe_decide(ctx, s, &ev);
 	emit(ctx, s, &ev);
-	return serve_leave(reply(s, SMFIP_NR_UNKN));
+	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_UNKN));
 }

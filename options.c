@@ -66,7 +66,17 @@ enum {
 	OPT_COLOR,
 	OPT_STAGES,
 	OPT_SUMMARY,
-	OPT_NO_SUMMARY
+	OPT_NO_SUMMARY,
+	OPT_REPLY,
+	OPT_DELAY,
+	OPT_ADD_HEADER,		/* the changes, in enum probe_change's order */
+	OPT_INSERT_HEADER,
+	OPT_CHANGE_HEADER,
+	OPT_CHANGE_FROM,
+	OPT_ADD_RCPT,
+	OPT_DELETE_RCPT,
+	OPT_REPLACE_BODY,
+	OPT_QUARANTINE
 };
 
 static int	parse_uint(const char *, unsigned long, unsigned long,
@@ -83,6 +93,8 @@ static int	check_service(struct options *, char *, size_t);
 static int	report_option(struct options *, int, const char *, char *,
 		    size_t);
 static int	service_option(struct options *, int, const char *, char *,
+		    size_t);
+static int	probe_option(struct options *, int, const char *, char *,
 		    size_t);
 static int	id_kind(int);
 static int	empty_value(int, const char *, char *, size_t);
@@ -126,6 +138,18 @@ const char *const options_default_macros[] = {
 static const char shortopts[] = ":g:hqs:u:v";
 
 static const struct option longopts[] = {
+	{ "add-header",		required_argument,	NULL, OPT_ADD_HEADER },
+	{ "add-rcpt",		required_argument,	NULL, OPT_ADD_RCPT },
+	{ "change-from",	required_argument,	NULL, OPT_CHANGE_FROM },
+	{ "change-header",	required_argument,	NULL,
+	    OPT_CHANGE_HEADER },
+	{ "delay",		required_argument,	NULL, OPT_DELAY },
+	{ "delete-rcpt",	required_argument,	NULL, OPT_DELETE_RCPT },
+	{ "insert-header",	required_argument,	NULL,
+	    OPT_INSERT_HEADER },
+	{ "quarantine",		required_argument,	NULL, OPT_QUARANTINE },
+	{ "replace-body",	required_argument,	NULL, OPT_REPLACE_BODY },
+	{ "reply",		required_argument,	NULL, OPT_REPLY },
 	{ "backlog",		required_argument,	NULL, OPT_BACKLOG },
 	{ "color",		required_argument,	NULL, OPT_COLOR },
 	{ "connection-spec",	required_argument,	NULL, OPT_SPEC },
@@ -211,6 +235,7 @@ static const struct {
 	{ OPT_OUTPUT, "--output", "path" },
 	{ OPT_PID_FILE, "--pid-file", "path" },
 	{ OPT_LOG_PATH, "--log-path", "path" },
+	{ OPT_REPLACE_BODY, "--replace-body", "path" },
 	{ 'u', "-u", "user" },
 	{ OPT_USER, "--user", "user" },
 	{ OPT_USER_NAME, "--user-name", "user" },
@@ -265,6 +290,22 @@ options_usage(FILE *fp)
 "                              is left to wait for; see inspect(8))\n"
 "  -q, --quiet                 report nothing per stage (milter-test-client's\n"
 "                              --no-report-request too)\n"
+"\n"
+"Probing the MTA (see inspect(8)); all but the last three repeatable:\n"
+"      --reply STAGE[/MATCH]=ANSWER  answer STAGE (connect, helo, envfrom,\n"
+"                              envrcpt, data, header, eoh, body, eom,\n"
+"                              unknown), or only its events whose argument\n"
+"                              holds MATCH, with continue, accept, reject,\n"
+"                              tempfail, discard, skip or CODE [X.Y.Z] TEXT\n"
+"      --delay STAGE=SECONDS   wait before answering STAGE\n"
+"      --add-header 'NAME: VALUE'         at eom, add a header\n"
+"      --insert-header 'INDEX NAME: VALUE'  insert one at INDEX\n"
+"      --change-header 'NAME[INDEX]: VALUE'  change one; no VALUE deletes\n"
+"      --add-rcpt 'ADDR [ESMTP]'          add a recipient\n"
+"      --delete-rcpt ADDR      delete a recipient\n"
+"      --change-from 'ADDR [ESMTP]'       change the sender\n"
+"      --replace-body FILE     replace the body with FILE's\n"
+"      --quarantine REASON     put the message on hold\n"
 "\n"
 "Running as a service:\n"
 "      --daemon, --no-daemon   detach, or not (the default)\n"
@@ -332,7 +373,8 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			    argv[optind - 1]);
 		if (empty_value(ch, optarg, err, errlen) == -1 ||
 		    report_option(opts, ch, optarg, err, errlen) == -1 ||
-		    service_option(opts, ch, optarg, err, errlen) == -1)
+		    service_option(opts, ch, optarg, err, errlen) == -1 ||
+		    probe_option(opts, ch, optarg, err, errlen) == -1)
 			return -1;
 	}
 
@@ -354,6 +396,12 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	if (opts->request_limit_set && !opts->request_macros)
 		return print_reason(err, errlen, "--request-macros-limit: "
 		    "limits --request-macros, which is not given");
+	if (opts->noreply == NOREPLY_YES &&
+	    probe_replied_stage(&opts->probe) != STAGE_MAX)
+		return print_reason(err, errlen, "--no-reply yes: %s is "
+		    "answered or delayed (--reply, --delay), which needs a "
+		    "reply", print_stage_names[probe_replied_stage(
+		    &opts->probe)]);
 	if (options_parse_spec(opts->spec, &opts->where, err, errlen) == -1)
 		return -1;
 	return check_service(opts, err, errlen);
@@ -546,6 +594,24 @@ service_option(struct options *opts, int ch, const char *arg, char *err,
 		opts->max_pending = arg;
 		return number(ch, arg, &n, err, errlen);
 	}
+	return 0;
+}
+
+/*
+ * The options of probing: what inspect answers and changes.  Returns 0
+ * (ch is not one of them, or was taken), or -1 with a reason in err.
+ */
+static int
+probe_option(struct options *opts, int ch, const char *arg, char *err,
+    size_t errlen)
+{
+	if (ch == OPT_REPLY)
+		return probe_parse_reply(&opts->probe, arg, err, errlen);
+	if (ch == OPT_DELAY)
+		return probe_parse_delay(&opts->probe, arg, err, errlen);
+	if (ch >= OPT_ADD_HEADER && ch <= OPT_QUARANTINE)
+		return probe_parse_change(&opts->probe, ch - OPT_ADD_HEADER,
+		    arg, err, errlen);
 	return 0;
 }
 
@@ -744,6 +810,7 @@ void
 options_free(struct options *opts)
 {
 	clear_macros(opts);
+	probe_free(&opts->probe);
 	while (opts->nabsolute > 0)
 		free(opts->absolute[--opts->nabsolute]);
 }

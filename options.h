@@ -11,6 +11,7 @@
 
 #include "output.h"
 #include "print.h"
+#include "probe.h"
 
 #define OPTIONS_DEFAULT_SPEC	"inet:10025@[127.0.0.1]"
 #define OPTIONS_SPEC_ENV	"MILTER_DEFAULT_CONNECTION_SPEC"
@@ -84,6 +85,7 @@ struct options {
 	enum noreply	 noreply;
 	int		 help;
 	int		 version;
+	struct probe	 probe;		/* what inspect answers and changes */
 
 	/* Running as a service. */
 	int		 daemon;

@@ -104,6 +104,9 @@ static int	json_summary(struct buf *, uint64_t, const struct timespec *,
 		    const struct summary *);
 static int	json_transaction(struct buf *, const struct transaction *);
 static long long elapsed_us(const struct summary *, const struct timespec *);
+static int	text_answer(struct buf *, const struct palette *, const char *,
+		    const struct answer *, enum stage);
+static int	json_answer(struct buf *, const struct answer *, enum stage);
 
 const char *const print_stage_names[STAGE_MAX] = {
 	[STAGE_NEGOTIATE] = "negotiate",
@@ -648,7 +651,9 @@ print_text(struct buf *out, const struct palette *pal,
 		    text_flags(out, prefix, "answered actions", 0,
 		    ng->answered_actions) == -1 ||
 		    text_flags(out, prefix, "answered steps", 1,
-		    ng->answered_steps) == -1)
+		    ng->answered_steps) == -1 || (ng->missing_actions != 0 &&
+		    text_flags(out, prefix, "missing actions", 0,
+		    ng->missing_actions) == -1))
 			return -1;
 		break;
 	case STAGE_CONNECT:
@@ -696,7 +701,9 @@ print_text(struct buf *out, const struct palette *pal,
 		break;
 	}
 
-	if (text_macros(out, pal, prefix, ev->macros, ev->nmacros) == -1 ||
+	if ((ev->answer != NULL && text_answer(out, pal, prefix, ev->answer,
+	    ev->stage) == -1) ||
+	    text_macros(out, pal, prefix, ev->macros, ev->nmacros) == -1 ||
 	    (ev->show_visible && text_visible(out, pal, prefix, ev->visible,
 	    ev->nvisible) == -1))
 		goto done;
@@ -891,6 +898,13 @@ print_json(struct buf *out, const struct event *ev)
 		    json_flags(out, ng->answered_actions,
 		    ng->answered_steps) == -1)
 			return -1;
+		snprintf(num, sizeof num, ",\"missing_actions\":%lu",
+		    ng->missing_actions);
+		if (ng->missing_actions != 0 && (buf_puts(out, num) == -1 ||
+		    buf_puts(out, ",\"missing_action_flags\":[") == -1 ||
+		    print_flag_names(out, 0, ng->missing_actions,
+		    FORMAT_JSON) == -1 || buf_puts(out, "]") == -1))
+			return -1;
 		break;
 	case STAGE_CONNECT:
 		if (put_json_string(out, "host", ev->host,
@@ -939,7 +953,9 @@ print_json(struct buf *out, const struct event *ev)
 		break;
 	}
 
-	if (json_macros(out, ev->macros, ev->nmacros) == -1 ||
+	if ((ev->answer != NULL && json_answer(out, ev->answer,
+	    ev->stage) == -1) ||
+	    json_macros(out, ev->macros, ev->nmacros) == -1 ||
 	    (ev->show_visible && json_visible(out, ev->visible,
 	    ev->nvisible) == -1) || buf_puts(out, "}\n") == -1)
 		goto done;
@@ -1209,4 +1225,84 @@ json_transaction(struct buf *out, const struct transaction *t)
 	return buf_puts(out, num) == -1 ||
 	    buf_puts(out, endings[t->end]) == -1 ||
 	    buf_puts(out, "\"}") == -1 ? -1 : 0;
+}
+
+/*
+ * Probing: "PREFIX  reply: ACTION[ CODE[ XCODE] "TEXT"][ after N s]\n"
+ * and, at eom, "PREFIX  change: WHAT "VALUE"[ (WHY NOT)]\n" for each.
+ */
+static int
+text_answer(struct buf *out, const struct palette *pal, const char *prefix,
+    const struct answer *a, enum stage stage)
+{
+	char	 num[64];
+	size_t	 i;
+
+	if (buf_puts(out, prefix) == -1 || buf_puts(out, "  reply: ") == -1 ||
+	    buf_puts(out, a->action) == -1 ||
+	    (a->code != NULL && (buf_puts(out, " ") == -1 ||
+	    buf_puts(out, a->code) == -1)) ||
+	    (a->xcode != NULL && (buf_puts(out, " ") == -1 ||
+	    buf_puts(out, a->xcode) == -1)) ||
+	    (a->text != NULL && (buf_puts(out, " ") == -1 ||
+	    text_quoted(out, pal, a->text, "") == -1)))
+		return -1;
+	snprintf(num, sizeof num, " after %lu.%03lu s", a->delay_ms / 1000,
+	    a->delay_ms % 1000);
+	if ((a->delay_ms > 0 && buf_puts(out, num) == -1) ||
+	    buf_puts(out, "\n") == -1)
+		return -1;
+	for (i = 0; stage == STAGE_EOM && i < a->nchanges; i++)
+		if (buf_puts(out, prefix) == -1 ||
+		    buf_puts(out, "  change: ") == -1 ||
+		    buf_puts(out, a->changes[i].what) == -1 ||
+		    buf_puts(out, " ") == -1 ||
+		    text_quoted(out, pal, a->changes[i].value, "") == -1 ||
+		    (a->changes[i].failure != NULL &&
+		    (buf_puts(out, " (") == -1 ||
+		    buf_puts(out, a->changes[i].failure) == -1 ||
+		    buf_puts(out, ")") == -1)) || buf_puts(out, "\n") == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * Probing: ,"reply":{"action":A,"code":C,"xcode":X,"text":T,"delay":S}
+ * (null for what was not given) and, at eom, ,"modifications":[{"action":
+ * WHAT,"value":V,"done":BOOL,"error":E},...].
+ */
+static int
+json_answer(struct buf *out, const struct answer *a, enum stage stage)
+{
+	char	 num[64];
+	size_t	 i;
+
+	snprintf(num, sizeof num, ",\"delay\":%lu.%03lu}", a->delay_ms / 1000,
+	    a->delay_ms % 1000);
+	if (buf_puts(out, ",\"reply\":{") == -1 ||
+	    json_string_or_null(out, "action", a->action) == -1 ||
+	    buf_puts(out, ",") == -1 ||
+	    json_string_or_null(out, "code", a->code) == -1 ||
+	    buf_puts(out, ",") == -1 ||
+	    json_string_or_null(out, "xcode", a->xcode) == -1 ||
+	    buf_puts(out, ",") == -1 ||
+	    json_string_or_null(out, "text", a->text) == -1 ||
+	    buf_puts(out, num) == -1)
+		return -1;
+	if (stage != STAGE_EOM)
+		return 0;
+	if (buf_puts(out, ",\"modifications\":[") == -1)
+		return -1;
+	for (i = 0; i < a->nchanges; i++)
+		if ((i > 0 && buf_puts(out, ",") == -1) ||
+		    buf_puts(out, "{") == -1 ||
+		    json_string_or_null(out, "action", a->changes[i].what) ==
+		    -1 || buf_puts(out, ",") == -1 ||
+		    json_string_or_null(out, "value", a->changes[i].value) ==
+		    -1 || buf_puts(out, a->changes[i].failure == NULL ?
+		    ",\"done\":true," : ",\"done\":false,") == -1 ||
+		    json_string_or_null(out, "error", a->changes[i].failure) ==
+		    -1 || buf_puts(out, "}") == -1)
+			return -1;
+	return buf_puts(out, "]");
 }

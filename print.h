@@ -54,6 +54,25 @@ struct negotiation {
 	unsigned long	offered_steps;
 	unsigned long	answered_actions;
 	unsigned long	answered_steps;
+	unsigned long	missing_actions;	/* asked for, not offered */
+};
+
+/* A change inspect made at eom, when probing. */
+struct answer_change {
+	const char	*what;		/* add-header, ..., quarantine */
+	const char	*value;		/* as given on the command line */
+	const char	*failure;	/* NULL: done; else why not */
+};
+
+/* What inspect answered a stage with, when probing. */
+struct answer {
+	const char	*action;	/* continue, accept, reject, ... */
+	const char	*code;		/* NULL: no reply text */
+	const char	*xcode;		/* NULL: none */
+	const char	*text;		/* NULL: none; lines joined by LF */
+	unsigned long	 delay_ms;	/* waited before answering */
+	const struct answer_change *changes;	/* eom */
+	size_t		 nchanges;
 };
 
 /*
@@ -84,6 +103,8 @@ struct event {
 	const struct visible	*visible;
 	size_t			 nvisible;
 	int			 show_visible;
+	/* Probing: inspect's answer, if not plain continue; else NULL. */
+	const struct answer	*answer;
 };
 
 /* How a transaction ended, as libmilter told it. */

@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "output.h"
+#include "probe.h"
 #include "serve.h"
 #include "workers.h"
 
@@ -86,8 +87,9 @@ serve_run(int report, void (*reopen)(void))
 	 * Sessions still open go on in libmilter's threads after it stops
 	 * listening: let the callbacks that have begun finish, hold the
 	 * others, and only then write the report out.  So every stage the
-	 * MTA saw answered is in the report.
+	 * MTA saw answered is in the report.  A --delay under way ends now.
 	 */
+	probe_stop();
 	serve_close();
 	output_stop(OUTPUT_STALL);
 	/*

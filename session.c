@@ -35,6 +35,8 @@ struct carry {
 	int		 rcpt_rej;
 	unsigned long	 nr_steps;
 	int		 mta_fd;
+	unsigned long	 actions;
+	unsigned long	 steps;
 };
 
 /* Session numbers, shared by the processes serving the one socket. */
@@ -101,6 +103,8 @@ session_connect(SMFICTX *ctx)
 		s->rcpt_rej = c->rcpt_rej;
 		s->nr_steps = c->nr_steps;
 		s->mta_fd = c->mta_fd;
+		s->actions = c->actions;
+		s->steps = c->steps;
 	}
 	c->ctx = NULL;
 	pthread_mutex_unlock(&carry_lock);
@@ -122,9 +126,12 @@ session_end(SMFICTX *ctx)
 	c->rcpt_rej = s->rcpt_rej;
 	c->nr_steps = s->nr_steps;
 	c->mta_fd = s->mta_fd;
+	c->actions = s->actions;
+	c->steps = s->steps;
 	pthread_mutex_unlock(&carry_lock);
 	macros_free(&s->macros);
 	summary_free(&s->summary);
+	free(s->probe);
 	free(s);
 }
 

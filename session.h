@@ -13,6 +13,7 @@
 #include "summary.h"
 
 struct spec;
+struct probe_state;
 
 /*
  * A session, in smfi_setpriv().  libmilter runs the callbacks of one
@@ -25,6 +26,9 @@ struct session {
 	int		 rcpt_rej;	/* rejected recipients negotiated */
 	unsigned long	 nr_steps;	/* the SMFIP_NR_* bits negotiated */
 	int		 mta_fd;	/* the MTA's TCP socket, or -1 */
+	unsigned long	 actions;	/* the SMFIF_* actions negotiated */
+	unsigned long	 steps;		/* the SMFIP_* steps negotiated */
+	struct probe_state *probe;	/* probing: the answer; flat */
 	struct macros	 macros;
 	struct summary	 summary;	/* if --summary */
 };
