@@ -118,6 +118,14 @@ def check_event(where, ev):
     keys.update(STAGE_KEYS[stage])
     if stage == "connect":
         keys.update(ADDRESS_KEYS.get(ev.get("family"), {}))
+    # Probing: inspect's answer where it was not plain continue, its
+    # changes at eom, and the actions asked for that were not offered.
+    if "reply" in ev and stage not in ("negotiate", "abort", "close"):
+        keys["reply"] = dict
+        if stage == "eom":
+            keys["modifications"] = list
+    if "missing_actions" in ev and stage == "negotiate":
+        keys.update(missing_actions=int, missing_action_flags=list)
     if set(ev) != set(keys):
         problems.append(f"{where}: keys {sorted(ev)}, expected "
                         f"{sorted(keys)}")
@@ -141,9 +149,31 @@ def check_event(where, ev):
     if stage == "connect" and address_of(ev) != ev["address"]:
         problems.append(f"{where}: family {ev['family']!r} and parts "
                         f"{address_of(ev)!r} for address {ev['address']!r}")
+    problems += check_answer(where, ev)
     if stage == "body" and ev["length"] != len(raw(ev["chunk"])):
         problems.append(f"{where}: length {ev['length']} for a chunk of "
                         f"{len(raw(ev['chunk']))} bytes")
+    return problems
+
+
+def check_answer(where, ev):
+    """Problems with the reply and modifications of a probed stage."""
+    problems = []
+    reply = ev.get("reply")
+    if reply is not None and (
+            set(reply) != {"action", "code", "xcode", "text", "delay"} or
+            reply["action"] not in ("continue", "accept", "reject",
+                                    "tempfail", "discard", "skip") or
+            type(reply["delay"]) not in (int, float) or
+            any(reply[k] is not None and type(reply[k]) is not str
+                for k in ("code", "xcode", "text"))):
+        problems.append(f"{where}: reply {reply!r}")
+    for m in ev.get("modifications", []):
+        if (type(m) is not dict or
+                set(m) != {"action", "value", "done", "error"} or
+                type(m["done"]) is not bool or
+                (m["error"] is None) != m["done"]):
+            problems.append(f"{where}: modification {m!r}")
     return problems
 
 

@@ -13,6 +13,8 @@
 #
 # Header lines of a .lua file change how it runs:
 #   -- inspect-args: ARGS  more options for inspect, split at white space
+#   -- inspect-arg: ARG    one more argument, kept whole (one a line);
+#                          @HERE@ in it is this directory
 #   -- socket: inet        listen on 127.0.0.1 rather than a unix socket
 #   -- clients: N          run N miltertests at once
 #   -- check: PROG ARGS    also run PROG ARGS REPORT in the case's
@@ -146,6 +148,9 @@ run_case() {
 		return
 	fi
 	read -ra args <<<"$(directive "$lua" inspect-args '')"
+	mapfile -t -O ${#args[@]} args < <(sed -n 's/^-- inspect-arg: //p' \
+	    "$lua")
+	args=("${args[@]//@HERE@/$here}")
 	# The cases hang up right after their last step.  With no-reply
 	# stages (inspect's default on unix sockets) libmilter gives up on a
 	# hung-up unix socket before reading what the MTA sent last; the
@@ -345,14 +350,15 @@ check_stderr() {
 # and the order in which the events of separate sessions reach the
 # report.  Sessions are put one after the other (a stable sort on the
 # session number keeps each one's own order); the time of day becomes
-# TIME, a duration DURATION.
+# TIME, a duration DURATION, and this directory @HERE@.
 normalise() {
 	local json_time='^(\{"session":[0-9]+,"stage":"[a-z]+","time":")'
 
 	sed -E -e "s/^(\[[0-9]+\] [a-z]+ )$stamp(\$| )/\1TIME\2/" \
 	    -e "s/$json_time$stamp\"/\1TIME\"/" \
 	    -e 's/ duration [0-9]+\.[0-9]{6}s$/ duration DURATION/' \
-	    -e 's/"duration":[0-9]+\.[0-9]{6}\}$/"duration":DURATION}/' "$1" |
+	    -e 's/"duration":[0-9]+\.[0-9]{6}\}$/"duration":DURATION}/' \
+	    -e "s|$here/|@HERE@/|g" "$1" |
 	    sed -E -e 's/^(\[|\{"session":)([0-9]+)/\2 &/' -e t -e 's/^/0 /' |
 	    sort -s -n -k 1,1 | cut -d ' ' -f 2-
 }
