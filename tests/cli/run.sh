@@ -581,6 +581,69 @@ expect_reject "output through a symlink" 1 "$tmp/link" \
     "$inspect" -s "unix:$tmp/x.sock" --output "$tmp/link"
 [ -e "$tmp/target" ] && fail "symlink target untouched" || ok "symlink target untouched"
 
+# --- probing ---------------------------------------------------------------
+# Bad probe values: one line naming the value, exit 64, nothing started.
+sock=unix:$tmp/probe.sock
+expect_reject "--reply: unknown stage" 64 "unknown stage 'rcpt'" \
+    "$inspect" -s "$sock" --reply 'rcpt=reject'
+expect_reject "--reply: unknown answer" 64 "unknown answer 'refuse'" \
+    "$inspect" -s "$sock" --reply 'helo=refuse'
+expect_reject "--reply: a code not 4xx or 5xx" 64 "code '250'" \
+    "$inspect" -s "$sock" --reply 'envrcpt=250 2.0.0 fine'
+expect_reject "--reply: X.Y.Z of another class" 64 \
+    "'4.7.1' is not a status 5" \
+    "$inspect" -s "$sock" --reply 'envrcpt=550 4.7.1 no'
+expect_reject "--reply: skip at connect" 64 \
+    "'skip' is not possible at connect" \
+    "$inspect" -s "$sock" --reply 'connect=skip'
+expect_reject "--reply: MATCH at a stage without argument" 64 \
+    "data has nothing to match" "$inspect" -s "$sock" --reply 'data/x=reject'
+expect_reject "--delay: not a number" 64 "'soon' is not a number of seconds" \
+    "$inspect" -s "$sock" --delay 'eom=soon'
+expect_reject "--replace-body: a missing file" 64 \
+    "--replace-body $tmp/none: No such file" \
+    "$inspect" -s "$sock" --replace-body "$tmp/none"
+expect_reject "--change-header: a bad index" 64 "Name[INDEX]: value" \
+    "$inspect" -s "$sock" --change-header 'Subject[0]: x'
+expect_reject "--no-reply yes with a delayed stage" 64 \
+    "--no-reply yes: helo is answered or delayed" \
+    "$inspect" -s "$sock" --no-reply yes --delay helo=1
+if [ ! -e "$tmp/probe.sock" ]; then
+	ok "probe: a bad value starts nothing"
+else
+	fail "probe: a bad value starts nothing" "socket made"
+fi
+
+# SIGTERM ends a --delay under way: inspect stops as fast as without one.
+cat >"$tmp/delay.lua" <<'EOF'
+conn = mt.connect("unix:" .. sock, 40, 0.05)
+assert(conn, "cannot connect")
+assert(mt.conninfo(conn, "client.example", "192.0.2.7") == nil)
+mt.helo(conn, "client.example")
+EOF
+if start_inspect "$tmp/delay.err" "$inspect" -s "unix:$tmp/delay.sock" \
+    --delay helo=60 --output "$tmp/delay.out"; then
+	timeout 30 miltertest -D sock="$tmp/delay.sock" -s "$tmp/delay.lua" \
+	    >/dev/null 2>&1 &
+	pids+=("$!")
+	if wait_until 10 grep -q '^\[1\] helo ' "$tmp/delay.out"; then
+		start=$(date +%s)
+		stop_inspect "$started"
+		took=$(($(date +%s) - start))
+		if [ "$stopped" -eq 0 ] && [ "$took" -le 7 ]; then
+			ok "SIGTERM ends a 60 s --delay (stopped in ${took} s)"
+		else
+			fail "SIGTERM ends a 60 s --delay" \
+			    "exit status $stopped after ${took} s"
+		fi
+	else
+		fail "SIGTERM ends a 60 s --delay" "helo never reported"
+		stop_inspect "$started"
+	fi
+else
+	fail "SIGTERM ends a 60 s --delay" "$(cat "$tmp/delay.err")"
+fi
+
 # --help and --version go to standard output and exit 0.
 if "$inspect" --help | grep -q -- '--connection-spec' &&
     "$inspect" --version | grep -q '^inspect [0-9]'; then
