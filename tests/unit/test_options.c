@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "../../daemon.h"
 #include "../../log.h"
 #include "../../options.h"
+#include "../../probe.h"
 
 #define MAX_ARGS	32
 
@@ -1700,6 +1702,243 @@ test_options_service_together(void **state)
 	assert_spec(&f->opts.where, AF_UNIX, "/run/inspect/i.sock", "", 0, 0);
 }
 
+/* Probing: --reply in all its forms, taken apart, in the order given. */
+static void
+test_options_probe_replies(void **state)
+{
+	struct fixture		*f = *state;
+	const struct probe_reply *r;
+
+	assert_int_equal(parse(f, "--reply",
+	    "envrcpt/bad@=550 5.7.1 probe rejects bad", "--reply",
+	    "data=451 first\\nsecond", "--reply", "body=skip", "--reply",
+	    "connect/192.0.2.66=discard", NULL), -1);
+	assert_rejected(f, "'discard' is not possible at connect");
+
+	assert_int_equal(parse(f, "--reply",
+	    "envrcpt/bad@=550 5.7.1 probe rejects bad", "--reply",
+	    "data=451 first\\nsecond", "--reply", "body=skip", "--reply",
+	    "eom=accept", NULL), 0);
+	assert_int_equal(f->opts.probe.nreplies, 4);
+	r = &f->opts.probe.replies[0];
+	assert_int_equal(r->stage, STAGE_ENVRCPT);
+	assert_string_equal(r->match, "bad@");
+	assert_int_equal(r->status, SMFIS_REJECT);
+	assert_string_equal(r->code, "550");
+	assert_string_equal(r->xcode, "5.7.1");
+	assert_string_equal(r->text, "probe rejects bad");
+	assert_int_equal(r->nlines, 1);
+	r = &f->opts.probe.replies[1];
+	assert_int_equal(r->stage, STAGE_DATA);
+	assert_null(r->match);
+	assert_int_equal(r->status, SMFIS_TEMPFAIL);
+	assert_string_equal(r->xcode, "");
+	assert_string_equal(r->text, "first\nsecond");
+	assert_int_equal(r->nlines, 2);
+	assert_string_equal(r->lines[0], "first");
+	assert_string_equal(r->lines[1], "second");
+	assert_null(r->lines[2]);
+	assert_int_equal(f->opts.probe.replies[2].status, SMFIS_SKIP);
+	assert_int_equal(f->opts.probe.replies[3].status, SMFIS_ACCEPT);
+	/* eom needs a reply anyway: no other stage is answered but these. */
+	assert_int_equal(probe_replied_stage(&f->opts.probe), STAGE_ENVRCPT);
+	assert_int_equal(probe_actions(&f->opts.probe), 0);
+}
+
+static void
+test_options_probe_replies_rejected(void **state)
+{
+	static const struct reject rows[] = {
+		{ { "--reply", "envrcpt" }, "expected STAGE[/MATCH]=ANSWER" },
+		{ { "--reply", "rcpt=reject" }, "unknown stage 'rcpt'" },
+		{ { "--reply", "close=reject" }, "unknown stage 'close'" },
+		{ { "--reply", "helo=refuse" }, "unknown answer 'refuse'" },
+		{ { "--reply", "helo/=reject" }, "empty MATCH" },
+		{ { "--reply", "eoh/x=reject" }, "eoh has nothing to match" },
+		{ { "--reply", "helo=skip" }, "'skip' is not possible at helo" },
+		{ { "--reply", "envrcpt=250 ok" }, "code '250' is not 4xx" },
+		{ { "--reply", "envrcpt=550 4.7.1 no" },
+		    "'4.7.1' is not a status 5.Y.Z" },
+		{ { "--reply", "envrcpt=550 5.7 no" }, "'5.7' is not" },
+		{ { "--reply", "envrcpt=550 5.1000.1 no" }, "'5.1000.1'" },
+		{ { "--reply", "envrcpt=550" }, "code 550 has no TEXT" },
+		{ { "--reply", "envrcpt=550 5.7.1" }, "code 550 has no TEXT" },
+		{ { "--reply", "envrcpt=55x no" }, "unknown answer '55x no'" },
+		{ { "--no-reply", "yes", "--reply", "helo=accept" },
+		    "--no-reply yes: helo is answered" },
+	};
+
+	assert_rejects(*state, rows, sizeof rows / sizeof rows[0]);
+}
+
+/* Past the bound: a clear error, naming the bound and the value. */
+static void
+test_options_probe_bounds(void **state)
+{
+	struct fixture	*f = *state;
+	char		 text[PROBE_MAX_LINE + 40];
+
+	/* More arguments than MAX_ARGS: the tables are filled directly. */
+	assert_int_equal(parse(f, NULL), 0);
+	f->opts.probe.nedits = PROBE_MAX_CHANGES;
+	f->err[0] = '\0';
+	assert_int_equal(probe_parse_change(&f->opts.probe,
+	    CHANGE_ADD_HEADER, "X-One: too many", f->err, sizeof f->err), -1);
+	assert_non_null(strstr(f->err, "more than 32 changes"));
+	f->opts.probe.nedits = 0;
+	f->opts.probe.nreplies = PROBE_MAX_REPLIES;
+	assert_int_equal(probe_parse_reply(&f->opts.probe, "eom=accept",
+	    f->err, sizeof f->err), -1);
+	assert_non_null(strstr(f->err, "more than 32 replies"));
+	f->opts.probe.nreplies = 0;
+
+	snprintf(text, sizeof text, "eom=550 %0*d", PROBE_MAX_LINE + 1, 0);
+	assert_int_equal(parse(f, "--reply", text, NULL), -1);
+	assert_rejected(f, "longer than 980 bytes");
+	assert_int_equal(parse(f, "--reply", "eom=550 1\\n2\\n3\\n4\\n5\\n6"
+	    "\\n7\\n8\\n9\\n10\\n11\\n12\\n13\\n14\\n15\\n16\\n17\\n18\\n19"
+	    "\\n20\\n21\\n22\\n23\\n24\\n25\\n26\\n27\\n28\\n29\\n30\\n31"
+	    "\\n32\\n33", NULL), -1);
+	assert_rejected(f, "more than 32 lines");
+	assert_int_equal(parse(f, "--reply", "eom=550 1\\n2\\n3\\n4\\n5\\n6"
+	    "\\n7\\n8\\n9\\n10\\n11\\n12\\n13\\n14\\n15\\n16\\n17\\n18\\n19"
+	    "\\n20\\n21\\n22\\n23\\n24\\n25\\n26\\n27\\n28\\n29\\n30\\n31"
+	    "\\n32", NULL), 0);
+	assert_int_equal(f->opts.probe.replies[0].nlines, 32);
+	assert_string_equal(f->opts.probe.replies[0].lines[31], "32");
+	assert_null(f->opts.probe.replies[0].lines[32]);
+}
+
+static void
+test_options_probe_delay(void **state)
+{
+	static const struct reject rows[] = {
+		{ { "--delay", "eom" }, "expected STAGE=SECONDS" },
+		{ { "--delay", "abort=1" }, "expected STAGE=SECONDS" },
+		{ { "--delay", "eom=" }, "'' is not a number of seconds" },
+		{ { "--delay", "eom=0" }, "'0' is not" },
+		{ { "--delay", "eom=0.0001" }, "'0.0001' is not" },
+		{ { "--delay", "eom=3600.5" }, "from 0.001 to 3600" },
+		{ { "--delay", "eom=1e3" }, "'1e3' is not" },
+		{ { "--delay", "eom=-1" }, "'-1' is not" },
+		{ { "--delay", "eom=1.2.3" }, "'1.2.3' is not" },
+		{ { "--delay", "eom=99999999999999999999" }, "is not" },
+		{ { "--delay", "eom=1", "--delay", "eom=2" },
+		    "eom is delayed twice" },
+		{ { "--no-reply", "yes", "--delay", "header=1" },
+		    "--no-reply yes: header is answered or delayed" },
+	};
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, "--delay", "helo=2.5", "--delay", "eom=.25",
+	    "--delay", "body=0.001", "--delay", "connect=3600", NULL), 0);
+	assert_int_equal(f->opts.probe.delay_ms[STAGE_HELO], 2500);
+	assert_int_equal(f->opts.probe.delay_ms[STAGE_EOM], 250);
+	assert_int_equal(f->opts.probe.delay_ms[STAGE_BODY], 1);
+	assert_int_equal(f->opts.probe.delay_ms[STAGE_CONNECT], 3600000);
+	assert_int_equal(f->opts.probe.delay_ms[STAGE_DATA], 0);
+	assert_int_equal(probe_active(&f->opts.probe), 1);
+	/* A delay at eom alone needs no more replies than usual. */
+	assert_int_equal(parse(f, "--no-reply", "yes", "--delay", "eom=1",
+	    NULL), 0);
+	assert_rejects(f, rows, sizeof rows / sizeof rows[0]);
+}
+
+/* The changes at eom, taken apart, and the actions they need. */
+static void
+test_options_probe_changes(void **state)
+{
+	struct fixture		*f = *state;
+	const struct probe_edit	*e;
+
+	assert_int_equal(parse(f, NULL), 0);
+	assert_int_equal(probe_active(&f->opts.probe), 0);
+	assert_int_equal(parse(f, "--add-header", "X-Probe: yes",
+	    "--insert-header", "0 X-First:first", "--change-header",
+	    "Subject[2]: changed", "--change-header", "X-Old:",
+	    "--add-rcpt", "<a@example.net>", "--add-rcpt",
+	    "<b@example.net> NOTIFY=NEVER", "--delete-rcpt", "<c@example.net>",
+	    "--change-from", "<s@example.org> SIZE=10", "--quarantine",
+	    "held", NULL), 0);
+	assert_int_equal(f->opts.probe.nedits, 9);
+	e = f->opts.probe.edits;
+	assert_string_equal(e[0].name, "X-Probe");
+	assert_string_equal(e[0].value, "yes");
+	assert_string_equal(e[0].spaced, " yes");
+	assert_string_equal(e[0].given, "X-Probe: yes");
+	assert_int_equal(e[1].index, 0);
+	assert_string_equal(e[1].name, "X-First");
+	assert_string_equal(e[1].value, "first");
+	assert_int_equal(e[2].index, 2);
+	assert_string_equal(e[2].name, "Subject");
+	assert_string_equal(e[2].value, "changed");
+	assert_string_equal(e[3].name, "X-Old");
+	assert_int_equal(e[3].index, 1);
+	assert_null(e[3].value);		/* deletes */
+	assert_string_equal(e[4].name, "<a@example.net>");
+	assert_null(e[4].value);
+	assert_string_equal(e[5].value, "NOTIFY=NEVER");
+	assert_string_equal(e[6].name, "<c@example.net>");
+	assert_string_equal(e[7].name, "<s@example.org>");
+	assert_string_equal(e[7].value, "SIZE=10");
+	assert_int_equal(e[8].kind, CHANGE_QUARANTINE);
+	assert_string_equal(e[8].value, "held");
+	assert_int_equal(probe_actions(&f->opts.probe), SMFIF_ADDHDRS |
+	    SMFIF_CHGHDRS | SMFIF_ADDRCPT | SMFIF_ADDRCPT_PAR |
+	    SMFIF_DELRCPT | SMFIF_CHGFROM | SMFIF_QUARANTINE);
+	assert_int_equal(probe_replied_stage(&f->opts.probe), STAGE_MAX);
+}
+
+static void
+test_options_probe_changes_rejected(void **state)
+{
+	static const struct reject rows[] = {
+		{ { "--add-header", "X-Probe" }, "expected Name: value" },
+		{ { "--add-header", ": yes" }, "empty header name" },
+		{ { "--add-header", "X Probe: yes" }, "printable ASCII" },
+		{ { "--add-header", "X-Probe: a\nb" }, "a line break" },
+		{ { "--add-header", "" }, "empty value" },
+		{ { "--insert-header", "X-Probe: yes" },
+		    "expected INDEX Name: value" },
+		{ { "--insert-header", "-1 X-Probe: yes" },
+		    "expected INDEX Name: value" },
+		{ { "--change-header", "Subject[0]: x" }, "INDEX from 1" },
+		{ { "--change-header", "Subject[x]: x" }, "INDEX from 1" },
+		{ { "--change-header", "Subject[1] x" }, "Name: value" },
+		{ { "--delete-rcpt", "<a@b> NOTIFY=NEVER" },
+		    "expected one ADDRESS" },
+		{ { "--add-rcpt", " <a@b>" }, "expected ADDRESS" },
+		{ { "--change-from", "<a@b>", "--change-from", "<c@d>" },
+		    "--change-from given twice" },
+		{ { "--quarantine", "a", "--quarantine", "b" },
+		    "--quarantine given twice" },
+		{ { "--replace-body", "" }, "--replace-body: empty path" },
+		{ { "--replace-body", "/nonexistent/body" },
+		    "--replace-body /nonexistent/body: No such file" },
+		{ { "--replace-body", "/" }, "--replace-body /: Is a directory" },
+	};
+
+	assert_rejects(*state, rows, sizeof rows / sizeof rows[0]);
+}
+
+/* The new body is read at once, its lines ended by CRLF. */
+static void
+test_options_probe_body(void **state)
+{
+	struct fixture	*f = *state;
+	char		 path[] = "/tmp/test_options.XXXXXX";
+	int		 fd;
+
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_int_equal(write(fd, "one\ntwo\r\nthree", 14), 14);
+	close(fd);
+	assert_int_equal(parse(f, "--replace-body", path, NULL), 0);
+	unlink(path);
+	assert_int_equal(f->opts.probe.bodylen, 15);
+	assert_memory_equal(f->opts.probe.body, "one\r\ntwo\r\nthree", 15);
+	assert_int_equal(probe_actions(&f->opts.probe), SMFIF_CHGBODY);
+}
+
 int
 main(void)
 {
@@ -1772,6 +2011,13 @@ main(void)
 		T(test_options_backlog),
 		T(test_options_compat),
 		T(test_options_service_together),
+		T(test_options_probe_replies),
+		T(test_options_probe_replies_rejected),
+		T(test_options_probe_bounds),
+		T(test_options_probe_delay),
+		T(test_options_probe_changes),
+		T(test_options_probe_changes_rejected),
+		T(test_options_probe_body),
 #undef T
 	};
 
