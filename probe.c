@@ -385,7 +385,7 @@ static int
 parse_header(struct probe_edit *e, const char *arg, int kind, char *err,
     size_t errlen)
 {
-	const char	*opt = probe_change_names[kind], *s = arg, *colon;
+	const char	*opt = probe_change_names[kind], *s = arg, *colon, *c;
 	char		*end;
 	size_t		 n;
 	long		 idx = 1;
@@ -413,8 +413,8 @@ parse_header(struct probe_edit *e, const char *arg, int kind, char *err,
 	if (n == 0)
 		return print_reason(err, errlen, "--%s '%s': empty header "
 		    "name", opt, arg);
-	for (end = (char *)(uintptr_t)s; end < s + n; end++)
-		if (*end <= ' ' || *end > '~')
+	for (c = s; c < s + n; c++)
+		if (*c <= ' ' || *c > '~')
 			return print_reason(err, errlen, "--%s '%s': a header "
 			    "name of printable ASCII, without spaces", opt,
 			    arg);

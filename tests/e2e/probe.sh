@@ -121,7 +121,7 @@ teardown() {
 	trap - EXIT
 	[ -z "$master_pid" ] || postfix_stop "$work"
 	[ -z "$sink_pid" ] || terminate "$sink_pid"
-	terminate "${inspect_pids[@]}"
+	[ ${#inspect_pids[@]} -eq 0 ] || terminate "${inspect_pids[@]}"
 	[ -z "$work" ] || rm -rf "$work"
 }
 
@@ -275,6 +275,26 @@ probe_hold() {
 	[ "$failed" -eq "$before" ] || show_debug hold
 }
 
+# Each inspect exits 0 at SIGTERM, having said nothing but that it
+# listens and probes: no error, no warning, no sanitizer's report.
+stop_inspects() {
+	local i pid status p
+
+	for i in "${!inspect_pids[@]}"; do
+		pid=${inspect_pids[i]}
+		p=${probes[i]}
+		kill -TERM "$pid"
+		wait_until 8 gone "$pid"
+		wait "$pid"
+		status=$?
+		check "[$p] inspect exits 0 at SIGTERM" [ "$status" -eq 0 ]
+		check "[$p] inspect logged nothing else" not grep -qv \
+		    -e '^inspect: listening on ' -e '^inspect: PROBING: ' \
+		    -e '^inspect: stopping on signal' "$work/$p.err"
+	done
+	inspect_pids=()
+}
+
 main() {
 	if [ "${1:-}" = --save-sample ] && [ $# -eq 2 ]; then
 		sample=$(cd "$2" && pwd) || exit 2
@@ -308,6 +328,7 @@ main() {
 	probe_timeout
 	probe_progress
 	probe_hold
+	stop_inspects
 	summary
 	[ "$failed" -eq 0 ]
 }
