@@ -102,6 +102,7 @@ milter-check: inspect
 
 e2e-check: inspect
 	tests/e2e/run.sh
+	tests/e2e/probe.sh
 
 # A private Sendmail, unpacked by tests/install-deps.sh (or fetched then).
 sendmail-check: inspect
