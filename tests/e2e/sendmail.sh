@@ -7,7 +7,8 @@
 # Three daemons, each with its own inspects: two with the defaults (no
 # replies), one writing JSON and one text, also over IPv6 if there is ::1;
 # one with --no-reply no (Sendmail then sends an abort on RSET); one with
-# --request-macros.
+# --request-macros; one probing Sendmail: a recipient rejected with its
+# own text, a header added.
 #
 # usage: tests/e2e/sendmail.sh [--save-sample FILE]
 #   --save-sample FILE  also write inspect's text report of the message
@@ -41,10 +42,12 @@ ipv6=			# "yes" if the namespace has ::1
 smtp_main=		# the daemon whose milters are inspect json and text
 smtp_replies=		# the daemon whose milter is inspect --no-reply no
 smtp_request=		# the daemon whose milter is inspect --request-macros
+smtp_probe=		# the daemon whose milter probes (--reply, --add-header)
 milter_json=
 milter_text=
 milter_replies=
 milter_request=
+milter_probe=
 sendmail_pid=
 inspect_pids=()
 inspect_names=()	# the names of inspect_pids, for messages
@@ -155,11 +158,13 @@ write_config() {
 		daemon MTA "$smtp_main" 127.0.0.1 'json;text'
 		daemon MTA-replies "$smtp_replies" 127.0.0.1 replies
 		daemon MTA-request "$smtp_request" 127.0.0.1 request
+		daemon MTA-probe "$smtp_probe" 127.0.0.1 probe
 		[ -z "$ipv6" ] || daemon MTA6 "$smtp_main" ::1 'json;text' inet6
 		filter json "$milter_json"
 		filter text "$milter_text"
 		filter replies "$milter_replies"
 		filter request "$milter_request"
+		filter probe "$milter_probe"
 		echo "MAILER(\`local')dnl"
 		echo "MAILER(\`smtp')dnl"
 	} >"$work/etc/inspect.mc"
@@ -177,7 +182,8 @@ start_sendmail() {
 	sendmail_pid=$!
 	wait_until 10 listening "$sendmail_pid" "$smtp_main" &&
 	    wait_until 5 listening "$sendmail_pid" "$smtp_replies" &&
-	    wait_until 5 listening "$sendmail_pid" "$smtp_request"
+	    wait_until 5 listening "$sendmail_pid" "$smtp_request" &&
+	    wait_until 5 listening "$sendmail_pid" "$smtp_probe"
 }
 
 # sendmail_left: the live processes of the daemon's process group.
@@ -199,9 +205,10 @@ stop_sendmail() {
 setup() {
 	work=$(mktemp -d -t inspect-sendmail.XXXXXX) || return 1
 	if ! { pick_port smtp_main && pick_port smtp_replies &&
-	    pick_port smtp_request && pick_port milter_json &&
-	    pick_port milter_text && pick_port milter_replies &&
-	    pick_port milter_request; }; then
+	    pick_port smtp_request && pick_port smtp_probe &&
+	    pick_port milter_json && pick_port milter_text &&
+	    pick_port milter_replies && pick_port milter_request &&
+	    pick_port milter_probe; }; then
 		fail "setup: no free TCP ports"
 		return 1
 	fi
@@ -213,7 +220,10 @@ setup() {
 	if ! { start_inspect json "$milter_json" json &&
 	    start_inspect text "$milter_text" text &&
 	    start_inspect replies "$milter_replies" json --no-reply no &&
-	    start_inspect request "$milter_request" json --request-macros; }
+	    start_inspect request "$milter_request" json --request-macros &&
+	    start_inspect probe "$milter_probe" text \
+	    --reply 'envrcpt/bad@=550 5.7.1 probe rejects bad' \
+	    --add-header 'X-Probe: yes'; }
 	then
 		fail "setup: inspect is not listening"
 		sed 's/^/# /' "$work"/*.err
@@ -327,6 +337,46 @@ check_text_report() {
 
 # show_debug FILE: Sendmail's output, the debug log's end, inspect's
 # diagnostics and FILE's end, for a failure's reader.
+# Probing Sendmail: the client sees inspect's reject text for the
+# recipient that matches (after the address, as Sendmail puts it) and 250
+# for the other; the message queued has the header inspect added, with
+# one space after the colon.
+check_probe() {
+	local p="[probe]" before=$failed qf
+
+	timeout 30 python3 - "$smtp_probe" >"$work/probe.client" 2>&1 <<-'EOF'
+	import smtplib, sys
+	s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20)
+	s.ehlo("probe.example.org")
+	s.mail("<alice@example.org>")
+	for rcpt in ("<good@example.com>", "<bad@example.com>"):
+	    code, text = s.rcpt(rcpt)
+	    print("RCPT", rcpt, code, text.decode())
+	code, text = s.data(b"Subject: probe\r\n\r\nProbing Sendmail.\r\n")
+	print("DATA", code, text.decode())
+	s.quit()
+	EOF
+	check "$p the client sees the reject text for bad@" grep -qxF \
+	    'RCPT <bad@example.com> 550 5.7.1 <bad@example.com>... probe rejects bad' \
+	    "$work/probe.client"
+	check "$p the other recipient is accepted" \
+	    grep -qE '^RCPT <good@example.com> 250 ' "$work/probe.client"
+	check "$p the message is queued" \
+	    grep -qE '^DATA 250 ' "$work/probe.client"
+	qf=$(grep -l '^\$sprobe\.example\.org$' "$work"/queue/qf*)
+	check "$p the queued message has X-Probe: yes" \
+	    grep -qE '^H\?\?X-Probe: yes$' "$qf"
+	check "$p report: the reply to bad@" grep -qF \
+	    '  reply: reject 550 5.7.1 "probe rejects bad"' "$work/probe.out"
+	check "$p report: the header added" \
+	    grep -qF '  change: add-header "X-Probe: yes"' "$work/probe.out"
+	if [ "$failed" -ne "$before" ]; then
+		sed 's/^/# /' "$work/probe.client"
+		sed 's/^/# qf: /' "$qf"
+		show_debug "$work/probe.out"
+	fi
+}
+
 show_debug() {
 	echo "# --- Sendmail's output:"
 	tail -n 10 "$work/sendmail.out" 2>/dev/null | sed 's/^/# /'
@@ -435,6 +485,7 @@ main() {
 	run_checker request request MTA-request message.request.example.org \
 	    rset.request.example.org
 	check_text_report
+	check_probe
 	[ -z "$sample" ] || save_sample "$sample"
 	check_stop
 	summary
