@@ -60,6 +60,7 @@ static void	make_changes(SMFICTX *, struct session *,
 		    struct probe_state *);
 static const char *make_change(SMFICTX *, struct session *,
 		    const struct probe_edit *);
+static void	describe(struct buf *, const char *, const char *);
 static void	wait_delay(SMFICTX *, unsigned long, int);
 static sfsistat	quiet_continue(struct session *, unsigned long);
 
@@ -167,6 +168,7 @@ probe_parse_reply(struct probe *p, const char *arg, char *err,
 		    "STAGE[/MATCH]=ANSWER", arg);
 	r = &p->replies[p->nreplies];
 	memset(r, 0, sizeof *r);
+	r->given = arg;
 	slash = memchr(arg, '/', eq - arg);
 	len = (slash != NULL ? slash : eq) - arg;
 	if (stage_named(arg, len, &r->stage) == -1)
@@ -578,18 +580,8 @@ probe_setup(const struct probe *p)
 			probed |= 1u << st;
 	if (!probe_active(p))
 		return;
-	for (i = 0; i < p->nreplies; i++) {
-		buf_puts(&b, " --reply ");
-		buf_puts(&b, print_stage_names[p->replies[i].stage]);
-		if (p->replies[i].match != NULL) {
-			buf_puts(&b, "/");
-			print_text_escape(&b, p->replies[i].match,
-			    strlen(p->replies[i].match));
-		}
-		buf_puts(&b, "=");
-		buf_puts(&b, p->replies[i].code[0] != '\0' ?
-		    p->replies[i].code : p->replies[i].action);
-	}
+	for (i = 0; i < p->nreplies; i++)
+		describe(&b, "reply", p->replies[i].given);
 	for (st = 0; st < STAGE_MAX; st++)
 		if (p->delay_ms[st] != 0) {
 			snprintf(num, sizeof num, " --delay %s=%lu.%03lu",
@@ -597,14 +589,24 @@ probe_setup(const struct probe *p)
 			    p->delay_ms[st] % 1000);
 			buf_puts(&b, num);
 		}
-	for (i = 0; i < p->nedits; i++) {
-		buf_puts(&b, " --");
-		buf_puts(&b, probe_change_names[p->edits[i].kind]);
-	}
+	for (i = 0; i < p->nedits; i++)
+		describe(&b, probe_change_names[p->edits[i].kind],
+		    p->edits[i].given);
 	if (buf_add(&b, "", 1) == 0)
 		log_notice("PROBING: inspect answers and changes mail as "
 		    "asked:%s", b.data);
 	buf_free(&b);
+}
+
+/* " --OPT "VALUE"", the value escaped as the report's. */
+static void
+describe(struct buf *b, const char *opt, const char *value)
+{
+	buf_puts(b, " --");
+	buf_puts(b, opt);
+	buf_puts(b, " \"");
+	print_text_escape(b, value, strlen(value));
+	buf_puts(b, "\"");
 }
 
 void

@@ -32,6 +32,7 @@ enum probe_change {
 
 /* One --reply: which events of a stage it answers, and how. */
 struct probe_reply {
+	const char	*given;		/* the option's value, for the log */
 	enum stage	 stage;
 	char		*match;		/* NULL: every event; owned */
 	sfsistat	 status;	/* SMFIS_* */

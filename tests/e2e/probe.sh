@@ -204,8 +204,9 @@ probe_change() {
 	    grep -qF '  change: add-header "X-Probe: yes"' "$t"
 	check "$p report: the actions asked for" grep -qE \
 	    '  answered actions: 0x00000017 SMFIF_ADDHDRS\|SMFIF_CHGBODY\|SMFIF_ADDRCPT\|SMFIF_CHGHDRS$' "$t"
-	check "$p log: inspect says it probes" \
-	    grep -q 'PROBING: .*--reply envrcpt/bad@=550' "$work/change.err"
+	check "$p log: inspect says it probes, and how" grep -qF \
+	    'PROBING: inspect answers and changes mail as asked: --reply "envrcpt/bad@=550 5.7.1 probe rejects bad" --add-header "X-Probe: yes"' \
+	    "$work/change.err"
 	[ "$failed" -eq "$before" ] || show_debug change
 	if [ -n "$sample" ]; then
 		cp "$work/change.swaks" "$sample/probe-client.txt"

@@ -23,7 +23,8 @@
 #   -- summaries: N        the report ends with N summary lines, which
 #                          stand for closes that --stages leaves out
 #   -- stderr: LINE        a line inspect must write to standard error
-#                          besides "listening on" (one directive a line)
+#                          besides "listening on" (one directive a line;
+#                          @HERE@ in it is this directory)
 #
 # The cases run side by side, JOBS (default 16) at a time: libmilter takes
 # up to 5 s to stop, and that wait dominates a case.
@@ -341,7 +342,8 @@ check_stderr() {
 	grep -v -e '^inspect: listening on ' \
 	    -e '^inspect: note: unix:.* is root:root ' "$dir/err" \
 	    >"$dir/err.rest"
-	sed -n 's/^-- stderr: //p' "$lua" >"$dir/err.expected"
+	sed -n 's/^-- stderr: //p' "$lua" | sed "s|@HERE@|$here|g" \
+	    >"$dir/err.expected"
 	diff -u --label expected --label "inspect's standard error" \
 	    "$dir/err.expected" "$dir/err.rest"
 }

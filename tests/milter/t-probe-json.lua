@@ -10,7 +10,7 @@
 -- inspect-arg: --add-header=X-Probe: yes
 -- inspect-arg: --add-rcpt=<added@example.net>
 -- check: check-json.py
--- stderr: inspect: PROBING: inspect answers and changes mail as asked: --reply envrcpt/bad@=reject --reply eoh=continue --delay helo=1.500 --add-header --add-rcpt
+-- stderr: inspect: PROBING: inspect answers and changes mail as asked: --reply "envrcpt/bad@=reject" --reply "eoh=continue" --delay helo=1.500 --add-header "X-Probe: yes" --add-rcpt "<added@example.net>"
 
 dofile(lib)
 

@@ -13,7 +13,7 @@
 -- inspect-arg: --reply=connect/192.0.2.66=reject
 -- inspect-arg: --reply=helo/accept.example=accept
 -- inspect-arg: --reply=unknown=451 4.3.0 first line\nsecond line
--- stderr: inspect: PROBING: inspect answers and changes mail as asked: --reply envrcpt/bad@=550 --reply envfrom/tempfail@=tempfail --reply body=skip --reply header/x-drop=discard --reply connect/192.0.2.66=reject --reply helo/accept.example=accept --reply unknown=451
+-- stderr: inspect: PROBING: inspect answers and changes mail as asked: --reply "envrcpt/bad@=550 5.7.1 probe rejects bad" --reply "envfrom/tempfail@=tempfail" --reply "body=skip" --reply "header/x-drop=discard" --reply "connect/192.0.2.66=reject" --reply "helo/accept.example=accept" --reply "unknown=451 4.3.0 first line\\nsecond line"
 
 dofile(lib)
 
