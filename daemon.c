@@ -27,6 +27,7 @@ static int	parse_id(const char *, unsigned long *);
 static void	owned_release(struct owned *);
 static int	read_memory(long *, long *);
 
+static int	on_terminal;		/* see daemon_note_terminal() */
 
 int
 daemon_user(const char *s, enum idkind kind, uid_t *uid, gid_t *gid,
@@ -317,6 +318,33 @@ daemon_sigset(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
+}
+
+void
+daemon_note_terminal(void)
+{
+	on_terminal = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO);
+}
+
+int
+daemon_hangup_stops(void)
+{
+	return on_terminal;
+}
+
+const char *
+daemon_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGHUP:
+		return "SIGHUP (the terminal hung up)";
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	default:
+		return "a signal";
+	}
 }
 
 static int

@@ -115,6 +115,23 @@ void	daemon_ready(int fd, const char *why);
 void	daemon_sigset(sigset_t *set);
 
 /*
+ * Note whether standard input or output is a terminal.  Call it once,
+ * in the process that serves or supervises, after daemon_detach() and
+ * before standard output may be pointed elsewhere (-v).
+ */
+void	daemon_note_terminal(void);
+
+/*
+ * Whether SIGHUP means that the terminal hung up, and so stop, rather
+ * than "reopen the files": in the foreground, on a terminal, as
+ * daemon_note_terminal() found.
+ */
+int	daemon_hangup_stops(void);
+
+/* A stopping signal's name for the log: SIGHUP is a terminal's hang-up. */
+const char *daemon_signal_name(int sig);
+
+/*
  * --report-memory-profile: log the process's memory after session id,
  * read from /proc; with MILTER_MEMORY_PROFILE=yes, the allocator's view
  * too.

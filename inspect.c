@@ -212,7 +212,9 @@ main(int argc, char *argv[])
 	 * The signals are taken by this thread (or, with workers, the
 	 * supervisor) rather than libmilter's, so that HUP reopens files
 	 * instead of stopping; every thread started later inherits the mask.
+	 * Whether HUP is a terminal's hang-up is known before started().
 	 */
+	daemon_note_terminal();
 	daemon_sigset(&set);
 	sigaddset(&set, SIGUSR1);
 	if (workers > 0)
@@ -344,7 +346,7 @@ reopen_all(void)
 		}
 	}
 	if (rc == 0)
-		log_info("reopened the log and the report files");
+		log_notice("reopened the log and the report files");
 }
 
 /* A thread's format buffer goes with the thread. */

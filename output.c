@@ -297,6 +297,20 @@ output_stop(int stall)
 	}
 }
 
+size_t
+output_abandon(void)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&qlock);
+	n = events + inflight;
+	events = inflight = 0;
+	pthread_mutex_unlock(&qlock);
+	if (n > 0)
+		atomic_fetch_add(&shared->lost, n);
+	return n;
+}
+
 unsigned long long
 output_lost(void)
 {

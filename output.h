@@ -71,6 +71,13 @@ void	output_event(const char *p, size_t len);
  */
 void	output_stop(int stall);
 
+/*
+ * Stopping at once, without writing out: what is queued counts as lost,
+ * and it is gone for output_stop().  Returns how many events that is.
+ * Safe while output_stop() runs in another thread.
+ */
+size_t	output_abandon(void);
+
 /* Events lost so far, in every process: dropped or failed to write. */
 unsigned long long output_lost(void);
 

@@ -23,6 +23,8 @@
 
 /* Stopping gives up on an output that takes nothing for this long. */
 #define OUTPUT_STALL	5
+/* What drain_thread() sends down the signals' pipe: no signal's number. */
+#define DRAINED		0
 
 static int	take_signals(void);
 static void	on_signal(int);
@@ -30,6 +32,8 @@ static int	next_signal(void);
 static int	start_thread(pthread_t *, void *(*)(void *));
 static void	*stop_thread(void *);
 static void	*milter_thread(void *);
+static void	*drain_thread(void *);
+static int	abandon(int);
 static void	serve_close(void);
 
 static pthread_t	 main_thread;	/* serve_run()'s, which takes signals */
@@ -43,9 +47,9 @@ static atomic_int	 closed;
 int
 serve_run(int report, void (*reopen)(void))
 {
-	pthread_t	 thread, stopper;
+	pthread_t	 thread, helper;
 	char		 err[256];
-	int		 sig, stopping = 0, error;
+	int		 sig, stops = 0, draining = 0, error;
 
 	main_thread = pthread_self();
 	/*
@@ -63,41 +67,44 @@ serve_run(int report, void (*reopen)(void))
 		return WORKER_EXIT_FATAL;
 	}
 	worker_ready(NULL);
-	for (;;) {
-		if ((sig = next_signal()) == SIGHUP) {
+	/*
+	 * The stop is done by threads of their own, so that this one still
+	 * hears the signals while it lasts: a second one ends it at once.
+	 */
+	while ((sig = next_signal()) != DRAINED) {
+		if (sig == SIGHUP && !daemon_hangup_stops()) {
 			reopen();
 			continue;
 		}
-		if (sig == SIGINT || sig == SIGTERM) {
-			log_info("stopping on signal %d", sig);
-			stopping = 1;
+		/* SIGUSR1: libmilter stopped by itself; no one asked. */
+		if (sig != SIGUSR1) {
+			if (++stops > 1)
+				return abandon(sig);
+			log_notice("stopping on %s", daemon_signal_name(sig));
 			log_stopping();
 			/*
 			 * smfi_stop() waits for libmilter's listener to end
 			 * its poll, up to five seconds: not here.
 			 */
-			if (start_thread(&stopper, stop_thread) == 0)
-				pthread_detach(stopper);
+			if (start_thread(&helper, stop_thread) == 0)
+				pthread_detach(helper);
 			else
 				smfi_stop();
 		}
-		break;		/* SIGUSR1: libmilter stopped by itself */
+		if (!draining) {
+			draining = 1;
+			if (start_thread(&helper, drain_thread) == 0)
+				pthread_detach(helper);
+			else
+				drain_thread(NULL);
+		}
 	}
-	/*
-	 * Sessions still open go on in libmilter's threads after it stops
-	 * listening: let the callbacks that have begun finish, hold the
-	 * others, and only then write the report out.  So every stage the
-	 * MTA saw answered is in the report.  A --delay under way ends now.
-	 */
-	probe_stop();
-	serve_close();
-	output_stop(OUTPUT_STALL);
 	/*
 	 * libmilter's return is not worth waiting for: its listener may be
 	 * in a poll of up to five seconds.  Stopped before libmilter got to
 	 * serve, it fails to listen again: still a stop that was asked for.
 	 */
-	if (stopping)
+	if (stops > 0)
 		return 0;
 	pthread_join(thread, NULL);
 	if (milter_failed) {
@@ -106,6 +113,47 @@ serve_run(int report, void (*reopen)(void))
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * Sessions still open go on in libmilter's threads after it stops
+ * listening: let the callbacks that have begun finish, hold the others,
+ * and only then write the report out.  So every stage the MTA saw
+ * answered is in the report.  A --delay under way ends now.  Then tell
+ * serve_run(), through the pipe the signals come by.
+ */
+static void *
+drain_thread(void *arg)
+{
+	const struct timespec	 tick = { 0, 1000000 };
+	unsigned char		 c = DRAINED;
+
+	(void)arg;
+	probe_stop();
+	serve_close();
+	output_stop(OUTPUT_STALL);
+	/* Unlike a signal, this must not be lost to a full pipe. */
+	while (write(wake[1], &c, 1) != 1)
+		nanosleep(&tick, NULL);
+	return NULL;
+}
+
+/*
+ * A second signal during the stop: give up on it, as an interactive
+ * program does on a second Ctrl-C.  What the outputs have not taken yet
+ * is lost, and main() logs the count with the others lost.  Returns the
+ * exit status: 128 + sig, as a shell shows a program a signal ended.
+ */
+static int
+abandon(int sig)
+{
+	size_t		 queued = output_abandon();
+	unsigned int	 busy = atomic_load(&inside);
+
+	log_warn("%s again: exiting at once; %zu events not written, %u "
+	    "stages under way left unanswered", daemon_signal_name(sig), queued,
+	    busy);
+	return 128 + sig;
 }
 
 /*

@@ -9,12 +9,16 @@
 /*
  * Serve until a signal says stop: libmilter runs in a thread of its
  * own, the report's writer in another if report, and this thread takes
- * the signals: SIGHUP calls reopen, SIGTERM and SIGINT stop.  At a stop
- * the callbacks under way finish, later ones are held unanswered, and
- * the report is written out: every stage the MTA saw answered is in it.
- * Tells a supervisor, if any, that it serves (worker_ready()).  Returns
- * 0, 1 if libmilter stopped with an error, or WORKER_EXIT_FATAL if
- * serving could not start.  Call with the signals blocked.
+ * the signals: SIGTERM and SIGINT stop, and so does SIGHUP when
+ * daemon_hangup_stops() says it is a terminal's hang-up; otherwise
+ * SIGHUP calls reopen.  At a stop the callbacks under way finish, later
+ * ones are held unanswered, and the report is written out: every stage
+ * the MTA saw answered is in it.  A second stopping signal meanwhile
+ * ends the stop at once, what is not written counted lost.  Tells a
+ * supervisor, if any, that it serves (worker_ready()).  Returns 0, 1 if
+ * libmilter stopped with an error, 128 + the second signal's number
+ * after a stop cut short, or WORKER_EXIT_FATAL if serving could not
+ * start.  Call with the signals blocked.
  */
 int	serve_run(int report, void (*reopen)(void));
 

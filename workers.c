@@ -22,6 +22,8 @@
 #define WORKER_MIN_LIFE		1
 /* How long workers get to stop before they are killed. */
 #define WORKER_STOP_WAIT	15
+/* ... and after a second signal, when each should exit at once. */
+#define WORKER_QUIT_WAIT	1
 /* How long workers get to say they serve. */
 #define WORKER_START_WAIT	30
 
@@ -46,9 +48,9 @@ workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void),
 	struct timespec	 tick = { 1, 0 };
 	sigset_t	 set;
 	time_t		 stop_at = 0;
-	unsigned int	 i, alive = 0;
+	unsigned int	 i, alive = 0, stops = 0;
 	char		 why[512];
-	int		 sig, fatal = 0, p[2];
+	int		 sig, fatal = 0, quit = 0, p[2];
 
 	if ((w = calloc(n, sizeof *w)) == NULL || pipe2(p, O_CLOEXEC) == -1) {
 		snprintf(why, sizeof why, "cannot run workers: %s",
@@ -101,22 +103,34 @@ workers_run(unsigned int n, int (*serve)(void), void (*reopen)(void),
 			}
 			break;
 		case SIGHUP:
-			reopen();
-			signal_all(w, n, SIGHUP);
-			break;
+			if (!daemon_hangup_stops()) {
+				reopen();
+				signal_all(w, n, SIGHUP);
+				break;
+			}
+			/* FALLTHROUGH */
 		case SIGINT:
 		case SIGTERM:
-			if (stop_at == 0) {
-				log_info("stopping %u worker%s", alive,
-				    LOG_S(alive));
-				stop_at = time(NULL) + WORKER_STOP_WAIT;
+			if (++stops == 1) {
+				log_notice("stopping %u worker%s on %s", alive,
+				    LOG_S(alive), daemon_signal_name(sig));
+				if (stop_at == 0) {
+					stop_at = time(NULL) + WORKER_STOP_WAIT;
+					signal_all(w, n, SIGTERM);
+				}
+			} else if (stops == 2) {
+				/* Their second signal: each exits at once. */
+				log_warn("%s again: the workers exit at once",
+				    daemon_signal_name(sig));
 				signal_all(w, n, SIGTERM);
+				stop_at = time(NULL) + WORKER_QUIT_WAIT;
+				quit = 128 + sig;
 			}
 			break;
 		}
 	}
 	free(w);
-	return fatal;
+	return quit != 0 ? quit : fatal;
 }
 
 void
@@ -199,6 +213,15 @@ spawn(int (*serve)(void))
 		/* The launcher waits for it to close: no worker may hold it. */
 		if (launcher_fd != -1)
 			close(launcher_fd);
+		/*
+		 * A terminal's ^C and hang-up go to its foreground process
+		 * group: to the supervisor alone, which passes them on.  A
+		 * worker hit by both would take the second for "exit at
+		 * once".  Not being in that group, a worker must not be
+		 * stopped for writing to the terminal (stty tostop).
+		 */
+		setpgid(0, 0);
+		signal(SIGTTOU, SIG_IGN);
 		_exit(serve());
 	}
 	log_debug("worker %ld started", (long)pid);
