@@ -3,7 +3,8 @@
 # file, detaching, dropping privileges, the unix socket's owner, mode and
 # lifetime, levelled logging to a file and to syslog, reopening on SIGHUP,
 # worker processes, the memory profile, the options kept for
-# milter-test-client's sake, and the listen backlog.
+# milter-test-client's sake, the listen backlog, and signals: a second one
+# during a stop, a terminal's hang-up, the time a stop takes (signals.py).
 #
 # Needs root: inspect drops to nobody, and the syslog test mounts a /dev of
 # its own in a private mount namespace.  Everything lives in one mktemp -d
@@ -827,7 +828,7 @@ test_reopen() {
 	mv "$out" "$out.1"
 	kill -HUP "$pid"
 	check "reopen: the new log says both were reopened" \
-	    wait_until "$READY_WAIT" logged "$log" "$pid" info \
+	    wait_until "$READY_WAIT" logged "$log" "$pid" message \
 	    "reopened the log and the report files"
 	check "reopen: a new report file appears" test -e "$out"
 	check "reopen: still the same process after SIGHUP" \
@@ -1014,7 +1015,7 @@ replaced() {
 	count_children "$1" "$2" && ! children "$1" | grep -qx "$3"
 }
 
-# all_reopened LOG... -- PID...: every PID logged (info) that it reopened
+# all_reopened LOG... -- PID...: every PID logged (message) that it reopened
 # its files, in one of the LOGs (the old one, if it could not reopen).
 all_reopened() {
 	local logs=() pid
@@ -1025,7 +1026,7 @@ all_reopened() {
 	done
 	shift
 	for pid; do
-		grep -qE "inspect\[$pid\]: info: reopened the log" \
+		grep -qE "inspect\[$pid\]: message: reopened the log" \
 		    "${logs[@]}" 2>/dev/null || return 1
 	done
 }
@@ -1033,7 +1034,7 @@ all_reopened() {
 # test_workers_reopen SUP SOCK LOG OUT WHAT N: SIGHUP to the supervisor
 # reopens the log and the report in every worker: after a rotation, every
 # new session is in the new report and none in the old.  N sessions are
-# reported before.  Needs --log-level with info.
+# reported before.
 test_workers_reopen() {
 	local sup=$1 sock=$2 log=$3 out=$4 what=$5 before=$6
 
@@ -1273,6 +1274,23 @@ test_backlog() {
 	retire "${run[@]}"
 }
 
+# --- signals from a terminal, twice, and the time a stop takes ---------------
+
+test_signals() {
+	local line
+
+	python3 "$here/signals.py" "$inspect" "$tmp" >"$tmp/signals.result" 2>&1
+	while IFS= read -r line; do
+		echo "$line"
+		case $line in
+		"ok "*)		passed=$((passed + 1)) ;;
+		"FAIL "*)	failed=$((failed + 1)) ;;
+		esac
+	done <"$tmp/signals.result"
+	grep -q '^ok ' "$tmp/signals.result" ||
+	    fail "signals: signals.py ran" "$(tail -5 "$tmp/signals.result")"
+}
+
 # --- main ---------------------------------------------------------------------
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -1300,6 +1318,7 @@ test_cannot_drop
 test_memory
 test_compat
 test_backlog
+test_signals
 # What each test left stopping in the background must be gone by now.
 check "every other inspect stopped by SIGTERM in time" \
     stop TERM "${retiring[@]}"
