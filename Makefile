@@ -77,15 +77,25 @@ tests/unit/test_daemon: tests/unit/test_daemon.o daemon.o print.o buf.o log.o
 tests/unit/test_ctx: tests/unit/test_ctx.o ctx.o macros.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
-# Builds and runs inspect on its default socket.
-run: inspect
+# What needs root runs through sudo unless make runs as root.
+AS_ROOT != [ "$$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null || \
+	echo sudo -E
+
+# Builds and runs inspect on its default socket, installing first what that
+# needs if anything is missing.
+run:
+	tests/install-deps.sh --run
+	$(MAKE) inspect
 	./inspect
 
-# Every test: unit (cmocka), command line, integration (miltertest), end to
-# end (Postfix, Sendmail), service, hostile, the Debian package.  All but
-# the first three need root.
-check: unit-check cli-check milter-check e2e-check sendmail-check \
-	service-check hostile-check package-check
+# Every test, after installing what they need if anything is missing: unit
+# (cmocka), command line, integration (miltertest), end to end (Postfix,
+# Sendmail), service, hostile, the Debian package.  All but the unit and
+# integration tests need root, and run as root (AS_ROOT).
+check:
+	tests/install-deps.sh
+	$(MAKE) unit-check cli-check milter-check e2e-check sendmail-check \
+	    service-check hostile-check package-check
 
 # Every test binary runs, whatever the ones before it did; the failed
 # ones are named at the end, and make fails if any did.
@@ -94,34 +104,35 @@ unit-check: $(UNIT)
 	if [ -n "$$bad" ]; then echo "unit-check: failed:$$bad"; exit 1; fi
 
 cli-check: inspect
-	tests/cli/run.sh
-	tests/cli/terminal.sh
+	$(AS_ROOT) tests/cli/run.sh
+	$(AS_ROOT) tests/cli/terminal.sh
+	$(AS_ROOT) tests/cli/setup.sh
 
 milter-check: inspect
 	tests/milter/run.sh
 
 e2e-check: inspect
-	tests/e2e/run.sh
-	tests/e2e/probe.sh
+	$(AS_ROOT) tests/e2e/run.sh
+	$(AS_ROOT) tests/e2e/probe.sh
 
 # A private Sendmail, unpacked by tests/install-deps.sh (or fetched then).
 sendmail-check: inspect
-	tests/e2e/sendmail.sh
+	$(AS_ROOT) tests/e2e/sendmail.sh
 
 # inspect as a service, alone and behind Postfix; needs root.
 service-check: inspect
-	tests/service/run.sh
-	tests/e2e/service.sh
+	$(AS_ROOT) tests/service/run.sh
+	$(AS_ROOT) tests/e2e/service.sh
 
 # Hostile MTAs, a thousand sessions at once, signals and failing outputs
 # (tests/hostile/run.sh); needs root.
 hostile-check: inspect
-	tests/hostile/run.sh
+	$(AS_ROOT) tests/hostile/run.sh
 
 # The Debian package, built from a copy of the tree, installed, run as its
 # unit runs it, and purged; needs root and a machine without it installed.
 package-check:
-	tests/package/run.sh
+	$(AS_ROOT) tests/package/run.sh
 
 # Fuzzing with libFuzzer (fuzz/run.sh), each target for FUZZ_SECONDS;
 # needs clang.  Not part of check.

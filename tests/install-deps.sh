@@ -1,15 +1,20 @@
 #!/bin/sh
 # Installs, from Debian's archive, what building, testing and benchmarking
 # inspect needs, if anything is missing, and fetches a private Sendmail for
-# the tests into a cache directory.  Run as root; changes nothing else on
-# the machine.
+# the tests into a cache directory; with --run, only what building and
+# running inspect take.  What needs root runs as root: directly for root,
+# else through sudo.  Changes nothing else on the machine.
+#
+# usage: tests/install-deps.sh [--run]
 set -eu
+
+run="gcc make pkg-config libc6-dev libmilter-dev"
 
 # m4 and the libraries after it are for the private Sendmail, whose own
 # packages cannot be installed beside Postfix (see below); debhelper and
 # the rest of that line, for building, linting, checking and installing
 # the Debian package (tests/package/run.sh).
-packages="gcc make pkg-config libc6-dev libmilter-dev libcmocka-dev
+packages="$run libcmocka-dev
 	miltertest postfix swaks python3 procps iproute2 valgrind clang
 	m4 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3
 	libwrap0
@@ -21,6 +26,22 @@ packages="gcc make pkg-config libc6-dev libmilter-dev libcmocka-dev
 sendmail_packages="sendmail-bin sendmail-base sendmail-cf"
 sendmail_cache=${INSPECT_SENDMAIL_CACHE:-/var/cache/inspect-tests/sendmail}
 
+# as_root: set $as_root to what runs a command as root ("" for root,
+# "sudo"), or say in one line that nothing can and exit 1.  WHAT is what
+# needs root.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		as_root=
+	elif command -v sudo >/dev/null 2>&1; then
+		as_root=sudo
+		echo "install-deps.sh: $1; doing it with sudo"
+	else
+		echo "install-deps.sh: $1, which needs root: run this as" \
+		    "root, or install sudo" >&2
+		exit 1
+	fi
+}
+
 install_packages() {
 	missing=
 	for package in $packages; do
@@ -31,20 +52,19 @@ install_packages() {
 		echo "install-deps.sh: every package needed is installed"
 		return 0
 	fi
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "install-deps.sh: missing:$missing; run as root" \
-		    "(apt-get needs it)" >&2
-		exit 1
-	fi
+	as_root "missing:$missing"
 	# Postfix asks how to configure the system's own instance: not at
 	# all.  The tests run their own private instance and never touch
 	# /etc/postfix.
-	echo "postfix postfix/main_mailer_type select No configuration" |
-		debconf-set-selections
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
+	case "$missing " in
+	*" postfix "*)
+		echo "postfix postfix/main_mailer_type select No" \
+		    "configuration" | $as_root debconf-set-selections ;;
+	esac
+	$as_root apt-get update -q
 	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $packages
+	$as_root env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends $missing
 	updated=yes
 }
 
@@ -55,33 +75,46 @@ fetch_sendmail() {
 		echo "install-deps.sh: Sendmail is unpacked in $sendmail_cache"
 		return 0
 	fi
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "install-deps.sh: no Sendmail in $sendmail_cache; run" \
-		    "as root" >&2
-		exit 1
-	fi
-	[ -n "${updated:-}" ] || apt-get update -q
-	rm -rf "$sendmail_cache.new"
-	mkdir -p "$sendmail_cache.new/debs"
+	as_root "no Sendmail in $sendmail_cache"
+	[ -n "${updated:-}" ] || $as_root apt-get update -q
+	$as_root rm -rf "$sendmail_cache.new"
+	$as_root mkdir -p "$sendmail_cache.new/debs"
 	# apt-get downloads as _apt, which must be able to write there.
-	chown _apt "$sendmail_cache.new/debs" 2>/dev/null || true
+	$as_root chown _apt "$sendmail_cache.new/debs" 2>/dev/null || true
 	# shellcheck disable=SC2086
-	(cd "$sendmail_cache.new/debs" && apt-get download -q \
+	(cd "$sendmail_cache.new/debs" && $as_root apt-get download -q \
 	    $sendmail_packages)
 	for deb in "$sendmail_cache.new/debs"/*.deb; do
-		dpkg-deb -x "$deb" "$sendmail_cache.new/root"
+		$as_root dpkg-deb -x "$deb" "$sendmail_cache.new/root"
 	done
 	# Not set-group-id mail, as Debian ships it: a copy out of dpkg's
 	# reach, which updates never replace, must not carry privileges.
-	chmod g-s "$sendmail_cache.new/root/usr/libexec/sendmail/sendmail"
+	$as_root chmod g-s \
+	    "$sendmail_cache.new/root/usr/libexec/sendmail/sendmail"
 	for deb in "$sendmail_cache.new/debs"/*.deb; do
 		dpkg-deb --show --showformat '${Package} ${Version}\n' "$deb"
-	done >"$sendmail_cache.new/ready"
-	rm -rf "$sendmail_cache"
-	mv "$sendmail_cache.new" "$sendmail_cache"
+	done | $as_root tee "$sendmail_cache.new/ready" >/dev/null
+	$as_root rm -rf "$sendmail_cache"
+	$as_root mv "$sendmail_cache.new" "$sendmail_cache"
 	echo "install-deps.sh: Sendmail unpacked in $sendmail_cache:" \
 	    "$(paste -sd ',' "$sendmail_cache/ready")"
 }
 
+case $# in
+0) ;;
+1)	[ "$1" = --run ] || {
+		echo "install-deps.sh: unknown option '$1'" \
+		    "(usage: install-deps.sh [--run])" >&2
+		exit 64
+	}
+	packages=$run ;;
+*)	echo "usage: install-deps.sh [--run]" >&2
+	exit 64 ;;
+esac
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "install-deps.sh: not Debian (no dpkg-query): see that these" \
+	    "are installed:" $packages >&2
+	exit 0
+fi
 install_packages
-fetch_sendmail
+[ "$packages" = "$run" ] || fetch_sendmail
