@@ -157,14 +157,11 @@ abandon(int sig)
 }
 
 /*
- * The signals come to this thread, never to libmilter's: libmilter
- * starts a thread of its own that waits for SIGHUP, SIGINT and SIGTERM
- * and stops on any of them, and a process's signal goes to whichever
- * thread waits for it, the main thread first.  So this thread, always
- * the main one of its process, keeps them unblocked at all times, and
- * their handler passes them on through a pipe; every other thread
- * starts with them blocked (start_thread()).  Returns 0, or an error
- * number.
+ * The signals come to this thread, never to libmilter's (see
+ * sigwait() below).  This thread, always the main one of its process,
+ * keeps them unblocked at all times, and their handler passes them on
+ * through a pipe; every other thread starts with them blocked
+ * (start_thread()).  Returns 0, or an error number.
  */
 static int
 take_signals(void)
@@ -252,6 +249,29 @@ milter_thread(void *arg)
 	milter_failed = smfi_main() != MI_SUCCESS;
 	pthread_kill(main_thread, SIGUSR1);
 	return NULL;
+}
+
+/*
+ * libmilter starts a thread of its own that waits for SIGHUP, SIGINT
+ * and SIGTERM in sigwait() and stops libmilter on any of them, HUP
+ * included.  A signal sent to the process waits for the first thread
+ * that takes it: mostly this module's, but not always (when it comes as
+ * libmilter starts, or with a terminal's hang-up), and a SIGHUP taken
+ * there stops inspect unseen instead of reopening its files.  No one
+ * else in inspect calls sigwait(): this one, which libmilter gets
+ * instead of the C library's, waits for ever, and the signals are
+ * inspect's alone.
+ */
+int
+sigwait(const sigset_t *set, int *sig)
+{
+	sigset_t	 none;
+
+	(void)set;
+	(void)sig;
+	sigfillset(&none);
+	for (;;)
+		sigsuspend(&none);
 }
 
 void
