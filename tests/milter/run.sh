@@ -7,9 +7,9 @@
 # own.  What inspect printed, with its timestamps normalised, must match
 # t-NAME.ok byte for byte; inspect must answer every step with "continue"
 # (lib.lua), exit 0 on SIGTERM, and write nothing to standard error but its
-# "listening on" line and the case's "-- stderr:" lines.  -u, or UPDATE=1
-# in the environment, rewrites the .ok files instead: read them against
-# what the script sent before keeping them.
+# "listening on" and "stopping on SIGTERM" lines and the case's "-- stderr:"
+# lines.  -u, or UPDATE=1 in the environment, rewrites the .ok files
+# instead: read them against what the script sent before keeping them.
 #
 # Header lines of a .lua file change how it runs:
 #   -- inspect-args: ARGS  more options for inspect, split at white space
@@ -332,16 +332,16 @@ stop_inspect() {
 	fi
 }
 
-# Standard error must hold the "listening on" line and then just what the
-# case expects: a sanitizer's report or lost events fail it.  The note
-# that root's unix socket is out of Postfix's reach (tests/cli checks it)
-# does not matter to miltertest, which runs as root.
+# Standard error must hold the "listening on" line, the stop's line, and
+# then just what the case expects: a sanitizer's report or lost events fail
+# it.  The note that root's unix socket is out of Postfix's reach
+# (tests/cli checks it) does not matter to miltertest, which runs as root.
 check_stderr() {
 	local dir=$1 lua=$2
 
 	grep -v -e '^inspect: listening on ' \
-	    -e '^inspect: note: unix:.* is root:root ' "$dir/err" \
-	    >"$dir/err.rest"
+	    -e '^inspect: note: unix:.* is root:root ' \
+	    -e '^inspect: stopping on SIGTERM$' "$dir/err" >"$dir/err.rest"
 	sed -n 's/^-- stderr: //p' "$lua" | sed "s|@HERE@|$here|g" \
 	    >"$dir/err.expected"
 	diff -u --label expected --label "inspect's standard error" \
