@@ -6,9 +6,9 @@ usage: signals.py INSPECT DIR
 Runs INSPECT (the binary) in the foreground, on unix sockets in the
 scratch directory DIR, and checks what an administrator sees:
   - a second Ctrl-C (SIGINT through a terminal), or a second SIGTERM,
-    while inspect is still writing out its report to an output that
-    takes nothing, ends it at once with status 128 + the signal, and
-    the log says what was lost;
+    while inspect (alone, or with workers) is still writing out its
+    report to an output that takes nothing, ends it at once with status
+    128 + the signal, and the log says what was lost;
   - a terminal that hangs up stops inspect (and its workers) when it
     runs on that terminal, and only reopens the files when standard
     input and output are not on it, or when it runs as a daemon;
@@ -246,13 +246,15 @@ def stuck_output(tmp, name):
 
 # --- the checks ----------------------------------------------------------
 
-def second_signal(binary, tmp, sig, name):
+def second_signal(binary, tmp, sig, name, workers=0):
     """sig twice while inspect writes out its report: out at once."""
     fifo, reader = stuck_output(tmp, name)
     tty = sig == signal.SIGINT
-    i = Inspect(binary, tmp, name, ["--output", fifo], tty=tty)
+    args = ["--output", fifo] + (["--n-workers", str(workers)]
+                                 if workers else [])
+    i = Inspect(binary, tmp, name, args, tty=tty)
     try:
-        if not i.ready():
+        if not i.ready(workers):
             report(name + ": starts", False, read(i.log))
             return
         conn = fill_report(i.sock, 20)
@@ -287,6 +289,9 @@ def second_signal(binary, tmp, sig, name):
                "events could not be written" in log, log)
         report("%s: the socket is removed" % name,
                not os.path.exists(i.sock))
+        if workers:
+            report("%s: the workers are gone" % name,
+                   wait_for(lambda: not children(i.pid)))
         conn.close()
     finally:
         i.stop()
@@ -338,7 +343,8 @@ def hangup_reopens(binary, tmp, workers):
                % what, wait_for(lambda: i.logged(
                    "message: reopened the log and the report files")) and
                exited(i.p, 0.5) is None,
-               "exit status %r; log:\n%s" % (i.p.poll(), read(i.log)))
+               "exit status %r; log before and after:\n%s" %
+               (i.p.poll(), read(i.log + ".1") + read(i.log)))
         i.p.send_signal(signal.SIGTERM)
         status = exited(i.p, WAIT)
         report("log: 'stopping' shown at the default levels (%s)" % what,
@@ -404,6 +410,7 @@ def main():
     binary, tmp = sys.argv[1], sys.argv[2]
     second_signal(binary, tmp, signal.SIGINT, "second-ctrl-c")
     second_signal(binary, tmp, signal.SIGTERM, "second-sigterm")
+    second_signal(binary, tmp, signal.SIGINT, "second-ctrl-c-workers", 2)
     hangup_stops(binary, tmp, 0)
     hangup_stops(binary, tmp, 2)
     hangup_reopens(binary, tmp, 0)
