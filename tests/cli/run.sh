@@ -445,8 +445,8 @@ if start_inspect "$tmp/worker.err" "$inspect" -q --n-workers 1 \
 	stop_inspect "$started"
 	check "--n-workers 1: '1 worker serving'" \
 	    grep -qx "inspect: 1 worker serving" "$tmp/worker.err"
-	check "--n-workers 1: 'stopping 1 worker'" \
-	    grep -qx "inspect: stopping 1 worker" "$tmp/worker.err"
+	check "--n-workers 1: 'stopping 1 worker on SIGTERM'" \
+	    grep -qx "inspect: stopping 1 worker on SIGTERM" "$tmp/worker.err"
 else
 	fail "--n-workers 1 starts" "$(cat "$tmp/worker.err")"
 fi
