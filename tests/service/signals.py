@@ -286,7 +286,7 @@ def second_signal(binary, tmp, sig, name, workers=0):
         log = read(i.log)
         report("%s: the log says what was lost" % name,
                "again: exiting at once" in log and
-               "events could not be written" in log, log)
+               "could not be written" in log, log)
         report("%s: the socket is removed" % name,
                not os.path.exists(i.sock))
         if workers:
