@@ -150,9 +150,9 @@ abandon(int sig)
 	size_t		 queued = output_abandon();
 	unsigned int	 busy = atomic_load(&inside);
 
-	log_warn("%s again: exiting at once; %zu events not written, %u "
-	    "stages under way left unanswered", daemon_signal_name(sig), queued,
-	    busy);
+	log_warn("%s again: exiting at once; %zu event%s not written, %u "
+	    "stage%s under way left unanswered", daemon_signal_name(sig),
+	    queued, LOG_S(queued), busy, LOG_S(busy));
 	return 128 + sig;
 }
 
