@@ -291,7 +291,7 @@ stop_inspects() {
 		check "[$p] inspect exits 0 at SIGTERM" [ "$status" -eq 0 ]
 		check "[$p] inspect logged nothing else" not grep -qv \
 		    -e '^inspect: listening on ' -e '^inspect: PROBING: ' \
-		    -e '^inspect: stopping on signal' "$work/$p.err"
+		    -e '^inspect: stopping on SIG' "$work/$p.err"
 	done
 	inspect_pids=()
 }
