@@ -41,7 +41,7 @@ ALL_CFLAGS = $(IN_CPPFLAGS) $(CPPFLAGS) $(IN_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
 OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
-	macros.o serve.o session.o summary.o workers.o buf.o probe.o
+	macros.o serve.o session.o summary.o record.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon
 

@@ -42,6 +42,24 @@ ctx_mta_version(SMFICTX *ctx)
 	return v;
 }
 
+unsigned long
+ctx_mta_actions(SMFICTX *ctx)
+{
+	unsigned long	 f;
+
+	CTX_READ(ctx, ctx_mta_aflags, f);
+	return f;
+}
+
+unsigned long
+ctx_mta_steps(SMFICTX *ctx)
+{
+	unsigned long	 f;
+
+	CTX_READ(ctx, ctx_mta_pflags, f);
+	return f;
+}
+
 char **
 ctx_macros(SMFICTX *ctx, enum ctx_slot slot, const void **buf)
 {

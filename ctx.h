@@ -80,6 +80,14 @@ int	ctx_socket(SMFICTX *ctx);
 int	ctx_mta_version(SMFICTX *ctx);
 
 /*
+ * The actions and the protocol steps the MTA itself offered: the
+ * negotiate callback sees libmilter's emulated no-reply bits added to
+ * the steps.  After ctx_check().
+ */
+unsigned long ctx_mta_actions(SMFICTX *ctx);
+unsigned long ctx_mta_steps(SMFICTX *ctx);
+
+/*
  * The macros of slot: name, value, name, value, ..., NULL, names as the
  * MTA wrote them (a packet with an odd number of strings leaves a name
  * whose value is NULL: stop there), or NULL if the slot is empty.  *buf

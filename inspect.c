@@ -302,7 +302,7 @@ setup_shared(void)
 {
 	int	 rc;
 
-	if (session_setup(timeout, &opts.where) == -1)
+	if (session_setup(timeout, &opts.where, opts.record, &ids) == -1)
 		return -1;
 	if ((rc = pthread_key_create(&buf_key, free_buf)) != 0) {
 		log_crit("pthread_key_create: %s", strerror(rc));
@@ -438,6 +438,7 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 	    (opts.summary && summary_event(&s->summary, ev, out,
 	    opts.format, opts.colored) == -1))
 		goto nomem;
+	record_event(&s->record, ev, s->layout_ok ? ctx : NULL);
 	output_event(out->data, out->len);
 	return;
 nomem:

@@ -76,7 +76,8 @@ enum {
 	OPT_ADD_RCPT,
 	OPT_DELETE_RCPT,
 	OPT_REPLACE_BODY,
-	OPT_QUARANTINE
+	OPT_QUARANTINE,
+	OPT_RECORD
 };
 
 static int	parse_uint(const char *, unsigned long, unsigned long,
@@ -177,6 +178,7 @@ static const struct option longopts[] = {
 	    OPT_PACKET_BUFFER },
 	{ "pid-file",		required_argument,	NULL, OPT_PID_FILE },
 	{ "quiet",		no_argument,		NULL, OPT_QUIET },
+	{ "record",		required_argument,	NULL, OPT_RECORD },
 	{ "report-memory-profile", no_argument,		NULL, OPT_MEMORY },
 	{ "request-macros",	no_argument,		NULL,
 	    OPT_REQUEST_MACROS },
@@ -236,6 +238,7 @@ static const struct {
 	{ OPT_PID_FILE, "--pid-file", "path" },
 	{ OPT_LOG_PATH, "--log-path", "path" },
 	{ OPT_REPLACE_BODY, "--replace-body", "path" },
+	{ OPT_RECORD, "--record", "directory" },
 	{ 'u', "-u", "user" },
 	{ OPT_USER, "--user", "user" },
 	{ OPT_USER_NAME, "--user-name", "user" },
@@ -290,6 +293,8 @@ options_usage(FILE *fp)
 "                              is left to wait for; see inspect(8))\n"
 "  -q, --quiet                 report nothing per stage (milter-test-client's\n"
 "                              --no-report-request too)\n"
+"      --record DIR            write each session, at its close, to DIR as a\n"
+"                              miltertest script that replays it\n"
 "\n"
 "Probing the MTA (see inspect(8)); all but the last three repeatable:\n"
 "      --reply STAGE[/MATCH]=ANSWER  answer STAGE (connect, helo, envfrom,\n"
@@ -473,6 +478,9 @@ report_option(struct options *opts, int ch, const char *arg, char *err,
 		break;
 	case OPT_STAGES:
 		return set_stages(opts, arg, err, errlen);
+	case OPT_RECORD:
+		opts->record = arg;
+		break;
 	case OPT_SUMMARY:
 	case OPT_NO_SUMMARY:
 		opts->summary = ch == OPT_SUMMARY;
@@ -979,6 +987,15 @@ check_service(struct options *opts, char *err, size_t errlen)
 		    "report, or -q");
 	if (opts->noutputs == 0)
 		opts->outputs[opts->noutputs++] = "-";
+	/*
+	 * Quiet and recording: the events still pass through for the
+	 * scripts, but no stage and no summary is reported.
+	 */
+	if (opts->quiet && opts->record != NULL) {
+		opts->quiet = 0;
+		opts->stages = 0;
+		opts->summary = 0;
+	}
 	if (opts->verbose)
 		opts->log_levels = LEVEL_ALL;
 	if (opts->report_memory)

@@ -80,6 +80,7 @@ struct options {
 	enum show_macros show_macros;
 	enum macro_source macro_source;
 	int		 quiet;
+	const char	*record;	/* --record: the scripts' directory */
 	int		 verbose;
 	int		 timeout;	/* seconds; 0 keeps libmilter's */
 	enum noreply	 noreply;

@@ -55,8 +55,11 @@ static struct carry	 carry[CARRY_SLOTS];
 static pthread_mutex_t	 carry_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int
-session_setup(time_t libmilter_timeout, const struct spec *sp)
+session_setup(time_t libmilter_timeout, const struct spec *sp,
+    const char *record, const struct ids *ids)
 {
+	if (record_setup(record, ids) == -1)
+		return -1;
 	numbering = mmap(NULL, sizeof *numbering, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (numbering == MAP_FAILED) {
@@ -132,6 +135,7 @@ session_end(SMFICTX *ctx)
 	macros_free(&s->macros);
 	summary_free(&s->summary);
 	free(s->probe);
+	record_free(&s->record);
 	free(s);
 }
 

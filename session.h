@@ -10,8 +10,10 @@
 #include <libmilter/mfapi.h>
 
 #include "macros.h"
+#include "record.h"
 #include "summary.h"
 
+struct ids;
 struct spec;
 struct probe_state;
 
@@ -31,16 +33,19 @@ struct session {
 	struct probe_state *probe;	/* probing: the answer; flat */
 	struct macros	 macros;
 	struct summary	 summary;	/* if --summary */
+	struct record	 record;	/* if --record */
 };
 
 /*
  * Before serving, and before any worker starts: session numbers are
  * shared by every process serving the one socket.  timeout is
  * libmilter's, as set (ctx_check() uses it); sp, the listening socket's
- * spec, which must stay unchanged while serving.  Returns 0, or -1 after
- * logging why.
+ * spec, which must stay unchanged while serving; record, the directory
+ * of --record or NULL, which ids's user must be able to write
+ * (record_setup()).  Returns 0, or -1 after logging why.
  */
-int	session_setup(time_t timeout, const struct spec *sp);
+int	session_setup(time_t timeout, const struct spec *sp,
+	    const char *record, const struct ids *ids);
 
 /*
  * ctx's session, made on first use: numbered, libmilter's context

@@ -178,8 +178,12 @@ test_ctx_agrees_with_libmilter(void **state)
 	assert_null(buf);
 	f->u.head.ctx_sd = 42;
 	f->u.head.ctx_mta_prot_vers = 6;
+	f->u.head.ctx_mta_aflags = 0x1ff;
+	f->u.head.ctx_mta_pflags = 0x1fe7f;
 	assert_int_equal(ctx_socket(ctx_of(f)), 42);
 	assert_int_equal(ctx_mta_version(ctx_of(f)), 6);
+	assert_int_equal(ctx_mta_actions(ctx_of(f)), 0x1ff);
+	assert_int_equal(ctx_mta_steps(ctx_of(f)), 0x1fe7f);
 	free_fake(f);
 }
 
