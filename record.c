@@ -161,12 +161,19 @@ record_setup(const char *dir, const struct ids *ids)
 
 	if (dir == NULL)
 		return 0;
-	/* O_NOFOLLOW: a symbolic link in its place fails with ELOOP. */
+	/*
+	 * A symbolic link is refused, whatever it points to: one put in
+	 * its place between the two calls fails to open (O_NOFOLLOW).
+	 */
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+		log_crit("--record %s: a symbolic link; give the directory "
+		    "itself", dir);
+		return -1;
+	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) ==
 	    -1) {
-		log_crit("--record %s: %s", dir, errno == ELOOP ?
-		    "a symbolic link; give the directory itself" :
-		    errno == ENOTDIR ? "not a directory" : strerror(errno));
+		log_crit("--record %s: %s", dir, errno == ENOTDIR ||
+		    errno == ELOOP ? "not a directory" : strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
@@ -716,8 +723,8 @@ head(struct record *r, struct buf *out)
 	    "--   miltertest -D sock=inet:PORT@127.0.0.1 -s %s\n"
 	    "-- Each step checks that the milter answers as inspect did; "
 	    "the first\n-- that does not stops the replay and names its "
-	    "line.  What miltertest\n-- cannot send is a comment "
-	    "\"not replayed:\" where it came.\n\n", r->name) == -1)
+	    "line.  What miltertest\n-- cannot send is a comment where "
+	    "it came, saying it is not replayed.\n\n", r->name) == -1)
 		return -1;
 	return buf_add(out, prelude, sizeof prelude - 1);
 }
