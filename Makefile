@@ -110,6 +110,7 @@ cli-check: inspect
 
 milter-check: inspect
 	tests/milter/run.sh
+	tests/milter/record.sh
 
 e2e-check: inspect
 	$(AS_ROOT) tests/e2e/run.sh

@@ -810,6 +810,40 @@ test_options_stages(void **state)
 	assert_int_equal(f->opts.stages, OPTIONS_ALL_STAGES);
 }
 
+/*
+ * --record names the scripts' directory, checked at start-up rather
+ * than here; with -q the events still pass through for the scripts, and
+ * no stage and no summary is reported.
+ */
+static void
+test_options_record(void **state)
+{
+	struct fixture	*f = *state;
+	static const struct reject r[] = {
+		{ { "--record", "" }, "--record" },
+		{ { "--record" }, "needs a value" },
+	};
+
+	assert_int_equal(parse(f, NULL), 0);
+	assert_null(f->opts.record);
+	assert_int_equal(parse(f, "--record", "/var/lib/inspect", NULL), 0);
+	assert_string_equal(f->opts.record, "/var/lib/inspect");
+	assert_int_equal(f->opts.quiet, 0);
+	assert_int_equal(f->opts.stages, OPTIONS_ALL_STAGES);
+	assert_int_equal(parse(f, "-q", "--record=rec", NULL), 0);
+	assert_string_equal(f->opts.record, "rec");
+	assert_int_equal(f->opts.quiet, 0);
+	assert_int_equal(f->opts.stages, 0);
+	assert_int_equal(f->opts.summary, 0);
+	assert_int_equal(parse(f, "--quiet", NULL), 0);
+	assert_int_equal(f->opts.quiet, 1);
+	assert_int_equal(f->opts.stages, OPTIONS_ALL_STAGES);
+	/* A daemon with -q needs no --output, recording or not. */
+	assert_int_equal(parse(f, "--daemon", "-q", "--record", "/r", NULL),
+	    0);
+	assert_rejects(f, r, sizeof r / sizeof r[0]);
+}
+
 static void
 test_options_stages_rejected(void **state)
 {
@@ -1968,6 +2002,7 @@ main(void)
 		T(test_options_terminal),
 		T(test_options_stages),
 		T(test_options_stages_rejected),
+		T(test_options_record),
 		T(test_options_macro_display),
 		T(test_options_output),
 		T(test_options_output_max),
