@@ -115,6 +115,7 @@ milter-check: inspect
 e2e-check: inspect
 	$(AS_ROOT) tests/e2e/run.sh
 	$(AS_ROOT) tests/e2e/probe.sh
+	$(AS_ROOT) tests/e2e/record.sh
 
 # A private Sendmail, unpacked by tests/install-deps.sh (or fetched then).
 sendmail-check: inspect

@@ -34,6 +34,7 @@ def sessions(path):
             if "address" in ev and ev["stage"] == "connect":
                 ev["address"] = re.sub(r"^(inet6?):\d+@", r"\1:PORT@",
                                        ev["address"])
+                ev.pop("port", None)
             by.setdefault(n, []).append(ev)
     return by
 
