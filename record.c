@@ -690,13 +690,33 @@ not_replayed(struct buf *out, const char *stage, const char *what,
 }
 
 /*
- * The reply inspect gave ev: continue, which miltertest also reports
- * for a stage negotiated to get none.
+ * The reply inspect gave ev, as miltertest names it: continue (which
+ * miltertest also reports for a stage negotiated to get none) unless
+ * inspect probed with another answer.  An answer with a reply text
+ * reaches the MTA as a reply code.
  */
 static const char *
 expected(const struct event *ev)
 {
-	(void)ev;
+	static const struct {
+		const char	*action;
+		const char	*reply;
+	} replies[] = {
+		{ "accept", "SMFIR_ACCEPT" },
+		{ "reject", "SMFIR_REJECT" },
+		{ "tempfail", "SMFIR_TEMPFAIL" },
+		{ "discard", "SMFIR_DISCARD" },
+		{ "skip", "SMFIR_SKIP" }
+	};
+	size_t	 i;
+
+	if (ev->answer == NULL)
+		return "SMFIR_CONTINUE";
+	if (ev->answer->code != NULL)
+		return "SMFIR_REPLYCODE";
+	for (i = 0; i < sizeof replies / sizeof replies[0]; i++)
+		if (strcmp(ev->answer->action, replies[i].action) == 0)
+			return replies[i].reply;
 	return "SMFIR_CONTINUE";
 }
 

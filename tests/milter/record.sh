@@ -129,6 +129,54 @@ served_by_nobody() {
 	    "$(stat -c '%U %a' "$tmp"/nobody/*.lua 2>&1)" = "nobody 600"
 }
 
+# Probing: a script expects the answers inspect gave, so that a replay
+# against the same probe passes and one against a plain inspect names
+# where they differ.
+probed() {
+	local probing plain
+	local probe=(--reply 'envrcpt/bad@=550 5.7.1 no' --reply eom=discard)
+
+	mkdir "$tmp/probed"
+	cat >"$tmp/probed.lua" <<-'EOF'
+	conn = mt.connect(socket, 40, 0.05)
+	assert(conn, "cannot connect")
+	assert(mt.conninfo(conn, "client.example", "192.0.2.7") == nil)
+	assert(mt.helo(conn, "client.example") == nil)
+	assert(mt.mailfrom(conn, "<a@example.org>") == nil)
+	assert(mt.rcptto(conn, "<good@example.net>") == nil)
+	assert(mt.getreply(conn) == SMFIR_CONTINUE)
+	assert(mt.rcptto(conn, "<bad@example.net>") == nil)
+	assert(mt.getreply(conn) == SMFIR_REPLYCODE)
+	assert(mt.header(conn, "Subject", "hi") == nil)
+	assert(mt.eoh(conn) == nil)
+	assert(mt.bodystring(conn, "hello\r\n") == nil)
+	assert(mt.eom(conn) == nil)
+	assert(mt.getreply(conn) == SMFIR_DISCARD)
+	mt.disconnect(conn)
+	EOF
+	start probed --format json --record "$tmp/probed" "${probe[@]}"
+	probing=$pid
+	timeout -k 5 "$CLIENT_WAIT" miltertest \
+	    -D socket="unix:$tmp/probed.sock" -s "$tmp/probed.lua" \
+	    >"$tmp/case.log" 2>&1
+	check "probing: the session answered as probed" test $? -eq 0
+	wait_until 5 closed "$tmp/probed.json"
+	check "probing: the script expects the reply code and the discard" \
+	    grep -q 'SMFIR_REPLYCODE, "<bad@example.net>"' "$tmp"/probed/*.lua
+	replay "unix:$tmp/probed.sock" "$tmp"/probed/*.lua >"$tmp/probed.out"
+	check "probing: the script replays to the same probe" test $? -eq 0
+	stop "$probing"
+	start plain --format json
+	plain=$pid
+	replay "unix:$tmp/plain.sock" "$tmp"/probed/*.lua >"$tmp/plain.out"
+	check "probing: replayed to an inspect that does not probe, it fails" \
+	    test $? -ne 0
+	check "... naming the recipient inspect rejected" \
+	    grep -q "rcptto: the milter answered 'c', inspect 'y'" \
+	    "$tmp/plain.out"
+	stop "$plain"
+}
+
 main() {
 	local lua script scripts=() bad n
 
@@ -143,6 +191,8 @@ main() {
 	local rec=$pid
 	bad=
 	for lua in "$here"/t-*.lua; do
+		# Probing cases need inspect's probe options (probed() below).
+		case $lua in */t-probe-*) continue ;; esac
 		timeout -k 5 "$CLIENT_WAIT" miltertest -D socket="unix:$tmp/rec.sock" \
 		    -D dir="$tmp/case" -D lib="$here/lib.lua" -D client=1 \
 		    -s "$lua" >"$tmp/case.log" 2>&1 ||
@@ -157,7 +207,8 @@ main() {
 	check "the recording inspect exited 0" test $? -eq 0
 	check "the recording inspect logged nothing but its start" \
 	    test "$(grep -v -e '^inspect: listening on ' \
-	    -e '^inspect: note: unix:.* is root:root ' "$tmp/rec.err" |
+	    -e '^inspect: note: unix:.* is root:root ' \
+	    -e '^inspect: stopping on SIGTERM$' "$tmp/rec.err" |
 	    wc -l)" = 0
 
 	scripts=("$tmp"/rec/*.lua)
@@ -219,6 +270,7 @@ main() {
 	else
 		echo "NOT RUN: -u nobody (needs root)"
 	fi
+	probed
 	# -q: nothing reported, everything recorded.
 	mkdir "$tmp/quiet"
 	start quiet --no-reply no -q --record "$tmp/quiet"
