@@ -1,7 +1,7 @@
 #!/bin/bash
 # Set-up tests: the README's two set-up commands, and tests/install-deps.sh
-# that they begin with (its Sendmail taken as fetched already), as root on a Debian without sudo, as a user with
-# sudo, and as a user without.  Nothing is installed: apt-get, dpkg-query,
+# that they begin with (its Sendmail taken as fetched already), as root on
+# a Debian without sudo, as a user with sudo, and as a user without.  Nothing is installed: apt-get, dpkg-query,
 # debconf-set-selections, sudo and make are stand-ins on a PATH of their
 # own, which say what they were asked in a log; dpkg-query says that no
 # package is installed.  Needs root (to run as nobody too).
@@ -58,9 +58,14 @@ stand_ins() {
 mkdir -p "$tmp/sendmail"
 echo "sendmail-bin 0" >"$tmp/sendmail/ready"
 stand_ins "$tmp/with-sudo" yes
+# The commands run in a copy of what they use, which nobody can read
+# wherever the source tree is (a clone in root's home directory).
+mkdir -p "$tmp/tree/tests"
+cp "$top/tests/install-deps.sh" "$tmp/tree/tests/"
+chmod -R a+rX "$tmp/tree"
 stand_ins "$tmp/without-sudo" no
 
-# as WHO PATHDIR COMMAND: run the shell COMMAND in the source tree as WHO
+# as WHO PATHDIR COMMAND: run the shell COMMAND in the tree's copy as WHO
 # (root or nobody) with only PATHDIR on PATH; its output in $tmp/out, what
 # the stand-ins were asked in $log, its status returned.
 as() {
@@ -70,11 +75,11 @@ as() {
 	: >"$log"
 	chmod 666 "$log"
 	if [ "$who" = root ]; then
-		(cd "$top" && env -i PATH="$dir" \
+		(cd "$tmp/tree" && env -i PATH="$dir" \
 		    INSPECT_SENDMAIL_CACHE="$tmp/sendmail" /bin/sh -c "$1") \
 		    >"$tmp/out" 2>&1
 	else
-		(cd "$top" && setpriv --reuid=nobody --regid=nogroup \
+		(cd "$tmp/tree" && setpriv --reuid=nobody --regid=nogroup \
 		    --clear-groups env -i PATH="$dir" \
 		    INSPECT_SENDMAIL_CACHE="$tmp/sendmail" /bin/sh -c "$1") \
 		    >"$tmp/out" 2>&1
