@@ -28,6 +28,20 @@ check() {
 	fi
 }
 
+# relay OUTPUT: each "ok ..." or "FAIL ..." line of a checker's OUTPUT
+# counted as a result, any other line shown as a comment.
+relay() {
+	local line
+
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "${line#ok }" ;;
+		"FAIL "*) fail "${line#FAIL }" ;;
+		*) echo "# $line" ;;
+		esac
+	done <<<"$1"
+}
+
 summary() {
 	echo "$passed passed, $failed failed"
 }

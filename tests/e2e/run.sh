@@ -295,18 +295,12 @@ run_pass() {
 }
 
 run_checker() {
-	local out line rc
+	local out rc
 
 	out=$(python3 "$here/check_report.py" "$1" "$2" "$work/log/maillog" \
 	    "$myhostname" "${@:3}" 2>&1)
 	rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) ok "${line#ok }" ;;
-		"FAIL "*) fail "${line#FAIL }" ;;
-		*) echo "# $line" ;;
-		esac
-	done <<<"$out"
+	relay "$out"
 	[ "$rc" -eq 0 ] || fail "[$1] check_report.py exited $rc"
 }
 

@@ -279,7 +279,7 @@ send() {
 # NAME's report of the sessions with these HELO names, sent to the daemon
 # named DAEMON.
 run_checker() {
-	local out line rc helo facts=()
+	local out rc helo facts=()
 
 	for helo in "${@:4}"; do
 		facts+=("$work/$helo.json")
@@ -287,13 +287,7 @@ run_checker() {
 	out=$(python3 "$here/check_sendmail.py" "$1" "$work/$2.out" \
 	    "$work/debug.log" "$2" "$3" "${facts[@]}" 2>&1)
 	rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) ok "${line#ok }" ;;
-		"FAIL "*) fail "${line#FAIL }" ;;
-		*) echo "# $line" ;;
-		esac
-	done <<<"$out"
+	relay "$out"
 	[ "$rc" -eq 0 ] || fail "[$2] check_sendmail.py exited $rc"
 }
 
