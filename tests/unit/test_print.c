@@ -1733,7 +1733,7 @@ test_print_event_color_only_adds(void **state)
 static void
 test_print_event_version(void **state)
 {
-	static const struct negotiation	 ng = { 0x1ff, 0x1fffff, 0, 0 };
+	static const struct negotiation	 ng = { 0x1ff, 0x1fffff, 0, 0, 0 };
 	struct event			 ev = base_event(STAGE_NEGOTIATE);
 	struct fixture			*f = *state;
 
