@@ -1118,6 +1118,7 @@ test_print_event_negotiate(void **state)
 	ng.offered_steps = SMFIP_NOCONNECT | SMFIP_RCPT_REJ | 0x40000000UL;
 	ng.answered_actions = 0;
 	ng.answered_steps = SMFIP_NR_HDR | SMFIP_RCPT_REJ;
+	ng.missing_actions = 0;
 	ev.negotiation = &ng;
 	assert_event_text(*state, &ev,
 	    "[42] negotiate " TIME "\n"
