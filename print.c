@@ -44,16 +44,6 @@ struct palette {
 	const char	*off;		/* back to plain */
 };
 
-/* A connect address taken apart; path is the MTA's bytes, unescaped. */
-struct address {
-	const char	*family;	/* inet, inet6, unix or unknown */
-	char		 ip[INET6_ADDRSTRLEN];	/* inet, inet6 */
-	unsigned int	 port;			/* inet, inet6 */
-	const char	*path;			/* unix */
-	size_t		 pathlen;
-};
-
-static void	address_parts(const struct sockaddr *, struct address *);
 static int	json_address(struct buf *, const struct sockaddr *);
 static int	escape(struct buf *, const void *, size_t, int,
 		    const struct palette *);
@@ -293,7 +283,7 @@ print_address(struct buf *out, const struct sockaddr *sa)
 	struct address	 a;
 	char		 port[16];
 
-	address_parts(sa, &a);
+	print_address_parts(sa, &a);
 	if (a.path != NULL)
 		return buf_puts(out, "unix:") == -1 ||
 		    buf_add(out, a.path, a.pathlen) == -1 ? -1 : 0;
@@ -306,8 +296,8 @@ print_address(struct buf *out, const struct sockaddr *sa)
 }
 
 /* Take sa apart: its family and, as it has them, IP and port, or path. */
-static void
-address_parts(const struct sockaddr *sa, struct address *a)
+void
+print_address_parts(const struct sockaddr *sa, struct address *a)
 {
 	const struct sockaddr_in	*sin = (const void *)sa;
 	const struct sockaddr_in6	*sin6 = (const void *)sa;
@@ -1007,7 +997,7 @@ json_address(struct buf *out, const struct sockaddr *sa)
 	struct address	 a;
 	char		 num[32];
 
-	address_parts(sa, &a);
+	print_address_parts(sa, &a);
 	if (buf_puts(out, ",\"family\":\"") == -1 ||
 	    buf_puts(out, a.family) == -1 || buf_puts(out, "\"") == -1)
 		return -1;

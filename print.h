@@ -5,6 +5,8 @@
 #define INSPECT_PRINT_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -211,5 +213,17 @@ int	print_flag_names(struct buf *out, int steps, unsigned long flags,
  * -1 on ENOMEM.
  */
 int	print_address(struct buf *out, const struct sockaddr *sa);
+
+/* A connect address taken apart; path is the MTA's bytes, unescaped. */
+struct address {
+	const char	*family;	/* inet, inet6, unix or unknown */
+	char		 ip[INET6_ADDRSTRLEN];	/* inet, inet6; else "" */
+	unsigned int	 port;			/* inet, inet6 */
+	const char	*path;			/* unix; else NULL */
+	size_t		 pathlen;
+};
+
+/* Take the connect address sa (NULL: unknown) apart into a. */
+void	print_address_parts(const struct sockaddr *sa, struct address *a);
 
 #endif

@@ -482,22 +482,14 @@ connect_step(struct record *r, const struct event *ev)
 {
 	struct buf	*out = &r->steps;
 	struct buf	 addr = { NULL, 0, 0 };
-	const char	*ip = "unspec";
-	char		*at;
+	struct address	 a;
+	const char	*ip;
 	size_t		 len = strlen(ev->host);
 	int		 rc = -1;
 
-	if (ev->address != NULL && (ev->address->sa_family == AF_INET ||
-	    ev->address->sa_family == AF_INET6)) {
-		/* inet:PORT@[ADDR], the report's form: ADDR alone. */
-		if (print_address(&addr, ev->address) == -1 ||
-		    buf_add(&addr, "", 1) == -1)
-			goto done;
-		if ((at = strchr(addr.data, '[')) != NULL) {
-			at[strcspn(at, "]")] = '\0';
-			ip = at + 1;
-		}
-	} else if (ev->address != NULL && ev->address->sa_family == AF_UNIX) {
+	print_address_parts(ev->address, &a);
+	ip = a.ip[0] != '\0' ? a.ip : "unspec";
+	if (a.path != NULL) {
 		if (print_address(&addr, ev->address) == -1 ||
 		    put(out, "-- not replayed: the client's address ") == -1 ||
 		    record_lua_string(out, addr.data, addr.len) == -1 ||
