@@ -24,10 +24,7 @@
 #include "print.h"
 
 static int	parse_id(const char *, unsigned long *);
-static void	owned_release(struct owned *);
 static int	read_memory(long *, long *);
-
-static int	on_terminal;		/* see daemon_note_terminal() */
 
 int
 daemon_user(const char *s, enum idkind kind, uid_t *uid, gid_t *gid,
@@ -130,7 +127,7 @@ owned_init(struct owned *o, const char *path)
 		return -1;
 	if ((o->name = strdup(slash != NULL ? slash + 1 : path)) == NULL ||
 	    (o->path = strdup(path)) == NULL) {
-		owned_release(o);
+		owned_forget(o);
 		return -1;
 	}
 	return 0;
@@ -159,7 +156,7 @@ owned_remove(struct owned *o)
 	    st.st_dev == o->dev && st.st_ino == o->ino &&
 	    unlinkat(o->dirfd, o->name, 0) == -1)
 		log_warn("cannot remove %s: %s", o->path, strerror(errno));
-	owned_release(o);
+	owned_forget(o);
 }
 
 int
@@ -177,7 +174,7 @@ pidfile_open(const char *path, struct owned *o, char *err, size_t errlen)
 	if (fd == -1) {
 		print_reason(err, errlen, "--pid-file %s: %s", path,
 		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
-		owned_release(o);
+		owned_forget(o);
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -192,14 +189,14 @@ pidfile_open(const char *path, struct owned *o, char *err, size_t errlen)
 			print_reason(err, errlen, "--pid-file %s: %s", path,
 			    strerror(errno));
 		close(fd);
-		owned_release(o);
+		owned_forget(o);
 		return -1;
 	}
 	if (owned_stat(o) == -1) {
 		print_reason(err, errlen, "--pid-file %s: %s", path,
 		    strerror(errno));
 		close(fd);
-		owned_release(o);
+		owned_forget(o);
 		return -1;
 	}
 	return fd;
@@ -311,42 +308,6 @@ daemon_ready(int fd, const char *why)
 	close(fd);
 }
 
-void
-daemon_sigset(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-}
-
-void
-daemon_note_terminal(void)
-{
-	on_terminal = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO);
-}
-
-int
-daemon_hangup_stops(void)
-{
-	return on_terminal;
-}
-
-const char *
-daemon_signal_name(int sig)
-{
-	switch (sig) {
-	case SIGHUP:
-		return "SIGHUP (the terminal hung up)";
-	case SIGINT:
-		return "SIGINT";
-	case SIGTERM:
-		return "SIGTERM";
-	default:
-		return "a signal";
-	}
-}
-
 static int
 read_memory(long *rss_kb, long *hwm_kb)
 {
@@ -382,9 +343,8 @@ parse_id(const char *s, unsigned long *v)
 	    0 : -1;
 }
 
-/* Forget o without touching its file. */
-static void
-owned_release(struct owned *o)
+void
+owned_forget(struct owned *o)
 {
 	if (o->dirfd != -1)
 		close(o->dirfd);

@@ -6,8 +6,6 @@
 
 #include <sys/types.h>
 
-#include <signal.h>
-
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +72,9 @@ int	owned_stat(struct owned *o);
 /* Remove o's file if it is still the one remembered; release o. */
 void	owned_remove(struct owned *o);
 
+/* Release o without touching its file. */
+void	owned_forget(struct owned *o);
+
 /*
  * Open and lock the pid file at path, never through a symbolic link.
  * Returns its descriptor, or -1 with the reason in err (another process
@@ -107,29 +108,6 @@ int	daemon_detach(char *err, size_t errlen);
  * or why it is not, and close fd.
  */
 void	daemon_ready(int fd, const char *why);
-
-/*
- * set = the signals inspect takes itself rather than leave to libmilter:
- * SIGHUP, SIGINT and SIGTERM.
- */
-void	daemon_sigset(sigset_t *set);
-
-/*
- * Note whether standard input or output is a terminal.  Call it once,
- * in the process that serves or supervises, after daemon_detach() and
- * before standard output may be pointed elsewhere (-v).
- */
-void	daemon_note_terminal(void);
-
-/*
- * Whether SIGHUP means that the terminal hung up, and so stop, rather
- * than "reopen the files": in the foreground, on a terminal, as
- * daemon_note_terminal() found.
- */
-int	daemon_hangup_stops(void);
-
-/* A stopping signal's name for the log: SIGHUP is a terminal's hang-up. */
-const char *daemon_signal_name(int sig);
 
 /*
  * --report-memory-profile: log the process's memory after session id,

@@ -49,14 +49,16 @@
 		SMFIP_NR_EOH | SMFIP_NR_BODY)
 
 static void	version(void);
-static void	started(int);
+static void	started(void);
 static int	setup_ids(void);
 static int	setup_shared(void);
-static void	reopen_all(void);
+static size_t	reopen_all(int *, size_t);
+static void	adopt_files(const int *, size_t);
+static void	forget(void);
 static void	free_buf(void *);
 static int	chown_files(void);
 static int	milter_setup(void);
-static int	serve(void);
+static int	serve(int);
 static void	emit(SMFICTX *, struct session *, struct event *);
 static sfsistat	cb_negotiate(SMFICTX *, unsigned long, unsigned long,
 		    unsigned long, unsigned long, unsigned long *,
@@ -84,7 +86,7 @@ static struct owned	 sockfile = { -1, NULL, NULL, 0, 0 };	/* unix */
 static struct owned	 pidfile = { -1, NULL, NULL, 0, 0 };
 static int		 pidfd = -1;
 static struct ids	 ids;		/* who inspect serves as */
-static unsigned int	 workers;	/* worker processes, 0: none */
+static struct supervisor sup;		/* the workers, and how */
 static time_t		 timeout;	/* libmilter's, as set */
 
 
@@ -122,7 +124,6 @@ static struct smfiDesc desc = {
 int
 main(int argc, char *argv[])
 {
-	sigset_t	 set;
 	char		 err[512];
 	int		 status = 1, notify = -1, rc;
 
@@ -166,11 +167,17 @@ main(int argc, char *argv[])
 	if (setup_ids() == -1 || setup_shared() == -1)
 		goto done;
 	/*
-	 * A process that gives up root keeps a supervisor that does not:
-	 * it removes the socket and the pid file from root's directories
-	 * at exit, and the pid file it signals stays root's.
+	 * libmilter serves in worker processes, one unless asked for more;
+	 * this one supervises (workers.c).  One that gives up root keeps a
+	 * supervisor that does not: it removes the socket and the pid file
+	 * from root's directories at exit, and the pid file it signals
+	 * stays root's.
 	 */
-	workers = opts.workers > 0 ? opts.workers : ids.drop ? 1 : 0;
+	sup.n = opts.workers > 0 ? opts.workers : 1;
+	sup.named = opts.workers > 0 || ids.drop;
+	sup.serve = serve;
+	sup.reopen = reopen_all;
+	sup.forget = forget;
 	macros_init(&opts);
 	/*
 	 * With -v, libmilter's debugging (printf to standard output) goes
@@ -191,7 +198,7 @@ main(int argc, char *argv[])
 	if (listen_check(opts.spec, &opts.where) == -1 ||
 	    milter_setup() == -1 ||
 	    listen_open(opts.spec, &opts.where, &sockfile, ids.socket_gid,
-	    opts.socket_mode, workers > 0) == -1)
+	    opts.socket_mode) == -1)
 		goto done;
 	if (ids.drop && chown_files() == -1)
 		goto done;
@@ -209,36 +216,24 @@ main(int argc, char *argv[])
 		goto done;
 	}
 	/*
-	 * The signals are taken by this thread (or, with workers, the
-	 * supervisor) rather than libmilter's, so that HUP reopens files
-	 * instead of stopping; every thread started later inherits the mask.
-	 * Whether HUP is a terminal's hang-up is known before started().
+	 * The supervisor takes the signals from here on; whether HUP is a
+	 * terminal's hang-up is known before started() moves stdout.
 	 */
-	daemon_note_terminal();
-	daemon_sigset(&set);
-	sigaddset(&set, SIGUSR1);
-	if (workers > 0)
-		sigaddset(&set, SIGCHLD);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	workers_note_terminal();
+	workers_block_signals();
 
 	log_notice("listening on %s (%spid %ld, %zu macro%s, %s report%s)",
 	    opts.spec, listen_everywhere(&opts.where) ? "all addresses, " : "",
 	    (long)getpid(), opts.nmacros, LOG_S(opts.nmacros),
-	    opts.format == FORMAT_JSON ? "json" : "text", workers > 0 ?
+	    opts.format == FORMAT_JSON ? "json" : "text", sup.named ?
 	    ", workers" : "");
 	probe_setup(&opts.probe);
 	if (opts.verbose)
 		macros_log(&opts, symlists);
 
-	if (workers > 0) {
-		started(-1);
-		status = workers_run(workers, serve, reopen_all, notify);
-	} else {
-		started(notify);
-		status = serve();
-		if (status == WORKER_EXIT_FATAL)
-			status = 1;
-	}
+	started();
+	sup.notify = notify;
+	status = workers_run(&sup);
 	if (output_lost() > 0)
 		log_warn("%llu event%s could not be written", output_lost(),
 		    LOG_S(output_lost()));
@@ -267,19 +262,17 @@ version(void)
 }
 
 /*
- * Start-up is over: the log takes over standard error, libmilter's
- * debugging (printf to standard output) goes there too, and the launcher
- * of a daemon hears that all is well.
+ * Start-up is over: the log takes over standard error, and libmilter's
+ * debugging (printf to standard output) goes there too.
  */
 static void
-started(int notify)
+started(void)
 {
 	log_started();
 	if (opts.verbose) {
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	}
-	daemon_ready(notify, NULL);
 }
 
 /* Resolve -u, -g and --unix-socket-group while errors reach the user. */
@@ -319,20 +312,19 @@ setup_shared(void)
 }
 
 /*
- * SIGHUP: open the log and the report files again, for logrotate.  The
- * new file takes the old descriptor's place at once for every thread.
+ * SIGHUP, in the supervisor: open the log and the report files again,
+ * for logrotate, and put in fds (room for max) the descriptors the
+ * workers are to take (adopt_files()).  Returns how many.
  */
-static void
-reopen_all(void)
+static size_t
+reopen_all(int *fds, size_t max)
 {
 	char	 err[512];
+	size_t	 n;
 	int	 rc;
 
 	rc = log_reopen() | output_reopen();
-	/*
-	 * The supervisor of workers is still root: what it opens anew, its
-	 * workers must be able to open too.
-	 */
+	/* Files inspect made as root still go to the user it serves as. */
 	if (ids.drop && geteuid() == 0) {
 		if (log_chown(ids.uid, ids.gid) == -1) {
 			log_err("cannot give the reopened log to the user: %s",
@@ -347,6 +339,30 @@ reopen_all(void)
 	}
 	if (rc == 0)
 		log_notice("reopened the log and the report files");
+	n = log_fds(fds, max);
+	return n + output_fds(fds + n, max - n);
+}
+
+/* In a worker: the files reopen_all() gave, in the old ones' places. */
+static void
+adopt_files(const int *fds, size_t n)
+{
+	size_t	 k = log_adopt(fds, n);
+
+	output_adopt(fds + k, n - k);
+}
+
+/*
+ * In a new worker: the pid file, its lock and the directories of the
+ * pid file and the socket are the supervisor's alone.
+ */
+static void
+forget(void)
+{
+	if (pidfd != -1)
+		close(pidfd);
+	owned_forget(&pidfile);
+	owned_forget(&sockfile);
 }
 
 /* A thread's format buffer goes with the thread. */
@@ -400,18 +416,18 @@ milter_setup(void)
 	return 0;
 }
 
-/* In a worker, drop the privileges first; then serve (serve.c). */
+/* A worker: drop the privileges first; then serve (serve.c). */
 static int
-serve(void)
+serve(int ctl)
 {
 	char	 err[256];
 
 	if (ids.drop && priv_drop(ids.uid, ids.gid, err, sizeof err) == -1) {
 		log_crit("%s", err);
-		worker_ready(err);
+		worker_ready(ctl, err);
 		return WORKER_EXIT_FATAL;
 	}
-	return serve_run(!opts.quiet, reopen_all);
+	return serve_run(ctl, !opts.quiet, adopt_files);
 }
 
 /*

@@ -78,7 +78,7 @@ listen_check(const char *spec, const struct spec *sp)
  */
 int
 listen_open(const char *spec, const struct spec *sp, struct owned *sock,
-    gid_t socket_gid, mode_t socket_mode, int workers)
+    gid_t socket_gid, mode_t socket_mode)
 {
 	char	*conn;
 	mode_t	 mask;
@@ -124,7 +124,7 @@ listen_open(const char *spec, const struct spec *sp, struct owned *sock,
 	 * libmilter takes as "poll again"; what it accepts stays blocking
 	 * (Linux does not pass the flag on).
 	 */
-	if (workers && ((fd = find_listener()) == -1 ||
+	if (((fd = find_listener()) == -1 ||
 	    (flags = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)) {
 		log_crit("%s: cannot make the socket non-blocking: %s",

@@ -27,6 +27,7 @@ static void	put_line(int, int, unsigned int, const char *, va_list)
 		    __attribute__((format(printf, 4, 0)));
 static int	to_syslog_priority(unsigned int);
 static const char *level_name(unsigned int);
+static int	take_file(int);
 
 static const struct name level_names[] = {
 	{ "critical",	LEVEL_CRITICAL },
@@ -126,7 +127,7 @@ log_init(unsigned int mask, const char *path, int syslog_on, int facility)
 	if (path != NULL && strcmp(path, "-") == 0)
 		fd = STDOUT_FILENO;
 	else if (path != NULL) {
-		if ((fd = log_open_file(path)) == -1)
+		if ((fd = log_open_file(path, 0)) == -1)
 			return -1;
 		if ((newpath = strdup(path)) == NULL) {
 			close(fd);
@@ -205,38 +206,114 @@ log_stopping(void)
 }
 
 int
-log_open_file(const char *path)
+log_open_file(const char *path, int how)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0640);
+	struct stat	 st;
+	int		 fd, flags, saved;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_NOCTTY | O_CLOEXEC | ((how & LOG_OPEN_NOWAIT) ? O_NONBLOCK : 0),
+	    0640)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || (flags = fcntl(fd, F_GETFL)) == -1)
+		goto fail;
+	if ((how & LOG_OPEN_REGULAR) && !S_ISREG(st.st_mode)) {
+		errno = ENOTSUP;
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode) && st.st_nlink != 1) {
+		errno = EMLINK;
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+const char *
+log_open_reason(int e)
+{
+	switch (e) {
+	case ELOOP:
+		return "is a symbolic link";
+	case ENXIO:
+		return "is a FIFO that no one reads";
+	case ENOTSUP:
+		return "is no longer a regular file";
+	case EMLINK:
+		return "has another hard link";
+	default:
+		return strerror(e);
+	}
 }
 
 int
 log_reopen(void)
 {
-	int	 fd;
+	struct stat	 st;
+	int		 fd, regular, rc;
 
 	if (logpath == NULL)
 		return 0;
-	if ((fd = log_open_file(logpath)) == -1) {
+	regular = fstat(logfd, &st) == 0 && S_ISREG(st.st_mode);
+	if ((fd = log_open_file(logpath, LOG_OPEN_NOWAIT |
+	    (regular ? LOG_OPEN_REGULAR : 0))) == -1) {
 		log_err("cannot reopen the log %s: %s", logpath,
-		    strerror(errno));
+		    log_open_reason(errno));
 		return -1;
 	}
-	/* Atomic for the other threads, which may be logging right now. */
-	dup2(fd, logfd);
-	if (!starting)
-		dup2(fd, STDERR_FILENO);
+	rc = take_file(fd);
 	close(fd);
+	return rc;
+}
+
+size_t
+log_fds(int *fds, size_t max)
+{
+	if (logpath == NULL || max == 0)
+		return 0;
+	fds[0] = logfd;
+	return 1;
+}
+
+size_t
+log_adopt(const int *fds, size_t n)
+{
+	if (logpath == NULL || n == 0)
+		return 0;
+	take_file(fds[0]);
+	return 1;
+}
+
+/* Put fd in the log's place.  Returns 0, or -1 (logged). */
+static int
+take_file(int fd)
+{
+	/* Atomic for the other threads, which may be logging right now. */
+	if (dup2(fd, logfd) == -1 ||
+	    (!starting && dup2(fd, STDERR_FILENO) == -1)) {
+		log_err("cannot take the reopened log: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
 int
 log_chown(uid_t uid, gid_t gid)
 {
+	struct stat	 st;
+
 	if (logpath == NULL)
 		return 0;
-	return fchown(logfd, uid, gid);
+	if (fstat(logfd, &st) == -1)
+		return -1;
+	/* Only a file of inspect's own: not a device, nor a FIFO. */
+	return S_ISREG(st.st_mode) ? fchown(logfd, uid, gid) : 0;
 }
 
 void

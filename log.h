@@ -69,20 +69,44 @@ void	log_started(void);
  */
 void	log_stopping(void);
 
-/*
- * Open path to append to, as the log and the report files are: created
- * with mode 0640 (they hold mail), never through a symbolic link.
- * Returns the descriptor, or -1 with errno set.
- */
-int	log_open_file(const char *path);
+/* How log_open_file() opens, or-ed together. */
+#define LOG_OPEN_NOWAIT		0x1	/* a FIFO no one reads: refused */
+#define LOG_OPEN_REGULAR	0x2	/* nothing but a regular file */
 
 /*
- * Open the log file again, for logrotate.  On failure the old one is kept
- * and the failure is logged there.  Returns 0 or -1.
+ * Open path to append to, as the log and the report files are: created
+ * with mode 0640 (they hold mail), never through a symbolic link, a
+ * regular file only if it has no other hard link, and as how says.
+ * Reopening (SIGHUP) is done with both flags, where a file may have been
+ * planted by the user inspect serves as.  Returns the descriptor, or -1
+ * with errno set: log_open_reason() says why.
+ */
+int	log_open_file(const char *path, int how);
+
+/* Why log_open_file() failed with errno e, in a few words. */
+const char *log_open_reason(int e);
+
+/*
+ * Open the log file again, for logrotate: what was a regular file must
+ * still be one.  On failure the old one is kept and the failure is
+ * logged there.  Returns 0 or -1.
  */
 int	log_reopen(void);
 
-/* Give a log file to uid and gid, so that it can be reopened later. */
+/*
+ * The descriptors a worker takes at a reopening: the log file's, if
+ * there is one, put in fds (room for max).  Returns how many.
+ */
+size_t	log_fds(int *fds, size_t max);
+
+/*
+ * In a worker: take the first of the n descriptors that log_fds() gave
+ * in the supervisor, if there was one, in the log file's place.  Returns
+ * how many of them it took.
+ */
+size_t	log_adopt(const int *fds, size_t n);
+
+/* Give a log file (a regular one; not a device) to uid and gid. */
 int	log_chown(uid_t uid, gid_t gid);
 
 /* A log line at level; errno is kept. */

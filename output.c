@@ -61,6 +61,7 @@ static void	*writer(void *);
 static void	write_out(const char *, size_t, size_t);
 static int	write_all(int, const char *, size_t);
 static void	unlock_shared(void *);
+static int	take_output(size_t, int);
 
 static struct shared	*shared;
 static const char	*paths[OUTPUT_MAX];
@@ -113,7 +114,7 @@ output_open(const char *const *p, size_t n, int own_stdout, char *err,
 		    "more than %d outputs", OUTPUT_MAX);
 	for (i = 0; i < n; i++) {
 		if (strcmp(p[i], "-") != 0)
-			fd = log_open_file(p[i]);
+			fd = log_open_file(p[i], 0);
 		else if (own_stdout)
 			fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 		else
@@ -121,7 +122,7 @@ output_open(const char *const *p, size_t n, int own_stdout, char *err,
 		if (fd == -1)
 			return print_reason(err, errlen,
 			    "--output %s: %s", p[i],
-			    strerror(errno));
+			    log_open_reason(errno));
 		paths[nfds] = p[i];
 		fds[nfds++] = fd;
 	}
@@ -157,24 +158,59 @@ output_chown(uid_t uid, gid_t gid, char *err, size_t errlen)
 int
 output_reopen(void)
 {
-	size_t	 i;
-	int	 fd, rc = 0;
+	struct stat	 st;
+	size_t		 i;
+	int		 fd, regular, rc = 0;
 
 	for (i = 0; i < nfds; i++) {
 		if (strcmp(paths[i], "-") == 0)
 			continue;
-		if ((fd = log_open_file(paths[i])) == -1) {
+		regular = fstat(fds[i], &st) == 0 && S_ISREG(st.st_mode);
+		if ((fd = log_open_file(paths[i], LOG_OPEN_NOWAIT |
+		    (regular ? LOG_OPEN_REGULAR : 0))) == -1) {
 			log_err("cannot reopen --output %s: %s", paths[i],
-			    strerror(errno));
+			    log_open_reason(errno));
 			rc = -1;
 			continue;
 		}
-		/* Atomic for the writer, which may be writing right now. */
-		dup2(fd, fds[i]);
+		if (take_output(i, fd) == -1)
+			rc = -1;
 		close(fd);
-		atomic_store(&failed[i], 0);
 	}
 	return rc;
+}
+
+size_t
+output_fds(int *fd, size_t max)
+{
+	size_t	 i;
+
+	for (i = 0; i < nfds && i < max; i++)
+		fd[i] = fds[i];
+	return i;
+}
+
+void
+output_adopt(const int *fd, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < nfds && i < n; i++)
+		take_output(i, fd[i]);
+}
+
+/* Put fd in output i's place.  Returns 0, or -1 (logged). */
+static int
+take_output(size_t i, int fd)
+{
+	/* Atomic for the writer, which may be writing right now. */
+	if (dup2(fd, fds[i]) == -1) {
+		log_err("cannot take the reopened --output %s: %s", paths[i],
+		    strerror(errno));
+		return -1;
+	}
+	atomic_store(&failed[i], 0);
+	return 0;
 }
 
 int

@@ -40,10 +40,23 @@ int	output_terminal(void);
 int	output_chown(uid_t uid, gid_t gid, char *err, size_t errlen);
 
 /*
- * Open the output files again, for logrotate.  A failure is logged and
- * the old file kept.  Returns 0, or -1 if any failed.
+ * Open the output files again, for logrotate, as log_reopen() does the
+ * log.  A failure is logged and the old file kept.  Returns 0, or -1 if
+ * any failed.
  */
 int	output_reopen(void);
+
+/*
+ * The descriptors a worker takes at a reopening, one per output in
+ * order, put in fd (room for max).  Returns how many.
+ */
+size_t	output_fds(int *fd, size_t max);
+
+/*
+ * In a worker: take the n descriptors output_fds() gave in the
+ * supervisor in the outputs' places; the writer goes on with them.
+ */
+void	output_adopt(const int *fd, size_t n);
 
 /*
  * Start the thread that writes the queue out.  Threads do not survive

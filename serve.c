@@ -1,5 +1,16 @@
-/* serve.c -- libmilter's thread, the signals, a stop that loses nothing */
+/* serve.c -- a worker: libmilter's threads, its orders, the stop */
 /* SPDX-License-Identifier: ISC */
+
+/*
+ * A worker's main thread only waits: for its supervisor's orders, which
+ * come over a socket (workers.c), and for its own threads' news, which
+ * come through a pipe.  libmilter runs in a thread of its own, the
+ * report's writer in another.  No signal is used for either: the
+ * signals that reach a worker are ignored (see child() in workers.c),
+ * so none from outside can stop libmilter or wedge the stop.  The main
+ * thread must never block SIGHUP, SIGINT or SIGTERM: that is what keeps
+ * them from libmilter's own signal thread.
+ */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +25,6 @@
 
 #include <libmilter/mfapi.h>
 
-#include "daemon.h"
 #include "log.h"
 #include "output.h"
 #include "probe.h"
@@ -23,126 +33,125 @@
 
 /* Stopping gives up on an output that takes nothing for this long. */
 #define OUTPUT_STALL	5
-/* What drain_thread() sends down the signals' pipe: no signal's number. */
-#define DRAINED		0
+/* What the threads send down the pipe. */
+#define MILTER_ENDED	'm'
+#define DRAINED		'd'
 
-static int	take_signals(void);
-static void	on_signal(int);
-static int	next_signal(void);
-static int	start_thread(pthread_t *, void *(*)(void *));
+static int	start_thread(void *(*)(void *));
 static void	*stop_thread(void *);
 static void	*milter_thread(void *);
 static void	*drain_thread(void *);
+static void	tell(unsigned char);
 static int	abandon(int);
 static void	serve_close(void);
 
-static pthread_t	 main_thread;	/* serve_run()'s, which takes signals */
-static int		 wake[2] = { -1, -1 };	/* from on_signal() */
-static int		 milter_failed;	/* set before SIGUSR1 is sent */
+static int		 wake[2] = { -1, -1 };	/* from the threads */
+static atomic_int	 milter_failed;	/* set before MILTER_ENDED */
 
 /* The callbacks running now, and whether more may start. */
 static atomic_uint	 inside;
 static atomic_int	 closed;
 
 int
-serve_run(int report, void (*reopen)(void))
+serve_run(int ctl, int report, void (*adopt)(const int *, size_t))
 {
-	pthread_t	 thread, helper;
+	struct pollfd	 pfd[2];
+	struct order	 o;
+	unsigned char	 c;
 	char		 err[256];
-	int		 sig, stops = 0, draining = 0, error;
+	size_t		 i;
+	int		 error, rc, stopping = 0, status = 0;
 
-	main_thread = pthread_self();
-	/*
-	 * Both return an error number rather than set errno.  The writer
-	 * and libmilter's threads start with the signals blocked, and only
-	 * then does this thread take them (take_signals()).
-	 */
-	if ((error = report ? output_start() : 0) != 0 ||
-	    (error = take_signals()) != 0 ||
-	    (error = start_thread(&thread, milter_thread)) != 0) {
+	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) == -1)
+		error = errno;
+	else if ((error = report ? output_start() : 0) == 0)
+		error = start_thread(milter_thread);
+	if (error != 0) {
 		snprintf(err, sizeof err, "cannot start serving: %s",
 		    strerror(error));
 		log_crit("%s", err);
-		worker_ready(err);
+		worker_ready(ctl, err);
 		return WORKER_EXIT_FATAL;
 	}
-	worker_ready(NULL);
-	/*
-	 * The stop is done by threads of their own, so that this one still
-	 * hears the signals while it lasts: a second one ends it at once.
-	 */
-	while ((sig = next_signal()) != DRAINED) {
-		if (sig == SIGHUP && !daemon_hangup_stops()) {
-			reopen();
-			continue;
-		}
-		/* SIGUSR1: libmilter stopped by itself; no one asked. */
-		if (sig != SIGUSR1) {
-			if (++stops > 1)
-				return abandon(sig);
-			log_notice("stopping on %s", daemon_signal_name(sig));
-			log_stopping();
-			/*
-			 * smfi_stop() waits for libmilter's listener to end
-			 * its poll, up to five seconds: not here.
-			 */
-			if (start_thread(&helper, stop_thread) == 0)
-				pthread_detach(helper);
+	if (worker_ready(ctl, NULL) == -1)
+		return abandon(0);
+	pfd[0].fd = wake[0];
+	pfd[1].fd = ctl;
+	pfd[0].events = pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			return abandon(0);
+		while (read(wake[0], &c, 1) == 1) {
+			if (c == DRAINED)
+				return status;
+			/* libmilter stopped, and no one asked. */
+			if (stopping)
+				continue;
+			if (atomic_load(&milter_failed))
+				log_crit("libmilter stopped with an error "
+				    "(see its lines above or in syslog)");
 			else
-				smfi_stop();
-		}
-		if (!draining) {
-			draining = 1;
-			if (start_thread(&helper, drain_thread) == 0)
-				pthread_detach(helper);
-			else
+				log_err("libmilter stopped by itself");
+			status = 1;
+			stopping = 1;
+			if (start_thread(drain_thread) != 0)
 				drain_thread(NULL);
 		}
+		while ((rc = worker_order(ctl, &o)) == 1) {
+			switch (o.kind) {
+			case ORDER_STOP:
+				if (stopping)
+					break;
+				stopping = 1;
+				log_stopping();
+				/*
+				 * smfi_stop() waits for libmilter's listener
+				 * to end its poll, up to five seconds: not
+				 * here.
+				 */
+				if (start_thread(stop_thread) != 0)
+					smfi_stop();
+				if (start_thread(drain_thread) != 0)
+					drain_thread(NULL);
+				break;
+			case ORDER_QUIT:
+				return abandon(o.sig);
+			case ORDER_FILES:
+				adopt(o.fds, o.nfds);
+				break;
+			}
+			for (i = 0; i < o.nfds; i++)
+				close(o.fds[i]);
+		}
+		/* The supervisor is gone: so is the report's reader. */
+		if (rc == 0)
+			return abandon(0);
 	}
-	/*
-	 * libmilter's return is not worth waiting for: its listener may be
-	 * in a poll of up to five seconds.  Stopped before libmilter got to
-	 * serve, it fails to listen again: still a stop that was asked for.
-	 */
-	if (stops > 0)
-		return 0;
-	pthread_join(thread, NULL);
-	if (milter_failed) {
-		log_crit("libmilter stopped with an error (see its lines "
-		    "above or in syslog)");
-		return 1;
-	}
-	return 0;
 }
 
 /*
  * Sessions still open go on in libmilter's threads after it stops
  * listening: let the callbacks that have begun finish, hold the others,
  * and only then write the report out.  So every stage the MTA saw
- * answered is in the report.  A --delay under way ends now.  Then tell
- * serve_run(), through the pipe the signals come by.
+ * answered is in the report.  A --delay under way ends now.
  */
 static void *
 drain_thread(void *arg)
 {
-	const struct timespec	 tick = { 0, 1000000 };
-	unsigned char		 c = DRAINED;
-
 	(void)arg;
 	probe_stop();
 	serve_close();
 	output_stop(OUTPUT_STALL);
-	/* Unlike a signal, this must not be lost to a full pipe. */
-	while (write(wake[1], &c, 1) != 1)
-		nanosleep(&tick, NULL);
+	tell(DRAINED);
 	return NULL;
 }
 
 /*
  * A second signal during the stop: give up on it, as an interactive
  * program does on a second Ctrl-C.  What the outputs have not taken yet
- * is lost, and main() logs the count with the others lost.  Returns the
- * exit status: 128 + sig, as a shell shows a program a signal ended.
+ * is lost, and the supervisor logs the count with the others lost.
+ * Returns the exit status: 128 + sig, as a shell shows a program a
+ * signal ended; 1 when the supervisor went away (sig 0).
  */
 static int
 abandon(int sig)
@@ -150,85 +159,36 @@ abandon(int sig)
 	size_t		 queued = output_abandon();
 	unsigned int	 busy = atomic_load(&inside);
 
+	if (sig == 0) {
+		log_err("the supervisor is gone: exiting at once; %zu event%s "
+		    "not written", queued, LOG_S(queued));
+		return 1;
+	}
 	log_warn("%s again: exiting at once; %zu event%s not written, %u "
-	    "stage%s under way left unanswered", daemon_signal_name(sig),
+	    "stage%s under way left unanswered", workers_signal_name(sig),
 	    queued, LOG_S(queued), busy, LOG_S(busy));
 	return 128 + sig;
 }
 
-/*
- * The signals come to this thread, never to libmilter's (see
- * sigwait() below).  This thread, always the main one of its process,
- * keeps them unblocked at all times, and their handler passes them on
- * through a pipe; every other thread starts with them blocked
- * (start_thread()).  Returns 0, or an error number.
- */
-static int
-take_signals(void)
-{
-	struct sigaction	 sa;
-	sigset_t		 set;
-	int			 sig;
-
-	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) == -1)
-		return errno;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	daemon_sigset(&set);
-	sigaddset(&set, SIGUSR1);
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(&set, sig) == 1 &&
-		    sigaction(sig, &sa, NULL) == -1)
-			return errno;
-	return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-}
-
-/* Pass the signal on to next_signal(), if the pipe has room. */
+/* Pass news on to serve_run(); it must not be lost to a full pipe. */
 static void
-on_signal(int sig)
+tell(unsigned char c)
 {
-	unsigned char	 c = sig;
-	ssize_t		 n;
-	int		 saved = errno;
+	const struct timespec	 tick = { 0, 1000000 };
 
-	/* If the pipe is full, signals are waiting to be read already. */
-	n = write(wake[1], &c, 1);
-	(void)n;
-	errno = saved;
+	while (write(wake[1], &c, 1) != 1)
+		nanosleep(&tick, NULL);
 }
 
-/* Wait for the next signal take_signals() took; returns it. */
+/* A detached thread.  Returns 0, or an error number. */
 static int
-next_signal(void)
+start_thread(void *(*fn)(void *))
 {
-	struct pollfd	 pfd = { -1, POLLIN, 0 };
-	unsigned char	 c;
-
-	pfd.fd = wake[0];
-	for (;;) {
-		if (read(wake[0], &c, 1) == 1)
-			return c;
-		poll(&pfd, 1, -1);
-	}
-}
-
-/* A thread with the signals blocked.  Returns 0, or an error number. */
-static int
-start_thread(pthread_t *t, void *(*fn)(void *))
-{
-	pthread_attr_t	 attr;
-	sigset_t	 set;
+	pthread_t	 t;
 	int		 rc;
 
-	daemon_sigset(&set);
-	sigaddset(&set, SIGUSR1);
-	if ((rc = pthread_attr_init(&attr)) != 0)
-		return rc;
-	if ((rc = pthread_attr_setsigmask_np(&attr, &set)) == 0)
-		rc = pthread_create(t, &attr, fn, NULL);
-	pthread_attr_destroy(&attr);
+	if ((rc = pthread_create(&t, NULL, fn, NULL)) == 0)
+		pthread_detach(t);
 	return rc;
 }
 
@@ -241,37 +201,18 @@ stop_thread(void *arg)
 	return NULL;
 }
 
-/* libmilter's loop; milter_failed says how it ended. */
+/*
+ * libmilter's loop.  Its return is waited for only when no one asked
+ * for it: at a stop, its listener may be in a poll of up to five
+ * seconds, and the worker exits first.
+ */
 static void *
 milter_thread(void *arg)
 {
 	(void)arg;
-	milter_failed = smfi_main() != MI_SUCCESS;
-	pthread_kill(main_thread, SIGUSR1);
+	atomic_store(&milter_failed, smfi_main() != MI_SUCCESS);
+	tell(MILTER_ENDED);
 	return NULL;
-}
-
-/*
- * libmilter starts a thread of its own that waits for SIGHUP, SIGINT
- * and SIGTERM in sigwait() and stops libmilter on any of them, HUP
- * included.  A signal sent to the process waits for the first thread
- * that takes it: mostly this module's, but not always (when it comes as
- * libmilter starts, or with a terminal's hang-up), and a SIGHUP taken
- * there stops inspect unseen instead of reopening its files.  No one
- * else in inspect calls sigwait(): this one, which libmilter gets
- * instead of the C library's, waits for ever, and the signals are
- * inspect's alone.
- */
-int
-sigwait(const sigset_t *set, int *sig)
-{
-	sigset_t	 none;
-
-	(void)set;
-	(void)sig;
-	sigfillset(&none);
-	for (;;)
-		sigsuspend(&none);
 }
 
 void

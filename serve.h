@@ -1,4 +1,4 @@
-/* serve.h -- libmilter's thread, the signals, a stop that loses nothing */
+/* serve.h -- a worker: libmilter's threads, its orders, the stop */
 /* SPDX-License-Identifier: ISC */
 
 #ifndef INSPECT_SERVE_H
@@ -6,21 +6,26 @@
 
 #include <libmilter/mfapi.h>
 
+#include <stddef.h>
+
 /*
- * Serve until a signal says stop: libmilter runs in a thread of its
- * own, the report's writer in another if report, and this thread takes
- * the signals: SIGTERM and SIGINT stop, and so does SIGHUP when
- * daemon_hangup_stops() says it is a terminal's hang-up; otherwise
- * SIGHUP calls reopen.  At a stop the callbacks under way finish, later
- * ones are held unanswered, and the report is written out: every stage
- * the MTA saw answered is in it.  A second stopping signal meanwhile
- * ends the stop at once, what is not written counted lost.  Tells a
- * supervisor, if any, that it serves (worker_ready()).  Returns 0, 1 if
- * libmilter stopped with an error, 128 + the second signal's number
- * after a stop cut short, or WORKER_EXIT_FATAL if serving could not
- * start.  Call with the signals blocked.
+ * A worker's life (struct supervisor's serve): libmilter in a thread of
+ * its own, the report's writer in another if report, and this thread
+ * waiting for the supervisor's orders on ctl (workers.h).  ORDER_STOP
+ * stops it: the callbacks under way finish, later ones are held
+ * unanswered, and the report is written out, so every stage the MTA saw
+ * answered is in it.  ORDER_QUIT ends it at once, what is not written
+ * counted lost; so does the supervisor's end.  ORDER_FILES passes the
+ * descriptors that came with it to adopt(), which puts them in place;
+ * they are closed afterwards.  Tells the supervisor that it serves
+ * (worker_ready()) once its threads run.  Returns the exit status: 0
+ * after a stop, 1 if libmilter stopped by itself or the supervisor went
+ * away, 128 + the signal's number after ORDER_QUIT, or
+ * WORKER_EXIT_FATAL if serving could not start.  Call in the worker's
+ * main thread, with SIGHUP, SIGINT and SIGTERM ignored and unblocked.
  */
-int	serve_run(int report, void (*reopen)(void));
+int	serve_run(int ctl, int report, void (*adopt)(const int *fds,
+	    size_t nfds));
 
 /*
  * Every callback runs between serve_enter() and serve_leave(), which

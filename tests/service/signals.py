@@ -15,7 +15,13 @@ scratch directory DIR, and checks what an administrator sees:
   - "stopping" and "reopened" are logged at the default levels;
   - an idle inspect stops within STOP_BOUND s of SIGTERM, with two
     workers within WORKERS_STOP_BOUND s (the figures measured are
-    printed).
+    printed);
+  - signals from outside are harmless: each of HUP, INT, TERM, USR1,
+    USR2, PIPE, ALRM, WINCH and QUIT, sent alone to inspect, or to it
+    and its workers as pkill does, either does what inspect(8) says
+    (INT and TERM stop it, HUP reopens its files) or is ignored, and
+    inspect serves in between; SIGTERM then stops it within STOP_BOUND
+    s.
 Prints "ok NAME" or "FAIL NAME" and why, one line each; exits 1 if any
 failed.  Needs no root.
 """
@@ -236,6 +242,22 @@ def fill_report(sock, chunks):
     return s
 
 
+def serves(sock):
+    """A session is answered: negotiation, connect, helo."""
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(WAIT)
+        s.connect(sock)
+        command(s, b"O", struct.pack("!III", 6, 0x1FF, 0x1F))
+        command(s, b"C", b"client.example\0" + b"4" +
+                struct.pack("!H", 25) + b"192.0.2.1\0")
+        command(s, b"H", b"client.example\0")
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
 def stuck_output(tmp, name):
     """A FIFO that a reader holds open and never reads: an output that
     takes nothing once its pipe is full.  Returns (path, reader fd)."""
@@ -406,6 +428,60 @@ def stop_time(binary, tmp, workers, bound):
         i.stop()
 
 
+OUTSIDE = ["HUP", "INT", "TERM", "USR1", "USR2", "PIPE", "ALRM", "WINCH",
+           "QUIT"]
+
+
+def outside_signal(binary, tmp, signame, workers, everyone):
+    """signame from outside, to inspect alone or (everyone) to all its
+    processes, then SIGTERM."""
+    sig = getattr(signal, "SIG" + signame)
+    to = "inspect and its workers" if everyone else "inspect"
+    name = "outside %s to %s (%s)" % (signame, to,
+                                       "%d workers" % workers if workers
+                                       else "one worker")
+    tag = "out-%s-%d-%d" % (signame.lower(), workers, everyone)
+    args = ["--output", os.path.join(tmp, tag + ".out")] + \
+        (["--n-workers", str(workers)] if workers else [])
+    i = Inspect(binary, tmp, tag, args)
+    try:
+        if not i.ready(workers):
+            report(name + ": starts", False, read(i.log))
+            return
+        before = children(i.pid)
+        targets = [i.pid] + (before if everyone else [])
+        for pid in targets:
+            os.kill(pid, sig)
+        if sig in (signal.SIGINT, signal.SIGTERM):
+            t = time.monotonic()
+            status = exited(i.p, WAIT)
+            took = time.monotonic() - t
+            report("%s: stops, exit %r in %.3f s" % (name, status, took),
+                   status == 0 and took < STOP_BOUND and
+                   not os.path.exists(i.sock), read(i.log))
+            return
+        if sig == signal.SIGHUP:
+            report(name + ": reopens the files",
+                   wait_for(lambda: i.logged("reopened the log")),
+                   read(i.log))
+        time.sleep(0.3)
+        report(name + ": goes on serving, the same processes",
+               i.p.poll() is None and children(i.pid) == before and
+               serves(i.sock), read(i.log))
+        t = time.monotonic()
+        i.p.send_signal(signal.SIGTERM)
+        status = exited(i.p, WAIT)
+        took = time.monotonic() - t
+        report("%s: then SIGTERM stops it, exit %r in %.3f s"
+               % (name, status, took),
+               status == 0 and took < STOP_BOUND and
+               not os.path.exists(i.sock) and
+               wait_for(lambda: not any(alive(c) for c in before)),
+               read(i.log))
+    finally:
+        i.stop()
+
+
 def main():
     binary, tmp = sys.argv[1], sys.argv[2]
     second_signal(binary, tmp, signal.SIGINT, "second-ctrl-c")
@@ -418,6 +494,11 @@ def main():
     daemon_reopens(binary, tmp)
     stop_time(binary, tmp, 0, STOP_BOUND)
     stop_time(binary, tmp, 2, WORKERS_STOP_BOUND)
+    for signame in OUTSIDE:
+        outside_signal(binary, tmp, signame, 0, False)
+        outside_signal(binary, tmp, signame, 0, True)
+    for signame in ("HUP", "USR1", "TERM"):
+        outside_signal(binary, tmp, signame, 2, True)
     return 0 if all(results) else 1
 
 

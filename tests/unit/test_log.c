@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <regex.h>
 #include <setjmp.h>
@@ -143,7 +144,7 @@ test_log_open_file_mode_and_links(void **state)
 	(void)state;
 	path_of(path, "mode.log");
 	mask = umask(022);
-	fd = log_open_file(path);
+	fd = log_open_file(path, 0);
 	umask(mask);
 	assert_true(fd >= 0);
 	close(fd);
@@ -154,10 +155,61 @@ test_log_open_file_mode_and_links(void **state)
 	path_of(link, "link.log");
 	assert_int_equal(symlink(target, link), 0);
 	errno = 0;
-	assert_int_equal(log_open_file(link), -1);
+	assert_int_equal(log_open_file(link, 0), -1);
 	assert_int_equal(errno, ELOOP);
 	assert_int_equal(lstat(target, &st), -1);
 	assert_int_equal(log_init(LEVEL_ALL, link, 0, LOG_MAIL), -1);
+}
+
+/*
+ * What may be planted where a file is reopened, in a directory that
+ * belongs to the user inspect serves as: a FIFO no one reads is refused
+ * at once rather than waited for, a file with another hard link is
+ * refused, and where a regular file was, nothing else is taken.
+ */
+static void
+test_log_open_file_planted(void **state)
+{
+	char		 fifo[PATH_MAX], path[PATH_MAX], other[PATH_MAX];
+	int		 fd, reader;
+
+	(void)state;
+	path_of(fifo, "planted.fifo");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	errno = 0;
+	assert_int_equal(log_open_file(fifo, LOG_OPEN_NOWAIT), -1);
+	assert_int_equal(errno, ENXIO);
+	assert_string_equal(log_open_reason(errno),
+	    "is a FIFO that no one reads");
+
+	/* Read, it opens; but not where a regular file is wanted. */
+	reader = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(reader >= 0);
+	fd = log_open_file(fifo, LOG_OPEN_NOWAIT);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	close(fd);
+	errno = 0;
+	assert_int_equal(log_open_file(fifo, LOG_OPEN_NOWAIT | LOG_OPEN_REGULAR), -1);
+	assert_int_equal(errno, ENOTSUP);
+	assert_string_equal(log_open_reason(errno),
+	    "is no longer a regular file");
+	close(reader);
+
+	path_of(path, "linked.log");
+	path_of(other, "linked.other");
+	fd = log_open_file(path, LOG_OPEN_NOWAIT | LOG_OPEN_REGULAR);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(link(path, other), 0);
+	errno = 0;
+	assert_int_equal(log_open_file(path, LOG_OPEN_NOWAIT | LOG_OPEN_REGULAR), -1);
+	assert_int_equal(errno, EMLINK);
+	assert_string_equal(log_open_reason(errno), "has another hard link");
+	assert_int_equal(unlink(other), 0);
+	fd = log_open_file(path, LOG_OPEN_NOWAIT | LOG_OPEN_REGULAR);
+	assert_true(fd >= 0);
+	close(fd);
 }
 
 /* Level lists as milter-test-client writes them. */
@@ -211,6 +263,7 @@ main(void)
 		cmocka_unit_test(test_log_keeps_errno),
 		cmocka_unit_test(test_log_reopen_after_rotation),
 		cmocka_unit_test(test_log_open_file_mode_and_links),
+		cmocka_unit_test(test_log_open_file_planted),
 		cmocka_unit_test(test_log_parse_levels),
 	};
 
