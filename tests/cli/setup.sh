@@ -4,7 +4,9 @@
 # a Debian without sudo, as a user with sudo, and as a user without.  Nothing is installed: apt-get, dpkg-query,
 # debconf-set-selections, sudo and make are stand-ins on a PATH of their
 # own, which say what they were asked in a log; dpkg-query says that no
-# package is installed.  Needs root (to run as nobody too).
+# package is installed, or with $tmp/installed that every one is, and
+# apt-get -s prints $tmp/plan as its simulated plan.  Each case is given
+# at most a minute.  Needs root (to run as nobody too).
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,13 +30,20 @@ stand_ins() {
 	for tool in sh grep id env cat; do
 		ln -s "$(command -v "$tool")" "$dir/$tool"
 	done
-	cat >"$dir/dpkg-query" <<-'EOF'
+	cat >"$dir/dpkg-query" <<-EOF
 	#!/bin/sh
-	echo "unknown ok not-installed"
+	if [ -f "$tmp/installed" ]; then
+		echo "install ok installed"
+	else
+		echo "unknown ok not-installed"
+	fi
 	EOF
 	cat >"$dir/apt-get" <<-EOF
 	#!/bin/sh
 	echo "apt-get as \$(id -u): \$*" >>"$log"
+	case " \$* " in
+	*" -s "*) [ ! -f "$tmp/plan" ] || cat "$tmp/plan" ;;
+	esac
 	EOF
 	cat >"$dir/debconf-set-selections" <<-EOF
 	#!/bin/sh
@@ -75,12 +84,12 @@ as() {
 	: >"$log"
 	chmod 666 "$log"
 	if [ "$who" = root ]; then
-		(cd "$tmp/tree" && env -i PATH="$dir" \
+		(cd "$tmp/tree" && timeout 60 env -i PATH="$dir" \
 		    INSPECT_SENDMAIL_CACHE="$tmp/sendmail" /bin/sh -c "$1") \
 		    >"$tmp/out" 2>&1
 	else
-		(cd "$tmp/tree" && setpriv --reuid=nobody --regid=nogroup \
-		    --clear-groups env -i PATH="$dir" \
+		(cd "$tmp/tree" && timeout 60 setpriv --reuid=nobody \
+		    --regid=nogroup --clear-groups env -i PATH="$dir" \
 		    INSPECT_SENDMAIL_CACHE="$tmp/sendmail" /bin/sh -c "$1") \
 		    >"$tmp/out" 2>&1
 	fi
@@ -165,6 +174,16 @@ as root "$tmp/without-sudo" "tests/install-deps.sh --all"
 status=$?
 check "install-deps.sh --all: refused (64), naming it" \
     [ "$status" -eq 64 -a "$(grep -c "'--all'" "$tmp/out")" -eq 1 ]
+
+# Everything installed (and Sendmail unpacked): not one apt-get, no sudo.
+touch "$tmp/installed"
+for c in "tests/install-deps.sh --run" "tests/install-deps.sh"; do
+	as nobody "$tmp/with-sudo" "$c"
+	status=$?
+	check "$c, everything installed: exit 0, no apt-get, no sudo" \
+	    [ "$status" -eq 0 -a ! -s "$log" ]
+done
+rm -f "$tmp/installed"
 
 summary
 [ "$failed" -eq 0 ]
