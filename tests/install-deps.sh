@@ -3,7 +3,11 @@
 # inspect needs, if anything is missing, and fetches a private Sendmail for
 # the tests into a cache directory; with --run, only what building and
 # running inspect take.  What needs root runs as root: directly for root,
-# else through sudo.  Changes nothing else on the machine.
+# else through sudo.  Changes nothing else on the machine, and never
+# removes a package: Postfix, which the tests need, conflicts with every
+# other mail server, so on a host running Exim or Sendmail apt-get would
+# remove it to make room.  The install is simulated first, and a plan that
+# removes anything is refused.
 #
 # usage: tests/install-deps.sh [--run]
 set -eu
@@ -53,6 +57,8 @@ install_packages() {
 		return 0
 	fi
 	as_root "missing:$missing"
+	$as_root apt-get update -q
+	refuse_removal
 	# Postfix asks how to configure the system's own instance: not at
 	# all.  The tests run their own private instance and never touch
 	# /etc/postfix.
@@ -61,11 +67,46 @@ install_packages() {
 		echo "postfix postfix/main_mailer_type select No" \
 		    "configuration" | $as_root debconf-set-selections ;;
 	esac
-	$as_root apt-get update -q
+	# --no-remove: should the plan have changed since, apt-get stops
+	# rather than remove anything.
 	# shellcheck disable=SC2086
 	$as_root env DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -q --no-install-recommends $missing
+	    apt-get install -y -q --no-install-recommends --no-remove $missing
 	updated=yes
+}
+
+# refuse_removal: simulate installing $missing (apt-get -s, which needs no
+# root), and if the plan removes any package ("Remv", or "Purg"), say which
+# in one line and exit 1, before anything is configured or installed.
+refuse_removal() {
+	# shellcheck disable=SC2086
+	plan=$(apt-get -s -q install --no-install-recommends $missing) || {
+		echo "install-deps.sh: apt-get cannot plan installing$missing" \
+		    "(see above); nothing installed" >&2
+		exit 1
+	}
+	removed=
+	while read -r action package _; do
+		case $action in
+		Remv|Purg) removed="$removed $package" ;;
+		esac
+	done <<-EOF
+	$plan
+	EOF
+	[ -n "$removed" ] || return 0
+	case "$missing " in
+	*" postfix "*)
+		echo "install-deps.sh: installing what the tests need would" \
+		    "remove$removed (Postfix, which they run, cannot stand" \
+		    "beside another mail server); nothing installed: run the" \
+		    "tests on a machine without one, such as a container;" \
+		    "building and running inspect need no Postfix (--run)" >&2 ;;
+	*)
+		echo "install-deps.sh: installing$missing would" \
+		    "remove$removed; nothing installed: install them yourself" \
+		    "if removing that is what you want" >&2 ;;
+	esac
+	exit 1
 }
 
 # The cache holds root/, the packages unpacked, and a file "ready" naming

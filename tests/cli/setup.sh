@@ -4,7 +4,9 @@
 # a Debian without sudo, as a user with sudo, and as a user without.  Nothing is installed: apt-get, dpkg-query,
 # debconf-set-selections, sudo and make are stand-ins on a PATH of their
 # own, which say what they were asked in a log; dpkg-query says that no
-# package is installed.  Needs root (to run as nobody too).
+# package is installed, or with $tmp/installed that every one is, and
+# apt-get -s prints $tmp/plan as its simulated plan.  Each case is given
+# at most a minute.  Needs root (to run as nobody too).
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,13 +30,20 @@ stand_ins() {
 	for tool in sh grep id env cat; do
 		ln -s "$(command -v "$tool")" "$dir/$tool"
 	done
-	cat >"$dir/dpkg-query" <<-'EOF'
+	cat >"$dir/dpkg-query" <<-EOF
 	#!/bin/sh
-	echo "unknown ok not-installed"
+	if [ -f "$tmp/installed" ]; then
+		echo "install ok installed"
+	else
+		echo "unknown ok not-installed"
+	fi
 	EOF
 	cat >"$dir/apt-get" <<-EOF
 	#!/bin/sh
 	echo "apt-get as \$(id -u): \$*" >>"$log"
+	case " \$* " in
+	*" -s "*) [ ! -f "$tmp/plan" ] || cat "$tmp/plan" ;;
+	esac
 	EOF
 	cat >"$dir/debconf-set-selections" <<-EOF
 	#!/bin/sh
@@ -75,12 +84,12 @@ as() {
 	: >"$log"
 	chmod 666 "$log"
 	if [ "$who" = root ]; then
-		(cd "$tmp/tree" && env -i PATH="$dir" \
+		(cd "$tmp/tree" && timeout 60 env -i PATH="$dir" \
 		    INSPECT_SENDMAIL_CACHE="$tmp/sendmail" /bin/sh -c "$1") \
 		    >"$tmp/out" 2>&1
 	else
-		(cd "$tmp/tree" && setpriv --reuid=nobody --regid=nogroup \
-		    --clear-groups env -i PATH="$dir" \
+		(cd "$tmp/tree" && timeout 60 setpriv --reuid=nobody \
+		    --regid=nogroup --clear-groups env -i PATH="$dir" \
 		    INSPECT_SENDMAIL_CACHE="$tmp/sendmail" /bin/sh -c "$1") \
 		    >"$tmp/out" 2>&1
 	fi
@@ -141,7 +150,8 @@ done
 # --run: what building and running take, and nothing more.
 as root "$tmp/without-sudo" "tests/install-deps.sh --run"
 check "install-deps.sh --run: installs only $run_set" \
-    asked_line "apt-get as 0: install -y -q --no-install-recommends $run_set"
+    asked_line "apt-get as 0: install -y -q --no-install-recommends\
+ --no-remove $run_set"
 check "install-deps.sh --run: leaves Postfix's configuration alone" \
     not asked debconf-set-selections
 as root "$tmp/without-sudo" "tests/install-deps.sh"
@@ -165,6 +175,110 @@ as root "$tmp/without-sudo" "tests/install-deps.sh --all"
 status=$?
 check "install-deps.sh --all: refused (64), naming it" \
     [ "$status" -eq 64 -a "$(grep -c "'--all'" "$tmp/out")" -eq 1 ]
+
+# A plan that removes a package is refused: one line naming what it would
+# remove, exit 1, apt-get asked only to update and simulate, nothing
+# installed and Postfix's configuration left alone.  (Through sudo, the
+# line saying so comes before.)  The plans are as
+# apt-get -s prints them on a host with Exim (Debian's default MTA) or
+# Sendmail.
+cat >"$tmp/plan-exim" <<'END'
+Remv exim4 [4.96-15+deb12u4]
+Remv exim4-daemon-light [4.96-15+deb12u4]
+Inst postfix (3.7.11-0+deb12u1 Debian:12.8/stable [amd64])
+Conf postfix (3.7.11-0+deb12u1 Debian:12.8/stable [amd64])
+END
+cat >"$tmp/plan-sendmail" <<'END'
+Remv sendmail [8.17.1.9-2]
+Remv sendmail-bin [8.17.1.9-2]
+Inst postfix (3.7.11-0+deb12u1 Debian:12.8/stable [amd64])
+Conf postfix (3.7.11-0+deb12u1 Debian:12.8/stable [amd64])
+END
+
+# refused WHO PATHDIR COMMAND PLAN PACKAGE...: COMMAND, run as WHO while
+# apt-get -s prints $tmp/PLAN, refuses in one line naming each PACKAGE,
+# exits 1, and neither installs nor configures anything.
+refused() {
+	local who=$1 dir=$2 c=$3 plan=$4 package named=yes
+
+	shift 4
+	cp "$tmp/$plan" "$tmp/plan"
+	as "$who" "$dir" "$c"
+	status=$?
+	rm -f "$tmp/plan"
+	for package; do
+		grep -qw -- "$package" "$tmp/out" || named=no
+	done
+	if [ "$status" -eq 1 ] &&
+	    [ "$(grep -vc "; doing it with sudo$" "$tmp/out")" -eq 1 ] &&
+	    [ "$named" = yes ] && asked " -s " &&
+	    ! grep -q "apt-get as [0-9]*: install" "$log" &&
+	    ! asked DEBIAN_FRONTEND && ! asked debconf-set-selections
+	then
+		ok "$c as $who, $plan: refused: $(tail -n 1 "$tmp/out")"
+	else
+		fail "$c as $who, $plan: refused in one line, exit 1," \
+		    "nothing installed" "exit status $status" \
+		    "$(cat "$tmp/out")" "$(cat "$log")"
+	fi
+}
+
+refused root "$tmp/without-sudo" tests/install-deps.sh plan-exim \
+    exim4-daemon-light
+refused nobody "$tmp/with-sudo" tests/install-deps.sh plan-exim \
+    exim4-daemon-light
+refused root "$tmp/without-sudo" tests/install-deps.sh plan-sendmail \
+    sendmail-bin
+refused root "$tmp/without-sudo" "tests/install-deps.sh --run" \
+    plan-sendmail sendmail-bin
+refused nobody "$tmp/with-sudo" "tests/install-deps.sh --run" plan-exim \
+    exim4-daemon-light
+
+# A plan that removes nothing is carried out, once simulated, with
+# apt-get told to stop should it come to remove something after all.
+cat >"$tmp/plan" <<'END'
+Inst libmilter1.0.1 (8.17.1.9-2 Debian:12.8/stable [amd64])
+Inst libmilter-dev (8.17.1.9-2 Debian:12.8/stable [amd64])
+Conf libmilter1.0.1 (8.17.1.9-2 Debian:12.8/stable [amd64])
+Conf libmilter-dev (8.17.1.9-2 Debian:12.8/stable [amd64])
+END
+
+# simulated_then_installed UID: the command ran, and the log holds a
+# simulation by UID, then an install by UID with --no-remove.
+simulated_then_installed() {
+	local sim inst
+
+	sim=$(grep -n -m 1 "apt-get as $1: -s .*install" "$log")
+	inst=$(grep -n -m 1 "apt-get as $1: install -y .*--no-remove" "$log")
+	[ "$status" -eq 0 ] && [ -n "$sim" ] && [ -n "$inst" ] &&
+	    [ "${sim%%:*}" -lt "${inst%%:*}" ]
+}
+# simulated_then_installed_sudo: so by nobody, the install through sudo.
+simulated_then_installed_sudo() {
+	simulated_then_installed 65534 && asked "sudo as 65534: env\
+ DEBIAN_FRONTEND=noninteractive apt-get install -y"
+}
+for c in "tests/install-deps.sh --run" "tests/install-deps.sh"; do
+	as root "$tmp/without-sudo" "$c"
+	status=$?
+	check "$c, a plan removing nothing: simulated, then installed" \
+	    simulated_then_installed 0
+	as nobody "$tmp/with-sudo" "$c"
+	status=$?
+	check "$c through sudo, a plan removing nothing: simulated, then\
+ installed through sudo" simulated_then_installed_sudo
+done
+rm -f "$tmp/plan"
+
+# Everything installed (and Sendmail unpacked): not one apt-get, no sudo.
+touch "$tmp/installed"
+for c in "tests/install-deps.sh --run" "tests/install-deps.sh"; do
+	as nobody "$tmp/with-sudo" "$c"
+	status=$?
+	check "$c, everything installed: exit 0, no apt-get, no sudo" \
+	    [ "$status" -eq 0 -a ! -s "$log" ]
+done
+rm -f "$tmp/installed"
 
 summary
 [ "$failed" -eq 0 ]
