@@ -132,7 +132,8 @@ hostile-check: inspect
 	$(AS_ROOT) tests/hostile/run.sh
 
 # The Debian package, built from a copy of the tree, installed, run as its
-# unit runs it, and purged; needs root and a machine without it installed.
+# unit runs it and by a private systemd, and purged; needs root and a
+# machine without it installed.
 package-check:
 	$(AS_ROOT) tests/package/run.sh
 

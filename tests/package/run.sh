@@ -12,9 +12,13 @@
 # as the user inspect with /etc/default/inspect read, for one miltertest
 # session, under strace, to see that the unit's system call filter,
 # address families and MemoryDenyWriteExecute leave inspect alone.  Then
-# purges the package and checks that only the system user is left; the
-# user goes too if this run made it.  Needs root and a machine without
-# the package installed; whatever fails, the package is purged at exit.
+# systemd.sh has a private systemd, in namespaces of its own, start the
+# installed unit for real: mail through a private Postfix, the hardening
+# of each of its processes, reload, logrotate, and how long a stop takes
+# (its checks are counted here).  Then purges the package and checks that
+# only the system user is left; the user goes too if this run made it.
+# Needs root and a machine without the package installed; whatever fails,
+# the package is purged at exit.
 set -u
 export LC_ALL=C		# bytes, not characters, for sed, grep and sort
 export DEBIAN_FRONTEND=noninteractive
@@ -58,6 +62,7 @@ main() {
 			system_user
 			unit_offline
 			serve_like_the_unit
+			under_systemd
 			purge
 		}
 	fi
@@ -388,6 +393,19 @@ expand_filter() {
 		    done ;;
 	*)	echo "$1" ;;
 	esac
+}
+
+# The installed unit, started by a private systemd (systemd.sh): its
+# results counted as this run's, and a failure to run at all too.
+under_systemd() {
+	local out status before=$failed
+
+	out=$("$here/systemd.sh" 2>&1)
+	status=$?
+	relay "$out"
+	if [ "$status" -ne 0 ] && [ "$failed" -eq "$before" ]; then
+		fail "systemd.sh ran (status $status)"
+	fi
 }
 
 # Purge leaves nothing of the package but the system user, as Debian
