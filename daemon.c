@@ -248,7 +248,7 @@ daemon_detach(char *err, size_t errlen)
 	size_t	 len = 0;
 	ssize_t	 n;
 	pid_t	 pid;
-	int	 p[2], fd;
+	int	 p[2], fd = 0;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return print_reason(err, errlen, "pipe: %s", strerror(errno));
@@ -274,17 +274,21 @@ daemon_detach(char *err, size_t errlen)
 		_exit(1);
 	}
 	close(p[0]);
-	if (setsid() == -1)
-		_exit(1);
 	/* Not a session leader, so no terminal can be acquired again. */
-	if ((pid = fork()) == -1)
-		_exit(1);
+	if (setsid() == -1 || (pid = fork()) == -1) {
+		print_reason(err, errlen, "cannot detach: %s: %s",
+		    errno == EPERM ? "setsid" : "fork", strerror(errno));
+		daemon_ready(p[1], err);
+		return DAEMON_TOLD;
+	}
 	if (pid > 0)
 		_exit(0);
 	if (chdir("/") == -1 ||
 	    (fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
-		daemon_ready(p[1], "cannot open /dev/null");
-		_exit(1);
+		print_reason(err, errlen, "cannot detach: %s: %s",
+		    fd == -1 ? "/dev/null" : "chdir /", strerror(errno));
+		daemon_ready(p[1], err);
+		return DAEMON_TOLD;
 	}
 	/* Never closed: a libmilter socket must not land on 0, 1 or 2. */
 	dup2(fd, STDIN_FILENO);

@@ -204,8 +204,9 @@ main(int argc, char *argv[])
 		goto done;
 
 	log_check_syslog();
-	if (opts.daemon && (notify = daemon_detach(err, sizeof err)) == -1) {
-		log_crit("%s", err);
+	if (opts.daemon && (notify = daemon_detach(err, sizeof err)) < 0) {
+		if (notify != DAEMON_TOLD)
+			log_crit("%s", err);
 		goto done;
 	}
 	if (pidfd != -1 && pidfile_write(pidfd) == -1) {

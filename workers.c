@@ -36,7 +36,7 @@
 /* Workers dying young this many times in a row: give up. */
 #define WORKER_MAX_FAILS	5
 /* The delay before a worker that died young is started again, at most. */
-#define WORKER_BACKOFF_MAX	16
+#define WORKER_BACKOFF_MAX	8
 /* How long workers get to stop before they are killed. */
 #define WORKER_STOP_WAIT	15
 /* ... and after a second signal, when each should exit at once. */
