@@ -4,7 +4,11 @@
 # lifetime, levelled logging to a file and to syslog, reopening on SIGHUP,
 # worker processes, the memory profile, the options kept for
 # milter-test-client's sake, the listen backlog, and signals: a second one
-# during a stop, a terminal's hang-up, the time a stop takes (signals.py).
+# during a stop, a terminal's hang-up, the time a stop takes, signals from
+# outside (signals.py); the supervisor: workers that die with it, hold
+# nothing of its, are started again or given up on, files planted where it
+# reopens, a launcher that hears "ok" only once inspect serves
+# (supervise.py).
 #
 # Needs root: inspect drops to nobody, and the syslog test mounts a /dev of
 # its own in a private mount namespace.  Everything lives in one mktemp -d
@@ -1281,18 +1285,30 @@ test_backlog() {
 # --- signals from a terminal, twice, and the time a stop takes ---------------
 
 test_signals() {
-	local line
+	run_checker signals.py
+}
 
-	python3 "$here/signals.py" "$inspect" "$tmp" >"$tmp/signals.result" 2>&1
+# --- the supervisor: its workers' lives, the files it reopens ------------------
+
+test_supervise() {
+	run_checker supervise.py
+}
+
+# run_checker SCRIPT: run the Python checker SCRIPT (bounded in time), and
+# count its ok and FAIL lines.
+run_checker() {
+	local line result=$tmp/${1%.py}.result
+
+	timeout 600 python3 "$here/$1" "$inspect" "$tmp" >"$result" 2>&1
 	while IFS= read -r line; do
 		echo "$line"
 		case $line in
 		"ok "*)		passed=$((passed + 1)) ;;
 		"FAIL "*)	failed=$((failed + 1)) ;;
 		esac
-	done <"$tmp/signals.result"
-	grep -q '^ok ' "$tmp/signals.result" ||
-	    fail "signals: signals.py ran" "$(tail -5 "$tmp/signals.result")"
+	done <"$result"
+	grep -q '^ok ' "$result" && ! grep -q '^Traceback' "$result" ||
+	    fail "$1 ran to its end" "$(tail -5 "$result")"
 }
 
 # --- main ---------------------------------------------------------------------
@@ -1323,6 +1339,7 @@ test_memory
 test_compat
 test_backlog
 test_signals
+test_supervise
 # What each test left stopping in the background must be gone by now.
 check "every other inspect stopped by SIGTERM in time" \
     stop TERM "${retiring[@]}"
