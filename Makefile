@@ -60,8 +60,10 @@ tests/unit/test_options: tests/unit/test_options.o options.o print.o buf.o log.o
 tests/unit/test_print: tests/unit/test_print.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
+# The wall clock is wrapped, so that a test can step it.
 tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o buf.o
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
+	    -Wl,--wrap=clock_gettime -lcmocka
 
 tests/unit/test_log: tests/unit/test_log.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
