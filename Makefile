@@ -43,7 +43,8 @@ ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
 	macros.o serve.o session.o summary.o record.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
-	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon
+	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
+	tests/unit/test_session
 
 all: inspect
 
@@ -77,6 +78,11 @@ tests/unit/test_daemon: tests/unit/test_daemon.o daemon.o print.o buf.o log.o
 
 # The real libmilter reads and writes the contexts these tests lay out.
 tests/unit/test_ctx: tests/unit/test_ctx.o ctx.o macros.o log.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
+
+# Sessions on contexts laid out like libmilter's, kept by the real one.
+tests/unit/test_session: tests/unit/test_session.o session.o ctx.o macros.o \
+	log.o record.o summary.o listen.o daemon.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
 # What needs root runs through sudo unless make runs as root.
