@@ -404,10 +404,18 @@ from_lookup(struct macros *m, SMFICTX *ctx, struct event *ev)
 	enum stage	 from;
 	int		 fresh;
 
-	if (m->values == NULL && ((m->values = calloc(nm + 1,
-	    sizeof *m->values)) == NULL || (m->stages = calloc(nm + 1,
-	    sizeof *m->stages)) == NULL))
-		return -1;
+	/* Both or neither: the next event must not find only one. */
+	if (m->values == NULL) {
+		m->values = calloc(nm + 1, sizeof *m->values);
+		m->stages = calloc(nm + 1, sizeof *m->stages);
+		if (m->values == NULL || m->stages == NULL) {
+			free(m->values);
+			free(m->stages);
+			m->values = NULL;
+			m->stages = NULL;
+			return -1;
+		}
+	}
 	if (ev->stage == STAGE_NEGOTIATE)
 		for (i = 0; i < nm; i++) {
 			free(m->values[i]);

@@ -1,6 +1,13 @@
 /* test_ctx.c -- ctx.c and macros.c on contexts laid out like libmilter's */
 /* SPDX-License-Identifier: ISC */
 
+/*
+ * calloc() is wrapped (-Wl,--wrap), so that a test can make one fail: the
+ * real one cannot be made to, safely.
+ */
+
+#include <errno.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +50,21 @@ static void	 begin(struct macros *, struct event *, int);
 static char	*macros_value_libmilter(SMFICTX *, const char *);
 
 static struct options	 opts;
+/* The calloc() that fails: 1 the next, 2 the one after; 0 none. */
+static int		 calloc_fails;
+
+void	*__real_calloc(size_t, size_t);
+void	*__wrap_calloc(size_t, size_t);
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	if (calloc_fails > 0 && --calloc_fails == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __real_calloc(n, size);
+}
 
 static SMFICTX *
 ctx_of(struct fake *f)
@@ -349,6 +371,41 @@ test_macros_lookup_fallback(void **state)
 	free_fake(f);
 }
 
+/*
+ * Out of memory for the look-ups' copies, for either of the two arrays:
+ * that event fails, and the session is left as if it had not begun them,
+ * so that the next event works instead of writing through NULL.
+ */
+static void
+test_macros_lookup_out_of_memory(void **state)
+{
+	static const char *const conn[] = { "j", "mx.example" };
+	static const char *const mail[] = { "{mail_addr}", "a@example.org" };
+	struct fake	*f = new_fake();
+	struct macros	 m;
+	struct event	 ev;
+	int		 which;
+
+	(void)state;
+	for (which = 1; which <= 2; which++) {
+		begin(&m, &ev, 0);
+		assert_int_equal(m.source, SOURCE_LOOKUP);
+		store(f, CTX_CONNECT, conn, 2);
+		clear_from(f, CTX_HELO);
+		ev.stage = STAGE_CONNECT;
+		calloc_fails = which;
+		assert_int_equal(macros_event(&m, ctx_of(f), &ev), -1);
+		calloc_fails = 0;
+		assert_null(m.values);
+		assert_null(m.stages);
+		store(f, CTX_ENVFROM, mail, 2);
+		assert_string_equal(at(&m, f, &ev, STAGE_ENVFROM),
+		    "j=mx.example {mail_addr}=a@example.org");
+		macros_free(&m);
+	}
+	free_fake(f);
+}
+
 static int
 setup(void **state)
 {
@@ -376,6 +433,7 @@ main(void)
 		cmocka_unit_test(test_macros_each_stage_its_own),
 		cmocka_unit_test(test_macros_odd_packet),
 		cmocka_unit_test(test_macros_lookup_fallback),
+		cmocka_unit_test(test_macros_lookup_out_of_memory),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
