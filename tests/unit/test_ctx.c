@@ -7,7 +7,6 @@
  */
 
 #include <errno.h>
-
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "../../ctx.h"
@@ -23,6 +23,12 @@
 #include "../../options.h"
 
 #define TIMEOUT	7210
+/*
+ * A full packet of distinct short names: "abc", an empty value, each
+ * pair 5 bytes, as many as fit in libmilter's 65535 bytes.
+ */
+#define FULL_PAIRS	(65535 / 5)
+#define FULL_BUDGET_MS	10	/* for one event that shows them all */
 /* Room for the worker pool's fields after the head: libmilter's is larger. */
 #define CTX_SIZE	(sizeof(struct ctx_layout) + 256)
 
@@ -406,6 +412,105 @@ test_macros_lookup_out_of_memory(void **state)
 	free_fake(f);
 }
 
+/*
+ * What is visible is what smfi_getsymval() finds for each name: the first
+ * of the last slot that has it, listed in stage order.
+ */
+static void
+test_macros_visible_first_of_last(void **state)
+{
+	static const char *const conn[] = { "j", "a", "x", "1", "j", "b",
+	    "k", "c" };
+	static const char *const helo[] = { "x", "2", "x", "3" };
+	struct fake	*f = new_fake();
+	struct macros	 m;
+	struct event	 ev;
+
+	(void)state;
+	begin(&m, &ev, 1);
+	opts.show_macros = SHOW_ALL;
+	assert_string_equal(at(&m, f, &ev, STAGE_NEGOTIATE), "");
+	assert_int_equal(ev.nvisible, 0);
+	store(f, CTX_CONNECT, conn, 8);
+	store(f, CTX_HELO, helo, 4);
+	assert_string_equal(at(&m, f, &ev, STAGE_HELO), "x=2 x=3");
+	assert_int_equal(ev.nvisible, 3);
+	assert_string_equal(ev.visible[0].name, "j");
+	assert_string_equal(ev.visible[0].value, "a");
+	assert_int_equal(ev.visible[0].stage, STAGE_CONNECT);
+	assert_string_equal(ev.visible[1].name, "k");
+	assert_string_equal(ev.visible[2].name, "x");
+	assert_string_equal(ev.visible[2].value, "2");
+	assert_int_equal(ev.visible[2].stage, STAGE_HELO);
+	opts.show_macros = SHOW_SENT;
+	macros_free(&m);
+	free_fake(f);
+}
+
+/* Milliseconds since *t0. */
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 +
+	    (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * --show-macros all with a full packet of distinct names at connect:
+ * every later event lists them all, each once, in wire order; working
+ * that out must not compare every name with every other (13,000 names,
+ * 85 million comparisons).  The fastest of a few events, so that a busy
+ * machine does not fail it.
+ */
+static void
+test_macros_visible_full_packet(void **state)
+{
+	static const char	 alnum[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	static char		 names[FULL_PAIRS][4];
+	static const char	*strings[2 * FULL_PAIRS];
+	struct fake		*f = new_fake();
+	struct macros		 m;
+	struct event		 ev;
+	struct timespec		 t0;
+	double			 ms, best = 1e9;
+	size_t			 i, n = sizeof alnum - 1;
+	int			 round;
+
+	(void)state;
+	for (i = 0; i < FULL_PAIRS; i++) {
+		names[i][0] = alnum[i / (n * n) % n];
+		names[i][1] = alnum[i / n % n];
+		names[i][2] = alnum[i % n];
+		strings[2 * i] = names[i];
+		strings[2 * i + 1] = "";
+	}
+	begin(&m, &ev, 1);
+	opts.show_macros = SHOW_ALL;
+	store(f, CTX_CONNECT, strings, 2 * FULL_PAIRS);
+	ev.stage = STAGE_CONNECT;
+	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
+	for (round = 0; round < 5; round++) {
+		ev.stage = STAGE_HEADER;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
+		if ((ms = ms_since(&t0)) < best)
+			best = ms;
+		assert_int_equal(ev.nvisible, FULL_PAIRS);
+		for (i = 0; i < FULL_PAIRS; i += 997)
+			assert_string_equal(ev.visible[i].name, names[i]);
+	}
+	print_message("%d names visible: %.2f ms an event\n", FULL_PAIRS,
+	    best);
+	assert_true(best < FULL_BUDGET_MS);
+	opts.show_macros = SHOW_SENT;
+	macros_free(&m);
+	free_fake(f);
+}
+
 static int
 setup(void **state)
 {
@@ -434,6 +539,8 @@ main(void)
 		cmocka_unit_test(test_macros_odd_packet),
 		cmocka_unit_test(test_macros_lookup_fallback),
 		cmocka_unit_test(test_macros_lookup_out_of_memory),
+		cmocka_unit_test(test_macros_visible_first_of_last),
+		cmocka_unit_test(test_macros_visible_full_packet),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
