@@ -238,6 +238,9 @@ macros_value(struct macros *m, SMFICTX *ctx, const char *name)
 	char		**p;
 	int		 i;
 
+	/* A context judged wrong since m began is not read. */
+	if (m->source == SOURCE_CONTEXT && atomic_load(&verdict) == -1)
+		layout_failed(m);
 	if (m->source != SOURCE_CONTEXT)
 		return m->source == SOURCE_LOOKUP ?
 		    smfi_getsymval(ctx, (char *)(uintptr_t)name) : NULL;
@@ -290,15 +293,18 @@ from_context(struct macros *m, SMFICTX *ctx, struct event *ev)
 	/* Header and body chunks, most events, show nothing by default. */
 	if (!brings_macros(ev->stage) && !ev->show_visible)
 		return 0;
+	if (brings_macros(ev->stage) && atomic_load(&verdict) == 0 &&
+	    (r = ctx_check_macros(ctx)) != -1)
+		atomic_store(&verdict, r ? 1 : -1);
+	/*
+	 * Judged wrong, by this event or another session's: not read again,
+	 * not even for this event.
+	 */
+	if (atomic_load(&verdict) == -1)
+		return layout_failed(m) ? macros_event(m, ctx, ev) : 0;
 	for (i = 0; i < CTX_SLOTS; i++)
 		mac[i] = ctx_macros(ctx, i, &buf[i]);
 	if (brings_macros(ev->stage)) {
-		if (atomic_load(&verdict) == 0 &&
-		    (r = ctx_check_macros(ctx)) != -1) {
-			atomic_store(&verdict, r ? 1 : -1);
-			if (!r && layout_failed(m))
-				return macros_event(m, ctx, ev);
-		}
 		own = own_slot(m, ev->stage, buf);
 		for (i = 0; i < CTX_SLOTS; i++) {
 			if (buf[i] == m->seen[i])

@@ -3,8 +3,12 @@
 
 /*
  * calloc() is wrapped (-Wl,--wrap), so that a test can make one fail: the
- * real one cannot be made to, safely.
+ * real one cannot be made to, safely.  smfi_getsymval() is too, so that
+ * libmilter can be made to disagree with ctx.h, as another release of it
+ * would.
  */
+
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <setjmp.h>
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "../../ctx.h"
@@ -59,8 +64,24 @@ static struct options	 opts;
 /* The calloc() that fails: 1 the next, 2 the one after; 0 none. */
 static int		 calloc_fails;
 
+/* Whether smfi_getsymval() answers from somewhere else than ctx.h's. */
+static int		 getsymval_lies;
+
 void	*__real_calloc(size_t, size_t);
 void	*__wrap_calloc(size_t, size_t);
+char	*__real_smfi_getsymval(SMFICTX *, char *);
+char	*__wrap_smfi_getsymval(SMFICTX *, char *);
+
+char *
+__wrap_smfi_getsymval(SMFICTX *ctx, char *name)
+{
+	static char	 elsewhere[] = "elsewhere";
+
+	if (getsymval_lies)
+		return __real_smfi_getsymval(ctx, name) != NULL ? elsewhere :
+		    NULL;
+	return __real_smfi_getsymval(ctx, name);
+}
 
 void *
 __wrap_calloc(size_t n, size_t size)
@@ -178,6 +199,64 @@ free_fake(struct fake *f)
 {
 	clear_from(f, 0);
 	free(f);
+}
+
+/* For judged_wrong(): the line of the check that failed, else on. */
+#define CHECK(cond)	do { if (!(cond)) return __LINE__; } while (0)
+
+/*
+ * With --macro-source context, a context judged not laid out as ctx.h
+ * says is read no more: not for the event that judged it, nor by the
+ * sessions that began before.  Returns 0, or the line that failed.
+ */
+static int
+judged_wrong(void)
+{
+	static const char *const conn[] = { "j", "mx.example" };
+	struct fake	*f1 = new_fake(), *f2 = new_fake();
+	struct macros	 m1, m2, m3;
+	struct event	 ev;
+
+	opts.macro_source = SOURCE_CONTEXT;
+	begin(&m1, &ev, 1);
+	begin(&m2, &ev, 1);
+	begin(&m3, &ev, 1);
+	CHECK(m1.source == SOURCE_CONTEXT && m2.source == SOURCE_CONTEXT);
+	store(f1, CTX_CONNECT, conn, 2);
+	store(f2, CTX_CONNECT, conn, 2);
+	getsymval_lies = 1;
+	/* m1's connect judges the context wrong: it shows nothing. */
+	CHECK(strcmp(at(&m1, f1, &ev, STAGE_CONNECT), "") == 0);
+	CHECK(m1.source == -1);
+	/* m2 and m3 began before: they read it no more either. */
+	CHECK(strcmp(at(&m2, f2, &ev, STAGE_CONNECT), "") == 0);
+	CHECK(m2.source == -1);
+	CHECK(macros_value(&m3, ctx_of(f2), "j") == NULL);
+	CHECK(m3.source == -1);
+	return 0;
+}
+
+/*
+ * In a child, whose verdict on the layout (the process's) goes with it;
+ * and first, while no test has made one.
+ */
+static void
+test_macros_judged_wrong_read_no_more(void **state)
+{
+	pid_t	 pid;
+	int	 status, line;
+
+	(void)state;
+	if ((pid = fork()) == 0) {
+		line = judged_wrong();
+		_exit(line > 255 ? 255 : line);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("judged_wrong: the check at line %d (or later, if "
+		    "255) failed", WEXITSTATUS(status));
 }
 
 /* libmilter's own accessors find what ctx.c reads, where ctx.h says. */
@@ -533,6 +612,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_macros_judged_wrong_read_no_more),
 		cmocka_unit_test(test_ctx_agrees_with_libmilter),
 		cmocka_unit_test(test_ctx_other_layout_fails),
 		cmocka_unit_test(test_macros_each_stage_its_own),
