@@ -44,7 +44,7 @@ OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
 	macros.o serve.o session.o summary.o record.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
-	tests/unit/test_session
+	tests/unit/test_session tests/unit/test_buf
 
 all: inspect
 
@@ -65,6 +65,12 @@ tests/unit/test_print: tests/unit/test_print.o print.o buf.o
 tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
 	    -Wl,--wrap=clock_gettime -lcmocka
+
+# pthread_setspecific is wrapped, so that a test can make it fail, and the
+# allocator, so that it sees what is freed.
+tests/unit/test_buf: tests/unit/test_buf.o buf.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
+	    -Wl,--wrap=pthread_setspecific,--wrap=calloc,--wrap=free -lcmocka
 
 tests/unit/test_log: tests/unit/test_log.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
