@@ -44,7 +44,7 @@ OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
 	macros.o serve.o session.o summary.o record.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
-	tests/unit/test_session tests/unit/test_buf
+	tests/unit/test_session tests/unit/test_buf tests/unit/test_listen
 
 all: inspect
 
@@ -93,6 +93,13 @@ tests/unit/test_ctx: tests/unit/test_ctx.o ctx.o macros.o log.o
 tests/unit/test_session: tests/unit/test_session.o session.o ctx.o macros.o \
 	log.o record.o summary.o listen.o daemon.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
+
+# The real libmilter opens the sockets; smfi_opensocket is wrapped, so
+# that a test can swap what it made.
+tests/unit/test_listen: tests/unit/test_listen.o listen.o daemon.o log.o \
+	print.o buf.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
+	    -Wl,--wrap=smfi_opensocket -lcmocka $(MILTER_LIBS)
 
 # What needs root runs through sudo unless make runs as root.
 AS_ROOT != [ "$$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null || \
