@@ -21,7 +21,7 @@
 #include "log.h"
 #include "options.h"
 
-static int	find_listener(void);
+static int	find_listener(const struct spec *, const struct owned *);
 static int	own_socket(struct owned *, gid_t, mode_t);
 static void	explain_owner(const char *, const struct owned *, mode_t);
 static unsigned int port_of(const struct sockaddr_storage *);
@@ -125,7 +125,7 @@ listen_open(const char *spec, const struct spec *sp, struct owned *sock,
 	 * libmilter takes as "poll again"; what it accepts stays blocking
 	 * (Linux does not pass the flag on).
 	 */
-	if (workers && ((fd = find_listener()) == -1 ||
+	if (workers && ((fd = find_listener(sp, sock)) == -1 ||
 	    (flags = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)) {
 		log_crit("%s: cannot make the socket non-blocking: %s",
@@ -177,22 +177,34 @@ listen_is_session(int fd, const struct spec *sp)
 /*
  * libmilter's listening socket.  libmilter keeps the descriptor to
  * itself, but scanning for it is sound: called just after
- * smfi_opensocket(), before any worker or session exists, it is the only
- * socket in the process that listens.  Returns it, or -1.
+ * smfi_opensocket(), before any worker or session exists, it is the one
+ * socket in the process that listens where sp says, on sp's port or at
+ * sock's name (libmilter bound it relative to the directory).  Another
+ * that listens, inherited from the parent, is passed over.  Returns it,
+ * or -1.
  */
 static int
-find_listener(void)
+find_listener(const struct spec *sp, const struct owned *sock)
 {
-	socklen_t	 len;
-	long		 max;
-	int		 fd, on;
+	struct sockaddr_storage	 ss;
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss;
+	socklen_t		 len;
+	long			 max;
+	int			 fd, on;
 
 	if ((max = sysconf(_SC_OPEN_MAX)) == -1)
 		max = 1024;
 	for (fd = 0; fd < max; fd++) {
 		len = sizeof on;
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 &&
-		    on)
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1 ||
+		    !on)
+			continue;
+		len = sizeof ss;
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+		    ss.ss_family != sp->family)
+			continue;
+		if (sp->family == AF_UNIX ? strncmp(sun->sun_path, sock->name,
+		    sizeof sun->sun_path) == 0 : port_of(&ss) == sp->port)
 			return fd;
 	}
 	errno = ENOTSOCK;

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,9 +57,13 @@ int	__wrap_smfi_opensocket(bool);
 static int	 in_child(int (*)(void));
 static void	 unix_spec(struct spec *, const char *);
 static int	 mode_of(const char *);
+static int	 listener_on(const struct sockaddr *, socklen_t);
+static int	 nonblocking(int);
 static int	 swapped_symlink(void);
 static int	 swapped_hardlink(void);
 static int	 not_swapped(void);
+static int	 inherited_unix(void);
+static int	 inherited_inet(void);
 
 static struct smfiDesc	 desc = {
 	.xxfi_name = (char *)(uintptr_t)"test_listen",
@@ -114,6 +120,29 @@ mode_of(const char *p)
 	return lstat(p, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
 }
 
+/* A listening socket of this process's own, bound to sa: its fd, or -1. */
+static int
+listener_on(const struct sockaddr *sa, socklen_t len)
+{
+	int	 fd;
+
+	if ((fd = socket(sa->sa_family, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (bind(fd, sa, len) == -1 || listen(fd, 5) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+nonblocking(int fd)
+{
+	int	 flags = fcntl(fd, F_GETFL);
+
+	return flags != -1 && (flags & O_NONBLOCK);
+}
+
 /*
  * The socket swapped for a symbolic link to another file before its mode
  * is set: refused, and the file's mode is left alone.
@@ -167,6 +196,85 @@ not_swapped(void)
 	return 0;
 }
 
+/*
+ * With workers, libmilter's socket is made non-blocking, not another
+ * listening socket the process had (from its parent, say) with a lower
+ * descriptor.
+ */
+static int
+inherited_unix(void)
+{
+	struct sockaddr_un	 other;
+	struct owned		 sock;
+	struct spec		 sp;
+	int			 fd, theirs = -1, mine;
+
+	memset(&other, 0, sizeof other);
+	other.sun_family = AF_UNIX;
+	snprintf(other.sun_path, sizeof other.sun_path, "%s/other", dir);
+	CHECK((mine = listener_on((struct sockaddr *)&other,
+	    sizeof other)) != -1);
+	unix_spec(&sp, path);
+	swap = SWAP_NONE;
+	CHECK(listen_open("unix:test", &sp, &sock, (gid_t)-1, 0660, 1) == 0);
+	for (fd = mine + 1; fd < 1024 && theirs == -1; fd++) {
+		struct sockaddr_un	 sun;
+		socklen_t		 len = sizeof sun;
+
+		if (getsockname(fd, (struct sockaddr *)&sun, &len) == 0 &&
+		    sun.sun_family == AF_UNIX &&
+		    strcmp(sun.sun_path, "sock") == 0)
+			theirs = fd;
+	}
+	CHECK(theirs != -1);
+	CHECK(nonblocking(theirs));
+	CHECK(!nonblocking(mine));
+	owned_remove(&sock);
+	return 0;
+}
+
+/* The same on TCP: another port's listener is not libmilter's. */
+static int
+inherited_inet(void)
+{
+	struct sockaddr_in	 sin, got;
+	struct owned		 sock;
+	struct spec		 sp;
+	socklen_t		 len = sizeof got;
+	char			 spec[64];
+	int			 fd, theirs = -1, mine, probe;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK((mine = listener_on((struct sockaddr *)&sin, sizeof sin)) !=
+	    -1);
+	/* A free port for libmilter: the kernel's pick, given back. */
+	CHECK((probe = listener_on((struct sockaddr *)&sin, sizeof sin)) !=
+	    -1);
+	CHECK(getsockname(probe, (struct sockaddr *)&got, &len) == 0);
+	close(probe);
+	memset(&sp, 0, sizeof sp);
+	sp.family = AF_INET;
+	sp.port = ntohs(got.sin_port);
+	sp.literal = 1;
+	snprintf(sp.host, sizeof sp.host, "127.0.0.1");
+	snprintf(spec, sizeof spec, "inet:%u@127.0.0.1", sp.port);
+	swap = SWAP_NONE;
+	CHECK(listen_open(spec, &sp, &sock, (gid_t)-1, 0660, 1) == 0);
+	for (fd = mine + 1; fd < 1024 && theirs == -1; fd++) {
+		len = sizeof got;
+		if (getsockname(fd, (struct sockaddr *)&got, &len) == 0 &&
+		    got.sin_family == AF_INET &&
+		    ntohs(got.sin_port) == sp.port)
+			theirs = fd;
+	}
+	CHECK(theirs != -1);
+	CHECK(nonblocking(theirs));
+	CHECK(!nonblocking(mine));
+	return 0;
+}
+
 static void
 test_listen_socket_swapped_for_symlink(void **state)
 {
@@ -188,17 +296,33 @@ test_listen_socket_group_and_mode(void **state)
 	assert_int_equal(in_child(not_swapped), 0);
 }
 
+static void
+test_listen_workers_inherited_unix(void **state)
+{
+	(void)state;
+	assert_int_equal(in_child(inherited_unix), 0);
+}
+
+static void
+test_listen_workers_inherited_inet(void **state)
+{
+	(void)state;
+	assert_int_equal(in_child(inherited_inet), 0);
+}
+
 /* A fresh victim and no socket before each case. */
 static int
 reset(void **state)
 {
-	char	 moved[PATH_MAX + 8];
+	char	 moved[PATH_MAX + 8], other[PATH_MAX + 8];
 	int	 fd;
 
 	(void)state;
 	snprintf(moved, sizeof moved, "%s.moved", path);
+	snprintf(other, sizeof other, "%s/other", dir);
 	unlink(path);
 	unlink(moved);
+	unlink(other);
 	unlink(victim);
 	if ((fd = open(victim, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
 		return -1;
@@ -235,6 +359,10 @@ main(void)
 		cmocka_unit_test_setup(test_listen_socket_swapped_for_hardlink,
 		    reset),
 		cmocka_unit_test_setup(test_listen_socket_group_and_mode,
+		    reset),
+		cmocka_unit_test_setup(test_listen_workers_inherited_unix,
+		    reset),
+		cmocka_unit_test_setup(test_listen_workers_inherited_inet,
 		    reset),
 	};
 
