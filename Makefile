@@ -43,7 +43,8 @@ ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
 	macros.o serve.o session.o summary.o record.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
-	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon
+	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
+	tests/unit/test_session tests/unit/test_buf tests/unit/test_listen
 
 all: inspect
 
@@ -60,8 +61,16 @@ tests/unit/test_options: tests/unit/test_options.o options.o print.o buf.o log.o
 tests/unit/test_print: tests/unit/test_print.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
+# The wall clock is wrapped, so that a test can step it.
 tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o buf.o
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
+	    -Wl,--wrap=clock_gettime -lcmocka
+
+# pthread_setspecific is wrapped, so that a test can make it fail, and the
+# allocator, so that it sees what is freed.
+tests/unit/test_buf: tests/unit/test_buf.o buf.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
+	    -Wl,--wrap=pthread_setspecific,--wrap=calloc,--wrap=free -lcmocka
 
 tests/unit/test_log: tests/unit/test_log.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
@@ -73,9 +82,24 @@ DAEMON_WRAP = -Wl,--wrap=setresuid,--wrap=getresuid,--wrap=setuid \
 tests/unit/test_daemon: tests/unit/test_daemon.o daemon.o print.o buf.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DAEMON_WRAP) -lcmocka
 
-# The real libmilter reads and writes the contexts these tests lay out.
+# The real libmilter reads and writes the contexts these tests lay out;
+# calloc is wrapped, so that a test can make it fail, and smfi_getsymval,
+# so that it can disagree with ctx.h.
 tests/unit/test_ctx: tests/unit/test_ctx.o ctx.o macros.o log.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
+	    -Wl,--wrap=calloc,--wrap=smfi_getsymval -lcmocka $(MILTER_LIBS)
+
+# Sessions on contexts laid out like libmilter's, kept by the real one.
+tests/unit/test_session: tests/unit/test_session.o session.o ctx.o macros.o \
+	log.o record.o summary.o listen.o daemon.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
+
+# The real libmilter opens the sockets; smfi_opensocket is wrapped, so
+# that a test can swap what it made.
+tests/unit/test_listen: tests/unit/test_listen.o listen.o daemon.o log.o \
+	print.o buf.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
+	    -Wl,--wrap=smfi_opensocket -lcmocka $(MILTER_LIBS)
 
 # What needs root runs through sudo unless make runs as root.
 AS_ROOT != [ "$$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null || \

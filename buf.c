@@ -36,3 +36,20 @@ buf_grow(struct buf *out, size_t n)
 	out->cap = cap;
 	return 0;
 }
+
+struct buf *
+buf_thread(pthread_key_t key)
+{
+	struct buf	*out;
+
+	if ((out = pthread_getspecific(key)) != NULL)
+		return out;
+	if ((out = calloc(1, sizeof *out)) == NULL)
+		return NULL;
+	/* Not kept for the thread, nothing would ever free it. */
+	if (pthread_setspecific(key, out) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}

@@ -4,6 +4,7 @@
 #ifndef INSPECT_BUF_H
 #define INSPECT_BUF_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -41,5 +42,12 @@ buf_puts(struct buf *out, const char *s)
 
 /* Release out's memory and make it empty. */
 void	buf_free(struct buf *out);
+
+/*
+ * The calling thread's buffer under key, made empty on its first use;
+ * NULL if it cannot be made (out of memory).  key's destructor must
+ * release it: buf_free(), then free().
+ */
+struct buf *buf_thread(pthread_key_t key);
 
 #endif

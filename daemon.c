@@ -26,6 +26,26 @@
 static int	parse_id(const char *, unsigned long *);
 static int	read_memory(long *, long *);
 
+/*
+ * The largest user or group id: a bigger one does not fit in uid_t and
+ * would wrap round (4294967296 to root), and (uid_t)-1 means "unchanged"
+ * to setresuid().
+ */
+#define ID_MAX	((unsigned long)(uid_t)-2)
+_Static_assert((uid_t)-1 == (gid_t)-1, "user and group ids differ in size");
+
+int
+daemon_id_range(const char *s, enum idkind kind, const char *what,
+    char *err, size_t errlen)
+{
+	unsigned long	 n;
+
+	if (kind != ID_NAME && parse_id(s, &n) == -2)
+		return print_reason(err, errlen, "%s id %s is out of range "
+		    "(the largest is %lu)", what, s, ID_MAX);
+	return 0;
+}
+
 int
 daemon_user(const char *s, enum idkind kind, uid_t *uid, gid_t *gid,
     char *err, size_t errlen)
@@ -34,6 +54,8 @@ daemon_user(const char *s, enum idkind kind, uid_t *uid, gid_t *gid,
 	unsigned long	 n;
 	int		 numeric = parse_id(s, &n) == 0;
 
+	if (daemon_id_range(s, kind, "user", err, errlen) == -1)
+		return -1;
 	if (kind == ID_NUMBER && !numeric)
 		return print_reason(err, errlen, "'%s' is not a user id", s);
 	if (kind != ID_NUMBER)
@@ -55,6 +77,8 @@ daemon_group(const char *s, enum idkind kind, gid_t *gid, char *err,
 	unsigned long	 n;
 	int		 numeric = parse_id(s, &n) == 0;
 
+	if (daemon_id_range(s, kind, "group", err, errlen) == -1)
+		return -1;
 	if (kind == ID_NUMBER && !numeric)
 		return print_reason(err, errlen, "'%s' is not a group id", s);
 	if (kind != ID_NUMBER)
@@ -334,6 +358,10 @@ read_memory(long *rss_kb, long *hwm_kb)
 	return *rss_kb >= 0 && *hwm_kb >= 0 ? 0 : -1;
 }
 
+/*
+ * s, digits only, into *v.  Returns 0, -1 if s is not a number, or -2 if
+ * it is one beyond ID_MAX.
+ */
 static int
 parse_id(const char *s, unsigned long *v)
 {
@@ -343,8 +371,9 @@ parse_id(const char *s, unsigned long *v)
 		return -1;
 	errno = 0;
 	*v = strtoul(s, &end, 10);
-	return errno == 0 && *end == '\0' && *v < (unsigned long)-1 / 2 ?
-	    0 : -1;
+	if (*end != '\0')
+		return -1;
+	return errno == ERANGE || *v > ID_MAX ? -2 : 0;
 }
 
 void

@@ -38,6 +38,14 @@ struct owned {
 };
 
 /*
+ * Refuse s, a user or group (what: "user" or "group") named as kind, if
+ * it is a number beyond the largest id, (uid_t)-2.  A name is not
+ * checked.  Returns 0, or -1 with the reason, naming the value, in err.
+ */
+int	daemon_id_range(const char *s, enum idkind kind, const char *what,
+	    char *err, size_t errlen);
+
+/*
  * Look up a user; *uid and, for a user, *gid (the user's group) are set.
  * Returns 0, or -1 with the reason in err.
  */

@@ -442,9 +442,7 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 
 	if (opts.quiet)
 		return;
-	if (s == NULL || ((out = pthread_getspecific(buf_key)) == NULL &&
-	    ((out = calloc(1, sizeof *out)) == NULL ||
-	    pthread_setspecific(buf_key, out) != 0)))
+	if (s == NULL || (out = buf_thread(buf_key)) == NULL)
 		goto nomem;
 	clock_gettime(CLOCK_REALTIME, &ev->time);
 	ev->session = s->id;

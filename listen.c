@@ -21,7 +21,8 @@
 #include "log.h"
 #include "options.h"
 
-static int	find_listener(void);
+static int	find_listener(const struct spec *, const struct owned *);
+static int	own_socket(struct owned *, gid_t, mode_t);
 static void	explain_owner(const char *, const struct owned *, mode_t);
 static unsigned int port_of(const struct sockaddr_storage *);
 static void	explain_listen_failure(const char *, const struct spec *,
@@ -124,7 +125,7 @@ listen_open(const char *spec, const struct spec *sp, struct owned *sock,
 	 * libmilter takes as "poll again"; what it accepts stays blocking
 	 * (Linux does not pass the flag on).
 	 */
-	if (((fd = find_listener()) == -1 ||
+	if (((fd = find_listener(sp, sock)) == -1 ||
 	    (flags = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)) {
 		log_crit("%s: cannot make the socket non-blocking: %s",
@@ -133,11 +134,12 @@ listen_open(const char *spec, const struct spec *sp, struct owned *sock,
 	}
 	if (sp->family != AF_UNIX)
 		return 0;
-	if (owned_stat(sock) == -1 ||
-	    (socket_gid != (gid_t)-1 && fchownat(sock->dirfd, sock->name, -1,
-	    socket_gid, AT_SYMLINK_NOFOLLOW) == -1) ||
-	    fchmodat(sock->dirfd, sock->name, socket_mode, 0) == -1) {
-		log_crit("%s: %s", sp->path, strerror(errno));
+	if ((rc = own_socket(sock, socket_gid, socket_mode)) != 0) {
+		if (rc == -2)
+			log_crit("%s: not the socket inspect made: replaced "
+			    "before its group and mode were set", sp->path);
+		else
+			log_crit("%s: %s", sp->path, strerror(errno));
 		return -1;
 	}
 	if (socket_gid == (gid_t)-1)
@@ -175,26 +177,80 @@ listen_is_session(int fd, const struct spec *sp)
 /*
  * libmilter's listening socket.  libmilter keeps the descriptor to
  * itself, but scanning for it is sound: called just after
- * smfi_opensocket(), before any worker or session exists, it is the only
- * socket in the process that listens.  Returns it, or -1.
+ * smfi_opensocket(), before any worker or session exists, it is the one
+ * socket in the process that listens where sp says, on sp's port or at
+ * sock's name (libmilter bound it relative to the directory).  Another
+ * that listens, inherited from the parent, is passed over.  Returns it,
+ * or -1.
  */
 static int
-find_listener(void)
+find_listener(const struct spec *sp, const struct owned *sock)
 {
-	socklen_t	 len;
-	long		 max;
-	int		 fd, on;
+	struct sockaddr_storage	 ss;
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss;
+	socklen_t		 len;
+	long			 max;
+	int			 fd, on;
 
 	if ((max = sysconf(_SC_OPEN_MAX)) == -1)
 		max = 1024;
 	for (fd = 0; fd < max; fd++) {
 		len = sizeof on;
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 &&
-		    on)
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1 ||
+		    !on)
+			continue;
+		len = sizeof ss;
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+		    ss.ss_family != sp->family)
+			continue;
+		if (sp->family == AF_UNIX ? strncmp(sun->sun_path, sock->name,
+		    sizeof sun->sun_path) == 0 : port_of(&ss) == sp->port)
 			return fd;
 	}
 	errno = ENOTSOCK;
 	return -1;
+}
+
+/*
+ * Give the socket libmilter just made at sock its group (gid, unless
+ * (gid_t)-1) and mode, and remember it for its removal.  Whatever is at
+ * its name by now is opened without following a link (O_PATH), checked
+ * to be a socket of this user's, the one remembered, and changed through
+ * that descriptor: a link swapped in for it, symbolic or hard, by someone
+ * who can write the directory, cannot point the changes at another file.
+ * Returns 0, -1 with errno set, or -2 if it is not the socket made.
+ */
+static int
+own_socket(struct owned *sock, gid_t gid, mode_t mode)
+{
+	struct stat	 st;
+	char		 proc[64];
+	int		 fd, rc = -1, saved;
+
+	if (owned_stat(sock) == -1)
+		return -1;
+	fd = openat(sock->dirfd, sock->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto done;
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_dev != sock->dev || st.st_ino != sock->ino) {
+		rc = -2;
+		goto done;
+	}
+	if (gid != (gid_t)-1 && fchownat(fd, "", -1, gid, AT_EMPTY_PATH) == -1)
+		goto done;
+	/* fchmod() takes no O_PATH descriptor; its link in /proc does. */
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	if (chmod(proc, mode) == -1)
+		goto done;
+	rc = 0;
+done:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }
 
 /*

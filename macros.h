@@ -13,6 +13,8 @@
 #include "options.h"
 #include "print.h"
 
+struct macros_pair;
+
 /* A session's view of its macros, kept between its events. */
 struct macros {
 	int		 source;	/* SOURCE_CONTEXT, _LOOKUP; -1: none */
@@ -28,6 +30,10 @@ struct macros {
 	size_t		 sentcap;
 	struct visible	*visible;
 	size_t		 visiblecap;
+	/* Working out what is visible: the context's pairs, sorted. */
+	struct macros_pair *pairs;
+	unsigned char	*wins;		/* by pair, in stage order */
+	size_t		 pairscap;
 };
 
 /*

@@ -99,6 +99,7 @@ static int	service_option(struct options *, int, const char *, char *,
 static int	probe_option(struct options *, int, const char *, char *,
 		    size_t);
 static int	id_kind(int);
+static int	id_range(int, const char *, const char *, char *, size_t);
 static int	empty_value(int, const char *, char *, size_t);
 static int	number(int, const char *, unsigned long *, char *, size_t);
 static int	spec_port(const char *, const char *, size_t, struct spec *,
@@ -540,6 +541,8 @@ service_option(struct options *opts, int ch, const char *arg, char *err,
 	case OPT_USER:
 	case OPT_USER_NAME:
 	case OPT_USER_ID:
+		if (id_range(ch, arg, "user", err, errlen) == -1)
+			return -1;
 		opts->user = arg;
 		opts->user_kind = id_kind(ch);
 		break;
@@ -547,10 +550,14 @@ service_option(struct options *opts, int ch, const char *arg, char *err,
 	case OPT_GROUP:
 	case OPT_GROUP_NAME:
 	case OPT_GROUP_ID:
+		if (id_range(ch, arg, "group", err, errlen) == -1)
+			return -1;
 		opts->group = arg;
 		opts->group_kind = id_kind(ch);
 		break;
 	case OPT_SOCKET_GROUP:
+		if (id_range(ch, arg, "group", err, errlen) == -1)
+			return -1;
 		opts->socket_group = arg;
 		break;
 	case OPT_SOCKET_MODE:
@@ -634,6 +641,26 @@ id_kind(int ch)
 	if (ch == OPT_USER_ID || ch == OPT_GROUP_ID)
 		return ID_NUMBER;
 	return ID_NAME_OR_NUMBER;
+}
+
+/*
+ * The value of option ch, a user or group (what), is not a number beyond
+ * the largest id: checked here, not only when the ids are resolved, so
+ * that it is a usage error refused before anything starts.  Returns 0,
+ * or -1 with a reason, naming the option, in err.
+ */
+static int
+id_range(int ch, const char *arg, const char *what, char *err,
+    size_t errlen)
+{
+	char	 why[128];
+	size_t	 i;
+
+	if (daemon_id_range(arg, id_kind(ch), what, why, sizeof why) == 0)
+		return 0;
+	for (i = 0; nonempty[i].opt != ch; i++)
+		;
+	return print_reason(err, errlen, "%s: %s", nonempty[i].name, why);
 }
 
 /*

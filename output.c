@@ -77,8 +77,8 @@ static size_t		 nfds;
  * thread; shared->lock only keeps the processes' writes apart.
  */
 static pthread_mutex_t	 qlock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 qcond = PTHREAD_COND_INITIALIZER;	/* to write */
-static pthread_cond_t	 qroom = PTHREAD_COND_INITIALIZER;	/* taken */
+static pthread_cond_t	 qcond;		/* to write; see output_open() */
+static pthread_cond_t	 qroom;		/* taken */
 static struct queue	 queues[2];
 static struct queue	*filling = &queues[0];
 static size_t		 events;	/* in filling */
@@ -94,8 +94,16 @@ output_open(const char *const *p, size_t n, int own_stdout, char *err,
     size_t errlen)
 {
 	pthread_mutexattr_t	 attr;
+	pthread_condattr_t	 cattr;
 	size_t			 i;
 	int			 fd;
+
+	/* Waits go by a clock that is never stepped (deadline()). */
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&qcond, &cattr);
+	pthread_cond_init(&qroom, &cattr);
+	pthread_condattr_destroy(&cattr);
 
 	shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -300,7 +308,8 @@ output_stop(int stall)
 	 */
 	for (;;) {
 		deadline(&until, 1000);
-		if (pthread_timedjoin_np(thread, NULL, &until) == 0)
+		if (pthread_clockjoin_np(thread, NULL, CLOCK_MONOTONIC,
+		    &until) == 0)
 			break;
 		if ((now = atomic_load(&progress)) != seen) {
 			seen = now;
@@ -392,11 +401,15 @@ queue_release(struct queue *q)
 	}
 }
 
-/* The time ms milliseconds from now, for the timed waits. */
+/*
+ * The time ms milliseconds from now, for the timed waits: by the
+ * monotonic clock, so that a step of the wall clock neither stalls a
+ * wait (back) nor cuts it short (forward).
+ */
 static void
 deadline(struct timespec *ts, long ms)
 {
-	clock_gettime(CLOCK_REALTIME, ts);
+	clock_gettime(CLOCK_MONOTONIC, ts);
 	ts->tv_sec += ms / 1000;
 	ts->tv_nsec += ms % 1000 * 1000000L;
 	if (ts->tv_nsec >= 1000000000L) {

@@ -739,7 +739,6 @@ make_change(SMFICTX *ctx, struct session *s, const struct probe_edit *e)
 {
 	unsigned long	 need = change_actions[e->kind];
 	char		*value;
-	size_t		 off, n;
 	int		 rc = MI_FAILURE;
 
 	if (e->kind == CHANGE_ADD_RCPT && e->value != NULL)
@@ -770,15 +769,13 @@ make_change(SMFICTX *ctx, struct session *s, const struct probe_edit *e)
 		rc = smfi_delrcpt(ctx, e->name);
 		break;
 	case CHANGE_REPLACE_BODY:
-		/* In packets libmilter can send: at most 65535 bytes. */
-		rc = MI_SUCCESS;
-		for (off = 0; off < probe->bodylen && rc == MI_SUCCESS;
-		    off += n) {
-			n = probe->bodylen - off < 65535 ?
-			    probe->bodylen - off : 65535;
-			rc = smfi_replacebody(ctx,
-			    (unsigned char *)probe->body + off, (int)n);
-		}
+		/*
+		 * One call, even for an empty body, which must still be
+		 * sent to be replaced: libmilter cuts the body into packets
+		 * it can send (PROBE_MAX_BODY fits in an int).
+		 */
+		rc = smfi_replacebody(ctx, (unsigned char *)probe->body,
+		    (int)probe->bodylen);
 		break;
 	case CHANGE_QUARANTINE:
 		rc = smfi_quarantine(ctx, e->value);

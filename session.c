@@ -102,14 +102,18 @@ session_connect(SMFICTX *ctx)
 	s = session_get(ctx);
 	pthread_mutex_lock(&carry_lock);
 	c = carry_slot(ctx);
-	if (new && s != NULL && c->ctx == ctx) {
-		s->rcpt_rej = c->rcpt_rej;
-		s->nr_steps = c->nr_steps;
-		s->mta_fd = c->mta_fd;
-		s->actions = c->actions;
-		s->steps = c->steps;
+	if (c->ctx == ctx) {
+		if (new && s != NULL) {
+			s->rcpt_rej = c->rcpt_rej;
+			s->nr_steps = c->nr_steps;
+			s->mta_fd = c->mta_fd;
+			s->actions = c->actions;
+			s->steps = c->steps;
+		}
+		/* Used, or made stale by a new negotiation. */
+		c->ctx = NULL;
 	}
-	c->ctx = NULL;
+	/* Another context's, hashed to the same slot: still its own. */
 	pthread_mutex_unlock(&carry_lock);
 	return s;
 }

@@ -216,6 +216,19 @@ expect_reject "two specs" 64 "'unix:/a'" "$inspect" -s unix:/a unix:/b
 expect_reject "bad env spec" 64 "'bogus'" \
     env MILTER_DEFAULT_CONNECTION_SPEC=bogus "$inspect"
 
+# An id beyond the largest, (uid_t)-2, would wrap round (4294967296 to
+# root): refused before anything starts, for each option that takes one.
+for args in "-u 4294967296" "--user 4294967296" "--user-id 4294967296" \
+    "-u 4294967295" "-g 4294967296" "--group 4294967296" \
+    "--group-id 4294967296" "--unix-socket-group 4294967296" \
+    "--user-id 99999999999999999999999"; do
+	# shellcheck disable=SC2086 # option and value, split on purpose
+	expect_reject "$args: out of range" 64 \
+	    "${args#* } is out of range (the largest is 4294967294)" \
+	    "$inspect" $args -s "unix:$tmp/big.sock"
+done
+check "an id out of range: no socket made" [ ! -e "$tmp/big.sock" ]
+
 # --- --request-macros: the lists inspect's negotiation asks for ------------
 if symlists "default lists" --request-macros -v; then
 	check "default lists: one for each of the 7 stages" \

@@ -1,6 +1,16 @@
 /* test_ctx.c -- ctx.c and macros.c on contexts laid out like libmilter's */
 /* SPDX-License-Identifier: ISC */
 
+/*
+ * calloc() is wrapped (-Wl,--wrap), so that a test can make one fail: the
+ * real one cannot be made to, safely.  smfi_getsymval() is too, so that
+ * libmilter can be made to disagree with ctx.h, as another release of it
+ * would.
+ */
+
+#include <sys/wait.h>
+
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "../../ctx.h"
@@ -16,6 +28,12 @@
 #include "../../options.h"
 
 #define TIMEOUT	7210
+/*
+ * A full packet of distinct short names: "abc", an empty value, each
+ * pair 5 bytes, as many as fit in libmilter's 65535 bytes.
+ */
+#define FULL_PAIRS	(65535 / 5)
+#define FULL_BUDGET_MS	10	/* for one event that shows them all */
 /* Room for the worker pool's fields after the head: libmilter's is larger. */
 #define CTX_SIZE	(sizeof(struct ctx_layout) + 256)
 
@@ -43,6 +61,37 @@ static void	 begin(struct macros *, struct event *, int);
 static char	*macros_value_libmilter(SMFICTX *, const char *);
 
 static struct options	 opts;
+/* The calloc() that fails: 1 the next, 2 the one after; 0 none. */
+static int		 calloc_fails;
+
+/* Whether smfi_getsymval() answers from somewhere else than ctx.h's. */
+static int		 getsymval_lies;
+
+void	*__real_calloc(size_t, size_t);
+void	*__wrap_calloc(size_t, size_t);
+char	*__real_smfi_getsymval(SMFICTX *, char *);
+char	*__wrap_smfi_getsymval(SMFICTX *, char *);
+
+char *
+__wrap_smfi_getsymval(SMFICTX *ctx, char *name)
+{
+	static char	 elsewhere[] = "elsewhere";
+
+	if (getsymval_lies)
+		return __real_smfi_getsymval(ctx, name) != NULL ? elsewhere :
+		    NULL;
+	return __real_smfi_getsymval(ctx, name);
+}
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	if (calloc_fails > 0 && --calloc_fails == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __real_calloc(n, size);
+}
 
 static SMFICTX *
 ctx_of(struct fake *f)
@@ -150,6 +199,64 @@ free_fake(struct fake *f)
 {
 	clear_from(f, 0);
 	free(f);
+}
+
+/* For judged_wrong(): the line of the check that failed, else on. */
+#define CHECK(cond)	do { if (!(cond)) return __LINE__; } while (0)
+
+/*
+ * With --macro-source context, a context judged not laid out as ctx.h
+ * says is read no more: not for the event that judged it, nor by the
+ * sessions that began before.  Returns 0, or the line that failed.
+ */
+static int
+judged_wrong(void)
+{
+	static const char *const conn[] = { "j", "mx.example" };
+	struct fake	*f1 = new_fake(), *f2 = new_fake();
+	struct macros	 m1, m2, m3;
+	struct event	 ev;
+
+	opts.macro_source = SOURCE_CONTEXT;
+	begin(&m1, &ev, 1);
+	begin(&m2, &ev, 1);
+	begin(&m3, &ev, 1);
+	CHECK(m1.source == SOURCE_CONTEXT && m2.source == SOURCE_CONTEXT);
+	store(f1, CTX_CONNECT, conn, 2);
+	store(f2, CTX_CONNECT, conn, 2);
+	getsymval_lies = 1;
+	/* m1's connect judges the context wrong: it shows nothing. */
+	CHECK(strcmp(at(&m1, f1, &ev, STAGE_CONNECT), "") == 0);
+	CHECK(m1.source == -1);
+	/* m2 and m3 began before: they read it no more either. */
+	CHECK(strcmp(at(&m2, f2, &ev, STAGE_CONNECT), "") == 0);
+	CHECK(m2.source == -1);
+	CHECK(macros_value(&m3, ctx_of(f2), "j") == NULL);
+	CHECK(m3.source == -1);
+	return 0;
+}
+
+/*
+ * In a child, whose verdict on the layout (the process's) goes with it;
+ * and first, while no test has made one.
+ */
+static void
+test_macros_judged_wrong_read_no_more(void **state)
+{
+	pid_t	 pid;
+	int	 status, line;
+
+	(void)state;
+	if ((pid = fork()) == 0) {
+		line = judged_wrong();
+		_exit(line > 255 ? 255 : line);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("judged_wrong: the check at line %d (or later, if "
+		    "255) failed", WEXITSTATUS(status));
 }
 
 /* libmilter's own accessors find what ctx.c reads, where ctx.h says. */
@@ -349,6 +456,140 @@ test_macros_lookup_fallback(void **state)
 	free_fake(f);
 }
 
+/*
+ * Out of memory for the look-ups' copies, for either of the two arrays:
+ * that event fails, and the session is left as if it had not begun them,
+ * so that the next event works instead of writing through NULL.
+ */
+static void
+test_macros_lookup_out_of_memory(void **state)
+{
+	static const char *const conn[] = { "j", "mx.example" };
+	static const char *const mail[] = { "{mail_addr}", "a@example.org" };
+	struct fake	*f = new_fake();
+	struct macros	 m;
+	struct event	 ev;
+	int		 which;
+
+	(void)state;
+	for (which = 1; which <= 2; which++) {
+		begin(&m, &ev, 0);
+		assert_int_equal(m.source, SOURCE_LOOKUP);
+		store(f, CTX_CONNECT, conn, 2);
+		clear_from(f, CTX_HELO);
+		ev.stage = STAGE_CONNECT;
+		calloc_fails = which;
+		assert_int_equal(macros_event(&m, ctx_of(f), &ev), -1);
+		calloc_fails = 0;
+		assert_null(m.values);
+		assert_null(m.stages);
+		store(f, CTX_ENVFROM, mail, 2);
+		assert_string_equal(at(&m, f, &ev, STAGE_ENVFROM),
+		    "j=mx.example {mail_addr}=a@example.org");
+		macros_free(&m);
+	}
+	free_fake(f);
+}
+
+/*
+ * What is visible is what smfi_getsymval() finds for each name: the first
+ * of the last slot that has it, listed in stage order.
+ */
+static void
+test_macros_visible_first_of_last(void **state)
+{
+	static const char *const conn[] = { "j", "a", "x", "1", "j", "b",
+	    "k", "c" };
+	static const char *const helo[] = { "x", "2", "x", "3" };
+	struct fake	*f = new_fake();
+	struct macros	 m;
+	struct event	 ev;
+
+	(void)state;
+	begin(&m, &ev, 1);
+	opts.show_macros = SHOW_ALL;
+	assert_string_equal(at(&m, f, &ev, STAGE_NEGOTIATE), "");
+	assert_int_equal(ev.nvisible, 0);
+	store(f, CTX_CONNECT, conn, 8);
+	store(f, CTX_HELO, helo, 4);
+	assert_string_equal(at(&m, f, &ev, STAGE_HELO), "x=2 x=3");
+	assert_int_equal(ev.nvisible, 3);
+	assert_string_equal(ev.visible[0].name, "j");
+	assert_string_equal(ev.visible[0].value, "a");
+	assert_int_equal(ev.visible[0].stage, STAGE_CONNECT);
+	assert_string_equal(ev.visible[1].name, "k");
+	assert_string_equal(ev.visible[2].name, "x");
+	assert_string_equal(ev.visible[2].value, "2");
+	assert_int_equal(ev.visible[2].stage, STAGE_HELO);
+	opts.show_macros = SHOW_SENT;
+	macros_free(&m);
+	free_fake(f);
+}
+
+/* Milliseconds since *t0. */
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 +
+	    (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * --show-macros all with a full packet of distinct names at connect:
+ * every later event lists them all, each once, in wire order; working
+ * that out must not compare every name with every other (13,000 names,
+ * 85 million comparisons).  The fastest of a few events, so that a busy
+ * machine does not fail it.
+ */
+static void
+test_macros_visible_full_packet(void **state)
+{
+	static const char	 alnum[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	static char		 names[FULL_PAIRS][4];
+	static const char	*strings[2 * FULL_PAIRS];
+	struct fake		*f = new_fake();
+	struct macros		 m;
+	struct event		 ev;
+	struct timespec		 t0;
+	double			 ms, best = 1e9;
+	size_t			 i, n = sizeof alnum - 1;
+	int			 round;
+
+	(void)state;
+	for (i = 0; i < FULL_PAIRS; i++) {
+		names[i][0] = alnum[i / (n * n) % n];
+		names[i][1] = alnum[i / n % n];
+		names[i][2] = alnum[i % n];
+		strings[2 * i] = names[i];
+		strings[2 * i + 1] = "";
+	}
+	begin(&m, &ev, 1);
+	opts.show_macros = SHOW_ALL;
+	store(f, CTX_CONNECT, strings, 2 * FULL_PAIRS);
+	ev.stage = STAGE_CONNECT;
+	assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
+	for (round = 0; round < 5; round++) {
+		ev.stage = STAGE_HEADER;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(macros_event(&m, ctx_of(f), &ev), 0);
+		if ((ms = ms_since(&t0)) < best)
+			best = ms;
+		assert_int_equal(ev.nvisible, FULL_PAIRS);
+		for (i = 0; i < FULL_PAIRS; i += 997)
+			assert_string_equal(ev.visible[i].name, names[i]);
+	}
+	print_message("%d names visible: %.2f ms an event\n", FULL_PAIRS,
+	    best);
+	assert_true(best < FULL_BUDGET_MS);
+	opts.show_macros = SHOW_SENT;
+	macros_free(&m);
+	free_fake(f);
+}
+
 static int
 setup(void **state)
 {
@@ -371,11 +612,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_macros_judged_wrong_read_no_more),
 		cmocka_unit_test(test_ctx_agrees_with_libmilter),
 		cmocka_unit_test(test_ctx_other_layout_fails),
 		cmocka_unit_test(test_macros_each_stage_its_own),
 		cmocka_unit_test(test_macros_odd_packet),
 		cmocka_unit_test(test_macros_lookup_fallback),
+		cmocka_unit_test(test_macros_lookup_out_of_memory),
+		cmocka_unit_test(test_macros_visible_first_of_last),
+		cmocka_unit_test(test_macros_visible_full_packet),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

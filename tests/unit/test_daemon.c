@@ -149,6 +149,81 @@ test_daemon_users_and_groups(void **state)
 	assert_string_equal(err, "unknown group 'no-such-group-x'");
 }
 
+/*
+ * A number beyond the largest id, (uid_t)-2, is refused and named: a cast
+ * would wrap 4294967296 round to root, and (uid_t)-1 means "unchanged".
+ */
+static void
+test_daemon_id_out_of_range(void **state)
+{
+	static const char *const big[] = {
+		"4294967295", "4294967296", "4294967296000",
+		"99999999999999999999999"
+	};
+	struct ids	 ids;
+	char		 err[256], want[256];
+	uid_t		 uid = 12345;
+	gid_t		 gid = 12345;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof big / sizeof big[0]; i++) {
+		snprintf(want, sizeof want, "user id %s is out of range (the "
+		    "largest is 4294967294)", big[i]);
+		assert_int_equal(daemon_user(big[i], ID_NAME_OR_NUMBER, &uid,
+		    &gid, err, sizeof err), -1);
+		assert_string_equal(err, want);
+		assert_int_equal(daemon_user(big[i], ID_NUMBER, &uid, &gid,
+		    err, sizeof err), -1);
+		assert_string_equal(err, want);
+		assert_int_equal(uid, 12345);
+
+		snprintf(want, sizeof want, "group id %s is out of range (the "
+		    "largest is 4294967294)", big[i]);
+		assert_int_equal(daemon_group(big[i], ID_NAME_OR_NUMBER, &gid,
+		    err, sizeof err), -1);
+		assert_string_equal(err, want);
+		assert_int_equal(daemon_group(big[i], ID_NUMBER, &gid, err,
+		    sizeof err), -1);
+		assert_string_equal(err, want);
+		assert_int_equal(gid, 12345);
+	}
+	/* The largest id is one: unknown here, not out of range. */
+	assert_int_equal(daemon_user("4294967294", ID_NUMBER, &uid, &gid, err,
+	    sizeof err), -1);
+	assert_string_equal(err, "unknown user '4294967294'");
+	/* A name is a name, whatever its digits. */
+	assert_int_equal(daemon_user("4294967296", ID_NAME, &uid, &gid, err,
+	    sizeof err), -1);
+	assert_string_equal(err, "unknown user '4294967296'");
+
+	assert_int_equal(daemon_id_range("4294967296", ID_NAME_OR_NUMBER,
+	    "user", err, sizeof err), -1);
+	assert_string_equal(err, "user id 4294967296 is out of range (the "
+	    "largest is 4294967294)");
+	assert_int_equal(daemon_id_range("4294967294", ID_NUMBER, "group",
+	    err, sizeof err), 0);
+	assert_int_equal(daemon_id_range("4294967296", ID_NAME, "user", err,
+	    sizeof err), 0);
+	assert_int_equal(daemon_id_range("nobody", ID_NAME_OR_NUMBER, "user",
+	    err, sizeof err), 0);
+
+	/* Each option that names one says which it was. */
+	geteuid_says = 0;
+	assert_int_equal(daemon_ids("4294967296", ID_NAME_OR_NUMBER, NULL,
+	    ID_NAME_OR_NUMBER, NULL, &ids, err, sizeof err), -1);
+	assert_string_equal(err, "-u: user id 4294967296 is out of range (the "
+	    "largest is 4294967294)");
+	assert_int_equal(daemon_ids(NULL, ID_NAME_OR_NUMBER, "4294967296",
+	    ID_NUMBER, NULL, &ids, err, sizeof err), -1);
+	assert_string_equal(err, "-g: group id 4294967296 is out of range "
+	    "(the largest is 4294967294)");
+	assert_int_equal(daemon_ids(NULL, ID_NAME_OR_NUMBER, NULL,
+	    ID_NAME_OR_NUMBER, "4294967296", &ids, err, sizeof err), -1);
+	assert_string_equal(err, "--unix-socket-group: group id 4294967296 "
+	    "is out of range (the largest is 4294967294)");
+}
+
 /* -u, -g and --unix-socket-group together, as root and not. */
 static void
 test_daemon_ids(void **state)
@@ -344,6 +419,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_daemon_users_and_groups, reset),
+		cmocka_unit_test_setup(test_daemon_id_out_of_range, reset),
 		cmocka_unit_test_setup(test_daemon_ids, reset),
 		cmocka_unit_test_setup(test_daemon_pidfile, reset),
 		cmocka_unit_test_setup(test_daemon_owned_remove, reset),

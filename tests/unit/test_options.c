@@ -1388,6 +1388,31 @@ test_options_user_group(void **state)
 	assert_int_equal(parse(f, "-u", "no-such-user-here", NULL), 0);
 }
 
+/* An id beyond the largest is a usage error that names option and value. */
+static void
+test_options_id_out_of_range(void **state)
+{
+	static const struct reject r[] = {
+		{ { "-u", "4294967296" }, "-u: user id 4294967296 is out of "
+		    "range (the largest is 4294967294)" },
+		{ { "--user", "4294967295" }, "--user: user id 4294967295" },
+		{ { "--user-id", "99999999999999999999" }, "--user-id: user id "
+		    "99999999999999999999 is out of range" },
+		{ { "-g", "4294967296" }, "-g: group id 4294967296" },
+		{ { "--group", "4294967296" }, "--group: group id 4294967296" },
+		{ { "--group-id", "4294967296" }, "--group-id: group id "
+		    "4294967296" },
+		{ { "--unix-socket-group", "4294967296" },
+		    "--unix-socket-group: group id 4294967296" },
+	};
+	struct fixture	*f = *state;
+
+	assert_rejects(f, r, sizeof r / sizeof r[0]);
+	/* The largest is taken, and a name is a name. */
+	assert_int_equal(parse(f, "--user-id", "4294967294", NULL), 0);
+	assert_int_equal(parse(f, "--group-name", "4294967296", NULL), 0);
+}
+
 /* An empty user or group is refused, and the error names the option. */
 static void
 test_options_user_empty_rejected(void **state)
@@ -2032,6 +2057,7 @@ main(void)
 		T(test_options_daemon_rejected),
 		T(test_options_pid_file),
 		T(test_options_user_group),
+		T(test_options_id_out_of_range),
 		T(test_options_user_empty_rejected),
 		T(test_options_group_empty_rejected),
 		T(test_options_socket_group_mode),

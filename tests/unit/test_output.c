@@ -1,6 +1,12 @@
 /* test_output.c -- the report's queue and writer thread, on real files */
 /* SPDX-License-Identifier: ISC */
 
+/*
+ * clock_gettime() is wrapped (-Wl,--wrap): CLOCK_REALTIME can be shown to
+ * output.c stepped by an hour, which the host's clock cannot be made to
+ * do for a test.
+ */
+
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -40,10 +46,22 @@
 #define FLOOD_EVENTS	(40 * 1024)
 #define AFTER_EVENTS	100
 
+/* What a clock step must not change: how long the writer's waits are. */
+#define CLOCK_STEP	3600		/* seconds, either way */
+#define STEP_ALARM	10		/* a child still waiting is killed */
+#define STEP_EVENTS	1000		/* of STUCK_SIZE: past every buffer */
+
 struct result {
 	unsigned long long	 lost;
 	unsigned long long	 failed;	/* the child could not run */
+	/* In milliseconds, for clock_stepped(): */
+	long			 batch_ms;	/* a lone event to the output */
+	long			 room_ms;	/* the longest output_event() */
+	long			 stop_ms;	/* output_stop(1), output stuck */
 };
+
+int	__real_clock_gettime(clockid_t, struct timespec *);
+int	__wrap_clock_gettime(clockid_t, struct timespec *);
 
 static void	*produce(void *);
 static size_t	 event_size(unsigned int, unsigned int);
@@ -58,6 +76,9 @@ static char	*read_file(const char *, size_t *);
 static void	 flood_event(char *, unsigned int);
 static void	*drain(void *);
 static void	 flood_output(const char *, struct result *);
+static long	 ms_since(const struct timespec *);
+static void	 clock_stepped(const char *, struct result *);
+static void	 step_clock(long);
 
 /* What drain() reads from the FIFO, and where it copies it. */
 struct drain {
@@ -68,6 +89,23 @@ struct drain {
 };
 
 static char	 dir[] = "/tmp/inspect-test-output.XXXXXX";
+/* Seconds added to CLOCK_REALTIME as output.c reads it. */
+static long	 realtime_step;
+
+/*
+ * Reading the wall clock an hour ahead and waiting by the real one is
+ * what a step back by an hour just after the reading does; an hour
+ * behind, a step forward.
+ */
+int
+__wrap_clock_gettime(clockid_t id, struct timespec *ts)
+{
+	int	 rc = __real_clock_gettime(id, ts);
+
+	if (rc == 0 && id == CLOCK_REALTIME)
+		ts->tv_sec += realtime_step;
+	return rc;
+}
 
 /* Event seq of producer t: "t seq size\n", filler, '\n'. */
 static size_t
@@ -111,7 +149,7 @@ produce(void *arg)
 static struct result
 run_child(void (*fn)(const char *, struct result *), const char *path)
 {
-	struct result	 r = { 0, 1 };
+	struct result	 r = { 0, 1, 0, 0, 0 };
 	int		 fd[2], status;
 	pid_t		 pid;
 
@@ -447,6 +485,113 @@ test_output_overflow_counts_drops(void **state)
 	free(data);
 }
 
+/* Milliseconds since *t0, by the clock that does not step. */
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec	 t;
+
+	__real_clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * The writer's three timed waits, with the wall clock stepped: a lone
+ * event waits for a batch to gather (20 ms), a callback for room (10
+ * ms), and stopping for an output that takes nothing (a second at a
+ * time).
+ */
+static void
+clock_stepped(const char *path, struct result *r)
+{
+	const char	*paths[] = { path };
+	struct pollfd	 pfd = { -1, POLLIN, 0 };
+	struct timespec	 t0;
+	char		 err[256], event[STUCK_SIZE], buf[STUCK_SIZE];
+	long		 ms;
+	int		 i;
+
+	/* Waiting by the stepped clock would take an hour. */
+	alarm(STEP_ALARM);
+	if ((pfd.fd = open(path, O_RDONLY | O_NONBLOCK)) == -1 ||
+	    output_open(paths, 1, 0, err, sizeof err) == -1 ||
+	    output_start() != 0)
+		return;
+	memset(event, 'x', sizeof event);
+	event[sizeof event - 1] = '\n';
+
+	__real_clock_gettime(CLOCK_MONOTONIC, &t0);
+	output_event(event, sizeof event);
+	if (poll(&pfd, 1, 3000) != 1) {
+		/* Stalled: the rest would be too. */
+		r->batch_ms = 3000;
+		r->failed = 0;
+		return;
+	}
+	r->batch_ms = ms_since(&t0);
+	if (read(pfd.fd, buf, sizeof buf) != (ssize_t)sizeof buf)
+		return;
+
+	/* The reader stops reading: the writer blocks, the queue fills. */
+	for (i = 0; i < STEP_EVENTS; i++) {
+		__real_clock_gettime(CLOCK_MONOTONIC, &t0);
+		output_event(event, sizeof event);
+		if ((ms = ms_since(&t0)) > r->room_ms)
+			r->room_ms = ms;
+	}
+
+	__real_clock_gettime(CLOCK_MONOTONIC, &t0);
+	output_stop(1);
+	r->stop_ms = ms_since(&t0);
+	r->lost = output_lost();
+	r->failed = 0;
+	close(pfd.fd);
+}
+
+/*
+ * Each wait lasts what it should, by a clock that does not step, whatever
+ * the wall clock does: not an hour longer (the report stalls), not cut
+ * short (events are not gathered, a callback does not wait for room, a
+ * slow output is given up on at once).
+ */
+static void
+step_clock(long step)
+{
+	struct result	 r;
+	char		 path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/stepped", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	realtime_step = step;
+	r = run_child(clock_stepped, path);
+	realtime_step = 0;
+	unlink(path);
+	assert_false(r.failed);
+	print_message("clock stepped %+ld s: batch %ld ms, room %ld ms, "
+	    "stop %ld ms\n", -step, r.batch_ms, r.room_ms, r.stop_ms);
+	/* The batch waits 20 ms for more; waiting for room, 10 ms. */
+	assert_in_range(r.batch_ms, 19, 1000);
+	assert_in_range(r.room_ms, 9, 1000);
+	/* Progress is looked at every second: a second without, at least. */
+	assert_in_range(r.stop_ms, 999, 5000);
+	assert_true(r.lost > 0);
+}
+
+static void
+test_output_clock_stepped_back(void **state)
+{
+	(void)state;
+	step_clock(CLOCK_STEP);
+}
+
+static void
+test_output_clock_stepped_forward(void **state)
+{
+	(void)state;
+	step_clock(-CLOCK_STEP);
+}
+
 static char *
 read_file(const char *path, size_t *len)
 {
@@ -494,6 +639,8 @@ main(void)
 		cmocka_unit_test(test_output_stuck_counts_lost),
 		cmocka_unit_test(test_output_slow_reader_gets_all),
 		cmocka_unit_test(test_output_overflow_counts_drops),
+		cmocka_unit_test(test_output_clock_stepped_back),
+		cmocka_unit_test(test_output_clock_stepped_forward),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
