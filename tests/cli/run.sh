@@ -676,5 +676,19 @@ else
 	fail "version names libmilter $release and its API" "$version"
 fi
 
+# No function of the C library is replaced: whatever inspect defines for
+# the dynamic linker (functions, T or W), libc does not.
+libc=$(ldd "$inspect" | awk '$1 ~ /^libc\.so/ { print $3 }')
+interposed=$(comm -12 \
+    <(nm -D --defined-only "$inspect" | awk '$2 ~ /^[TW]$/ { print $3 }' |
+	sed 's/@.*//' | sort -u) \
+    <(nm -D --defined-only "$libc" | awk '$2 ~ /^[TWi]$/ { print $3 }' |
+	sed 's/@.*//' | sort -u))
+if [ -n "$libc" ] && [ -z "$interposed" ]; then
+	ok "no function of $libc is interposed"
+else
+	fail "no function of ${libc:-libc} is interposed" "$interposed"
+fi
+
 summary
 [ "$failed" -eq 0 ]
