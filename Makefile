@@ -43,7 +43,8 @@ ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
 	macros.o serve.o session.o summary.o record.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
-	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon
+	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
+	tests/unit/test_summary
 
 all: inspect
 
@@ -64,6 +65,9 @@ tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 tests/unit/test_log: tests/unit/test_log.o log.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+tests/unit/test_summary: tests/unit/test_summary.o summary.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 # The identity calls are wrapped, so that a test can make them fail.
