@@ -44,7 +44,7 @@ OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
 	macros.o serve.o session.o summary.o record.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
-	tests/unit/test_summary
+	tests/unit/test_summary tests/unit/test_record
 
 all: inspect
 
@@ -69,6 +69,18 @@ tests/unit/test_log: tests/unit/test_log.o log.o
 
 tests/unit/test_summary: tests/unit/test_summary.o summary.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+# Lua's own parser reads what the recorder writes, as miltertest's does.
+LUA_CFLAGS != $(PKG_CONFIG) --cflags lua5.3 2>/dev/null || echo -I/usr/include/lua5.3
+LUA_LIBS != $(PKG_CONFIG) --libs lua5.3 2>/dev/null || echo -llua5.3
+
+tests/unit/test_record.o: tests/unit/test_record.c
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -c -o $@ tests/unit/test_record.c
+
+tests/unit/test_record: tests/unit/test_record.o record.o ctx.o print.o \
+	buf.o log.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(LUA_LIBS) \
+	    $(MILTER_LIBS)
 
 # The identity calls are wrapped, so that a test can make them fail.
 DAEMON_WRAP = -Wl,--wrap=setresuid,--wrap=getresuid,--wrap=setuid \
