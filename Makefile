@@ -44,7 +44,7 @@ OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
 	macros.o serve.o session.o summary.o record.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
-	tests/unit/test_summary tests/unit/test_record
+	tests/unit/test_summary tests/unit/test_record tests/unit/test_listen
 
 all: inspect
 
@@ -66,6 +66,11 @@ tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o buf.o
 
 tests/unit/test_log: tests/unit/test_log.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+# Real sockets, and the real libmilter opening one in a child per case.
+tests/unit/test_listen: tests/unit/test_listen.o listen.o options.o print.o \
+	buf.o log.o daemon.o probe.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
 tests/unit/test_summary: tests/unit/test_summary.o summary.o print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
