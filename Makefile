@@ -44,7 +44,8 @@ OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
 	macros.o serve.o session.o summary.o record.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
-	tests/unit/test_summary tests/unit/test_record tests/unit/test_listen
+	tests/unit/test_summary tests/unit/test_record tests/unit/test_listen \
+	tests/unit/test_probe
 
 all: inspect
 
@@ -66,6 +67,18 @@ tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o buf.o
 
 tests/unit/test_log: tests/unit/test_log.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+# libmilter's calls that reach the MTA are wrapped, so that a test can
+# see what they were asked and make them refuse.
+PROBE_WRAP = -Wl,--wrap=smfi_addheader,--wrap=smfi_insheader \
+	-Wl,--wrap=smfi_chgheader,--wrap=smfi_chgfrom,--wrap=smfi_addrcpt \
+	-Wl,--wrap=smfi_addrcpt_par,--wrap=smfi_delrcpt \
+	-Wl,--wrap=smfi_quarantine,--wrap=smfi_setreply \
+	-Wl,--wrap=smfi_setmlreply,--wrap=smfi_progress,--wrap=setsockopt
+
+tests/unit/test_probe: tests/unit/test_probe.o probe.o print.o buf.o log.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PROBE_WRAP) -lcmocka \
+	    $(MILTER_LIBS)
 
 # Real sockets, and the real libmilter opening one in a child per case.
 tests/unit/test_listen: tests/unit/test_listen.o listen.o options.o print.o \
