@@ -107,9 +107,11 @@ DAEMON_WRAP = -Wl,--wrap=setresuid,--wrap=getresuid,--wrap=setuid \
 tests/unit/test_daemon: tests/unit/test_daemon.o daemon.o print.o buf.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DAEMON_WRAP) -lcmocka
 
-# The real libmilter reads and writes the contexts these tests lay out.
+# The real libmilter reads and writes the contexts these tests lay out;
+# its look-up is wrapped, to stand for one laid out otherwise.
 tests/unit/test_ctx: tests/unit/test_ctx.o ctx.o macros.o log.o
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
+	    -Wl,--wrap=smfi_getsymval -lcmocka $(MILTER_LIBS)
 
 # What needs root runs through sudo unless make runs as root.
 AS_ROOT != [ "$$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null || \
