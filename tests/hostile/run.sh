@@ -79,9 +79,9 @@ pid=
 
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	# TERM (timeout passes it on to its client), KILL after 8 s.
 	# shellcheck disable=SC2046
-	kill $(jobs -p) 2>/dev/null
-	wait 2>/dev/null
+	terminate $(jobs -p)
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
 
@@ -392,8 +392,7 @@ part_outputs() {
 			grep -q '"stage":"close"' "$tmp/fifo.copy" && break
 			sleep 0.05
 		done
-		kill "$reader"
-		wait "$reader" 2>/dev/null
+		terminate "$reader"
 		serial fifo-after "unix:$tmp/fifo.sock" 3
 		if running "$pid"; then
 			ok "fifo: alive after its reader went away"
@@ -421,6 +420,11 @@ part_outputs() {
 		running "$reader" || break
 		sleep 0.05
 	done
+	# head waits for its 100 bytes for ever if they never come.
+	if running "$reader"; then
+		fail "pipe: the reader got its 100 bytes"
+		kill -KILL "$reader"
+	fi
 	wait "$reader" 2>/dev/null
 	serial pipe-after "unix:$tmp/pipe.sock" 3
 	if running "$pid"; then

@@ -17,6 +17,7 @@ READY_WAIT=10		# for inspect to listen, or a log line to appear
 STOP_WAIT=20		# for inspect and its workers to exit (about 5)
 CLIENT_WAIT=20		# for one miltertest
 LAUNCH_WAIT=30		# for the launcher of a daemon to exit
+SIGNALS_WAIT=600	# for the whole of signals.py
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -1281,9 +1282,14 @@ test_backlog() {
 # --- signals from a terminal, twice, and the time a stop takes ---------------
 
 test_signals() {
-	local line
+	local line rc
 
-	python3 "$here/signals.py" "$inspect" "$tmp" >"$tmp/signals.result" 2>&1
+	# signals.py bounds each of its waits; this bounds the whole.
+	timeout -k 5 "$SIGNALS_WAIT" python3 "$here/signals.py" "$inspect" \
+	    "$tmp" >"$tmp/signals.result" 2>&1
+	rc=$?
+	[ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] ||
+	    fail "signals: signals.py ends within ${SIGNALS_WAIT}s"
 	while IFS= read -r line; do
 		echo "$line"
 		case $line in
