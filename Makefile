@@ -136,11 +136,14 @@ check:
 # Every test binary runs, whatever the ones before it did; the failed
 # ones are named at the end, and make fails if any did.
 # test_daemon drops root for real: it runs as root (AS_ROOT), and as
-# another user it fails, never skips.
+# another user it fails, never skips.  A test binary that hangs fails
+# after UNIT_WAIT seconds (the slowest takes a few).
+UNIT_WAIT ?= 300
+
 unit-check: $(UNIT)
 	@bad=; for t in $(UNIT); do \
 		case $$t in */test_daemon) as="$(AS_ROOT)" ;; *) as= ;; esac; \
-		$$as ./$$t || bad="$$bad $$t"; \
+		$$as timeout -k 5 $(UNIT_WAIT) ./$$t || bad="$$bad $$t"; \
 	done; \
 	if [ -n "$$bad" ]; then echo "unit-check: failed:$$bad"; exit 1; fi
 
