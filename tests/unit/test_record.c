@@ -352,6 +352,7 @@ test_record_session_replays(void **state)
 	struct buf	 want = { NULL, 0, 0 }, got = { NULL, 0, 0 };
 	struct stat	 st;
 	char		 path[PATH_MAX], *name, *part, *script;
+	unsigned char	 longval[1200];
 	size_t		 len, i, biglen = 70000;
 
 	memset(&r, 0, sizeof r);
@@ -359,6 +360,8 @@ test_record_session_replays(void **state)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(4321);
 	inet_pton(AF_INET, "192.0.2.7", &sin.sin_addr);
+	memset(longval, 0xe9, sizeof longval - 1);
+	longval[sizeof longval - 1] = '\0';
 	assert_non_null(big = malloc(biglen));
 	for (i = 0; i < biglen; i++)
 		big[i] = i % 80 == 79 ? '\n' : (unsigned char)(' ' + i % 95);
@@ -405,6 +408,13 @@ test_record_session_replays(void **state)
 	record_at(&r, &ev);
 	/* HDR_LEADSPC: mt.header puts back the space it takes off. */
 	add_call(&want, "header", "X-\xfe", value + 1, NULL);
+
+	/* Over miltertest's buffer: a comment, its bytes escaped too. */
+	memset(&ev, 0, sizeof ev);
+	ev.stage = STAGE_HEADER;
+	ev.name = "X-Long";
+	ev.value = (const char *)longval;
+	record_at(&r, &ev);
 
 	memset(&ev, 0, sizeof ev);
 	ev.stage = STAGE_EOH;
