@@ -30,9 +30,9 @@
 #            length limit
 #   quitnc   no reply where none was agreed, after SMFIC_QUIT_NC too, on
 #            a unix socket and over TCP (wire.py quit-nc)
-#   gate     SIGTERM with a session in a --delay and another at eom: the
-#            command that comes after the stop is held, unanswered and
-#            unreported, and nothing is lost (wire.py stop-gate)
+#   gate     SIGTERM with a session in a --delay and two at eom: the
+#            command libmilter takes after the stop is held, unanswered
+#            and unreported, and nothing is lost (wire.py stop-gate)
 # After each part inspect must exit 0 on SIGTERM.
 #
 # INSPECT_WRAPPER, if set, is put before inspect's command line, e.g.

@@ -17,15 +17,16 @@ quit-nc: inspect asks for no reply where it can (its default); the MTA
   and inspect must never reply where it agreed not to (libmilter says so
   on its standard error, "claimed not to reply").
 stop-gate: inspect runs with --delay helo=60 and a --replace-body too big
-  for the socket's buffers.  One session (B) sits at eom with inspect
-  writing the new body, which B does not read, its next MAIL sent
-  behind the EOM; another (A) sits in the HELO delay.  inspect (PID,
-  the supervisor) gets SIGTERM: the delay ends and A's HELO is
-  answered, so the stop has begun; B's eom is still under way, so
-  inspect is still there.  A sends MAIL; B reads, its eom ends, and
-  libmilter takes B's MAIL from the socket for a callback that comes
-  after the stop.  Neither MAIL may get a reply, no event after the stop
-  may be reported, and nothing may be counted lost.
+  for the socket's buffers.  Two sessions (B, C) sit at eom with inspect
+  writing them the new body, which they do not read, B's next MAIL sent
+  behind its EOM; a third (A) sits in the HELO delay.  inspect (PID, the
+  supervisor) gets SIGTERM: the delay ends and A's HELO is answered, so
+  the stop has begun.  A sends MAIL.  B reads: its eom ends and is
+  answered, and libmilter takes B's MAIL for a callback that comes after
+  the stop, while C's eom, still under way, keeps inspect there.
+  Neither MAIL may get a reply; then C reads, and inspect exits; no
+  event after the stop may be reported, and nothing may be counted
+  lost.
 
 Prints "ok NAME" or "FAIL NAME" and why, one check a line; exits 1 if
 any failed.  Every wait is bounded.
@@ -233,33 +234,70 @@ def readable(sock, wait):
     return select.select([sock], [], [], wait)[0] != []
 
 
-def packets(data):
-    """data as the replies it holds, [(cmd, data)...], and what is left
-    over of a reply cut short."""
+def packets(data, at=0):
+    """data, from offset at, as the replies it holds, [(cmd, data)...],
+    and the offset of what is left: a reply cut short, or nothing."""
     out = []
-    while len(data) >= 4:
-        (n,) = struct.unpack("!I", data[:4])
-        if len(data) < 4 + n:
+    while len(data) - at >= 4:
+        (n,) = struct.unpack_from("!I", data, at)
+        if len(data) - at < 4 + n:
             break
-        out.append((data[4:5], data[5:4 + n]))
-        data = data[4 + n:]
-    return out, data
+        out.append((data[at + 4:at + 5], data[at + 5:at + 4 + n]))
+        at += 4 + n
+    return out, at
+
+
+def blocked_at_eom(spec, then=b""):
+    """A session at eom, inspect writing it a new body it does not read,
+    and then (if any) sent behind the EOM; once the body comes, inspect
+    is inside the eom callback, and stays there."""
+    c = mta.Conn(spec)
+    start(c, steps=NO_NR, helo=False)
+    c.command(MAIL, b"<b@example.org>\0")
+    c.command(RCPT, b"<b@example.net>\0")
+    c.send(EOM)
+    if then:
+        c.send_raw(then)
+    if not readable(c.sock, SETTLE):
+        raise mta.ProtocolError("eom: no new body within %d s" % SETTLE)
+    return c
+
+
+def read_replies(conn, until, linger):
+    """Read conn's replies until until(replies) holds, then linger more
+    seconds (or until EOF); the replies and whether EOF came."""
+    data = bytearray()
+    replies, at = [], 0
+    deadline = time.monotonic() + SETTLE
+    stop_at = None
+    while time.monotonic() < (stop_at or deadline):
+        more, at = packets(data, at)
+        replies += more
+        if stop_at is None and until(replies):
+            stop_at = time.monotonic() + linger
+        if not readable(conn.sock, 0.1):
+            continue
+        try:
+            chunk = conn.sock.recv(1 << 20)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            return replies + packets(data, at)[0], True
+        data += chunk
+    return replies + packets(data, at)[0], False
+
+
+def answered(replies):
+    """Whether the replies hold a final answer after the new body."""
+    return any(c != b"b" for c, d in replies)
 
 
 def case_stop_gate(args):
     offset = os.path.getsize(args.stderr)
-    # B: a message whose new body inspect writes and B does not read; B's
-    # next MAIL is sent at once, for libmilter to read when eom is done.
-    b = mta.Conn(args.spec)
-    start(b, steps=NO_NR, helo=False)
-    b.command(MAIL, b"<b@example.org>\0")
-    b.command(RCPT, b"<b@example.net>\0")
-    b.send(EOM)
-    b.send(MAIL, b"<next@example.org>\0")
-    # inspect is inside B's eom once the new body comes.
-    if not readable(b.sock, SETTLE):
-        fail("stop-gate: B's eom under way", "nothing came")
-        return
+    # B and C sit at eom.  B's next MAIL is already on its way: libmilter
+    # reads it as soon as B's eom is done, for a callback after the stop.
+    b = blocked_at_eom(args.spec, mta.packet(MAIL, b"<next@example.org>\0"))
+    c = blocked_at_eom(args.spec)
     # A: in the HELO delay.
     a = mta.Conn(args.spec)
     start(a, steps=NO_NR, helo=False)
@@ -270,18 +308,18 @@ def case_stop_gate(args):
         early = None
     check("stop-gate: A's HELO is held in its delay", early is None,
           "reply %r" % (early,))
-    ev = wait_for(lambda: (2, "helo") in events(args.report))
+    ev = wait_for(lambda: (3, "helo") in events(args.report))
     check("stop-gate: A's HELO is reported before the stop", ev,
           "events: %r" % events(args.report))
 
     os.kill(args.pid, signal.SIGTERM)
     try:
-        answered = a.reply(SETTLE)
+        got = a.reply(SETTLE)
     except socket.timeout:
-        answered = None
+        got = None
     check("stop-gate: the stop ends the delay, and HELO is answered",
-          answered == (mta.CONTINUE, b""), "reply %r" % (answered,))
-    # The gate closes as the delay ends; B's eom keeps inspect stopping.
+          got == (mta.CONTINUE, b""), "reply %r" % (got,))
+    # The stop has begun, and its gate closed just after the delay ended.
     time.sleep(0.5)
     a.send(MAIL, b"<a@example.org>\0")
     try:
@@ -290,41 +328,37 @@ def case_stop_gate(args):
         late = None
     check("stop-gate: A's MAIL after the stop gets no reply", late is None,
           "reply %r" % (late,))
-    # Else what follows met no inspect at all, and proves nothing.
-    check("stop-gate: inspect is still stopping then (B's eom under way)",
-          alive(args.pid))
 
-    # B reads: its eom ends, and libmilter reads B's next MAIL, which
-    # came before the stop but is taken after: it must be held.
-    deadline = time.monotonic() + SETTLE
-    got = b""
-    while time.monotonic() < deadline:
-        if not readable(b.sock, 0.5):
-            continue
-        try:
-            chunk = b.sock.recv(1 << 20)
-        except ConnectionResetError:
-            chunk = b""
-        if not chunk:
-            break
-        got += chunk
-    replies, rest = packets(got)
-    body = sum(len(d) for c, d in replies if c == b"b")
-    after = [c for c, d in replies if c != b"b"]
+    # B reads: its eom ends and is answered, and libmilter takes B's MAIL
+    # for a callback; C's eom, still under way, keeps inspect there.
+    replies, eof = read_replies(b, answered, 2.0)
+    body = sum(len(d) for cmd, d in replies if cmd == b"b")
+    after = [cmd for cmd, d in replies if cmd != b"b"]
     check("stop-gate: B's eom, begun before the stop, gets its new body "
           "and its answer", body > 0 and after[:1] == [mta.CONTINUE],
-          "%d bytes of body; then %r" % (body, after[:5]))
+          "%d bytes of body; then %r%s" % (body, after[:5],
+                                           ", EOF" if eof else ""))
+    # Else B's MAIL met no inspect at all, and proved nothing.
+    check("stop-gate: inspect is still there (C's eom under way)",
+          alive(args.pid) and not eof)
     check("stop-gate: B's MAIL, taken after the stop, gets no reply",
-          after[1:] == [] and rest == b"", "then %r" % after[1:5])
-    a.eof(SETTLE)
-    a.close()
-    b.close()
+          after[1:] == [], "then %r" % after[1:5])
+
+    # C reads: its eom ends, and inspect, stopped, is gone.
+    replies, eof = read_replies(c, lambda r: False, 0)
+    check("stop-gate: C's eom gets its new body, then inspect is gone",
+          eof and any(cmd == b"b" for cmd, d in replies),
+          "%d replies%s" % (len(replies), ", EOF" if eof else ""))
+    for conn in (a, b, c):
+        conn.eof(SETTLE)
+        conn.close()
 
     gone = wait_for(lambda: not alive(args.pid), 20)
     check("stop-gate: inspect exits", gone)
     want = [(1, "negotiate"), (1, "connect"), (1, "envfrom"),
             (1, "envrcpt"), (1, "eom"), (2, "negotiate"), (2, "connect"),
-            (2, "helo")]
+            (2, "envfrom"), (2, "envrcpt"), (2, "eom"), (3, "negotiate"),
+            (3, "connect"), (3, "helo")]
     got = events(args.report)
     check("stop-gate: no event after the stop is reported",
           sorted(got) == sorted(want), "events: %r" % got)
