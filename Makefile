@@ -44,7 +44,9 @@ OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
 	macros.o serve.o session.o summary.o record.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
-	tests/unit/test_session tests/unit/test_buf tests/unit/test_listen
+	tests/unit/test_session tests/unit/test_buf tests/unit/test_listen_races \
+	tests/unit/test_summary tests/unit/test_record tests/unit/test_listen \
+	tests/unit/test_probe
 
 all: inspect
 
@@ -75,6 +77,38 @@ tests/unit/test_buf: tests/unit/test_buf.o buf.o
 tests/unit/test_log: tests/unit/test_log.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
+# libmilter's calls that reach the MTA are wrapped, so that a test can
+# see what they were asked and make them refuse.
+PROBE_WRAP = -Wl,--wrap=smfi_addheader,--wrap=smfi_insheader \
+	-Wl,--wrap=smfi_chgheader,--wrap=smfi_chgfrom,--wrap=smfi_addrcpt \
+	-Wl,--wrap=smfi_addrcpt_par,--wrap=smfi_delrcpt \
+	-Wl,--wrap=smfi_quarantine,--wrap=smfi_setreply \
+	-Wl,--wrap=smfi_setmlreply,--wrap=smfi_progress,--wrap=setsockopt
+
+tests/unit/test_probe: tests/unit/test_probe.o probe.o print.o buf.o log.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PROBE_WRAP) -lcmocka \
+	    $(MILTER_LIBS)
+
+# Real sockets, and the real libmilter opening one in a child per case.
+tests/unit/test_listen: tests/unit/test_listen.o listen.o options.o print.o \
+	buf.o log.o daemon.o probe.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
+
+tests/unit/test_summary: tests/unit/test_summary.o summary.o print.o buf.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+# Lua's own parser reads what the recorder writes, as miltertest's does.
+LUA_CFLAGS != $(PKG_CONFIG) --cflags lua5.3 2>/dev/null || echo -I/usr/include/lua5.3
+LUA_LIBS != $(PKG_CONFIG) --libs lua5.3 2>/dev/null || echo -llua5.3
+
+tests/unit/test_record.o: tests/unit/test_record.c
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -c -o $@ tests/unit/test_record.c
+
+tests/unit/test_record: tests/unit/test_record.o record.o ctx.o print.o \
+	buf.o log.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(LUA_LIBS) \
+	    $(MILTER_LIBS)
+
 # The identity calls are wrapped, so that a test can make them fail.
 DAEMON_WRAP = -Wl,--wrap=setresuid,--wrap=getresuid,--wrap=setuid \
 	-Wl,--wrap=geteuid,--wrap=getegid
@@ -96,7 +130,8 @@ tests/unit/test_session: tests/unit/test_session.o session.o ctx.o macros.o \
 
 # The real libmilter opens the sockets; smfi_opensocket is wrapped, so
 # that a test can swap what it made.
-tests/unit/test_listen: tests/unit/test_listen.o listen.o daemon.o log.o \
+tests/unit/test_listen_races: tests/unit/test_listen_races.o listen.o \
+	daemon.o log.o \
 	print.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
 	    -Wl,--wrap=smfi_opensocket -lcmocka $(MILTER_LIBS)
@@ -123,8 +158,16 @@ check:
 
 # Every test binary runs, whatever the ones before it did; the failed
 # ones are named at the end, and make fails if any did.
+# test_daemon drops root for real: it runs as root (AS_ROOT), and as
+# another user it fails, never skips.  A test binary that hangs fails
+# after UNIT_WAIT seconds (the slowest takes a few).
+UNIT_WAIT ?= 300
+
 unit-check: $(UNIT)
-	@bad=; for t in $(UNIT); do ./$$t || bad="$$bad $$t"; done; \
+	@bad=; for t in $(UNIT); do \
+		case $$t in */test_daemon) as="$(AS_ROOT)" ;; *) as= ;; esac; \
+		$$as timeout -k 5 $(UNIT_WAIT) ./$$t || bad="$$bad $$t"; \
+	done; \
 	if [ -n "$$bad" ]; then echo "unit-check: failed:$$bad"; exit 1; fi
 
 cli-check: inspect

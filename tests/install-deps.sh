@@ -14,12 +14,14 @@ set -eu
 
 run="gcc make pkg-config libc6-dev libmilter-dev"
 
-# m4 and the libraries after it are for the private Sendmail, whose own
-# packages cannot be installed beside Postfix (see below); debhelper and
-# the rest of that line, for building, linting, checking and installing
+# liblua5.3-dev is the Lua miltertest links, whose parser test_record
+# reads the recordings with.  m4 and the libraries after it are for the
+# private Sendmail, whose own packages cannot be installed beside Postfix
+# (see below); debhelper and the rest of that line, for building,
+# linting, checking and installing
 # the Debian package (tests/package/run.sh), and mount, for the private
 # systemd that starts its unit (tests/package/systemd.sh).
-packages="$run libcmocka-dev
+packages="$run libcmocka-dev liblua5.3-dev
 	miltertest postfix swaks python3 procps iproute2 valgrind clang
 	m4 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3
 	libwrap0

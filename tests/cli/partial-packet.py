@@ -7,13 +7,13 @@ import sys
 import time
 
 s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)	# never a read without a deadline
 s.connect(sys.argv[1])
 optneg = b"O" + struct.pack("!III", 6, 0x1FF, 0x1FFFFF)
 s.sendall(struct.pack("!I", len(optneg)) + optneg)
 s.recv(100)
 s.sendall(b"\x00\x00")
 start = time.monotonic()
-s.settimeout(10)
 try:
     s.recv(100)
 except socket.timeout:

@@ -14,11 +14,9 @@ pids=()
 tmp=$(mktemp -d /tmp/inspect-cli.XXXXXX)
 chmod 755 "$tmp"
 cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
+	# TERM, then KILL for what is still there after 8 s: never a wait
+	# without end.
+	[ ${#pids[@]} -eq 0 ] || terminate "${pids[@]}"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -72,14 +70,12 @@ start_inspect() {
 	wait_listening "$err"
 }
 
-# Stop a background inspect with a signal; its exit status in $stopped.
+# Stop a background inspect with a signal; its exit status in $stopped
+# (137, SIGKILL's, if it was still there after 10 s).
 stop_inspect() {
-	local pid=$1 sig=${2:-TERM} i
+	local pid=$1 sig=${2:-TERM}
 	kill -"$sig" "$pid" 2>/dev/null
-	for i in $(seq 200); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_until 10 gone "$pid" || kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	stopped=$?
 }

@@ -33,8 +33,8 @@ sgr=$'\e\\[(36|1;35|33|32|7|27|1;31|0)m'
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/inspect-terminal.XXXXXX") || exit 2
 cleanup() {
-	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
-	wait 2>/dev/null
+	# shellcheck disable=SC2046
+	terminate $pid $(jobs -p)
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -44,7 +44,7 @@ trap 'exit 130' INT TERM
 # report on a pseudo-terminal (HOW pty) or a pipe (HOW pipe), while the
 # case's miltertest runs; the report in $tmp/NAME.out.
 run() {
-	local name=$1 how=$2 envs=() sock=$tmp/$1.sock
+	local name=$1 how=$2 envs=() sock=$tmp/$1.sock job
 	shift 2
 	while [ "$1" != -- ]; do
 		envs+=("$1")
@@ -61,8 +61,10 @@ run() {
 		    --pid-file "$tmp/pid" "$@" 2>"$tmp/$name.err" |
 		    cat >"$tmp/$name.out" &
 	fi
+	job=$!
 	if ! wait_until 10 grep -q 'listening on' "$tmp/$name.err"; then
 		fail "$name: inspect starts" "$(cat "$tmp/$name.err")"
+		terminate "$job"
 		return 1
 	fi
 	pid=$(cat "$tmp/pid")
@@ -73,8 +75,11 @@ run() {
 	wait_until 10 grep -q ' close ' "$tmp/$name.out"
 	# The summary, where there is one, follows the close.
 	sleep 0.2
+	# inspect is not this shell's child, but pty-run.py's or the
+	# pipeline's: it is waited for by its pid, the job after it.
 	kill -TERM "$pid"
-	wait
+	wait_until 15 gone "$pid" || kill -KILL "$pid"
+	terminate "$job"
 	pid=
 }
 

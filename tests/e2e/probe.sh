@@ -285,7 +285,7 @@ stop_inspects() {
 		pid=${inspect_pids[i]}
 		p=${probes[i]}
 		kill -TERM "$pid"
-		wait_until 8 gone "$pid"
+		wait_until 8 gone "$pid" || kill -KILL "$pid"
 		wait "$pid"
 		status=$?
 		check "[$p] inspect exits 0 at SIGTERM" [ "$status" -eq 0 ]

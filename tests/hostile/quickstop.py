@@ -14,9 +14,30 @@ failure.
 """
 
 import os
+import select
 import signal
 import subprocess
 import sys
+import time
+
+
+def first_line(p, wait):
+    """What p wrote on standard error up to its first line's end, within
+    wait seconds (never a read without a deadline): the line, and what
+    came after it."""
+    fd = p.stderr.fileno()
+    data = b""
+    deadline = time.monotonic() + wait
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    line, nl, rest = data.partition(b"\n")
+    return line + nl, rest
 
 
 def once(command, sock, wait):
@@ -25,14 +46,14 @@ def once(command, sock, wait):
         os.unlink(sock)
     p = subprocess.Popen(command, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    first = p.stderr.readline()
+    first, early = first_line(p, wait)
     if b"listening on" not in first:
         p.kill()
         p.wait()
         return "did not start: %r" % first
     p.send_signal(signal.SIGTERM)
     try:
-        rest = p.communicate(timeout=wait)[1]
+        rest = early + p.communicate(timeout=wait)[1]
     except subprocess.TimeoutExpired:
         p.kill()
         p.wait()

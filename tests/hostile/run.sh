@@ -25,6 +25,14 @@
 #            its reader closes, /dev/full: mail goes on, the failure is
 #            told once, the lost events are counted
 #   socket   the unix socket is not world-writable, whatever the umask
+#   wire     what probing puts on the wire (wire.py changes): a header
+#            changed by its index, one inserted, a reply line at the
+#            length limit
+#   quitnc   no reply where none was agreed, after SMFIC_QUIT_NC too, on
+#            a unix socket and over TCP (wire.py quit-nc)
+#   gate     SIGTERM with a session in a --delay and two at eom: the
+#            command libmilter takes after the stop is held, unanswered
+#            and unreported, and nothing is lost (wire.py stop-gate)
 # After each part inspect must exit 0 on SIGTERM.
 #
 # INSPECT_WRAPPER, if set, is put before inspect's command line, e.g.
@@ -71,9 +79,9 @@ pid=
 
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	# TERM (timeout passes it on to its client), KILL after 8 s.
 	# shellcheck disable=SC2046
-	kill $(jobs -p) 2>/dev/null
-	wait 2>/dev/null
+	terminate $(jobs -p)
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
 
@@ -384,8 +392,7 @@ part_outputs() {
 			grep -q '"stage":"close"' "$tmp/fifo.copy" && break
 			sleep 0.05
 		done
-		kill "$reader"
-		wait "$reader" 2>/dev/null
+		terminate "$reader"
 		serial fifo-after "unix:$tmp/fifo.sock" 3
 		if running "$pid"; then
 			ok "fifo: alive after its reader went away"
@@ -413,6 +420,11 @@ part_outputs() {
 		running "$reader" || break
 		sleep 0.05
 	done
+	# head waits for its 100 bytes for ever if they never come.
+	if running "$reader"; then
+		fail "pipe: the reader got its 100 bytes"
+		kill -KILL "$reader"
+	fi
 	wait "$reader" 2>/dev/null
 	serial pipe-after "unix:$tmp/pipe.sock" 3
 	if running "$pid"; then
@@ -456,6 +468,72 @@ part_socket() {
 	done
 }
 
+# --- probing, read off the wire -------------------------------------------
+part_wire() {
+	local line
+
+	line=$(printf '%*s' 980 '' | tr ' ' x)
+	start_inspect wire -s "unix:$tmp/wire.sock" --format json \
+	    --output "$tmp/wire.out" --no-reply no \
+	    --change-header 'Subject[2]: changed' \
+	    --insert-header '1 X-Probe: inserted' \
+	    --reply "eom=550 5.7.1 $line" || return
+	timeout -k 5 "$PART_WAIT" python3 "$here/wire.py" changes \
+	    --spec "unix:$tmp/wire.sock" --report "$tmp/wire.out" \
+	    --reply-line 980 >"$tmp/wire.result" 2>&1
+	tally "$tmp/wire.result" wire $?
+	stop_inspect wire
+}
+
+# --- no reply where none was agreed, across SMFIC_QUIT_NC -----------------
+part_quitnc() {
+	local name spec
+
+	for name in quitnc-unix quitnc-tcp; do
+		spec=unix:$tmp/$name.sock
+		[ "$name" = quitnc-tcp ] &&
+		    spec=inet:$(free_port)@127.0.0.1
+		start_inspect "$name" -s "$spec" --format json \
+		    --output "$tmp/$name.out" || continue
+		timeout -k 5 "$PART_WAIT" python3 "$here/wire.py" quit-nc \
+		    --spec "$spec" --report "$tmp/$name.out" \
+		    --stderr "$tmp/$name.err" 2>&1 |
+		    sed "s/^\(ok\|FAIL\) quit-nc:/\1 $name:/" \
+		    >"$tmp/$name.result"
+		tally "$tmp/$name.result" "$name" "${PIPESTATUS[0]}"
+		stop_inspect "$name"
+	done
+}
+
+# --- the stop's gate --------------------------------------------------------
+part_gate() {
+	# Far more than a unix socket buffers: inspect is still writing it.
+	head -c $((8 * 1024 * 1024)) /dev/zero | tr '\0' 'b' |
+	    fold -w 76 >"$tmp/gate-body.txt"
+	start_inspect gate -s "unix:$tmp/gate.sock" --format json \
+	    --output "$tmp/gate.out" --no-reply no --delay helo=60 \
+	    --replace-body "$tmp/gate-body.txt" || return
+	timeout -k 5 "$PART_WAIT" python3 "$here/wire.py" stop-gate \
+	    --spec "unix:$tmp/gate.sock" --report "$tmp/gate.out" \
+	    --stderr "$tmp/gate.err" --pid "$pid" >"$tmp/gate.result" 2>&1
+	tally "$tmp/gate.result" gate $?
+	# wire.py stopped it: it must be gone, with status 0.
+	for ((i = 0; i < STOP_WAIT * 20; i++)); do
+		running "$pid" || break
+		sleep 0.05
+	done
+	if running "$pid"; then
+		kill -KILL "$pid"
+		fail "gate: exits after SIGTERM" "still running after" \
+		    "${STOP_WAIT}s"
+	fi
+	wait "$pid"
+	status=$?
+	pid=
+	check "gate: exits 0 after SIGTERM (status $status)" \
+	    [ "$status" -eq 0 ]
+}
+
 main() {
 	local part parts
 
@@ -481,7 +559,7 @@ main() {
 
 	parts=("$@")
 	[ $# -gt 0 ] || parts=(json text color replies tcp libmilter crowd stop
-	    outputs socket)
+	    outputs socket wire quitnc gate)
 	for part in "${parts[@]}"; do
 		if ! declare -F "part_$part" >/dev/null; then
 			echo "run.sh: no part $part" >&2

@@ -322,7 +322,9 @@ serve_like_the_unit() {
 	    wait_until 5 grep -q '^\[2\] close ' "$report"
 
 	kill -TERM "$pid"
-	wait_until "$STOP_WAIT" gone "$pid"
+	wait_until "$STOP_WAIT" gone "$pid" || kill -KILL "$pid"
+	# strace ends with what it traces, or is ended.
+	wait_until 5 gone "$tracer" || kill -KILL "$tracer"
 	wait "$tracer"
 	status=$?
 	tracer=

@@ -21,6 +21,7 @@ READY_WAIT=10		# for inspect to listen, or a log line to appear
 STOP_WAIT=20		# for inspect and its workers to exit (about 5)
 CLIENT_WAIT=20		# for one miltertest
 LAUNCH_WAIT=30		# for the launcher of a daemon to exit
+CHECKER_WAIT=600	# for the whole of signals.py, of supervise.py
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -1294,12 +1295,16 @@ test_supervise() {
 	run_checker supervise.py
 }
 
-# run_checker SCRIPT: run the Python checker SCRIPT (bounded in time), and
-# count its ok and FAIL lines.
+# run_checker SCRIPT: run the Python checker SCRIPT, which bounds each of
+# its waits, within CHECKER_WAIT as a whole; count its ok and FAIL lines.
 run_checker() {
-	local line result=$tmp/${1%.py}.result
+	local line rc result=$tmp/${1%.py}.result
 
-	timeout 600 python3 "$here/$1" "$inspect" "$tmp" >"$result" 2>&1
+	timeout -k 5 "$CHECKER_WAIT" python3 "$here/$1" "$inspect" "$tmp" \
+	    >"$result" 2>&1
+	rc=$?
+	[ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] ||
+	    fail "$1 ends within ${CHECKER_WAIT}s"
 	while IFS= read -r line; do
 		echo "$line"
 		case $line in

@@ -64,25 +64,8 @@ static struct options	 opts;
 /* The calloc() that fails: 1 the next, 2 the one after; 0 none. */
 static int		 calloc_fails;
 
-/* Whether smfi_getsymval() answers from somewhere else than ctx.h's. */
-static int		 getsymval_lies;
-
 void	*__real_calloc(size_t, size_t);
 void	*__wrap_calloc(size_t, size_t);
-char	*__real_smfi_getsymval(SMFICTX *, char *);
-char	*__wrap_smfi_getsymval(SMFICTX *, char *);
-
-char *
-__wrap_smfi_getsymval(SMFICTX *ctx, char *name)
-{
-	static char	 elsewhere[] = "elsewhere";
-
-	if (getsymval_lies)
-		return __real_smfi_getsymval(ctx, name) != NULL ? elsewhere :
-		    NULL;
-	return __real_smfi_getsymval(ctx, name);
-}
-
 void *
 __wrap_calloc(size_t n, size_t size)
 {
@@ -91,6 +74,37 @@ __wrap_calloc(size_t n, size_t size)
 		return NULL;
 	}
 	return __real_calloc(n, size);
+}
+
+/*
+ * smfi_getsymval() is wrapped (-Wl,--wrap), to stand for a libmilter
+ * whose context is laid out otherwise: it finds the value somewhere
+ * other than where ctx.h says the slots are, or nothing.  Unless told,
+ * the real one answers.
+ */
+char	*__real_smfi_getsymval(SMFICTX *, char *);
+char	*__wrap_smfi_getsymval(SMFICTX *, char *);
+
+static enum { LOOKUP_REAL, LOOKUP_ELSEWHERE, LOOKUP_NOTHING } lookup;
+
+char *
+__wrap_smfi_getsymval(SMFICTX *ctx, char *name)
+{
+	static char	 elsewhere[64];
+	char		*v = __real_smfi_getsymval(ctx, name);
+
+	switch (lookup) {
+	case LOOKUP_ELSEWHERE:
+		/* The same bytes, not the slot's. */
+		if (v == NULL)
+			return NULL;
+		snprintf(elsewhere, sizeof elsewhere, "%s", v);
+		return elsewhere;
+	case LOOKUP_NOTHING:
+		return NULL;
+	default:
+		return v;
+	}
 }
 
 static SMFICTX *
@@ -224,7 +238,7 @@ judged_wrong(void)
 	CHECK(m1.source == SOURCE_CONTEXT && m2.source == SOURCE_CONTEXT);
 	store(f1, CTX_CONNECT, conn, 2);
 	store(f2, CTX_CONNECT, conn, 2);
-	getsymval_lies = 1;
+	lookup = LOOKUP_ELSEWHERE;
 	/* m1's connect judges the context wrong: it shows nothing. */
 	CHECK(strcmp(at(&m1, f1, &ev, STAGE_CONNECT), "") == 0);
 	CHECK(m1.source == -1);
@@ -291,6 +305,33 @@ test_ctx_agrees_with_libmilter(void **state)
 	assert_int_equal(ctx_mta_version(ctx_of(f)), 6);
 	assert_int_equal(ctx_mta_actions(ctx_of(f)), 0x1ff);
 	assert_int_equal(ctx_mta_steps(ctx_of(f)), 0x1fe7f);
+	free_fake(f);
+}
+
+/*
+ * The check of the macro slots holds only if libmilter's own look-up
+ * finds the very value ctx.h's slot holds: a value found elsewhere, even
+ * an equal one, or none, means the slots are not where ctx.h says.  It
+ * is asked only with one slot set, the one libmilter must look in.
+ */
+static void
+test_ctx_check_macros_same_pointer(void **state)
+{
+	static const char *const conn[] = { "j", "mx.example" };
+	static const char *const helo[] = { "{tls_version}", "TLSv1.3" };
+	struct fake	*f = new_fake();
+
+	(void)state;
+	store(f, CTX_CONNECT, conn, 2);
+	assert_int_equal(ctx_check_macros(ctx_of(f)), 1);
+	lookup = LOOKUP_ELSEWHERE;
+	assert_int_equal(ctx_check_macros(ctx_of(f)), 0);
+	lookup = LOOKUP_NOTHING;
+	assert_int_equal(ctx_check_macros(ctx_of(f)), 0);
+	lookup = LOOKUP_REAL;
+	/* Two slots set: it cannot be told now. */
+	store(f, CTX_HELO, helo, 2);
+	assert_int_equal(ctx_check_macros(ctx_of(f)), -1);
 	free_fake(f);
 }
 
@@ -405,6 +446,52 @@ test_macros_each_stage_its_own(void **state)
 
 	macros_free(&m);
 	free_fake(f);
+}
+
+/*
+ * Sendmail sends no EOH macros by default, only eom's: the packet that
+ * comes at eom is eom's, whichever of the two slots this libmilter keeps
+ * it in (8.17.1.9 took the other's), and the eom event shows exactly it.
+ */
+static void
+test_macros_eom_without_eoh(void **state)
+{
+	static const char *const conn[] = { "j", "mx.example" };
+	static const char *const rcpt[] = { "{rcpt_addr}", "b@example.net" };
+	static const char *const eom[] = { "{msg_id}", "<m@x>", "i", "4ABC" };
+	struct fake	*f;
+	struct macros	 m;
+	struct event	 ev;
+	int		 slot;
+
+	(void)state;
+	for (slot = CTX_EOH_EOM_A; slot <= CTX_EOH_EOM_B; slot++) {
+		f = new_fake();
+		begin(&m, &ev, 1);
+		store(f, CTX_CONNECT, conn, 2);
+		clear_from(f, CTX_HELO);
+		assert_string_equal(at(&m, f, &ev, STAGE_CONNECT),
+		    "j=mx.example");
+		store(f, CTX_ENVRCPT, rcpt, 2);
+		clear_from(f, CTX_DATA);
+		assert_string_equal(at(&m, f, &ev, STAGE_ENVRCPT),
+		    "{rcpt_addr}=b@example.net");
+		assert_string_equal(at(&m, f, &ev, STAGE_DATA), "");
+		assert_string_equal(at(&m, f, &ev, STAGE_EOH), "");
+		store(f, slot, eom, 4);
+		assert_string_equal(at(&m, f, &ev, STAGE_EOM),
+		    "{msg_id}=<m@x> i=4ABC");
+		/* Visible: its macros come from eom. */
+		opts.show_macros = SHOW_ALL;
+		assert_string_equal(at(&m, f, &ev, STAGE_CLOSE), "");
+		assert_int_equal(ev.nvisible, 4);
+		assert_string_equal(ev.visible[2].name, "{msg_id}");
+		assert_int_equal(ev.visible[2].stage, STAGE_EOM);
+		assert_string_equal(ev.visible[3].name, "i");
+		assert_int_equal(ev.visible[3].stage, STAGE_EOM);
+		macros_free(&m);
+		free_fake(f);
+	}
 }
 
 /* A packet cut short (odd count): the name without a value is not read. */
@@ -614,8 +701,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_macros_judged_wrong_read_no_more),
 		cmocka_unit_test(test_ctx_agrees_with_libmilter),
+		cmocka_unit_test(test_ctx_check_macros_same_pointer),
 		cmocka_unit_test(test_ctx_other_layout_fails),
 		cmocka_unit_test(test_macros_each_stage_its_own),
+		cmocka_unit_test(test_macros_eom_without_eoh),
 		cmocka_unit_test(test_macros_odd_packet),
 		cmocka_unit_test(test_macros_lookup_fallback),
 		cmocka_unit_test(test_macros_lookup_out_of_memory),

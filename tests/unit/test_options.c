@@ -1854,6 +1854,21 @@ test_options_probe_bounds(void **state)
 	snprintf(text, sizeof text, "eom=550 %0*d", PROBE_MAX_LINE + 1, 0);
 	assert_int_equal(parse(f, "--reply", text, NULL), -1);
 	assert_rejected(f, "longer than 980 bytes");
+	/* At the bound, as libmilter's own (MAXREPLYLEN): taken whole. */
+	snprintf(text, sizeof text, "eom=550 5.7.1 %0*d", PROBE_MAX_LINE, 7);
+	if (parse(f, "--reply", text, NULL) != 0)
+		fail_msg("a line of %d bytes refused: %s", PROBE_MAX_LINE,
+		    f->err);
+	assert_int_equal(f->opts.probe.nreplies, 1);
+	assert_int_equal(f->opts.probe.replies[0].nlines, 1);
+	assert_int_equal(strlen(f->opts.probe.replies[0].lines[0]),
+	    PROBE_MAX_LINE);
+	assert_string_equal(f->opts.probe.replies[0].text, text + 14);
+	snprintf(text, sizeof text, "eom=451 x\\n%0*d", PROBE_MAX_LINE, 7);
+	assert_int_equal(parse(f, "--reply", text, NULL), 0);
+	assert_int_equal(f->opts.probe.replies[0].nlines, 2);
+	assert_int_equal(strlen(f->opts.probe.replies[0].lines[1]),
+	    PROBE_MAX_LINE);
 	assert_int_equal(parse(f, "--reply", "eom=550 1\\n2\\n3\\n4\\n5\\n6"
 	    "\\n7\\n8\\n9\\n10\\n11\\n12\\n13\\n14\\n15\\n16\\n17\\n18\\n19"
 	    "\\n20\\n21\\n22\\n23\\n24\\n25\\n26\\n27\\n28\\n29\\n30\\n31"

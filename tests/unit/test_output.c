@@ -35,8 +35,18 @@
 #define BIG		(300 * 1024)	/* more than the queue's soft limit */
 #define STUCK_EVENTS	200
 #define STUCK_SIZE	1000
-#define SLOW_READ	(16 * 1024)	/* a slow reader takes this ... */
-#define SLOW_PAUSE_MS	250		/* ... then pauses this long */
+/*
+ * A slow reader takes SLOW_READ bytes, then pauses SLOW_PAUSE_MS, until
+ * it has SLOW_EVENTS events of STUCK_SIZE: about 2.6 s in all, well past
+ * output_stop()'s second without progress, while each write of the
+ * writer's (64 KiB, eight reads) takes about 80 ms, far from that second
+ * even on a loaded machine.  (16 KiB every 250 ms made a write take the
+ * whole second.)
+ */
+#define SLOW_READ	(8 * 1024)
+#define SLOW_PAUSE_MS	10
+#define SLOW_EVENTS	2000
+#define SLOW_IDLE_MS	10000		/* the reader gives up after this */
 /*
  * A flood of events while the output is stuck: more than two full
  * queues (the one being written and the one filling) and a pipe hold,
@@ -277,7 +287,7 @@ test_output_stuck_counts_lost(void **state)
 
 /*
  * Reads the FIFO at arg a little at a time until it has every event, or
- * nothing more comes for two seconds.  Returns the bytes read.
+ * nothing more comes for SLOW_IDLE_MS.  Returns the bytes read.
  */
 static void *
 slow_reader(void *arg)
@@ -285,14 +295,14 @@ slow_reader(void *arg)
 	const struct timespec	 pause = { 0, SLOW_PAUSE_MS * 1000000L };
 	static char		 buf[SLOW_READ];
 	struct pollfd		 pfd = { -1, POLLIN, 0 };
-	size_t			 want = STUCK_EVENTS * STUCK_SIZE, got = 0;
+	size_t			 want = SLOW_EVENTS * STUCK_SIZE, got = 0;
 	ssize_t			 n;
 	int			 fd;
 
 	if ((fd = open(arg, O_RDONLY)) == -1)
 		return NULL;
 	pfd.fd = fd;
-	while (got < want && poll(&pfd, 1, 2000) == 1 &&
+	while (got < want && poll(&pfd, 1, SLOW_IDLE_MS) == 1 &&
 	    (n = read(fd, buf, sizeof buf)) > 0) {
 		got += n;
 		nanosleep(&pause, NULL);
@@ -318,13 +328,13 @@ slow_output(const char *path, struct result *r)
 		return;
 	memset(event, 'x', sizeof event);
 	event[sizeof event - 1] = '\n';
-	for (i = 0; i < STUCK_EVENTS; i++)
+	for (i = 0; i < SLOW_EVENTS; i++)
 		output_event(event, sizeof event);
-	/* Reading takes seconds, but never a whole second without a read. */
+	/* Reading takes seconds, but never a whole second without a write. */
 	output_stop(1);
 	pthread_join(th, &got);
 	r->lost = output_lost();
-	r->failed = (uintptr_t)got != STUCK_EVENTS * STUCK_SIZE;
+	r->failed = (uintptr_t)got != SLOW_EVENTS * STUCK_SIZE;
 }
 
 /*
