@@ -139,6 +139,11 @@ static void *
 drain_thread(void *arg)
 {
 	(void)arg;
+	/*
+	 * The gate first: a command that waits behind a --delay must find
+	 * it closed once the delay ends.
+	 */
+	atomic_store(&closed, 1);
 	probe_stop();
 	serve_close();
 	output_stop(OUTPUT_STALL);
@@ -243,7 +248,9 @@ serve_leave(sfsistat rc)
 
 /*
  * Close the gate and wait for the callbacks inside, which take a
- * millisecond or so (at most WAIT_MS in output_event()).
+ * millisecond or so (at most WAIT_MS in output_event()).  Their answers
+ * are libmilter's to send once they return: a worker that exits in the
+ * microseconds between may take the last one with it.
  */
 static void
 serve_close(void)
