@@ -60,6 +60,8 @@ static int	chown_files(void);
 static int	milter_setup(void);
 static int	serve(int);
 static void	emit(SMFICTX *, struct session *, struct event *);
+static sfsistat	stage(SMFICTX *, struct event *);
+static void	rejected(SMFICTX *, struct session *, struct event *);
 static sfsistat	cb_negotiate(SMFICTX *, unsigned long, unsigned long,
 		    unsigned long, unsigned long, unsigned long *,
 		    unsigned long *, unsigned long *, unsigned long *);
@@ -479,7 +481,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
 	(void)f2;
 	(void)f3;
-	serve_enter();
+	serve_gate_enter();
 	/*
 	 * Every connection begins here, and gets a new session: whatever
 	 * was left on this context (a session whose close never came) goes.
@@ -522,50 +524,52 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (s != NULL && s->layout_ok)
 		ev.version = ctx_mta_version(ctx);
 	emit(ctx, s, &ev);
-	return serve_leave(SMFIS_CONTINUE);
+	return serve_gate_leave(SMFIS_CONTINUE);
 }
 
+/*
+ * Every stage after negotiate takes this one path: through the gate
+ * (serve.c), to its session, the answer probing chose, the report, and
+ * the answer.  Connect begins a session (or takes up one carried over a
+ * QUIT_NC); close ends it; abort and close are told nothing, only
+ * reported.
+ */
 static sfsistat
-cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+stage(SMFICTX *ctx, struct event *ev)
 {
+	/* The no-reply step of each stage; 0: answered always. */
+	static const unsigned long	 nr[STAGE_MAX] = {
+		[STAGE_CONNECT] = SMFIP_NR_CONN,
+		[STAGE_HELO] = SMFIP_NR_HELO,
+		[STAGE_ENVFROM] = SMFIP_NR_MAIL,
+		[STAGE_ENVRCPT] = SMFIP_NR_RCPT,
+		[STAGE_DATA] = SMFIP_NR_DATA,
+		[STAGE_HEADER] = SMFIP_NR_HDR,
+		[STAGE_EOH] = SMFIP_NR_EOH,
+		[STAGE_BODY] = SMFIP_NR_BODY,
+		[STAGE_UNKNOWN] = SMFIP_NR_UNKN
+	};
 	struct session	*s;
-	struct event	 ev = { .stage = STAGE_CONNECT };
+	sfsistat	 rc = SMFIS_CONTINUE;
+	int		 told = ev->stage != STAGE_ABORT &&
+			    ev->stage != STAGE_CLOSE;
 
-	serve_enter();
-	s = session_connect(ctx);
-	ev.host = host != NULL ? host : "";
-	ev.address = addr;
-	ev.answer = probe_decide(ctx, s, &ev);
-	emit(ctx, s, &ev);
-	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_CONN));
-}
-
-static sfsistat
-cb_helo(SMFICTX *ctx, char *name)
-{
-	struct session	*s;
-	struct event	 ev = { .stage = STAGE_HELO };
-
-	serve_enter();
-	s = session_get(ctx);
-	ev.name = name != NULL ? name : "";
-	ev.answer = probe_decide(ctx, s, &ev);
-	emit(ctx, s, &ev);
-	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_HELO));
-}
-
-static sfsistat
-cb_envfrom(SMFICTX *ctx, char **argv)
-{
-	struct session	*s;
-	struct event	 ev = { .stage = STAGE_ENVFROM };
-
-	serve_enter();
-	s = session_get(ctx);
-	ev.args = argv;
-	ev.answer = probe_decide(ctx, s, &ev);
-	emit(ctx, s, &ev);
-	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_MAIL));
+	serve_gate_enter();
+	s = ev->stage == STAGE_CONNECT ? session_connect(ctx) :
+	    session_get(ctx);
+	if (ev->stage == STAGE_ENVRCPT)
+		rejected(ctx, s, ev);
+	if (told)
+		ev->answer = probe_decide(ctx, s, ev);
+	emit(ctx, s, ev);
+	if (told)
+		rc = probe_answer(ctx, s, ev, nr[ev->stage]);
+	if (ev->stage == STAGE_CLOSE) {
+		if (opts.report_memory && s != NULL)
+			daemon_report_memory(s->id);
+		session_end(ctx);
+	}
+	return serve_gate_leave(rc);
 }
 
 /*
@@ -574,97 +578,99 @@ cb_envfrom(SMFICTX *ctx, char **argv)
  * reply in {rcpt_addr} (Sendmail and Postfix alike; Sendmail's reply
  * is whole, Postfix's has no code, status or address).
  */
+static void
+rejected(SMFICTX *ctx, struct session *s, struct event *ev)
+{
+	const char	*mailer;
+
+	if (s == NULL || !s->rcpt_rej ||
+	    (mailer = macros_value(&s->macros, ctx, "{rcpt_mailer}")) ==
+	    NULL || strcmp(mailer, "error") != 0)
+		return;
+	ev->rejected = 1;
+	ev->reject_status = macros_value(&s->macros, ctx, "{rcpt_host}");
+	ev->reject_text = macros_value(&s->macros, ctx, "{rcpt_addr}");
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+	struct event	 ev = { .stage = STAGE_CONNECT };
+
+	ev.host = host != NULL ? host : "";
+	ev.address = addr;
+	return stage(ctx, &ev);
+}
+
+static sfsistat
+cb_helo(SMFICTX *ctx, char *name)
+{
+	struct event	 ev = { .stage = STAGE_HELO };
+
+	ev.name = name != NULL ? name : "";
+	return stage(ctx, &ev);
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct event	 ev = { .stage = STAGE_ENVFROM };
+
+	ev.args = argv;
+	return stage(ctx, &ev);
+}
+
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct session	*s;
 	struct event	 ev = { .stage = STAGE_ENVRCPT };
-	const char	*mailer;
 
-	serve_enter();
-	s = session_get(ctx);
 	ev.args = argv;
-	if (s != NULL && s->rcpt_rej &&
-	    (mailer = macros_value(&s->macros, ctx, "{rcpt_mailer}")) !=
-	    NULL &&
-	    strcmp(mailer, "error") == 0) {
-		ev.rejected = 1;
-		ev.reject_status = macros_value(&s->macros, ctx,
-		    "{rcpt_host}");
-		ev.reject_text = macros_value(&s->macros, ctx, "{rcpt_addr}");
-	}
-	ev.answer = probe_decide(ctx, s, &ev);
-	emit(ctx, s, &ev);
-	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_RCPT));
+	return stage(ctx, &ev);
 }
 
 static sfsistat
 cb_data(SMFICTX *ctx)
 {
-	struct session	*s;
 	struct event	 ev = { .stage = STAGE_DATA };
 
-	serve_enter();
-	s = session_get(ctx);
-	ev.answer = probe_decide(ctx, s, &ev);
-	emit(ctx, s, &ev);
-	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_DATA));
+	return stage(ctx, &ev);
 }
 
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
-	struct session	*s;
 	struct event	 ev = { .stage = STAGE_HEADER };
 
-	serve_enter();
-	s = session_get(ctx);
 	ev.name = name != NULL ? name : "";
 	ev.value = value != NULL ? value : "";
-	ev.answer = probe_decide(ctx, s, &ev);
-	emit(ctx, s, &ev);
-	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_HDR));
+	return stage(ctx, &ev);
 }
 
 static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
-	struct session	*s;
 	struct event	 ev = { .stage = STAGE_EOH };
 
-	serve_enter();
-	s = session_get(ctx);
-	ev.answer = probe_decide(ctx, s, &ev);
-	emit(ctx, s, &ev);
-	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_EOH));
+	return stage(ctx, &ev);
 }
 
 static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	struct session	*s;
 	struct event	 ev = { .stage = STAGE_BODY };
 
-	serve_enter();
-	s = session_get(ctx);
 	ev.chunk = chunk;
 	ev.length = chunk != NULL ? len : 0;
-	ev.answer = probe_decide(ctx, s, &ev);
-	emit(ctx, s, &ev);
-	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_BODY));
+	return stage(ctx, &ev);
 }
 
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
-	struct session	*s;
 	struct event	 ev = { .stage = STAGE_EOM };
 
-	serve_enter();
-	s = session_get(ctx);
-	ev.answer = probe_decide(ctx, s, &ev);
-	emit(ctx, s, &ev);
-	return serve_leave(probe_answer(ctx, s, &ev, 0));
+	return stage(ctx, &ev);
 }
 
 static sfsistat
@@ -672,36 +678,22 @@ cb_abort(SMFICTX *ctx)
 {
 	struct event	 ev = { .stage = STAGE_ABORT };
 
-	serve_enter();
-	emit(ctx, session_get(ctx), &ev);
-	return serve_leave(SMFIS_CONTINUE);
+	return stage(ctx, &ev);
 }
 
 static sfsistat
 cb_close(SMFICTX *ctx)
 {
-	struct session	*s;
 	struct event	 ev = { .stage = STAGE_CLOSE };
 
-	serve_enter();
-	s = session_get(ctx);
-	emit(ctx, s, &ev);
-	if (opts.report_memory && s != NULL)
-		daemon_report_memory(s->id);
-	session_end(ctx);
-	return serve_leave(SMFIS_CONTINUE);
+	return stage(ctx, &ev);
 }
 
 static sfsistat
 cb_unknown(SMFICTX *ctx, const char *command)
 {
-	struct session	*s;
 	struct event	 ev = { .stage = STAGE_UNKNOWN };
 
-	serve_enter();
-	s = session_get(ctx);
 	ev.name = command != NULL ? command : "";
-	ev.answer = probe_decide(ctx, s, &ev);
-	emit(ctx, s, &ev);
-	return serve_leave(probe_answer(ctx, s, &ev, SMFIP_NR_UNKN));
+	return stage(ctx, &ev);
 }

@@ -43,7 +43,7 @@ static void	*milter_thread(void *);
 static void	*drain_thread(void *);
 static void	tell(unsigned char);
 static int	abandon(int);
-static void	serve_close(void);
+static void	serve_gate_close(void);
 
 static int		 wake[2] = { -1, -1 };	/* from the threads */
 static atomic_int	 milter_failed;	/* set before MILTER_ENDED */
@@ -145,7 +145,7 @@ drain_thread(void *arg)
 	 */
 	atomic_store(&closed, 1);
 	probe_stop();
-	serve_close();
+	serve_gate_close();
 	output_stop(OUTPUT_STALL);
 	tell(DRAINED);
 	return NULL;
@@ -221,14 +221,14 @@ milter_thread(void *arg)
 }
 
 void
-serve_enter(void)
+serve_gate_enter(void)
 {
 	static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
 	static pthread_cond_t	 never = PTHREAD_COND_INITIALIZER;
 
 	/*
-	 * Sequentially consistent: either serve_close() sees this callback
-	 * inside, or the callback sees the gate closed.
+	 * Sequentially consistent: either serve_gate_close() sees this
+	 * callback inside, or the callback sees the gate closed.
 	 */
 	atomic_fetch_add(&inside, 1);
 	if (!atomic_load(&closed))
@@ -240,7 +240,7 @@ serve_enter(void)
 }
 
 sfsistat
-serve_leave(sfsistat rc)
+serve_gate_leave(sfsistat rc)
 {
 	atomic_fetch_sub(&inside, 1);
 	return rc;
@@ -253,7 +253,7 @@ serve_leave(sfsistat rc)
  * microseconds between may take the last one with it.
  */
 static void
-serve_close(void)
+serve_gate_close(void)
 {
 	const struct timespec	 tick = { 0, 1000000 };
 

@@ -28,12 +28,13 @@ int	serve_run(int ctl, int report, void (*adopt)(const int *fds,
 	    size_t nfds));
 
 /*
- * Every callback runs between serve_enter() and serve_leave(), which
- * returns rc, the callback's answer.  Once a stop has begun, a callback
- * that comes is held in serve_enter(), its stage unreported and
- * unanswered, until inspect exits and its session with it.
+ * The gate every callback goes through: it runs between
+ * serve_gate_enter() and serve_gate_leave(), which returns rc, the
+ * callback's answer.  Once a stop has begun, a callback that comes is
+ * held in serve_gate_enter(), its stage unreported and unanswered,
+ * until the worker exits and its session with it.
  */
-void	serve_enter(void);
-sfsistat serve_leave(sfsistat rc);
+void	serve_gate_enter(void);
+sfsistat serve_gate_leave(sfsistat rc);
 
 #endif
