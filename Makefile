@@ -40,8 +40,9 @@ endif
 ALL_CFLAGS = $(IN_CPPFLAGS) $(CPPFLAGS) $(IN_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
-OBJS = inspect.o options.o print.o log.o daemon.o output.o listen.o ctx.o \
-	macros.o serve.o session.o summary.o record.o workers.o buf.o probe.o
+OBJS = inspect.o options.o spec.o print.o log.o daemon.o output.o listen.o \
+	ctx.o macros.o serve.o session.o summary.o record.o workers.o buf.o \
+	probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
 	tests/unit/test_session tests/unit/test_buf tests/unit/test_listen_races \
@@ -56,8 +57,8 @@ inspect: $(OBJS)
 .c.o:
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-tests/unit/test_options: tests/unit/test_options.o options.o print.o buf.o log.o \
-	daemon.o probe.o
+tests/unit/test_options: tests/unit/test_options.o options.o spec.o print.o \
+	buf.o log.o daemon.o probe.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
 tests/unit/test_print: tests/unit/test_print.o print.o buf.o
@@ -90,8 +91,8 @@ tests/unit/test_probe: tests/unit/test_probe.o probe.o print.o buf.o log.o
 	    $(MILTER_LIBS)
 
 # Real sockets, and the real libmilter opening one in a child per case.
-tests/unit/test_listen: tests/unit/test_listen.o listen.o options.o print.o \
-	buf.o log.o daemon.o probe.o
+tests/unit/test_listen: tests/unit/test_listen.o listen.o options.o spec.o \
+	print.o buf.o log.o daemon.o probe.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
 tests/unit/test_summary: tests/unit/test_summary.o summary.o print.o buf.o
@@ -211,7 +212,7 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ = fuzz/fuzz_print fuzz/fuzz_options
-FUZZ_SRCS = print.c buf.c options.c log.c daemon.c output.c probe.c
+FUZZ_SRCS = print.c buf.c options.c spec.c log.c daemon.c output.c probe.c
 
 fuzz: $(FUZZ)
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)

@@ -4,14 +4,13 @@
 #ifndef INSPECT_OPTIONS_H
 #define INSPECT_OPTIONS_H
 
-#include <sys/un.h>
-
 #include <stddef.h>
 #include <stdio.h>
 
 #include "output.h"
 #include "print.h"
 #include "probe.h"
+#include "spec.h"
 
 #define OPTIONS_DEFAULT_SPEC	"inet:10025@[127.0.0.1]"
 #define OPTIONS_SPEC_ENV	"MILTER_DEFAULT_CONNECTION_SPEC"
@@ -50,15 +49,6 @@ enum macro_source {
 	SOURCE_LOOKUP		/* smfi_getsymval() over the list */
 };
 
-/* A connection spec taken apart; see options_parse_spec(). */
-struct spec {
-	int		 family;	/* AF_UNIX, AF_INET or AF_INET6 */
-	char		 path[sizeof ((struct sockaddr_un *)0)->sun_path];
-					/* unix: the socket's path */
-	char		 host[256];	/* inet: name or address; "" for any */
-	int		 literal;	/* inet: host was given as [address] */
-	unsigned int	 port;		/* inet: 1 to 65535 */
-};
 
 struct options {
 	const char	*spec;		/* as given, for smfi_setconn */
@@ -127,15 +117,6 @@ extern const char *const options_default_macros[];
 int	options_parse(struct options *opts, int argc, char *argv[],
 	    char *err, size_t errlen);
 
-/*
- * Check the syntax of a connection spec (unix:PATH, local:PATH,
- * inet:PORT[@HOST|@[ADDR]], inet6:PORT[@HOST|@[ADDR]]) and take it apart
- * into sp.  Host names are not resolved here.  Returns 0, or -1 with a
- * reason in err, which suggests libmilter's spelling for Postfix's
- * (inet:HOST:PORT) or for an IPv6 address without its brackets.
- */
-int	options_parse_spec(const char *spec, struct spec *sp, char *err,
-	    size_t errlen);
 
 /*
  * Make the paths of the files inspect opens again later (--output,

@@ -3,7 +3,7 @@
 
 /*
  * The input, cut at NUL bytes, is a command line for options_parse(),
- * and each of its words a connection spec for options_parse_spec().
+ * and each of its words a connection spec for spec_parse().
  * Neither may crash or leak (LeakSanitizer runs at exit and per input).
  * A failure must come with a reason that is one printable line; a
  * success must leave options inspect can run with.  A broken promise
@@ -156,7 +156,7 @@ check_options(const struct options *o, int argc, char **argv)
 		failx("spec '%s' comes from nowhere", o->spec);
 	check_spec(&o->where, o->spec);
 	/* Parsing the spec again gives the same: nothing was left over. */
-	if (options_parse_spec(o->spec, &again, err, sizeof err) == -1 ||
+	if (spec_parse(o->spec, &again, err, sizeof err) == -1 ||
 	    memcmp(&again, &o->where, sizeof again) != 0)
 		failx("spec '%s' parses differently again", o->spec);
 
@@ -202,7 +202,7 @@ parse_spec_small(const char *spec, size_t errlen)
 	if ((err = malloc(errlen > 0 ? errlen : 1)) == NULL)
 		failx("out of memory");
 	memset(err, 'X', errlen > 0 ? errlen : 1);
-	if (options_parse_spec(spec, &sp, err, errlen) == -1 && errlen > 0)
+	if (spec_parse(spec, &sp, err, errlen) == -1 && errlen > 0)
 		check_reason(err, errlen, "small buffer");
 	free(err);
 }
@@ -241,10 +241,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* getopt may have reordered argv; every word is still there. */
 	for (i = 1; i < argc; i++) {
 		memset(err, 'X', sizeof err);
-		if (options_parse_spec(argv[i], &sp, err, sizeof err) == 0)
+		if (spec_parse(argv[i], &sp, err, sizeof err) == 0)
 			check_spec(&sp, argv[i]);
 		else
-			check_reason(err, sizeof err, "options_parse_spec");
+			check_reason(err, sizeof err, "spec_parse");
 		parse_spec_small(argv[i], size % 24);
 	}
 	free(copy);

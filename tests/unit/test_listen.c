@@ -61,7 +61,7 @@ spec_of(struct spec *sp, const char *spec)
 {
 	char	 err[256];
 
-	if (options_parse_spec(spec, sp, err, sizeof err) == -1)
+	if (spec_parse(spec, sp, err, sizeof err) == -1)
 		fail_msg("%s: %s", spec, err);
 }
 

@@ -420,7 +420,7 @@ test_options_spec_forms_accepted(void **state)
 	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		memset(&sp, 0xa5, sizeof sp);
 		err[0] = '\0';
-		if (options_parse_spec(ok[i].spec, &sp, err, sizeof err) != 0)
+		if (spec_parse(ok[i].spec, &sp, err, sizeof err) != 0)
 			fail_msg("'%s' rejected: %s", ok[i].spec, err);
 		assert_spec(&sp, ok[i].family, ok[i].path, ok[i].host,
 		    ok[i].literal, ok[i].port);
@@ -530,7 +530,7 @@ test_options_spec_rejected(void **state)
 				    r[i].args[0];
 
 		err[0] = '\0';
-		if (options_parse_spec(spec, &sp, err, sizeof err) != -1)
+		if (spec_parse(spec, &sp, err, sizeof err) != -1)
 			fail_msg("'%s' accepted", spec);
 		if (strstr(err, r[i].needle) == NULL)
 			fail_msg("error \"%s\" does not name '%s'", err,
@@ -579,7 +579,7 @@ test_options_spec_suggested(void **state)
 		assert_rejected(f, want);
 
 		err[0] = '\0';
-		if (options_parse_spec(r[i].spec, &sp, err, sizeof err) != -1)
+		if (spec_parse(r[i].spec, &sp, err, sizeof err) != -1)
 			fail_msg("'%s' accepted", r[i].spec);
 		if (strstr(err, want) == NULL)
 			fail_msg("error \"%s\" does not say '%s'", err, want);
