@@ -20,11 +20,13 @@
 
 #include "ctx.h"
 #include "daemon.h"
+#include "ids.h"
 #include "listen.h"
 #include "log.h"
 #include "macros.h"
 #include "options.h"
 #include "output.h"
+#include "owned.h"
 #include "print.h"
 #include "probe.h"
 #include "serve.h"
@@ -284,7 +286,7 @@ setup_ids(void)
 {
 	char	 err[256];
 
-	if (daemon_ids(opts.user, opts.user_kind, opts.group, opts.group_kind,
+	if (ids_resolve(opts.user, opts.user_kind, opts.group, opts.group_kind,
 	    opts.socket_group, &ids, err, sizeof err) == -1) {
 		log_crit("%s", err);
 		return -1;
@@ -425,7 +427,7 @@ serve(int ctl)
 {
 	char	 err[256];
 
-	if (ids.drop && priv_drop(ids.uid, ids.gid, err, sizeof err) == -1) {
+	if (ids.drop && ids_drop(ids.uid, ids.gid, err, sizeof err) == -1) {
 		log_crit("%s", err);
 		worker_ready(ctl, err);
 		return WORKER_EXIT_FATAL;
@@ -566,7 +568,7 @@ stage(SMFICTX *ctx, struct event *ev)
 		rc = probe_answer(ctx, s, ev, nr[ev->stage]);
 	if (ev->stage == STAGE_CLOSE) {
 		if (opts.report_memory && s != NULL)
-			daemon_report_memory(s->id);
+			log_memory(s->id);
 		session_end(ctx);
 	}
 	return serve_gate_leave(rc);

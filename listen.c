@@ -16,10 +16,10 @@
 
 #include <libmilter/mfapi.h>
 
-#include "daemon.h"
 #include "listen.h"
 #include "log.h"
 #include "options.h"
+#include "owned.h"
 
 static int	find_listener(const struct spec *, const struct owned *);
 static int	own_socket(struct owned *, gid_t, mode_t);

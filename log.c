@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ static void	put_line(int, int, unsigned int, const char *, va_list)
 static int	to_syslog_priority(unsigned int);
 static const char *level_name(unsigned int);
 static int	take_file(int);
+static int	read_memory(long *, long *);
 
 static const struct name level_names[] = {
 	{ "critical",	LEVEL_CRITICAL },
@@ -414,4 +416,50 @@ level_name(unsigned int level)
 		if ((unsigned int)n->value == level)
 			return n->name;
 	return "log";
+}
+
+static int
+read_memory(long *rss_kb, long *hwm_kb)
+{
+	char	 buf[4096], *p;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	*rss_kb = *hwm_kb = -1;
+	if ((p = strstr(buf, "\nVmRSS:")) != NULL)
+		*rss_kb = strtol(p + 7, NULL, 10);
+	if ((p = strstr(buf, "\nVmHWM:")) != NULL)
+		*hwm_kb = strtol(p + 7, NULL, 10);
+	return *rss_kb >= 0 && *hwm_kb >= 0 ? 0 : -1;
+}
+
+void
+log_memory(uint64_t id)
+{
+	struct mallinfo2	 mi;
+	const char		*env = getenv("MILTER_MEMORY_PROFILE");
+	long			 rss, hwm;
+
+	if (read_memory(&rss, &hwm) == -1) {
+		log_msg(LEVEL_PROFILE, "session %llu: cannot read "
+		    "/proc/self/status", (unsigned long long)id);
+		return;
+	}
+	if (env == NULL || strcmp(env, "yes") != 0) {
+		log_msg(LEVEL_PROFILE, "session %llu: memory: resident %ld kB,"
+		    " peak %ld kB", (unsigned long long)id, rss, hwm);
+		return;
+	}
+	mi = mallinfo2();
+	log_msg(LEVEL_PROFILE, "session %llu: memory: resident %ld kB, peak "
+	    "%ld kB; heap %zu bytes in use, %zu free, %zu mapped",
+	    (unsigned long long)id, rss, hwm, mi.uordblks, mi.fordblks,
+	    mi.hblkhd);
 }

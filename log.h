@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Levels, named as milter-test-client names them; a mask of them is set. */
 #define LEVEL_CRITICAL	0x01
@@ -108,6 +109,13 @@ size_t	log_adopt(const int *fds, size_t n);
 
 /* Give a log file (a regular one; not a device) to uid and gid. */
 int	log_chown(uid_t uid, gid_t gid);
+
+/*
+ * --report-memory-profile: log the process's memory after session id,
+ * read from /proc; with MILTER_MEMORY_PROFILE=yes, the allocator's view
+ * too.
+ */
+void	log_memory(uint64_t id);
 
 /* A log line at level; errno is kept. */
 void	log_msg(unsigned int level, const char *fmt, ...)

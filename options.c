@@ -13,7 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "ids.h"
 #include "log.h"
 #include "options.h"
 #include "spec.h"
@@ -644,7 +644,7 @@ id_range(int ch, const char *arg, const char *what, char *err,
 	char	 why[128];
 	size_t	 i;
 
-	if (daemon_id_range(arg, id_kind(ch), what, why, sizeof why) == 0)
+	if (ids_range(arg, id_kind(ch), what, why, sizeof why) == 0)
 		return 0;
 	for (i = 0; nonempty[i].opt != ch; i++)
 		;

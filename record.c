@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
-#include "daemon.h"
+#include "ids.h"
 #include "log.h"
 #include "record.h"
 

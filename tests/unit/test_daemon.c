@@ -25,7 +25,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../daemon.h"
+#include "../../ids.h"
+#include "../../owned.h"
 
 #define NOBODY	65534
 
@@ -113,38 +114,38 @@ test_daemon_users_and_groups(void **state)
 	gid_t	 gid;
 
 	(void)state;
-	assert_int_equal(daemon_user("root", ID_NAME_OR_NUMBER, &uid, &gid,
+	assert_int_equal(ids_user("root", ID_NAME_OR_NUMBER, &uid, &gid,
 	    err, sizeof err), 0);
 	assert_int_equal(uid, 0);
 	assert_int_equal(gid, 0);
-	assert_int_equal(daemon_user("65534", ID_NAME_OR_NUMBER, &uid, &gid,
+	assert_int_equal(ids_user("65534", ID_NAME_OR_NUMBER, &uid, &gid,
 	    err, sizeof err), 0);
 	assert_int_equal(uid, NOBODY);
-	assert_int_equal(daemon_user("0", ID_NUMBER, &uid, &gid, err,
+	assert_int_equal(ids_user("0", ID_NUMBER, &uid, &gid, err,
 	    sizeof err), 0);
 	assert_int_equal(uid, 0);
 
-	assert_int_equal(daemon_user("no-such-user-x", ID_NAME_OR_NUMBER,
+	assert_int_equal(ids_user("no-such-user-x", ID_NAME_OR_NUMBER,
 	    &uid, &gid, err, sizeof err), -1);
 	assert_string_equal(err, "unknown user 'no-such-user-x'");
-	assert_int_equal(daemon_user("root", ID_NUMBER, &uid, &gid, err,
+	assert_int_equal(ids_user("root", ID_NUMBER, &uid, &gid, err,
 	    sizeof err), -1);
 	assert_string_equal(err, "'root' is not a user id");
 	/* A number is not a name. */
-	assert_int_equal(daemon_user("0", ID_NAME, &uid, &gid, err,
+	assert_int_equal(ids_user("0", ID_NAME, &uid, &gid, err,
 	    sizeof err), -1);
 	assert_string_equal(err, "unknown user '0'");
-	assert_int_equal(daemon_user("-1", ID_NAME_OR_NUMBER, &uid, &gid, err,
+	assert_int_equal(ids_user("-1", ID_NAME_OR_NUMBER, &uid, &gid, err,
 	    sizeof err), -1);
 	assert_string_equal(err, "unknown user '-1'");
 
-	assert_int_equal(daemon_group("root", ID_NAME, &gid, err, sizeof err),
+	assert_int_equal(ids_group("root", ID_NAME, &gid, err, sizeof err),
 	    0);
 	assert_int_equal(gid, 0);
-	assert_int_equal(daemon_group("65534", ID_NUMBER, &gid, err,
+	assert_int_equal(ids_group("65534", ID_NUMBER, &gid, err,
 	    sizeof err), 0);
 	assert_int_equal(gid, NOBODY);
-	assert_int_equal(daemon_group("no-such-group-x", ID_NAME_OR_NUMBER,
+	assert_int_equal(ids_group("no-such-group-x", ID_NAME_OR_NUMBER,
 	    &gid, err, sizeof err), -1);
 	assert_string_equal(err, "unknown group 'no-such-group-x'");
 }
@@ -170,55 +171,55 @@ test_daemon_id_out_of_range(void **state)
 	for (i = 0; i < sizeof big / sizeof big[0]; i++) {
 		snprintf(want, sizeof want, "user id %s is out of range (the "
 		    "largest is 4294967294)", big[i]);
-		assert_int_equal(daemon_user(big[i], ID_NAME_OR_NUMBER, &uid,
+		assert_int_equal(ids_user(big[i], ID_NAME_OR_NUMBER, &uid,
 		    &gid, err, sizeof err), -1);
 		assert_string_equal(err, want);
-		assert_int_equal(daemon_user(big[i], ID_NUMBER, &uid, &gid,
+		assert_int_equal(ids_user(big[i], ID_NUMBER, &uid, &gid,
 		    err, sizeof err), -1);
 		assert_string_equal(err, want);
 		assert_int_equal(uid, 12345);
 
 		snprintf(want, sizeof want, "group id %s is out of range (the "
 		    "largest is 4294967294)", big[i]);
-		assert_int_equal(daemon_group(big[i], ID_NAME_OR_NUMBER, &gid,
+		assert_int_equal(ids_group(big[i], ID_NAME_OR_NUMBER, &gid,
 		    err, sizeof err), -1);
 		assert_string_equal(err, want);
-		assert_int_equal(daemon_group(big[i], ID_NUMBER, &gid, err,
+		assert_int_equal(ids_group(big[i], ID_NUMBER, &gid, err,
 		    sizeof err), -1);
 		assert_string_equal(err, want);
 		assert_int_equal(gid, 12345);
 	}
 	/* The largest id is one: unknown here, not out of range. */
-	assert_int_equal(daemon_user("4294967294", ID_NUMBER, &uid, &gid, err,
+	assert_int_equal(ids_user("4294967294", ID_NUMBER, &uid, &gid, err,
 	    sizeof err), -1);
 	assert_string_equal(err, "unknown user '4294967294'");
 	/* A name is a name, whatever its digits. */
-	assert_int_equal(daemon_user("4294967296", ID_NAME, &uid, &gid, err,
+	assert_int_equal(ids_user("4294967296", ID_NAME, &uid, &gid, err,
 	    sizeof err), -1);
 	assert_string_equal(err, "unknown user '4294967296'");
 
-	assert_int_equal(daemon_id_range("4294967296", ID_NAME_OR_NUMBER,
+	assert_int_equal(ids_range("4294967296", ID_NAME_OR_NUMBER,
 	    "user", err, sizeof err), -1);
 	assert_string_equal(err, "user id 4294967296 is out of range (the "
 	    "largest is 4294967294)");
-	assert_int_equal(daemon_id_range("4294967294", ID_NUMBER, "group",
+	assert_int_equal(ids_range("4294967294", ID_NUMBER, "group",
 	    err, sizeof err), 0);
-	assert_int_equal(daemon_id_range("4294967296", ID_NAME, "user", err,
+	assert_int_equal(ids_range("4294967296", ID_NAME, "user", err,
 	    sizeof err), 0);
-	assert_int_equal(daemon_id_range("nobody", ID_NAME_OR_NUMBER, "user",
+	assert_int_equal(ids_range("nobody", ID_NAME_OR_NUMBER, "user",
 	    err, sizeof err), 0);
 
 	/* Each option that names one says which it was. */
 	geteuid_says = 0;
-	assert_int_equal(daemon_ids("4294967296", ID_NAME_OR_NUMBER, NULL,
+	assert_int_equal(ids_resolve("4294967296", ID_NAME_OR_NUMBER, NULL,
 	    ID_NAME_OR_NUMBER, NULL, &ids, err, sizeof err), -1);
 	assert_string_equal(err, "-u: user id 4294967296 is out of range (the "
 	    "largest is 4294967294)");
-	assert_int_equal(daemon_ids(NULL, ID_NAME_OR_NUMBER, "4294967296",
+	assert_int_equal(ids_resolve(NULL, ID_NAME_OR_NUMBER, "4294967296",
 	    ID_NUMBER, NULL, &ids, err, sizeof err), -1);
 	assert_string_equal(err, "-g: group id 4294967296 is out of range "
 	    "(the largest is 4294967294)");
-	assert_int_equal(daemon_ids(NULL, ID_NAME_OR_NUMBER, NULL,
+	assert_int_equal(ids_resolve(NULL, ID_NAME_OR_NUMBER, NULL,
 	    ID_NAME_OR_NUMBER, "4294967296", &ids, err, sizeof err), -1);
 	assert_string_equal(err, "--unix-socket-group: group id 4294967296 "
 	    "is out of range (the largest is 4294967294)");
@@ -232,7 +233,7 @@ test_daemon_ids(void **state)
 	char		 err[256];
 
 	(void)state;
-	assert_int_equal(daemon_ids(NULL, ID_NAME_OR_NUMBER, NULL,
+	assert_int_equal(ids_resolve(NULL, ID_NAME_OR_NUMBER, NULL,
 	    ID_NAME_OR_NUMBER, NULL, &ids, err, sizeof err), 0);
 	assert_int_equal(ids.drop, 0);
 	assert_int_equal(ids.uid, getuid());
@@ -240,32 +241,32 @@ test_daemon_ids(void **state)
 
 	/* As root: -u nobody -g root drops to nobody's uid, root's group. */
 	geteuid_says = 0;
-	assert_int_equal(daemon_ids("nobody", ID_NAME_OR_NUMBER, "root",
+	assert_int_equal(ids_resolve("nobody", ID_NAME_OR_NUMBER, "root",
 	    ID_NAME_OR_NUMBER, "65534", &ids, err, sizeof err), 0);
 	assert_int_equal(ids.drop, 1);
 	assert_int_equal(ids.uid, NOBODY);
 	assert_int_equal(ids.gid, 0);
 	assert_int_equal(ids.socket_gid, NOBODY);
 
-	assert_int_equal(daemon_ids("nobody", ID_NAME_OR_NUMBER, "no-such-x",
+	assert_int_equal(ids_resolve("nobody", ID_NAME_OR_NUMBER, "no-such-x",
 	    ID_NAME, NULL, &ids, err, sizeof err), -1);
 	assert_string_equal(err, "-g: unknown group 'no-such-x'");
-	assert_int_equal(daemon_ids(NULL, ID_NAME, NULL, ID_NAME,
+	assert_int_equal(ids_resolve(NULL, ID_NAME, NULL, ID_NAME,
 	    "no-such-x", &ids, err, sizeof err), -1);
 	assert_string_equal(err, "--unix-socket-group: unknown group "
 	    "'no-such-x'");
-	assert_int_equal(daemon_ids("no-such-x", ID_NAME, NULL, ID_NAME,
+	assert_int_equal(ids_resolve("no-such-x", ID_NAME, NULL, ID_NAME,
 	    NULL, &ids, err, sizeof err), -1);
 	assert_string_equal(err, "-u: unknown user 'no-such-x'");
 
 	/* Not root: another user is refused, one's own is nothing to do. */
 	geteuid_says = NOBODY;
-	assert_int_equal(daemon_ids("root", ID_NAME_OR_NUMBER, NULL,
+	assert_int_equal(ids_resolve("root", ID_NAME_OR_NUMBER, NULL,
 	    ID_NAME_OR_NUMBER, NULL, &ids, err, sizeof err), -1);
 	assert_string_equal(err, "root: serving as another user or group "
 	    "needs root");
 	getegid_says = NOBODY;
-	assert_int_equal(daemon_ids("nobody", ID_NAME_OR_NUMBER, "65534",
+	assert_int_equal(ids_resolve("nobody", ID_NAME_OR_NUMBER, "65534",
 	    ID_NUMBER, NULL, &ids, err, sizeof err), 0);
 	assert_int_equal(ids.drop, 0);
 }
@@ -363,13 +364,13 @@ test_daemon_priv_drop_failures(void **state)
 	if (getuid() != 0)
 		fail_msg("needs root: run the unit tests as root");
 	setresuid_errno = EPERM;
-	assert_int_equal(priv_drop(0, 0, err, sizeof err), -1);
+	assert_int_equal(ids_drop(0, 0, err, sizeof err), -1);
 	assert_string_equal(err, "setresuid 0: Operation not permitted");
 	reset(state);
 
 	/* The call says yes but the ids did not change. */
 	setresuid_noop = 1;
-	assert_int_equal(priv_drop(NOBODY, 0, err, sizeof err), -1);
+	assert_int_equal(ids_drop(NOBODY, 0, err, sizeof err), -1);
 	assert_string_equal(err, "the user and group ids did not change as "
 	    "asked");
 	reset(state);
@@ -378,7 +379,7 @@ test_daemon_priv_drop_failures(void **state)
 	setresuid_noop = 1;
 	getresuid_says = NOBODY;
 	setuid_works = 1;
-	assert_int_equal(priv_drop(NOBODY, 0, err, sizeof err), -1);
+	assert_int_equal(ids_drop(NOBODY, 0, err, sizeof err), -1);
 	assert_string_equal(err, "still root after dropping privileges");
 }
 
@@ -397,7 +398,7 @@ test_daemon_priv_drop_real(void **state)
 		uid_t	 r, e, s;
 		gid_t	 g[4];
 
-		if (priv_drop(NOBODY, NOBODY, err, sizeof err) == -1)
+		if (ids_drop(NOBODY, NOBODY, err, sizeof err) == -1)
 			_exit(1);
 		if (getresuid(&r, &e, &s) == -1 || r != NOBODY || e != NOBODY ||
 		    s != NOBODY || getgid() != NOBODY || getegid() != NOBODY)

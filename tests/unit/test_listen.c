@@ -31,10 +31,10 @@
 
 #include <libmilter/mfapi.h>
 
-#include "../../daemon.h"
 #include "../../listen.h"
 #include "../../log.h"
 #include "../../options.h"
+#include "../../owned.h"
 
 /* What a child that opened the socket found. */
 struct opened {

@@ -31,10 +31,10 @@
 
 #include <libmilter/mfapi.h>
 
-#include "../../daemon.h"
 #include "../../listen.h"
 #include "../../log.h"
 #include "../../options.h"
+#include "../../owned.h"
 
 /* What the wrapped smfi_opensocket() does once the socket is made. */
 enum swap {

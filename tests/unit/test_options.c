@@ -17,7 +17,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "../../daemon.h"
+#include "../../ids.h"
 #include "../../log.h"
 #include "../../options.h"
 #include "../../probe.h"

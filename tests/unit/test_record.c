@@ -32,7 +32,7 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "../../daemon.h"
+#include "../../ids.h"
 #include "../../log.h"
 #include "../../record.h"
 

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "../../ctx.h"
-#include "../../daemon.h"
+#include "../../ids.h"
 #include "../../log.h"
 #include "../../macros.h"
 #include "../../options.h"
