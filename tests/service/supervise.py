@@ -204,10 +204,13 @@ def dies_with_supervisor(binary, tmp):
 def holds_nothing_more(binary, tmp):
     pidfile = os.path.join(tmp, "fds.pid")
     i = Inspect(binary, tmp, "fds", ["-u", "nobody", "--n-workers", "2",
-                                    "--pid-file", pidfile,
-                                    "--output", os.path.join(tmp, "fds.out")])
+                                    "--pid-file", pidfile, "--log-level",
+                                    "all", "--output",
+                                    os.path.join(tmp, "fds.out")])
     try:
-        if not i.ready(2):
+        # Serving, each worker has dropped what it was forked with.
+        if not i.ready(2) or not wait_for(lambda: "2 workers serving" in
+                                          read(i.log)):
             report("descriptors: starts", False, read(i.log))
             return
         pid_ino = os.stat(pidfile).st_ino
