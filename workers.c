@@ -442,10 +442,9 @@ died(struct run *r, struct worker *w, int status)
 	pid_t	 pid = w->pid;
 
 	w->pid = 0;
-	if (w->ctl != -1) {
-		close(w->ctl);
-		w->ctl = -1;
-	}
+	/* What it said before it died counts: "ok" may be unread yet. */
+	while (w->ctl != -1)
+		heard(r, w);
 	if (r->stop_at != 0)
 		return;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_FATAL) {
@@ -568,7 +567,8 @@ hand_files(struct run *r)
 
 /*
  * Worker w said something: "ok" once it serves, or else why it cannot.
- * The end of its socket means it is exiting: reap() will tell.
+ * The end of its socket means it is exiting: reap() will tell.  Once it
+ * is dead (no pid), nothing more to read ends its socket too.
  */
 static void
 heard(struct run *r, struct worker *w)
@@ -578,7 +578,7 @@ heard(struct run *r, struct worker *w)
 	ssize_t		 n;
 
 	n = recv(w->ctl, msg, sizeof msg - 1, MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+	if (n == -1 && (errno == EAGAIN || errno == EINTR) && w->pid != 0)
 		return;
 	if (n <= 0) {
 		close(w->ctl);

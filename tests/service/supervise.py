@@ -39,6 +39,9 @@ NOBODY_ELSE = 54321
 # The delays between attempts: 1, 2, 4, 8, 8 s, then inspect gives up.
 GIVE_UP_WAIT = 45.0
 
+# One worker, and its supervisor saying so once it serves.
+SERVING = ["--n-workers", "1", "--log-level", "all"]
+
 results = []
 
 
@@ -165,9 +168,9 @@ def limit(pid, soft):
     """Set pid's soft process limit (None: as high as the hard one) as
     its own user does: root may lack CAP_SYS_RESOURCE (in a container),
     and the user may move the soft limit up to the hard one."""
-    hard = [line.split()[3] for line in read("/proc/%d/limits" %
-                                              pid).splitlines()
-            if line.startswith("Max processes")][0]
+    hard = ([line.split()[3] for line in read("/proc/%d/limits" %
+                                               pid).splitlines()
+             if line.startswith("Max processes")] + ["unlimited"])[0]
     subprocess.run(["setpriv", "--reuid=%d" % NOBODY_ELSE,
                     "--regid=%d" % NOBODY_ELSE, "--clear-groups",
                     "prlimit", "--pid", str(pid), "--nproc=%s:%s" %
@@ -244,9 +247,10 @@ def respawn_retried(binary, tmp):
     d = user_dir(tmp, "respawn", NOBODY_ELSE)
     prefix = ["setpriv", "--reuid=%d" % NOBODY_ELSE,
               "--regid=%d" % NOBODY_ELSE, "--clear-groups"]
-    i = Inspect(binary, d, "respawn", [], prefix)
+    i = Inspect(binary, d, "respawn", SERVING, prefix)
     try:
-        if not i.ready(1):
+        if not i.ready(1) or not wait_for(lambda: "1 worker serving" in
+                                          read(i.log)):
             report("respawn: starts", False, read(i.log))
             return
         # The supervisor alone counts now: no second process may start.
@@ -274,9 +278,10 @@ def gives_up(binary, tmp):
     d = user_dir(tmp, "giveup", NOBODY_ELSE)
     prefix = ["setpriv", "--reuid=%d" % NOBODY_ELSE,
               "--regid=%d" % NOBODY_ELSE, "--clear-groups"]
-    i = Inspect(binary, d, "giveup", [], prefix)
+    i = Inspect(binary, d, "giveup", SERVING, prefix)
     try:
-        if not i.ready(1):
+        if not i.ready(1) or not wait_for(lambda: "1 worker serving" in
+                                          read(i.log)):
             report("give up: starts", False, read(i.log))
             return
         limit(i.pid, 1)
