@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -52,4 +53,23 @@ buf_thread(pthread_key_t key)
 		return NULL;
 	}
 	return out;
+}
+
+int
+buf_write(int fd, const struct buf *b)
+{
+	const char	*p = b->data;
+	size_t		 len = b->len;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }

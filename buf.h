@@ -43,6 +43,9 @@ buf_puts(struct buf *out, const char *s)
 /* Release out's memory and make it empty. */
 void	buf_free(struct buf *out);
 
+/* Write b whole to fd.  Returns 0, or -1 with errno set. */
+int	buf_write(int fd, const struct buf *b);
+
 /*
  * The calling thread's buffer under key, made empty on its first use;
  * NULL if it cannot be made (out of memory).  key's destructor must

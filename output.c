@@ -59,7 +59,7 @@ static void	queue_release(struct queue *);
 static void	deadline(struct timespec *, long);
 static void	*writer(void *);
 static void	write_out(const char *, size_t, size_t);
-static int	write_all(int, const char *, size_t);
+static int	write_chunked(int, const char *, size_t);
 static void	unlock_shared(void *);
 static int	take_output(size_t, int);
 
@@ -481,7 +481,7 @@ write_out(const char *p, size_t len, size_t n)
 	pthread_cleanup_push(unlock_shared, NULL);
 	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &oldstate);
 	for (i = 0; i < nfds; i++) {
-		if (write_all(fds[i], p, len) == 0) {
+		if (write_chunked(fds[i], p, len) == 0) {
 			atomic_store(&failed[i], 0);
 			continue;
 		}
@@ -509,7 +509,7 @@ unlock_shared(void *arg)
  * returns only when all of it has been read.
  */
 static int
-write_all(int fd, const char *p, size_t len)
+write_chunked(int fd, const char *p, size_t len)
 {
 	ssize_t	 n;
 

@@ -143,7 +143,6 @@ static int	 not_replayed(struct buf *, const char *, const char *,
 static const char *expected(const struct event *);
 static int	 head(struct record *, struct buf *);
 static int	 spill(struct record *);
-static int	 write_all(int, const void *, size_t);
 static int	 finish(struct record *);
 static void	 failed(struct record *, const char *, int);
 
@@ -757,7 +756,7 @@ spill(struct record *r)
 		/* O_EXCL and O_NOFOLLOW: never through a link put there. */
 		r->fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, RECORD_MODE);
-		if (r->fd == -1 || write_all(r->fd, h.data, h.len) == -1) {
+		if (r->fd == -1 || buf_write(r->fd, &h) == -1) {
 			buf_free(&h);
 			failed(r, tmp, errno);
 			return -1;
@@ -765,31 +764,12 @@ spill(struct record *r)
 		r->written += h.len;
 		buf_free(&h);
 	}
-	if (write_all(r->fd, r->steps.data, r->steps.len) == -1) {
+	if (buf_write(r->fd, &r->steps) == -1) {
 		failed(r, tmp, errno);
 		return -1;
 	}
 	r->written += r->steps.len;
 	r->steps.len = 0;
-	return 0;
-}
-
-/* Write len bytes of p to fd.  Returns 0, or -1 with errno set. */
-static int
-write_all(int fd, const void *p, size_t len)
-{
-	const char	*s = p;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, s, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
 	return 0;
 }
 
