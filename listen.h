@@ -22,9 +22,9 @@ int	listen_check(const char *spec, const struct spec *sp);
  * removal at exit, and given socket_gid ((gid_t)-1: unchanged) and
  * socket_mode; left root:root by root, where an MTA not running as root
  * cannot reach it, it gets a note saying so.  The socket is made
- * non-blocking, for the workers that share it.  The working directory is / afterwards.
- * Returns 0, or -1 after logging why (libmilter's reason, which it gives
- * only to syslog, found out anew).
+ * non-blocking, for the workers that share it.  The working directory
+ * is / afterwards.  Returns 0, or -1 after logging why (libmilter's
+ * reason, which it gives only to syslog, found out anew).
  */
 int	listen_open(const char *spec, const struct spec *sp,
 	    struct owned *sock, gid_t socket_gid, mode_t socket_mode);

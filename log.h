@@ -42,12 +42,12 @@ int	log_parse_facility(const char *s, int *facility);
 
 /*
  * Start logging at the levels in mask: to path ("-" for standard output,
- * NULL for standard error), or to syslog with facility if use_syslog.
+ * NULL for standard error), or to syslog with facility if syslog_on.
  * libmilter logs through syslog(3) only; its lines are copied to the
  * chosen file or stream too.  Returns 0, or -1 with errno set if the file
  * cannot be opened (nothing has changed then).
  */
-int	log_init(unsigned int mask, const char *path, int use_syslog,
+int	log_init(unsigned int mask, const char *path, int syslog_on,
 	    int facility);
 
 /*

@@ -47,7 +47,7 @@ static unsigned int first_stage(unsigned int);
 static char	*join_stage(const struct options *, int, size_t *);
 
 /* Set up in macros_init(); read-only while serving. */
-static const struct options	*opts;
+static const struct options	*conf;
 
 /* Whether a look-up found the slots where they were read: 1, -1, 0 not yet. */
 static atomic_int		 verdict;
@@ -196,9 +196,9 @@ static const enum stage	slot_stages[CTX_SLOTS] = {
 };
 
 void
-macros_init(const struct options *o)
+macros_init(const struct options *opts)
 {
-	opts = o;
+	conf = opts;
 }
 
 void
@@ -206,7 +206,7 @@ macros_begin(struct macros *m, int layout_ok)
 {
 	m->eoh_slot = -1;
 	memset(m->seen, 0, sizeof m->seen);
-	if (opts->macro_source == SOURCE_LOOKUP)
+	if (conf->macro_source == SOURCE_LOOKUP)
 		m->source = SOURCE_LOOKUP;
 	else if (layout_ok && atomic_load(&verdict) != -1)
 		m->source = SOURCE_CONTEXT;
@@ -221,8 +221,8 @@ macros_event(struct macros *m, SMFICTX *ctx, struct event *ev)
 	ev->nmacros = 0;
 	ev->visible = NULL;
 	ev->nvisible = 0;
-	ev->show_visible = opts->show_macros == SHOW_ALL;
-	if (opts->show_macros == SHOW_NONE)
+	ev->show_visible = conf->show_macros == SHOW_ALL;
+	if (conf->show_macros == SHOW_NONE)
 		return 0;
 	if (m->source == SOURCE_CONTEXT)
 		return from_context(m, ctx, ev);
@@ -259,7 +259,7 @@ macros_free(struct macros *m)
 	size_t	 i;
 
 	if (m->values != NULL)
-		for (i = 0; i < opts->nmacros; i++)
+		for (i = 0; i < conf->nmacros; i++)
 			free(m->values[i]);
 	free(m->values);
 	free(m->stages);
@@ -469,7 +469,7 @@ static int
 from_lookup(struct macros *m, SMFICTX *ctx, struct event *ev)
 {
 	const char	*v;
-	size_t		 i, n = 0, nm = opts->nmacros;
+	size_t		 i, n = 0, nm = conf->nmacros;
 	char		*copy;
 	enum stage	 from;
 	int		 fresh;
@@ -493,7 +493,7 @@ from_lookup(struct macros *m, SMFICTX *ctx, struct event *ev)
 		}
 	if (brings_macros(ev->stage)) {
 		for (i = 0; i < nm; i++) {
-			v = smfi_getsymval(ctx, opts->macros[i]);
+			v = smfi_getsymval(ctx, conf->macros[i]);
 			if (v == NULL || (m->values[i] != NULL &&
 			    strcmp(m->values[i], v) == 0)) {
 				if (v == NULL) {
@@ -507,7 +507,7 @@ from_lookup(struct macros *m, SMFICTX *ctx, struct event *ev)
 			free(m->values[i]);
 			m->values[i] = copy;
 			m->stages[i] = ev->stage;
-			if (add_sent(m, &n, opts->macros[i], copy) == -1)
+			if (add_sent(m, &n, conf->macros[i], copy) == -1)
 				return -1;
 		}
 		ev->macros = m->sent;
@@ -517,13 +517,13 @@ from_lookup(struct macros *m, SMFICTX *ctx, struct event *ev)
 		return 0;
 	fresh = ev->stage == STAGE_ABORT || ev->stage == STAGE_CLOSE;
 	for (i = 0, n = 0; i < nm; i++) {
-		v = fresh ? smfi_getsymval(ctx, opts->macros[i]) :
+		v = fresh ? smfi_getsymval(ctx, conf->macros[i]) :
 		    m->values[i];
 		if (v == NULL)
 			continue;
 		from = m->values[i] != NULL && strcmp(m->values[i], v) == 0 ?
 		    m->stages[i] : ev->stage;
-		if (add_visible(m, &n, opts->macros[i], v, from) == -1)
+		if (add_visible(m, &n, conf->macros[i], v, from) == -1)
 			return -1;
 	}
 	ev->visible = m->visible;
@@ -556,10 +556,10 @@ listed(const char *name)
 {
 	size_t	 i;
 
-	if (!opts->macros_given)
+	if (!conf->macros_given)
 		return 1;
-	for (i = 0; i < opts->nmacros; i++)
-		if (same_name(name, opts->macros[i]))
+	for (i = 0; i < conf->nmacros; i++)
+		if (same_name(name, conf->macros[i]))
 			return 1;
 	return 0;
 }
@@ -633,7 +633,7 @@ add_visible(struct macros *m, size_t *n, const char *name,
 static int
 layout_failed(struct macros *m)
 {
-	if (opts->macro_source == SOURCE_CONTEXT) {
+	if (conf->macro_source == SOURCE_CONTEXT) {
 		m->source = -1;
 		if (atomic_exchange(&warned, 1) == 0)
 			log_err("libmilter's context is not laid out as "
@@ -650,7 +650,7 @@ layout_failed(struct macros *m)
 }
 
 int
-macros_request_lists(const struct options *o, char *lists[MACROS_STAGES],
+macros_request_lists(const struct options *opts, char *lists[MACROS_STAGES],
     char *err, size_t errlen)
 {
 	size_t	 n;
@@ -660,15 +660,15 @@ macros_request_lists(const struct options *o, char *lists[MACROS_STAGES],
 		lists[i] = NULL;
 	for (i = 0; i < MACROS_STAGES; i++) {
 		stage = macros_stage_order[i];
-		if ((lists[stage] = join_stage(o, stage, &n)) == NULL &&
+		if ((lists[stage] = join_stage(opts, stage, &n)) == NULL &&
 		    n > 0) {
 			snprintf(err, errlen, "cannot list the macros to "
 			    "request: %s", strerror(errno));
 			return -2;
 		}
-		if (o->request_limit == 0 || n <= o->request_limit)
+		if (opts->request_limit == 0 || n <= opts->request_limit)
 			continue;
-		if (o->request_limit == OPTIONS_REQUEST_LIMIT)
+		if (opts->request_limit == OPTIONS_REQUEST_LIMIT)
 			snprintf(err, errlen, "--request-macros: %zu macros "
 			    "to ask for at %s, over Sendmail's limit of %d a "
 			    "stage (--request-macros-limit none for Postfix "
@@ -678,7 +678,7 @@ macros_request_lists(const struct options *o, char *lists[MACROS_STAGES],
 			snprintf(err, errlen, "--request-macros: %zu macros "
 			    "to ask for at %s, over --request-macros-limit "
 			    "%lu (Sendmail's limit is %d a stage)", n,
-			    macros_stage_names[stage], o->request_limit,
+			    macros_stage_names[stage], opts->request_limit,
 			    OPTIONS_REQUEST_LIMIT);
 		return -1;
 	}
@@ -698,16 +698,16 @@ macros_request(SMFICTX *ctx, char *const lists[MACROS_STAGES])
 }
 
 void
-macros_log(const struct options *o, char *const lists[MACROS_STAGES])
+macros_log(const struct options *opts, char *const lists[MACROS_STAGES])
 {
 	char	*all;
 	size_t	 n;
 	int	 i, stage;
 
-	if ((all = join_stage(o, -1, &n)) != NULL || n == 0)
+	if ((all = join_stage(opts, -1, &n)) != NULL || n == 0)
 		log_info("macros: %s", all != NULL ? all : "none");
 	free(all);
-	for (i = 0; o->request_macros && i < MACROS_STAGES; i++) {
+	for (i = 0; opts->request_macros && i < MACROS_STAGES; i++) {
 		stage = macros_stage_order[i];
 		log_info("macros requested at %s: %s",
 		    macros_stage_names[stage], lists[stage] != NULL ?

@@ -64,7 +64,7 @@ static void	unlock_shared(void *);
 static int	take_output(size_t, int);
 
 static struct shared	*shared;
-static const char	*paths[OUTPUT_MAX];
+static const char	*outpaths[OUTPUT_MAX];
 static int		 fds[OUTPUT_MAX];
 /* Set by the writer when an output fails, cleared by output_reopen(). */
 static atomic_int	 failed[OUTPUT_MAX];
@@ -90,7 +90,7 @@ static pthread_t	 thread;
 static atomic_ullong	 progress;	/* bytes the outputs took */
 
 int
-output_open(const char *const *p, size_t n, int own_stdout, char *err,
+output_open(const char *const *paths, size_t n, int own_stdout, char *err,
     size_t errlen)
 {
 	pthread_mutexattr_t	 attr;
@@ -121,17 +121,17 @@ output_open(const char *const *p, size_t n, int own_stdout, char *err,
 		return print_reason(err, errlen,
 		    "more than %d outputs", OUTPUT_MAX);
 	for (i = 0; i < n; i++) {
-		if (strcmp(p[i], "-") != 0)
-			fd = log_open_file(p[i], 0);
+		if (strcmp(paths[i], "-") != 0)
+			fd = log_open_file(paths[i], 0);
 		else if (own_stdout)
 			fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 		else
 			fd = STDOUT_FILENO;
 		if (fd == -1)
 			return print_reason(err, errlen,
-			    "--output %s: %s", p[i],
+			    "--output %s: %s", paths[i],
 			    log_open_reason(errno));
-		paths[nfds] = p[i];
+		outpaths[nfds] = paths[i];
 		fds[nfds++] = fd;
 	}
 	return 0;
@@ -155,11 +155,11 @@ output_chown(uid_t uid, gid_t gid, char *err, size_t errlen)
 	size_t		 i;
 
 	for (i = 0; i < nfds; i++)
-		if (strcmp(paths[i], "-") != 0 && fstat(fds[i], &st) == 0 &&
+		if (strcmp(outpaths[i], "-") != 0 && fstat(fds[i], &st) == 0 &&
 		    S_ISREG(st.st_mode) && fchown(fds[i], uid, gid) == -1)
 			return print_reason(err, errlen,
 			    "chown --output %s: %s",
-			    paths[i], strerror(errno));
+			    outpaths[i], strerror(errno));
 	return 0;
 }
 
@@ -171,12 +171,12 @@ output_reopen(void)
 	int		 fd, regular, rc = 0;
 
 	for (i = 0; i < nfds; i++) {
-		if (strcmp(paths[i], "-") == 0)
+		if (strcmp(outpaths[i], "-") == 0)
 			continue;
 		regular = fstat(fds[i], &st) == 0 && S_ISREG(st.st_mode);
-		if ((fd = log_open_file(paths[i], LOG_OPEN_NOWAIT |
+		if ((fd = log_open_file(outpaths[i], LOG_OPEN_NOWAIT |
 		    (regular ? LOG_OPEN_REGULAR : 0))) == -1) {
-			log_err("cannot reopen --output %s: %s", paths[i],
+			log_err("cannot reopen --output %s: %s", outpaths[i],
 			    log_open_reason(errno));
 			rc = -1;
 			continue;
@@ -213,7 +213,7 @@ take_output(size_t i, int fd)
 {
 	/* Atomic for the writer, which may be writing right now. */
 	if (dup2(fd, fds[i]) == -1) {
-		log_err("cannot take the reopened --output %s: %s", paths[i],
+		log_err("cannot take the reopened --output %s: %s", outpaths[i],
 		    strerror(errno));
 		return -1;
 	}
@@ -488,7 +488,7 @@ write_out(const char *p, size_t len, size_t n)
 		atomic_fetch_add(&shared->lost, n);
 		if (atomic_exchange(&failed[i], 1) == 0) {
 			log_err("cannot write the report to %s: %s; events "
-			    "are lost until it can", paths[i],
+			    "are lost until it can", outpaths[i],
 			    strerror(errno));
 		}
 	}

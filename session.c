@@ -48,14 +48,14 @@ static struct carry	*carry_slot(SMFICTX *);
 
 /* Set in session_setup(); read-only while serving. */
 static struct numbering	*numbering;
-static time_t		 timeout;
+static time_t		 milter_timeout;
 static const struct spec *where;
 
 static struct carry	 carry[CARRY_SLOTS];
 static pthread_mutex_t	 carry_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int
-session_setup(time_t libmilter_timeout, const struct spec *sp,
+session_setup(time_t timeout, const struct spec *sp,
     const char *record, const struct ids *ids)
 {
 	if (record_setup(record, ids) == -1)
@@ -67,7 +67,7 @@ session_setup(time_t libmilter_timeout, const struct spec *sp,
 		return -1;
 	}
 	atomic_init(&numbering->next_session, 1);
-	timeout = libmilter_timeout;
+	milter_timeout = timeout;
 	where = sp;
 	return 0;
 }
@@ -87,7 +87,7 @@ session_get(SMFICTX *ctx)
 	s->mta_fd = -1;
 	smfi_setpriv(ctx, s);
 	/* Every session checks libmilter's context before it is read. */
-	s->layout_ok = ctx_check(ctx, s, timeout);
+	s->layout_ok = ctx_check(ctx, s, milter_timeout);
 	macros_begin(&s->macros, s->layout_ok);
 	return s;
 }
