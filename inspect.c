@@ -539,18 +539,6 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 static sfsistat
 stage(SMFICTX *ctx, struct event *ev)
 {
-	/* The no-reply step of each stage; 0: answered always. */
-	static const unsigned long	 nr[STAGE_MAX] = {
-		[STAGE_CONNECT] = SMFIP_NR_CONN,
-		[STAGE_HELO] = SMFIP_NR_HELO,
-		[STAGE_ENVFROM] = SMFIP_NR_MAIL,
-		[STAGE_ENVRCPT] = SMFIP_NR_RCPT,
-		[STAGE_DATA] = SMFIP_NR_DATA,
-		[STAGE_HEADER] = SMFIP_NR_HDR,
-		[STAGE_EOH] = SMFIP_NR_EOH,
-		[STAGE_BODY] = SMFIP_NR_BODY,
-		[STAGE_UNKNOWN] = SMFIP_NR_UNKN
-	};
 	struct session	*s;
 	sfsistat	 rc = SMFIS_CONTINUE;
 	int		 told = ev->stage != STAGE_ABORT &&
@@ -565,7 +553,7 @@ stage(SMFICTX *ctx, struct event *ev)
 		ev->answer = probe_decide(ctx, s, ev);
 	emit(ctx, s, ev);
 	if (told)
-		rc = probe_answer(ctx, s, ev, nr[ev->stage]);
+		rc = probe_answer(ctx, s, ev);
 	if (ev->stage == STAGE_CLOSE) {
 		if (opts.report_memory && s != NULL)
 			log_memory(s->id);

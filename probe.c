@@ -787,8 +787,7 @@ make_change(SMFICTX *ctx, struct session *s, const struct probe_edit *e)
 }
 
 sfsistat
-probe_answer(SMFICTX *ctx, struct session *s, const struct event *ev,
-    unsigned long nr)
+probe_answer(SMFICTX *ctx, struct session *s, const struct event *ev)
 {
 	const struct probe_reply *r;
 	const char *const	*l;
@@ -796,7 +795,7 @@ probe_answer(SMFICTX *ctx, struct session *s, const struct event *ev,
 	int			 rc;
 
 	if (ev->answer == NULL)
-		return quiet_continue(s, nr);
+		return quiet_continue(s, nr_bits[ev->stage]);
 	if (ev->answer->delay_ms > 0)
 		wait_delay(ctx, ev->answer->delay_ms, ev->stage == STAGE_EOM);
 	if ((r = s->probe->reply) == NULL || r->code[0] == '\0')

@@ -120,11 +120,10 @@ const struct answer *probe_decide(SMFICTX *ctx, struct session *s,
 
 /*
  * Answer ev as probe_decide() chose, after its delay.  Plain continue
- * goes without a reply where the stage's no-reply bit nr was
- * negotiated.
+ * goes without a reply where ev's stage's no-reply step was negotiated.
  */
 sfsistat probe_answer(SMFICTX *ctx, struct session *s,
-	    const struct event *ev, unsigned long nr);
+	    const struct event *ev);
 
 /* End every delay now and every one to come: inspect stops. */
 void	probe_stop(void);

@@ -374,7 +374,7 @@ test_probe_decide_matches(void **state)
 	assert_non_null(a = ev.answer = probe_decide(CTX, s, &ev));
 	assert_string_equal(a->action, "tempfail");
 	assert_null(a->code);
-	assert_int_equal(probe_answer(CTX, s, &ev, SMFIP_NR_CONN),
+	assert_int_equal(probe_answer(CTX, s, &ev),
 	    SMFIS_TEMPFAIL);
 	/* The address differs: no answer, and continue. */
 	inet_pton(AF_INET, "192.0.2.6", &sin.sin_addr);
@@ -435,7 +435,7 @@ test_probe_answer_texts(void **state)
 	ev.stage = STAGE_HELO;
 	ev.name = "evil";
 	ev.answer = probe_decide(CTX, s, &ev);
-	assert_int_equal(probe_answer(CTX, s, &ev, SMFIP_NR_HELO),
+	assert_int_equal(probe_answer(CTX, s, &ev),
 	    SMFIS_REJECT);
 	assert_string_equal(calls, "setreply 550 5.7.1 [go away]\n");
 
@@ -444,7 +444,7 @@ test_probe_answer_texts(void **state)
 	ev.stage = STAGE_ENVRCPT;
 	ev.args = rcpt;
 	ev.answer = probe_decide(CTX, s, &ev);
-	assert_int_equal(probe_answer(CTX, s, &ev, SMFIP_NR_RCPT),
+	assert_int_equal(probe_answer(CTX, s, &ev),
 	    SMFIS_REJECT);
 	assert_string_equal(calls,
 	    "setmlreply 550 5.1.1 [line one] [line two]\n");
@@ -452,7 +452,7 @@ test_probe_answer_texts(void **state)
 	calls[0] = '\0';
 	refuse = 1;
 	said_start();
-	assert_int_equal(probe_answer(CTX, s, &ev, SMFIP_NR_RCPT),
+	assert_int_equal(probe_answer(CTX, s, &ev),
 	    SMFIS_REJECT);
 	refuse = 0;
 	assert_string_equal(said(), "inspect: libmilter refused the reply "
@@ -474,19 +474,19 @@ test_probe_answer_quiet(void **state)
 	(void)state;
 	memset(&ev, 0, sizeof ev);
 	ev.stage = STAGE_ENVFROM;
-	assert_int_equal(probe_answer(CTX, s, &ev, SMFIP_NR_MAIL),
+	assert_int_equal(probe_answer(CTX, s, &ev),
 	    SMFIS_NOREPLY);
 	assert_string_equal(calls, "");
 	s->mta_fd = 9;
-	assert_int_equal(probe_answer(CTX, s, &ev, SMFIP_NR_MAIL),
+	assert_int_equal(probe_answer(CTX, s, &ev),
 	    SMFIS_NOREPLY);
 	assert_string_equal(calls, "setsockopt 9 TCP_QUICKACK 1\n");
 	/* connect is probed: it keeps its reply. */
 	calls[0] = '\0';
 	ev.stage = STAGE_CONNECT;
-	assert_int_equal(probe_answer(CTX, s, &ev, SMFIP_NR_CONN),
+	assert_int_equal(probe_answer(CTX, s, &ev),
 	    SMFIS_CONTINUE);
-	assert_int_equal(probe_answer(CTX, NULL, &ev, SMFIP_NR_MAIL),
+	assert_int_equal(probe_answer(CTX, NULL, &ev),
 	    SMFIS_CONTINUE);
 	assert_string_equal(calls, "");
 	free_session(s);
@@ -509,12 +509,12 @@ test_probe_skip(void **state)
 	ev.stage = STAGE_BODY;
 	ev.answer = probe_decide(CTX, s, &ev);
 	assert_string_equal(ev.answer->action, "skip");
-	assert_int_equal(probe_answer(CTX, s, &ev, SMFIP_NR_BODY), SMFIS_SKIP);
+	assert_int_equal(probe_answer(CTX, s, &ev), SMFIS_SKIP);
 
 	said_start();
 	assert_non_null(a = ev.answer = probe_decide(CTX, old, &ev));
 	assert_string_equal(a->action, "continue");
-	assert_int_equal(probe_answer(CTX, old, &ev, SMFIP_NR_BODY),
+	assert_int_equal(probe_answer(CTX, old, &ev),
 	    SMFIS_CONTINUE);
 	assert_non_null(ev.answer = probe_decide(CTX, old, &ev));
 	assert_string_equal(said(), "inspect: the MTA does not offer "
@@ -538,7 +538,7 @@ test_probe_delay(void **state)
 	assert_string_equal(ev.answer->action, "continue");
 	assert_int_equal(ev.answer->delay_ms, 200);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(probe_answer(CTX, s, &ev, SMFIP_NR_DATA),
+	assert_int_equal(probe_answer(CTX, s, &ev),
 	    SMFIS_CONTINUE);
 	assert_true(ms_since(&t0) >= 200);
 	free_session(s);
@@ -658,7 +658,7 @@ test_probe_eom_progress(void **state)
 	assert_int_equal(ev.answer->delay_ms, 2500);
 	progress_calls = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(probe_answer(CTX, s, &ev, 0), SMFIS_TEMPFAIL);
+	assert_int_equal(probe_answer(CTX, s, &ev), SMFIS_TEMPFAIL);
 	assert_true(ms_since(&t0) >= 2500);
 	assert_true(progress_calls >= 1);
 	assert_true(progress_calls <= 2);
@@ -676,7 +676,7 @@ wait_delay(void *arg)
 {
 	struct waiter	*w = arg;
 
-	w->rc = probe_answer(CTX, w->s, &w->ev, SMFIP_NR_UNKN);
+	w->rc = probe_answer(CTX, w->s, &w->ev);
 	return NULL;
 }
 
@@ -709,7 +709,7 @@ test_probe_stop_ends_delays(void **state)
 	assert_int_equal(w.rc, SMFIS_CONTINUE);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(probe_answer(CTX, w.s, &w.ev, SMFIP_NR_UNKN),
+	assert_int_equal(probe_answer(CTX, w.s, &w.ev),
 	    SMFIS_CONTINUE);
 	assert_true(ms_since(&t0) < 10000);
 	free_session(w.s);
