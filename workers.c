@@ -559,8 +559,8 @@ hand_files(struct run *r)
 
 	n = r->s->reopen(fds, ORDER_FDS_MAX);
 	for (i = 0; i < r->s->n; i++)
-		if (r->w[i].ctl != -1 && order(r->w[i].ctl, ORDER_FILES, 0,
-		    fds, n) == -1)
+		if (r->w[i].pid > 0 && r->w[i].ctl != -1 &&
+		    order(r->w[i].ctl, ORDER_FILES, 0, fds, n) == -1)
 			log_err("cannot hand the files to worker %ld: %s",
 			    (long)r->w[i].pid, strerror(errno));
 }
@@ -641,9 +641,10 @@ order_all(struct run *r, enum order_kind kind, int sig)
 {
 	unsigned int	 i;
 
+	/* A worker being reaped (no pid) has its socket read, not written. */
 	for (i = 0; i < r->s->n; i++)
-		if (r->w[i].ctl != -1 && order(r->w[i].ctl, kind, sig, NULL,
-		    0) == -1) {
+		if (r->w[i].pid > 0 && r->w[i].ctl != -1 &&
+		    order(r->w[i].ctl, kind, sig, NULL, 0) == -1) {
 			log_err("cannot reach worker %ld: %s; killing it",
 			    (long)r->w[i].pid, strerror(errno));
 			kill(r->w[i].pid, SIGKILL);
