@@ -24,106 +24,27 @@ failed.  Needs root (to serve as other users, to set their limits).
 
 import os
 import pwd
+import random
 import signal
-import socket
 import stat
-import struct
 import subprocess
 import sys
 import time
 
-WAIT = 10.0		# for anything that should happen soon
+from checker import WAIT, alive, children, kill, read, report, results, \
+    serves, wait_for
+
 STOP_BOUND = 1.0	# an idle stop (measured: a few ms)
-# A user of no one's, whose processes this test alone counts.
-NOBODY_ELSE = 54321
+# Users of no one's, whose processes this run alone counts: picked anew
+# each run, since a process limit counts the zombies an earlier run may
+# have left to a slow init.
+NOBODY_ELSE = random.randrange(40000, 59000, 100)
 # The delays between attempts: 1, 2, 4, 8, 8 s, then inspect gives up.
 GIVE_UP_WAIT = 45.0
 
 # One worker, and its supervisor saying so once it serves.
 SERVING = ["--n-workers", "1", "--log-level", "all"]
 
-results = []
-
-
-def report(name, ok, why=""):
-    results.append(ok)
-    print(("ok %s" if ok else "FAIL %s") % name)
-    if not ok and why:
-        for line in str(why).splitlines()[-20:]:
-            print("  " + line)
-    sys.stdout.flush()
-
-
-def wait_for(cond, timeout=WAIT):
-    until = time.monotonic() + timeout
-    while time.monotonic() < until:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
-
-
-def read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(c) for c in f.read().split()]
-    except OSError:
-        return []
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def kill(pid, sig):
-    try:
-        os.kill(pid, sig)
-    except OSError:
-        pass
-
-
-def command(s, cmd, data=b""):
-    s.sendall(struct.pack("!I", len(data) + 1) + cmd + data)
-    head = b""
-    while len(head) < 4:
-        chunk = s.recv(4 - len(head))
-        if not chunk:
-            raise ConnectionError("inspect closed the connection")
-        head += chunk
-    (length,) = struct.unpack("!I", head)
-    while length > 0:
-        chunk = s.recv(length)
-        if not chunk:
-            raise ConnectionError("inspect closed the connection")
-        length -= len(chunk)
-
-
-def serves(sock):
-    """A session is answered: negotiation, connect, helo."""
-    try:
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(WAIT)
-        s.connect(sock)
-        command(s, b"O", struct.pack("!III", 6, 0x1FF, 0x1F))
-        command(s, b"C", b"client.example\0" + b"4" +
-                struct.pack("!H", 25) + b"192.0.2.1\0")
-        command(s, b"H", b"client.example\0")
-        s.close()
-        return True
-    except OSError:
-        return False
 
 
 class Inspect:
@@ -373,7 +294,8 @@ def launcher_waits(binary, tmp):
                    "one line, nothing left running" % limit,
                    status == 1 and len(err.splitlines()) == 1 and
                    wait_for(lambda: not os.path.exists(sock)),
-                   "exit status %r\n%s" % (status, err))
+                   "exit status %r\n%s\nleft: %r" % (status, err,
+                                                     os.listdir(d)))
         try:
             pid = int(read(pidfile))
         except ValueError:
