@@ -27,11 +27,14 @@ struct macros_pair {
 };
 
 static int	from_context(struct macros *, SMFICTX *, struct event *);
+static int	sent_in_context(struct macros *, char **const *,
+		    const void *const *, struct event *);
+static int	judged(SMFICTX *, const struct event *);
 static int	list_visible(struct macros *, char **const *,
 		    const void *const *, const int *, struct event *);
 static int	by_name(const void *, const void *);
 static int	from_lookup(struct macros *, SMFICTX *, struct event *);
-static int	own_slot(struct macros *, enum stage, const void **);
+static int	own_slot(struct macros *, enum stage, const void *const *);
 static enum stage slot_stage(const struct macros *, int);
 static int	brings_macros(enum stage);
 static int	listed(const char *);
@@ -224,6 +227,17 @@ macros_event(struct macros *m, SMFICTX *ctx, struct event *ev)
 	ev->show_visible = conf->show_macros == SHOW_ALL;
 	if (conf->show_macros == SHOW_NONE)
 		return 0;
+	if (m->source == SOURCE_CONTEXT) {
+		/* Header and body chunks, most events, show nothing. */
+		if (!brings_macros(ev->stage) && !ev->show_visible)
+			return 0;
+		/*
+		 * Judged wrong, by this event or another session's: not
+		 * read again, not even for this event.
+		 */
+		if (judged(ctx, ev) == -1)
+			layout_failed(m);
+	}
 	if (m->source == SOURCE_CONTEXT)
 		return from_context(m, ctx, ev);
 	if (m->source == SOURCE_LOOKUP)
@@ -285,48 +299,65 @@ static int
 from_context(struct macros *m, SMFICTX *ctx, struct event *ev)
 {
 	const void	*buf[CTX_SLOTS];
-	char		**mac[CTX_SLOTS], **p;
-	size_t		 n = 0;
+	char		**mac[CTX_SLOTS];
 	int		 order[CTX_SLOTS] = { 0, 1, 2, 3, 4 };
-	int		 i, own = -1, r;
+	int		 i;
 
-	/* Header and body chunks, most events, show nothing by default. */
-	if (!brings_macros(ev->stage) && !ev->show_visible)
-		return 0;
-	if (brings_macros(ev->stage) && atomic_load(&verdict) == 0 &&
-	    (r = ctx_check_macros(ctx)) != -1)
-		atomic_store(&verdict, r ? 1 : -1);
-	/*
-	 * Judged wrong, by this event or another session's: not read again,
-	 * not even for this event.
-	 */
-	if (atomic_load(&verdict) == -1)
-		return layout_failed(m) ? macros_event(m, ctx, ev) : 0;
 	for (i = 0; i < CTX_SLOTS; i++)
 		mac[i] = ctx_macros(ctx, i, &buf[i]);
-	if (brings_macros(ev->stage)) {
-		own = own_slot(m, ev->stage, buf);
-		for (i = 0; i < CTX_SLOTS; i++) {
-			if (buf[i] == m->seen[i])
-				continue;
-			m->seen[i] = buf[i];
-			m->from[i] = i == own ? ev->stage : slot_stage(m, i);
-			if (i != own)
-				continue;
-			for (p = mac[i]; p != NULL && p[0] != NULL &&
-			    p[1] != NULL; p += 2)
-				if (add_sent(m, &n, p[0], p[1]) == -1)
-					return -1;
-		}
-		ev->macros = m->sent;
-		ev->nmacros = n;
-	}
+	if (brings_macros(ev->stage) && sent_in_context(m, mac, buf, ev) == -1)
+		return -1;
 	if (!ev->show_visible)
 		return 0;
 	order[CTX_EOH_EOM_A] = m->eoh_slot > 0 ? m->eoh_slot : EOH_SLOT;
 	order[CTX_EOH_EOM_B] = order[CTX_EOH_EOM_A] == CTX_EOH_EOM_A ?
 	    CTX_EOH_EOM_B : CTX_EOH_EOM_A;
 	return list_visible(m, mac, buf, order, ev);
+}
+
+/*
+ * Sent: the packet that came in the event's own slot, new since the
+ * last event (mac, buf: the slots' macros and buffers).  Returns 0, or
+ * -1 if out of memory.
+ */
+static int
+sent_in_context(struct macros *m, char **const *mac, const void *const *buf,
+    struct event *ev)
+{
+	char	**p;
+	size_t	 n = 0;
+	int	 i, own = own_slot(m, ev->stage, buf);
+
+	for (i = 0; i < CTX_SLOTS; i++) {
+		if (buf[i] == m->seen[i])
+			continue;
+		m->seen[i] = buf[i];
+		m->from[i] = i == own ? ev->stage : slot_stage(m, i);
+		if (i != own)
+			continue;
+		for (p = mac[i]; p != NULL && p[0] != NULL && p[1] != NULL;
+		    p += 2)
+			if (add_sent(m, &n, p[0], p[1]) == -1)
+				return -1;
+	}
+	ev->macros = m->sent;
+	ev->nmacros = n;
+	return 0;
+}
+
+/*
+ * The verdict on the context's layout (1 right, -1 wrong, 0 not yet),
+ * judged once, at the first event that brings macros, for every session.
+ */
+static int
+judged(SMFICTX *ctx, const struct event *ev)
+{
+	int	 r;
+
+	if (brings_macros(ev->stage) && atomic_load(&verdict) == 0 &&
+	    (r = ctx_check_macros(ctx)) != -1)
+		atomic_store(&verdict, r ? 1 : -1);
+	return atomic_load(&verdict);
 }
 
 /*
@@ -412,7 +443,7 @@ by_name(const void *a, const void *b)
  * arrived, and at eom the EOM packet is the other slot.
  */
 static int
-own_slot(struct macros *m, enum stage stage, const void **buf)
+own_slot(struct macros *m, enum stage stage, const void *const *buf)
 {
 	int	 a, b;
 
