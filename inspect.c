@@ -491,10 +491,10 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	s = session_get(ctx);
 	ng.offered_actions = f0;
 	ng.offered_steps = f1;
-	ng.answered_actions = 0;
-	ng.answered_steps = f1 & (SMFIP_HDR_LEADSPC | SMFIP_RCPT_REJ);
+	ng.asked_actions = 0;
+	ng.asked_steps = f1 & (SMFIP_HDR_LEADSPC | SMFIP_RCPT_REJ);
 	if (opts.request_macros && (f0 & SMFIF_SETSYMLIST)) {
-		ng.answered_actions |= SMFIF_SETSYMLIST;
+		ng.asked_actions |= SMFIF_SETSYMLIST;
 		if (macros_request(ctx, symlists) == -1)
 			log_err("libmilter refused a list of macros to "
 			    "request");
@@ -510,14 +510,14 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		    "for delayed ACKs" : "every stage gets a reply");
 	if (s != NULL && ask_noreply && (s->mta_fd != -1 || !quickack ||
 	    opts.noreply == NOREPLY_YES))
-		ng.answered_steps |= f1 & NR_ALL;
+		ng.asked_steps |= f1 & NR_ALL;
 	probe_negotiate(&ng, s);
 	if (s != NULL) {
-		s->rcpt_rej = (ng.answered_steps & SMFIP_RCPT_REJ) != 0;
-		s->nr_steps = ng.answered_steps & NR_ALL;
+		s->rcpt_rej = (ng.asked_steps & SMFIP_RCPT_REJ) != 0;
+		s->nr_steps = ng.asked_steps & NR_ALL;
 	}
-	*pf0 = ng.answered_actions;
-	*pf1 = ng.answered_steps;
+	*pf0 = ng.asked_actions;
+	*pf1 = ng.asked_steps;
 	*pf2 = *pf3 = 0;
 	ev.negotiation = &ng;
 	if (s != NULL && s->layout_ok)

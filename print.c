@@ -639,9 +639,9 @@ print_text(struct buf *out, const struct palette *pal,
 		    text_flags(out, prefix, "offered steps", 1,
 		    ng->offered_steps) == -1 ||
 		    text_flags(out, prefix, "answered actions", 0,
-		    ng->answered_actions) == -1 ||
+		    ng->asked_actions) == -1 ||
 		    text_flags(out, prefix, "answered steps", 1,
-		    ng->answered_steps) == -1 || (ng->missing_actions != 0 &&
+		    ng->asked_steps) == -1 || (ng->missing_actions != 0 &&
 		    text_flags(out, prefix, "missing actions", 0,
 		    ng->missing_actions) == -1))
 			return -1;
@@ -885,8 +885,8 @@ print_json(struct buf *out, const struct event *ev)
 		    json_flags(out, ng->offered_actions,
 		    ng->offered_steps) == -1 ||
 		    buf_puts(out, ",\"answered\":") == -1 ||
-		    json_flags(out, ng->answered_actions,
-		    ng->answered_steps) == -1)
+		    json_flags(out, ng->asked_actions,
+		    ng->asked_steps) == -1)
 			return -1;
 		snprintf(num, sizeof num, ",\"missing_actions\":%lu",
 		    ng->missing_actions);

@@ -50,12 +50,15 @@ struct visible {
 	enum stage	 stage;
 };
 
-/* The negotiation flags: what the MTA offered and what inspect answered. */
+/*
+ * The negotiation flags: what the MTA offered, as libmilter passed it on,
+ * and what inspect asked libmilter for.
+ */
 struct negotiation {
 	unsigned long	offered_actions;
 	unsigned long	offered_steps;
-	unsigned long	answered_actions;
-	unsigned long	answered_steps;
+	unsigned long	asked_actions;
+	unsigned long	asked_steps;
 	unsigned long	missing_actions;	/* asked for, not offered */
 };
 

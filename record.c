@@ -400,7 +400,7 @@ negotiate(struct record *r, const struct event *ev, SMFICTX *ctx)
 	if (ng == NULL)
 		return 0;
 	r->negotiated = 1;
-	r->leadspc = (ng->answered_steps & SMFIP_HDR_LEADSPC) != 0;
+	r->leadspc = (ng->asked_steps & SMFIP_HDR_LEADSPC) != 0;
 	version = ev->version > 0 ? ev->version : SMFI_PROT_VERSION;
 	actions = ng->offered_actions;
 	steps = ng->offered_steps;

@@ -1116,8 +1116,8 @@ test_print_event_negotiate(void **state)
 	    SMFIF_SETSYMLIST;
 	/* 0x40000000 is reserved in <libmilter/mfdef.h>: never named. */
 	ng.offered_steps = SMFIP_NOCONNECT | SMFIP_RCPT_REJ | 0x40000000UL;
-	ng.answered_actions = 0;
-	ng.answered_steps = SMFIP_NR_HDR | SMFIP_RCPT_REJ;
+	ng.asked_actions = 0;
+	ng.asked_steps = SMFIP_NR_HDR | SMFIP_RCPT_REJ;
 	ng.missing_actions = 0;
 	ev.negotiation = &ng;
 	assert_event_text(*state, &ev,
