@@ -80,12 +80,38 @@ int	ctx_socket(SMFICTX *ctx);
 int	ctx_mta_version(SMFICTX *ctx);
 
 /*
+ * The protocol version libmilter answers the MTA with: the MTA's, or
+ * libmilter's own if that is older.  Set before the negotiate callback.
+ * After ctx_check().
+ */
+int	ctx_answer_version(SMFICTX *ctx);
+
+/*
  * The actions and the protocol steps the MTA itself offered: the
  * negotiate callback sees libmilter's emulated no-reply bits added to
  * the steps.  After ctx_check().
  */
 unsigned long ctx_mta_actions(SMFICTX *ctx);
 unsigned long ctx_mta_steps(SMFICTX *ctx);
+
+/*
+ * The no-reply steps libmilter offers the negotiate callback whatever
+ * the MTA offered: it emulates them for an MTA that lacks them.
+ */
+#define CTX_NR_EMULATED	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | \
+		SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | \
+		SMFIP_NR_EOH | SMFIP_NR_BODY)
+
+/*
+ * The steps libmilter tells an MTA that offered mta_steps (its own, as
+ * ctx_mta_steps() gives them) when the negotiate callback asks for
+ * steps, as libmilter's st_optionneg() works them out: less the
+ * emulated no-reply steps the MTA lacks (libmilter answers those stages
+ * with continue itself), SMFIP_NODATA and SMFIP_NOUNKNOWN if the MTA
+ * lacks them, and the bits libmilter keeps to itself (SMFI_INTERNAL).
+ * Reads no context.
+ */
+unsigned long ctx_answer_steps(unsigned long mta_steps, unsigned long steps);
 
 /*
  * The macros of slot: name, value, name, value, ..., NULL, names as the

@@ -475,7 +475,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	struct session		*s;
-	struct negotiation	 ng = { 0, 0, 0, 0, 0 };
+	struct negotiation	 ng = { 0, 0, 0, 0, 0, 0, 0, 0 };
 	struct event		 ev = { .stage = STAGE_NEGOTIATE };
 
 	(void)f2;
@@ -520,8 +520,17 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf1 = ng.asked_steps;
 	*pf2 = *pf3 = 0;
 	ev.negotiation = &ng;
-	if (s != NULL && s->layout_ok)
+	/*
+	 * What the MTA is told is worked out from its own offer, which only
+	 * the context holds; without it, the report shows what was asked.
+	 */
+	if (s != NULL && s->layout_ok) {
 		ev.version = ctx_mta_version(ctx);
+		ng.told = 1;
+		ng.told_version = ctx_answer_version(ctx);
+		ng.told_steps = ctx_answer_steps(ctx_mta_steps(ctx),
+		    ng.asked_steps);
+	}
 	emit(ctx, s, &ev);
 	return serve_leave(SMFIS_CONTINUE);
 }

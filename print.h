@@ -52,7 +52,10 @@ struct visible {
 
 /*
  * The negotiation flags: what the MTA offered, as libmilter passed it on,
- * and what inspect asked libmilter for.
+ * what inspect asked libmilter for, and what libmilter told the MTA,
+ * which can differ: the actions asked for are told as they are, but an
+ * MTA of an older protocol gets fewer steps, and a newer one libmilter's
+ * version.
  */
 struct negotiation {
 	unsigned long	offered_actions;
@@ -60,6 +63,9 @@ struct negotiation {
 	unsigned long	asked_actions;
 	unsigned long	asked_steps;
 	unsigned long	missing_actions;	/* asked for, not offered */
+	int		told;		/* 0: what the MTA was told unknown */
+	int		told_version;	/* if told */
+	unsigned long	told_steps;	/* if told */
 };
 
 /* A change inspect made at eom, when probing. */

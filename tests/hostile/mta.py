@@ -291,18 +291,23 @@ class Session:
         self.noreply = self.answer[2] & sum(NR.values())
         # libmilter reads 0 as version 1's flags, keeps its internal bits
         # to itself, and offers the no-reply steps it can fake.
-        offered = ((steps or 0x3F) & ~INTERNAL) | FAKE_NR
-        # The report shows what inspect asked libmilter for; libmilter
-        # then drops the no-reply steps the MTA lacks (it fakes them by
-        # replying itself), and the MTA gets the rest.
-        want = ANY
+        mine = (steps or 0x3F) & ~INTERNAL
+        offered = mine | FAKE_NR
+        # The report's answer is what the MTA got.  Where libmilter
+        # dropped no-reply steps inspect asked for (the MTA lacks them;
+        # libmilter fakes them by replying itself), "asked" has them,
+        # and where libmilter's version is not the MTA's, that too.
+        fields = {"answered": ANY, "asked": ANY}
         if check_answer:
-            want = self.answer[1:]
-        if check_answer and INSPECT_NOREPLY:
-            want = (self.answer[1], self.answer[2] |
-                    (FAKE_NR & ~(steps or 0x3F)))
+            fields["answered"] = self.answer[1:]
+            del fields["asked"]
+            if INSPECT_NOREPLY and FAKE_NR & ~mine:
+                fields["asked"] = (self.answer[1],
+                                   self.answer[2] | (FAKE_NR & ~mine))
+            if self.answer[0] != version:
+                fields["answered_version"] = self.answer[0]
         self.event("negotiate", version=version,
-                   offered=(actions or 0xF, offered), answered=want)
+                   offered=(actions or 0xF, offered), **fields)
 
     def macro(self, stage, pairs, raw=None):
         """A macro packet for stage (a command byte): name, value, ...

@@ -180,11 +180,42 @@ test_ctx_agrees_with_libmilter(void **state)
 	f->u.head.ctx_mta_prot_vers = 6;
 	f->u.head.ctx_mta_aflags = 0x1ff;
 	f->u.head.ctx_mta_pflags = 0x1fe7f;
+	f->u.head.ctx_prot_vers2mta = 5;
 	assert_int_equal(ctx_socket(ctx_of(f)), 42);
 	assert_int_equal(ctx_mta_version(ctx_of(f)), 6);
+	assert_int_equal(ctx_answer_version(ctx_of(f)), 5);
 	assert_int_equal(ctx_mta_actions(ctx_of(f)), 0x1ff);
 	assert_int_equal(ctx_mta_steps(ctx_of(f)), 0x1fe7f);
 	free_fake(f);
+}
+
+/*
+ * What libmilter tells the MTA: the no-reply steps it emulates only if
+ * the MTA has them, NODATA and NOUNKNOWN likewise, never its own bits.
+ */
+static void
+test_ctx_answer_steps(void **state)
+{
+	unsigned long	 inspect = CTX_NR_EMULATED | SMFIP_RCPT_REJ |
+	    SMFIP_HDR_LEADSPC;
+
+	(void)state;
+	/* Postfix and Sendmail at version 6 offer all: all asked is told. */
+	assert_int_equal(ctx_answer_steps(SMFI_CURR_PROT, inspect), inspect);
+	/* Version 2 (Postfix's milter_protocol = 2): none of them. */
+	assert_int_equal(ctx_answer_steps(SMFI_V2_PROT,
+	    CTX_NR_EMULATED), 0);
+	assert_int_equal(ctx_answer_steps(SMFI_V2_PROT,
+	    CTX_NR_EMULATED | SMFIP_NOHELO), SMFIP_NOHELO);
+	/* No reply for headers only (Postfix's no_header_reply). */
+	assert_int_equal(ctx_answer_steps(SMFI_V2_PROT | SMFIP_NR_HDR,
+	    CTX_NR_EMULATED), SMFIP_NR_HDR);
+	assert_int_equal(ctx_answer_steps(SMFI_V2_PROT,
+	    SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_NOBODY), SMFIP_NOBODY);
+	assert_int_equal(ctx_answer_steps(SMFI_CURR_PROT,
+	    SMFIP_NODATA | SMFIP_NOUNKNOWN), SMFIP_NODATA | SMFIP_NOUNKNOWN);
+	assert_int_equal(ctx_answer_steps(SMFI_CURR_PROT | SMFIP_MDS_1M,
+	    SMFIP_MDS_1M | SMFIP_SKIP), SMFIP_SKIP);
 }
 
 /*
@@ -373,6 +404,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ctx_agrees_with_libmilter),
 		cmocka_unit_test(test_ctx_other_layout_fails),
+		cmocka_unit_test(test_ctx_answer_steps),
 		cmocka_unit_test(test_macros_each_stage_its_own),
 		cmocka_unit_test(test_macros_odd_packet),
 		cmocka_unit_test(test_macros_lookup_fallback),
