@@ -69,6 +69,13 @@ ctx_mta_steps(SMFICTX *ctx)
 	return f;
 }
 
+int
+ctx_check_offer(SMFICTX *ctx, unsigned long f0, unsigned long f1)
+{
+	return ctx_mta_actions(ctx) == f0 &&
+	    (ctx_mta_steps(ctx) | CTX_NR_EMULATED) == f1;
+}
+
 unsigned long
 ctx_answer_steps(unsigned long mta_steps, unsigned long steps)
 {

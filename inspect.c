@@ -92,6 +92,7 @@ static time_t		 timeout;	/* libmilter's, as set */
 
 static atomic_int	 warned_symlist;
 static atomic_int	 warned_socket;
+static atomic_int	 warned_offer;
 
 /* libmilter wants writable strings. */
 static char		 filter_name[] = "inspect";
@@ -454,7 +455,7 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 	    (opts.summary && summary_event(&s->summary, ev, out,
 	    opts.format, opts.colored) == -1))
 		goto nomem;
-	record_event(&s->record, ev, s->layout_ok ? ctx : NULL);
+	record_event(&s->record, ev);
 	output_event(out->data, out->len);
 	return;
 nomem:
@@ -475,7 +476,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	struct session		*s;
-	struct negotiation	 ng = { 0, 0, 0, 0, 0, 0, 0, 0 };
+	struct negotiation	 ng = { 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 	struct event		 ev = { .stage = STAGE_NEGOTIATE };
 
 	(void)f2;
@@ -522,14 +523,25 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	ev.negotiation = &ng;
 	/*
 	 * What the MTA is told is worked out from its own offer, which only
-	 * the context holds; without it, the report shows what was asked.
+	 * the context holds, and is read there only if it is what libmilter
+	 * passed this callback; without it, the report shows what libmilter
+	 * passed and what inspect asked for.
 	 */
 	if (s != NULL && s->layout_ok) {
-		ev.version = ctx_mta_version(ctx);
-		ng.told = 1;
-		ng.told_version = ctx_answer_version(ctx);
-		ng.told_steps = ctx_answer_steps(ctx_mta_steps(ctx),
-		    ng.asked_steps);
+		if (ctx_check_offer(ctx, f0, f1)) {
+			ev.version = ctx_mta_version(ctx);
+			ng.told = 1;
+			ng.mta_steps = ctx_mta_steps(ctx);
+			ng.told_version = ctx_answer_version(ctx);
+			ng.told_steps = ctx_answer_steps(ng.mta_steps,
+			    ng.asked_steps);
+		} else if (atomic_exchange(&warned_offer, 1) == 0)
+			log_warn("libmilter's context does not hold the MTA's "
+			    "offer (actions 0x%lx, steps 0x%lx; libmilter "
+			    "passed 0x%lx, 0x%lx): negotiations are reported "
+			    "as libmilter passed them, without the MTA's "
+			    "version", ctx_mta_actions(ctx),
+			    ctx_mta_steps(ctx), f0, f1);
 	}
 	emit(ctx, s, &ev);
 	return serve_leave(SMFIS_CONTINUE);

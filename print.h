@@ -63,7 +63,12 @@ struct negotiation {
 	unsigned long	asked_actions;
 	unsigned long	asked_steps;
 	unsigned long	missing_actions;	/* asked for, not offered */
-	int		told;		/* 0: what the MTA was told unknown */
+	/*
+	 * The MTA's own steps, read in libmilter's context, and with them
+	 * what the MTA was told; 0: unknown (its actions are the offered).
+	 */
+	int		told;
+	unsigned long	mta_steps;	/* if told */
 	int		told_version;	/* if told */
 	unsigned long	told_steps;	/* if told */
 };

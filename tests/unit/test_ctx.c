@@ -190,6 +190,47 @@ test_ctx_agrees_with_libmilter(void **state)
 }
 
 /*
+ * The MTA's offer is read only where it is what libmilter passed the
+ * negotiate callback: the MTA's actions, and its steps with the no-reply
+ * steps libmilter emulates.
+ */
+static void
+test_ctx_check_offer(void **state)
+{
+	struct fake	*f = new_fake();
+	SMFICTX		*ctx = ctx_of(f);
+
+	(void)state;
+	/* Postfix at milter_protocol = 2. */
+	f->u.head.ctx_mta_prot_vers = 2;
+	f->u.head.ctx_mta_aflags = SMFI_CURR_ACTS;
+	f->u.head.ctx_mta_pflags = SMFI_V2_PROT;
+	assert_int_equal(ctx_check_offer(ctx, SMFI_CURR_ACTS,
+	    SMFI_V2_PROT | CTX_NR_EMULATED), 1);
+	/* An MTA that offers some of them itself. */
+	f->u.head.ctx_mta_pflags = SMFI_V2_PROT | SMFIP_NR_HDR;
+	assert_int_equal(ctx_check_offer(ctx, SMFI_CURR_ACTS,
+	    SMFI_V2_PROT | CTX_NR_EMULATED), 1);
+	/* Other actions, other steps, steps without the emulated ones. */
+	assert_int_equal(ctx_check_offer(ctx, SMFI_V2_ACTS,
+	    SMFI_V2_PROT | CTX_NR_EMULATED), 0);
+	assert_int_equal(ctx_check_offer(ctx, SMFI_CURR_ACTS,
+	    SMFI_CURR_PROT), 0);
+	assert_int_equal(ctx_check_offer(ctx, SMFI_CURR_ACTS,
+	    SMFI_V2_PROT | SMFIP_NR_HDR), 0);
+	/*
+	 * A libmilter with the fields after the private data in another
+	 * order: ctx_check() cannot tell, this can.
+	 */
+	f->u.head.ctx_mta_pflags = SMFI_CURR_ACTS;
+	f->u.head.ctx_mta_aflags = SMFI_V2_PROT;
+	assert_int_equal(ctx_check(ctx, &f->priv, TIMEOUT), 1);
+	assert_int_equal(ctx_check_offer(ctx, SMFI_CURR_ACTS,
+	    SMFI_V2_PROT | CTX_NR_EMULATED), 0);
+	free_fake(f);
+}
+
+/*
  * What libmilter tells the MTA: the no-reply steps it emulates only if
  * the MTA has them, NODATA and NOUNKNOWN likewise, never its own bits.
  */
@@ -404,6 +445,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ctx_agrees_with_libmilter),
 		cmocka_unit_test(test_ctx_other_layout_fails),
+		cmocka_unit_test(test_ctx_check_offer),
 		cmocka_unit_test(test_ctx_answer_steps),
 		cmocka_unit_test(test_macros_each_stage_its_own),
 		cmocka_unit_test(test_macros_odd_packet),

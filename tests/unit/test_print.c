@@ -1120,6 +1120,7 @@ test_print_event_negotiate(void **state)
 	ng.asked_steps = SMFIP_NR_HDR | SMFIP_RCPT_REJ;
 	ng.missing_actions = 0;
 	ng.told = 0;
+	ng.mta_steps = 0;
 	ng.told_version = 0;
 	ng.told_steps = 0;
 	ev.negotiation = &ng;
@@ -1160,6 +1161,7 @@ test_print_event_negotiate_told(void **state)
 	ng.asked_steps = SMFIP_NR_HDR | SMFIP_RCPT_REJ;
 	ng.missing_actions = 0;
 	ng.told = 1;
+	ng.mta_steps = SMFIP_RCPT_REJ;
 	ng.told_version = 6;
 	ng.told_steps = SMFIP_RCPT_REJ;
 	ev.negotiation = &ng;
@@ -1794,7 +1796,7 @@ static void
 test_print_event_version(void **state)
 {
 	static const struct negotiation	 ng = { 0x1ff, 0x1fffff, 0, 0, 0, 0, 0,
-	    0 };
+	    0, 0 };
 	struct event			 ev = base_event(STAGE_NEGOTIATE);
 	struct fixture			*f = *state;
 
