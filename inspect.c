@@ -47,6 +47,8 @@
 #define NR_ALL	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | \
 		SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | \
 		SMFIP_NR_EOH | SMFIP_NR_BODY)
+/* Those of the message's content, which eom always follows. */
+#define NR_CONTENT	(SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 
 static void	version(void);
 static void	started(void);
@@ -80,7 +82,7 @@ static sfsistat	cb_unknown(SMFICTX *, const char *);
 static struct options	 opts;
 static char		*symlists[MACROS_STAGES];	/* --request-macros */
 static pthread_key_t	 buf_key;	/* each thread formats in its own */
-static int		 ask_noreply;	/* negotiate SMFIP_NR_* */
+static unsigned long	 noreply_steps;	/* the SMFIP_NR_* to ask for */
 static int		 quickack;	/* over TCP: if ACKs can be hurried */
 static struct owned	 sockfile = { -1, NULL, NULL, 0, 0 };	/* unix */
 static struct owned	 pidfile = { -1, NULL, NULL, 0, 0 };
@@ -305,10 +307,22 @@ setup_shared(void)
 	/*
 	 * Replies cost round trips.  Over TCP, going without them is only
 	 * cheaper if the kernel acknowledges the MTA's commands at once
-	 * (see quiet_continue() in probe.c).
+	 * (see quiet_continue() in probe.c).  On a unix socket libmilter
+	 * takes a peer that hung up for an error and drops what it has not
+	 * read yet, and an MTA that awaits no reply may hold its commands
+	 * until it awaits one or hangs up (Postfix writes them then): the
+	 * envelope of a session without a message would be lost.  The
+	 * content stages are safe there, as eom, which awaits its reply,
+	 * always follows them.
 	 */
-	ask_noreply = opts.noreply != NOREPLY_NO;
-	quickack = ask_noreply && opts.where.family != AF_UNIX;
+	if (opts.noreply == NOREPLY_NO)
+		noreply_steps = 0;
+	else if (opts.noreply == NOREPLY_AUTO &&
+	    opts.where.family == AF_UNIX)
+		noreply_steps = NR_CONTENT;
+	else
+		noreply_steps = NR_ALL;
+	quickack = noreply_steps != 0 && opts.where.family != AF_UNIX;
 	return 0;
 }
 
@@ -509,9 +523,9 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		log_warn("cannot find the MTA's socket in libmilter's context: "
 		    "%s", opts.noreply == NOREPLY_YES ? "its commands may wait "
 		    "for delayed ACKs" : "every stage gets a reply");
-	if (s != NULL && ask_noreply && (s->mta_fd != -1 || !quickack ||
-	    opts.noreply == NOREPLY_YES))
-		ng.asked_steps |= f1 & NR_ALL;
+	if (s != NULL && noreply_steps != 0 && (s->mta_fd != -1 ||
+	    !quickack || opts.noreply == NOREPLY_YES))
+		ng.asked_steps |= f1 & noreply_steps;
 	probe_negotiate(&ng, s);
 	if (s != NULL) {
 		s->rcpt_rej = (ng.asked_steps & SMFIP_RCPT_REJ) != 0;

@@ -5,7 +5,7 @@
 # usage: tests/e2e/protocol.sh
 #
 # A private Postfix passes one message to two inspects that ask for no
-# reply at every stage but eom (--no-reply auto): one on a unix socket
+# reply at every stage but eom (--no-reply yes): one on a unix socket
 # (JSON report), one over inet (text).  libmilter does not pass the
 # no-reply steps on to an MTA that lacks them, and answers those stages
 # itself, so the reports must say that Postfix was answered no such step
@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 inspect=$(cd "$here/../.." && pwd)/inspect
 
-PROTOCOLS="2 4"
+PROTOCOLS=(2 4)
 NR_ALL=0xff080		# the no-reply steps inspect asks for (SMFIP_NR_*)
 
 passed=0
@@ -64,7 +64,7 @@ teardown() {
 # unix socket to group postfix as it is made (as run.sh does).
 start_inspect() {
 	(umask 0007 && exec "$inspect" -s "$2" --format "$3" \
-	    --no-reply auto >"$work/$1.out" 2>"$work/$1.err") &
+	    --no-reply yes >"$work/$1.out" 2>"$work/$1.err") &
 	pids+=("$!")
 }
 
@@ -78,7 +78,7 @@ setup() {
 	chmod 2750 "$work/milter"
 	socket=$work/milter/inspect.sock
 	pick_port milter_text || return 1
-	for p in $PROTOCOLS; do
+	for p in "${PROTOCOLS[@]}"; do
 		pick_port "smtpd[$p]" || return 1
 		# smtpd -v logs what the milters answered Postfix.
 		lines+="127.0.0.1:${smtpd[$p]} inet n - n - - smtpd -v
@@ -99,7 +99,7 @@ setup() {
 		return 1
 	fi
 	postfix_start "$work" "$work/master.out"
-	for p in $PROTOCOLS; do
+	for p in "${PROTOCOLS[@]}"; do
 		if ! wait_until 5 listening "$master_pid" "${smtpd[$p]}"; then
 			fail "setup: Postfix's smtpd is not listening"
 			return 1
@@ -188,7 +188,7 @@ not_grep() {
 }
 
 main() {
-	local p rc out
+	local p rc out n
 
 	require
 	if [ -z "${INSPECT_E2E_NETNS:-}" ]; then
@@ -202,7 +202,7 @@ main() {
 		summary
 		exit 1
 	fi
-	for p in $PROTOCOLS; do
+	for p in "${PROTOCOLS[@]}"; do
 		swaks --server 127.0.0.1 --port "${smtpd[$p]}" --timeout 10 \
 		    --helo "v$p.example.org" --from a@example.org \
 		    --to b@example.com >"$work/swaks$p.out" 2>&1
@@ -211,12 +211,12 @@ main() {
 		    grep -q '^<-  250 .*queued as ' "$work/swaks$p.out"
 		[ "$rc" -eq 0 ] || sed 's/^/# /' "$work/swaks$p.out"
 	done
-	n=$(echo $PROTOCOLS | wc -w)
+	n=${#PROTOCOLS[@]}
 	check "inspect (unix) reported $n sessions closed" \
 	    wait_until 10 closes "$work/unix.out" "$n"
 	check "inspect (inet) reported $n sessions closed" \
 	    wait_until 10 closes "$work/inet.out" "$n"
-	for p in $PROTOCOLS; do
+	for p in "${PROTOCOLS[@]}"; do
 		out=$(check_json "$p" 2>&1)
 		relay "$out"
 		check_text "$p"

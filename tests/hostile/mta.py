@@ -23,8 +23,10 @@ MAX_DATA = 65535		# MILTER_MAX_DATA_SIZE: data bytes of a packet
 ALL_ACTIONS = 0x1FF		# SMFI_CURR_ACTS
 ALL_STEPS = 0x1FFFFF		# SMFI_CURR_PROT
 FAKE_NR = 0xFF080		# the no-reply steps libmilter fakes itself
-# Whether inspect asks for no-reply steps (--no-reply; run.sh says).
-INSPECT_NOREPLY = os.environ.get("INSPECT_NOREPLY", "yes") == "yes"
+# The no-reply steps inspect asks for (--no-reply; run.sh says): all,
+# none, or those of the content (--no-reply auto on a unix socket).
+INSPECT_NOREPLY = {"yes": FAKE_NR, "no": 0, "content": 0xC0080}[
+    os.environ.get("INSPECT_NOREPLY", "yes")]
 HDR_LEADSPC, RCPT_REJ = 0x100000, 0x800
 INTERNAL = 0x70000000		# SMFI_INTERNAL
 # The no-reply step of each command (SMFIP_NR_*): a milter that asked for
@@ -301,9 +303,10 @@ class Session:
         if check_answer:
             fields["answered"] = self.answer[1:]
             del fields["asked"]
-            if INSPECT_NOREPLY and FAKE_NR & ~mine:
+            withheld = INSPECT_NOREPLY & ~mine
+            if withheld:
                 fields["asked"] = (self.answer[1],
-                                   self.answer[2] | (FAKE_NR & ~mine))
+                                   self.answer[2] | withheld)
             if self.answer[0] != version:
                 fields["answered_version"] = self.answer[0]
         self.event("negotiate", version=version,

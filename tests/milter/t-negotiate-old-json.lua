@@ -1,4 +1,4 @@
--- inspect-args: --no-reply auto --format json
+-- inspect-args: --no-reply yes --format json
 -- check: check-json.py
 -- t-negotiate-old in JSON: "answered" is what libmilter told the MTA,
 -- "asked" what inspect asked libmilter for, there only where the two

@@ -1,7 +1,7 @@
--- inspect-args: --no-reply auto
+-- inspect-args: --no-reply yes
 -- What the MTA was told, for MTAs of another milter protocol version.
--- On a unix socket inspect asks libmilter for no reply at every stage
--- but eom (--no-reply auto).  Session 1 is an MTA of version 2 (Postfix
+-- inspect asks libmilter for no reply at every stage but eom
+-- (--no-reply yes).  Session 1 is an MTA of version 2 (Postfix
 -- with milter_protocol = 2, Sendmail before 8.14), which knows no
 -- no-reply steps: libmilter withholds them from its answer, so that the
 -- wire says none (the steps below check it, and that libmilter answers
