@@ -185,6 +185,7 @@ e2e-check: inspect
 	$(AS_ROOT) tests/e2e/run.sh
 	$(AS_ROOT) tests/e2e/probe.sh
 	$(AS_ROOT) tests/e2e/record.sh
+	$(AS_ROOT) tests/e2e/protocol.sh
 
 # A private Sendmail, unpacked by tests/install-deps.sh (or fetched then).
 sendmail-check: inspect

@@ -42,6 +42,15 @@ ctx_mta_version(SMFICTX *ctx)
 	return v;
 }
 
+int
+ctx_answer_version(SMFICTX *ctx)
+{
+	int	 v;
+
+	CTX_READ(ctx, ctx_prot_vers2mta, v);
+	return v;
+}
+
 unsigned long
 ctx_mta_actions(SMFICTX *ctx)
 {
@@ -58,6 +67,21 @@ ctx_mta_steps(SMFICTX *ctx)
 
 	CTX_READ(ctx, ctx_mta_pflags, f);
 	return f;
+}
+
+int
+ctx_check_offer(SMFICTX *ctx, unsigned long f0, unsigned long f1)
+{
+	return ctx_mta_actions(ctx) == f0 &&
+	    (ctx_mta_steps(ctx) | CTX_NR_EMULATED) == f1;
+}
+
+unsigned long
+ctx_answer_steps(unsigned long mta_steps, unsigned long steps)
+{
+	steps &= ~(CTX_NR_EMULATED & ~mta_steps);
+	steps &= ~((SMFIP_NODATA | SMFIP_NOUNKNOWN) & ~mta_steps);
+	return steps & ~SMFI_INTERNAL;
 }
 
 char **

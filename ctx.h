@@ -30,9 +30,16 @@ enum ctx_slot {
  * reads, as libmilter/libmilter.h declares it from Sendmail 8.14 to 8.18
  * (Debian 12: 8.17.1.9).  Fields of the worker pool and the thread
  * monitor come after these and do not move them.  The struct is private
- * to libmilter, so nothing here is trusted before ctx_check() has said
- * that the context really is laid out so.  Declared here for ctx.c and
- * its unit test only.
+ * to libmilter, and checked in parts, each before it is relied on:
+ * ctx_check() compares the two fields inspect set itself, ctx_timeout
+ * and ctx_privdata, and the fields between them are taken to be in
+ * place if those two are; the macro slots are compared with what
+ * smfi_getsymval() finds (ctx_check_macros()); the MTA's offer, after
+ * ctx_privdata, with what libmilter passed the negotiate callback
+ * (ctx_check_offer()), and the MTA's version just before it is taken to
+ * be in place if the offer is; the socket is used only if it is
+ * connected on inspect's port (session_socket()).  Declared here for
+ * ctx.c and its unit test only.
  */
 struct ctx_layout {
 	pthread_t	 ctx_id;
@@ -76,16 +83,55 @@ int	ctx_check_macros(SMFICTX *ctx);
 /* The descriptor of the MTA's connection, unchecked.  After ctx_check(). */
 int	ctx_socket(SMFICTX *ctx);
 
-/* The protocol version the MTA gave in negotiation.  After ctx_check(). */
+/*
+ * The protocol version the MTA gave in negotiation.  After
+ * ctx_check_offer().
+ */
 int	ctx_mta_version(SMFICTX *ctx);
+
+/*
+ * The protocol version libmilter answers the MTA with: the MTA's, or
+ * libmilter's own if that is older.  Set before the negotiate callback.
+ * After ctx_check_offer().
+ */
+int	ctx_answer_version(SMFICTX *ctx);
 
 /*
  * The actions and the protocol steps the MTA itself offered: the
  * negotiate callback sees libmilter's emulated no-reply bits added to
- * the steps.  After ctx_check().
+ * the steps.  Read as they are: ctx_check_offer() tells whether they
+ * are the MTA's.  After ctx_check().
  */
 unsigned long ctx_mta_actions(SMFICTX *ctx);
 unsigned long ctx_mta_steps(SMFICTX *ctx);
+
+/*
+ * The no-reply steps libmilter offers the negotiate callback whatever
+ * the MTA offered: it emulates them for an MTA that lacks them.
+ */
+#define CTX_NR_EMULATED	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | \
+		SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | \
+		SMFIP_NR_EOH | SMFIP_NR_BODY)
+
+/*
+ * Whether the MTA's offer in ctx is what libmilter passed the negotiate
+ * callback: actions f0, and steps f1 with the emulated no-reply steps
+ * (libmilter's st_optionneg() passes the MTA's own steps and those).
+ * Returns 1 if so, 0 if not.  After ctx_check(), in the negotiate
+ * callback.
+ */
+int	ctx_check_offer(SMFICTX *ctx, unsigned long f0, unsigned long f1);
+
+/*
+ * The steps libmilter tells an MTA that offered mta_steps (its own, as
+ * ctx_mta_steps() gives them) when the negotiate callback asks for
+ * steps, as libmilter's st_optionneg() works them out: less the
+ * emulated no-reply steps the MTA lacks (libmilter answers those stages
+ * with continue itself), SMFIP_NODATA and SMFIP_NOUNKNOWN if the MTA
+ * lacks them, and the bits libmilter keeps to itself (SMFI_INTERNAL).
+ * Reads no context.
+ */
+unsigned long ctx_answer_steps(unsigned long mta_steps, unsigned long steps);
 
 /*
  * The macros of slot: name, value, name, value, ..., NULL, names as the

@@ -49,6 +49,8 @@
 #define NR_ALL	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | \
 		SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | \
 		SMFIP_NR_EOH | SMFIP_NR_BODY)
+/* Those of the message's content, which eom always follows. */
+#define NR_CONTENT	(SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 
 static void	version(void);
 static void	started(void);
@@ -84,7 +86,7 @@ static sfsistat	cb_unknown(SMFICTX *, const char *);
 static struct options	 opts;
 static char		*symlists[MACROS_STAGES];	/* --request-macros */
 static pthread_key_t	 buf_key;	/* each thread formats in its own */
-static int		 ask_noreply;	/* negotiate SMFIP_NR_* */
+static unsigned long	 noreply_steps;	/* the SMFIP_NR_* to ask for */
 static int		 quickack;	/* over TCP: if ACKs can be hurried */
 static struct owned	 sockfile = { -1, NULL, NULL, 0, 0 };	/* unix */
 static struct owned	 pidfile = { -1, NULL, NULL, 0, 0 };
@@ -96,6 +98,7 @@ static time_t		 timeout;	/* libmilter's, as set */
 
 static atomic_int	 warned_symlist;
 static atomic_int	 warned_socket;
+static atomic_int	 warned_offer;
 
 /* libmilter wants writable strings. */
 static char		 filter_name[] = "inspect";
@@ -309,10 +312,22 @@ setup_shared(void)
 	/*
 	 * Replies cost round trips.  Over TCP, going without them is only
 	 * cheaper if the kernel acknowledges the MTA's commands at once
-	 * (see quiet_continue() in probe.c).
+	 * (see quiet_continue() in probe.c).  On a unix socket libmilter
+	 * takes a peer that hung up for an error and drops what it has not
+	 * read yet, and an MTA that awaits no reply may hold its commands
+	 * until it awaits one or hangs up (Postfix writes them then): the
+	 * envelope of a session without a message would be lost.  The
+	 * content stages are safe there, as eom, which awaits its reply,
+	 * always follows them.
 	 */
-	ask_noreply = opts.noreply != NOREPLY_NO;
-	quickack = ask_noreply && opts.where.family != AF_UNIX;
+	if (opts.noreply == NOREPLY_NO)
+		noreply_steps = 0;
+	else if (opts.noreply == NOREPLY_AUTO &&
+	    opts.where.family == AF_UNIX)
+		noreply_steps = NR_CONTENT;
+	else
+		noreply_steps = NR_ALL;
+	quickack = noreply_steps != 0 && opts.where.family != AF_UNIX;
 	return 0;
 }
 
@@ -457,7 +472,7 @@ emit(SMFICTX *ctx, struct session *s, struct event *ev)
 	    (opts.summary && summary_event(&s->summary, ev, out,
 	    opts.format, opts.colored) == -1))
 		goto nomem;
-	record_event(&s->record, ev, s->layout_ok ? ctx : NULL);
+	record_event(&s->record, ev);
 	output_event(out->data, out->len);
 	return;
 nomem:
@@ -478,7 +493,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	struct session		*s;
-	struct negotiation	 ng = { 0, 0, 0, 0, 0 };
+	struct negotiation	 ng = { 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 	struct event		 ev = { .stage = STAGE_NEGOTIATE };
 
 	(void)f2;
@@ -494,10 +509,10 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	s = session_get(ctx);
 	ng.offered_actions = f0;
 	ng.offered_steps = f1;
-	ng.answered_actions = 0;
-	ng.answered_steps = f1 & (SMFIP_HDR_LEADSPC | SMFIP_RCPT_REJ);
+	ng.asked_actions = 0;
+	ng.asked_steps = f1 & (SMFIP_HDR_LEADSPC | SMFIP_RCPT_REJ);
 	if (opts.request_macros && (f0 & SMFIF_SETSYMLIST)) {
-		ng.answered_actions |= SMFIF_SETSYMLIST;
+		ng.asked_actions |= SMFIF_SETSYMLIST;
 		if (macros_request(ctx, symlists) == -1)
 			log_err("libmilter refused a list of macros to "
 			    "request");
@@ -511,20 +526,40 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		log_warn("cannot find the MTA's socket in libmilter's context: "
 		    "%s", opts.noreply == NOREPLY_YES ? "its commands may wait "
 		    "for delayed ACKs" : "every stage gets a reply");
-	if (s != NULL && ask_noreply && (s->mta_fd != -1 || !quickack ||
-	    opts.noreply == NOREPLY_YES))
-		ng.answered_steps |= f1 & NR_ALL;
+	if (s != NULL && noreply_steps != 0 && (s->mta_fd != -1 ||
+	    !quickack || opts.noreply == NOREPLY_YES))
+		ng.asked_steps |= f1 & noreply_steps;
 	probe_negotiate(&ng, s);
 	if (s != NULL) {
-		s->rcpt_rej = (ng.answered_steps & SMFIP_RCPT_REJ) != 0;
-		s->nr_steps = ng.answered_steps & NR_ALL;
+		s->rcpt_rej = (ng.asked_steps & SMFIP_RCPT_REJ) != 0;
+		s->nr_steps = ng.asked_steps & NR_ALL;
 	}
-	*pf0 = ng.answered_actions;
-	*pf1 = ng.answered_steps;
+	*pf0 = ng.asked_actions;
+	*pf1 = ng.asked_steps;
 	*pf2 = *pf3 = 0;
 	ev.negotiation = &ng;
-	if (s != NULL && s->layout_ok)
-		ev.version = ctx_mta_version(ctx);
+	/*
+	 * What the MTA is told is worked out from its own offer, which only
+	 * the context holds, and is read there only if it is what libmilter
+	 * passed this callback; without it, the report shows what libmilter
+	 * passed and what inspect asked for.
+	 */
+	if (s != NULL && s->layout_ok) {
+		if (ctx_check_offer(ctx, f0, f1)) {
+			ev.version = ctx_mta_version(ctx);
+			ng.told = 1;
+			ng.mta_steps = ctx_mta_steps(ctx);
+			ng.told_version = ctx_answer_version(ctx);
+			ng.told_steps = ctx_answer_steps(ng.mta_steps,
+			    ng.asked_steps);
+		} else if (atomic_exchange(&warned_offer, 1) == 0)
+			log_warn("libmilter's context does not hold the MTA's "
+			    "offer (actions 0x%lx, steps 0x%lx; libmilter "
+			    "passed 0x%lx, 0x%lx): negotiations are reported "
+			    "as libmilter passed them, without the MTA's "
+			    "version", ctx_mta_actions(ctx),
+			    ctx_mta_steps(ctx), f0, f1);
+	}
 	emit(ctx, s, &ev);
 	return serve_gate_leave(SMFIS_CONTINUE);
 }

@@ -23,7 +23,7 @@
 
 /* When to tell the MTA that stages get no reply (SMFIP_NR_*). */
 enum noreply {
-	NOREPLY_AUTO,		/* unix sockets; TCP if ACKs can be hurried */
+	NOREPLY_AUTO,	/* TCP if ACKs can be hurried; unix: the content's */
 	NOREPLY_YES,
 	NOREPLY_NO
 };

@@ -616,7 +616,7 @@ print_text(struct buf *out, const struct palette *pal,
 {
 	const struct negotiation *ng = ev->negotiation;
 	struct buf	 addr = { NULL, 0, 0 };
-	char		 prefix[TEXT_PREFIX_MAX], num[32];
+	char		 prefix[TEXT_PREFIX_MAX], num[48];
 	size_t		 i;
 	int		 rc = -1;
 
@@ -637,11 +637,22 @@ print_text(struct buf *out, const struct palette *pal,
 		if (text_flags(out, prefix, "offered actions", 0,
 		    ng->offered_actions) == -1 ||
 		    text_flags(out, prefix, "offered steps", 1,
-		    ng->offered_steps) == -1 ||
-		    text_flags(out, prefix, "answered actions", 0,
-		    ng->answered_actions) == -1 ||
+		    ng->offered_steps) == -1)
+			return -1;
+		if (ng->told && ng->told_version != ev->version) {
+			snprintf(num, sizeof num, "  answered version: %d\n",
+			    ng->told_version);
+			if (buf_puts(out, prefix) == -1 ||
+			    buf_puts(out, num) == -1)
+				return -1;
+		}
+		if (text_flags(out, prefix, "answered actions", 0,
+		    ng->asked_actions) == -1 ||
 		    text_flags(out, prefix, "answered steps", 1,
-		    ng->answered_steps) == -1 || (ng->missing_actions != 0 &&
+		    ng->told ? ng->told_steps : ng->asked_steps) == -1 ||
+		    (ng->told && ng->told_steps != ng->asked_steps &&
+		    text_flags(out, prefix, "asked steps", 1,
+		    ng->asked_steps) == -1) || (ng->missing_actions != 0 &&
 		    text_flags(out, prefix, "missing actions", 0,
 		    ng->missing_actions) == -1))
 			return -1;
@@ -881,12 +892,22 @@ print_json(struct buf *out, const struct event *ev)
 			if (buf_puts(out, num) == -1)
 				return -1;
 		}
+		if (ng->told && ng->told_version != ev->version) {
+			snprintf(num, sizeof num, ",\"answered_version\":%d",
+			    ng->told_version);
+			if (buf_puts(out, num) == -1)
+				return -1;
+		}
 		if (buf_puts(out, ",\"offered\":") == -1 ||
 		    json_flags(out, ng->offered_actions,
 		    ng->offered_steps) == -1 ||
 		    buf_puts(out, ",\"answered\":") == -1 ||
-		    json_flags(out, ng->answered_actions,
-		    ng->answered_steps) == -1)
+		    json_flags(out, ng->asked_actions,
+		    ng->told ? ng->told_steps : ng->asked_steps) == -1 ||
+		    (ng->told && ng->told_steps != ng->asked_steps &&
+		    (buf_puts(out, ",\"asked\":") == -1 ||
+		    json_flags(out, ng->asked_actions,
+		    ng->asked_steps) == -1)))
 			return -1;
 		snprintf(num, sizeof num, ",\"missing_actions\":%lu",
 		    ng->missing_actions);

@@ -50,13 +50,27 @@ struct visible {
 	enum stage	 stage;
 };
 
-/* The negotiation flags: what the MTA offered and what inspect answered. */
+/*
+ * The negotiation flags: what the MTA offered, as libmilter passed it on,
+ * what inspect asked libmilter for, and what libmilter told the MTA,
+ * which can differ: the actions asked for are told as they are, but an
+ * MTA of an older protocol gets fewer steps, and a newer one libmilter's
+ * version.
+ */
 struct negotiation {
 	unsigned long	offered_actions;
 	unsigned long	offered_steps;
-	unsigned long	answered_actions;
-	unsigned long	answered_steps;
+	unsigned long	asked_actions;
+	unsigned long	asked_steps;
 	unsigned long	missing_actions;	/* asked for, not offered */
+	/*
+	 * The MTA's own steps, read in libmilter's context, and with them
+	 * what the MTA was told; 0: unknown (its actions are the offered).
+	 */
+	int		told;
+	unsigned long	mta_steps;	/* if told */
+	int		told_version;	/* if told */
+	unsigned long	told_steps;	/* if told */
 };
 
 /* A change inspect made at eom, when probing. */

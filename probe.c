@@ -615,7 +615,7 @@ probe_negotiate(struct negotiation *ng, struct session *s)
 	unsigned long	 want = probe_actions(probe);
 	int		 st;
 
-	ng->answered_actions |= want & ng->offered_actions;
+	ng->asked_actions |= want & ng->offered_actions;
 	ng->missing_actions = want & ~ng->offered_actions;
 	if (ng->missing_actions != 0 &&
 	    atomic_exchange(&warned_actions, 1) == 0)
@@ -624,13 +624,13 @@ probe_negotiate(struct negotiation *ng, struct session *s)
 		    ng->missing_actions);
 	for (st = 0; st < STAGE_MAX; st++)
 		if (probed & (1u << st))
-			ng->answered_steps &= ~nr_bits[st];
+			ng->asked_steps &= ~nr_bits[st];
 	if ((probed & (1u << STAGE_BODY)) &&
 	    (ng->offered_steps & SMFIP_SKIP))
-		ng->answered_steps |= SMFIP_SKIP;
+		ng->asked_steps |= SMFIP_SKIP;
 	if (s != NULL) {
-		s->actions = ng->answered_actions;
-		s->steps = ng->answered_steps;
+		s->actions = ng->asked_actions;
+		s->steps = ng->asked_steps;
 	}
 }
 

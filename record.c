@@ -24,7 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctx.h"
 #include "ids.h"
 #include "log.h"
 #include "record.h"
@@ -127,8 +126,8 @@ static const char prelude[] =
 static int	 put(struct buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	 begin(struct record *, const struct event *);
-static int	 add_event(struct record *, const struct event *, SMFICTX *);
-static int	 negotiate(struct record *, const struct event *, SMFICTX *);
+static int	 add_event(struct record *, const struct event *);
+static int	 negotiate(struct record *, const struct event *);
 static int	 macros(struct record *, const struct event *);
 static int	 connect_step(struct record *, const struct event *);
 static int	 args_step(struct record *, const struct event *);
@@ -212,7 +211,7 @@ record_setup(const char *dir, const struct ids *ids)
 }
 
 void
-record_event(struct record *r, const struct event *ev, SMFICTX *ctx)
+record_event(struct record *r, const struct event *ev)
 {
 	if (dir_fd == -1 || r->failed)
 		return;
@@ -223,7 +222,7 @@ record_event(struct record *r, const struct event *ev, SMFICTX *ctx)
 	if (r->stopped) {
 		if (ev->stage != STAGE_CLOSE)
 			r->dropped++;
-	} else if (add_event(r, ev, ctx) == -1) {
+	} else if (add_event(r, ev) == -1) {
 		failed(r, "out of memory", ENOMEM);
 		return;
 	}
@@ -350,13 +349,13 @@ begin(struct record *r, const struct event *ev)
 
 /* ev as the steps that replay it. */
 static int
-add_event(struct record *r, const struct event *ev, SMFICTX *ctx)
+add_event(struct record *r, const struct event *ev)
 {
 	if (ev->stage != STAGE_NEGOTIATE && macros(r, ev) == -1)
 		return -1;
 	switch (ev->stage) {
 	case STAGE_NEGOTIATE:
-		return negotiate(r, ev, ctx);
+		return negotiate(r, ev);
 	case STAGE_CONNECT:
 		return connect_step(r, ev);
 	case STAGE_HELO:
@@ -387,31 +386,27 @@ add_event(struct record *r, const struct event *ev, SMFICTX *ctx)
  * The MTA's own version, actions and steps: what the negotiate callback
  * was offered has libmilter's emulated no-reply bits added, and a milter
  * offered those by miltertest would take replies away the MTA gave.
- * Without the context, what the callback was offered is all there is.
+ * Where libmilter's context did not give the MTA's own steps (ng->told),
+ * what the callback was offered is all there is.
  */
 static int
-negotiate(struct record *r, const struct event *ev, SMFICTX *ctx)
+negotiate(struct record *r, const struct event *ev)
 {
 	const struct negotiation	*ng = ev->negotiation;
-	unsigned long			 actions, steps;
+	unsigned long			 steps;
 	int				 version;
 
 	if (ng == NULL)
 		return 0;
 	r->negotiated = 1;
-	r->leadspc = (ng->answered_steps & SMFIP_HDR_LEADSPC) != 0;
+	r->leadspc = (ng->asked_steps & SMFIP_HDR_LEADSPC) != 0;
 	version = ev->version > 0 ? ev->version : SMFI_PROT_VERSION;
-	actions = ng->offered_actions;
-	steps = ng->offered_steps;
-	if (ctx != NULL) {
-		version = ctx_mta_version(ctx);
-		actions = ctx_mta_actions(ctx);
-		steps = ctx_mta_steps(ctx);
-	} else if (put(&r->steps, "-- the MTA's own steps unknown: "
+	steps = ng->told ? ng->mta_steps : ng->offered_steps;
+	if (!ng->told && put(&r->steps, "-- the MTA's own steps unknown: "
 	    "libmilter's emulated ones included\n") == -1)
 		return -1;
 	return put(&r->steps, "call(\"negotiate\", %d, 0x%lx, 0x%lx)\n",
-	    version, steps, actions);
+	    version, steps, ng->offered_actions);
 }
 
 /*

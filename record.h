@@ -52,15 +52,12 @@ struct record {
 int	record_setup(const char *dir, const struct ids *ids);
 
 /*
- * Add ev, stamped, to r, and write r's script at close.  ctx is the
- * session's libmilter context if it checked out (ctx_check()), else
- * NULL: at negotiate it gives the MTA's own flags.  Does nothing if
+ * Add ev, stamped, to r, and write r's script at close.  Does nothing if
  * record_setup() was not given a directory.  A failure is logged (once
  * until recording works again) and costs the session its script, never
  * its mail.
  */
-void	record_event(struct record *r, const struct event *ev,
-	    SMFICTX *ctx);
+void	record_event(struct record *r, const struct event *ev);
 
 /* Release what r holds, without writing it, and make it empty. */
 void	record_free(struct record *r);

@@ -2,8 +2,9 @@
 # End-to-end test: a private Postfix on loopback passes real mail through
 # inspect, once over inet and once over a unix socket, and inspect's report
 # must show what Postfix really sent: stages, arguments, each stage's own
-# macros, headers and body bytes; then once more over inet with inspect
-# asking for every macro (--request-macros).
+# macros, headers and body bytes, also of clients that leave in the middle
+# of a transaction (unix); then once more over inet with inspect asking
+# for every macro (--request-macros).
 #
 # usage: tests/e2e/run.sh [--save-sample FILE]
 #   --save-sample FILE  also write inspect's text report of the swaks
@@ -278,6 +279,60 @@ run_no_wait() {
 	    [ "$delayed" -le "$most" ]
 }
 
+# Clients that leave in the middle of a transaction, through the smtpd
+# whose milter is inspect on a unix socket.  Postfix holds the commands it
+# awaits no reply to until it awaits one, or hangs up: then it writes them
+# all, and abort and quit, and closes at once; libmilter takes a hung-up
+# unix socket for an error and drops what it has not read.  Every session
+# must still show its whole envelope and the abort.
+run_vanish() {
+	local n=10 last out
+
+	last=$(python3 -c 'import json, sys
+print(max([json.loads(l)["session"] for l in open(sys.argv[1])] or [0]))' \
+	    "$work/unix-json.out")
+	python3 - "$smtpd_unix" "$n" <<-'EOF'
+	import socket, sys
+	port, n = int(sys.argv[1]), int(sys.argv[2])
+	def reply(s):
+	    data = b""
+	    while not data.endswith(b"\r\n") or data.split(b"\r\n")[-2][3:4] != b" ":
+	        chunk = s.recv(4096)
+	        if not chunk:
+	            break
+	        data += chunk
+	for i in range(n):
+	    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+	    reply(s)
+	    for line in (b"EHLO vanish.example.org", b"MAIL FROM:<a@example.org>",
+	                 b"RCPT TO:<b@example.com>"):
+	        s.sendall(line + b"\r\n")
+	        reply(s)
+	    s.close()
+	EOF
+	check "[unix vanish] inspect reported $n more sessions closed" \
+	    wait_until 10 closes "$work/unix-json.out" $((last + n))
+	out=$(python3 - "$work/unix-json.out" "$last" "$n" <<-'EOF'
+	import collections, json, sys
+	path, last, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+	sessions = collections.defaultdict(list)
+	for line in open(path):
+	    ev = json.loads(line)
+	    if ev["session"] > last:
+	        sessions[ev["session"]].append(ev["stage"])
+	want = "negotiate connect helo envfrom envrcpt abort close"
+	got = collections.Counter(" ".join(s) for s in sessions.values())
+	ok = len(sessions) == n and got[want] == n
+	print("%s [unix vanish] %d sessions, each %s" %
+	      ("ok" if ok else "FAIL", n, want))
+	for stages, count in got.items():
+	    if stages != want:
+	        print("  %d of %d: %s" % (count, len(sessions), stages))
+	EOF
+	)
+	relay "$out"
+}
+
 # run_pass PASS PORT REPORT: send both mails through the smtpd on PORT
 # and check inspect's JSON REPORT.
 run_pass() {
@@ -441,6 +496,7 @@ main() {
 	run_pass inet "$smtpd_inet" "$work/inet-json.out"
 	check_text_report
 	run_pass unix "$smtpd_unix" "$work/unix-json.out"
+	run_vanish
 	run_pass request "$smtpd_request" "$work/request-json.out"
 	run_no_wait
 	[ -z "$sample" ] || save_sample "$sample"

@@ -787,8 +787,9 @@ def negotiate_zero(t):
 @case("negotiate-answer-is-what-the-mta-got")
 def negotiate_answer(t):
     """An MTA without the no-reply steps (Sendmail before 8.14): the
-    report's "answered" is what inspect asked for, which is what the MTA
-    was told plus the no-reply steps libmilter fakes for it (inspect.8)."""
+    report's "answered" is what the MTA was told, and "asked" what
+    inspect asked for: that plus the no-reply steps libmilter fakes for
+    it (inspect.8)."""
     s = t.bare()
     s.negotiate(steps=NO_NR)
     start(s)

@@ -23,8 +23,10 @@ MAX_DATA = 65535		# MILTER_MAX_DATA_SIZE: data bytes of a packet
 ALL_ACTIONS = 0x1FF		# SMFI_CURR_ACTS
 ALL_STEPS = 0x1FFFFF		# SMFI_CURR_PROT
 FAKE_NR = 0xFF080		# the no-reply steps libmilter fakes itself
-# Whether inspect asks for no-reply steps (--no-reply; run.sh says).
-INSPECT_NOREPLY = os.environ.get("INSPECT_NOREPLY", "yes") == "yes"
+# The no-reply steps inspect asks for (--no-reply; run.sh says): all,
+# none, or those of the content (--no-reply auto on a unix socket).
+INSPECT_NOREPLY = {"yes": FAKE_NR, "no": 0, "content": 0xC0080}[
+    os.environ.get("INSPECT_NOREPLY", "yes")]
 HDR_LEADSPC, RCPT_REJ = 0x100000, 0x800
 INTERNAL = 0x70000000		# SMFI_INTERNAL
 # The no-reply step of each command (SMFIP_NR_*): a milter that asked for
@@ -291,18 +293,24 @@ class Session:
         self.noreply = self.answer[2] & sum(NR.values())
         # libmilter reads 0 as version 1's flags, keeps its internal bits
         # to itself, and offers the no-reply steps it can fake.
-        offered = ((steps or 0x3F) & ~INTERNAL) | FAKE_NR
-        # The report shows what inspect asked libmilter for; libmilter
-        # then drops the no-reply steps the MTA lacks (it fakes them by
-        # replying itself), and the MTA gets the rest.
-        want = ANY
+        mine = (steps or 0x3F) & ~INTERNAL
+        offered = mine | FAKE_NR
+        # The report's answer is what the MTA got.  Where libmilter
+        # dropped no-reply steps inspect asked for (the MTA lacks them;
+        # libmilter fakes them by replying itself), "asked" has them,
+        # and where libmilter's version is not the MTA's, that too.
+        fields = {"answered": ANY, "asked": ANY}
         if check_answer:
-            want = self.answer[1:]
-        if check_answer and INSPECT_NOREPLY:
-            want = (self.answer[1], self.answer[2] |
-                    (FAKE_NR & ~(steps or 0x3F)))
+            fields["answered"] = self.answer[1:]
+            del fields["asked"]
+            withheld = INSPECT_NOREPLY & ~mine
+            if withheld:
+                fields["asked"] = (self.answer[1],
+                                   self.answer[2] | withheld)
+            if self.answer[0] != version:
+                fields["answered_version"] = self.answer[0]
         self.event("negotiate", version=version,
-                   offered=(actions or 0xF, offered), answered=want)
+                   offered=(actions or 0xF, offered), **fields)
 
     def macro(self, stage, pairs, raw=None):
         """A macro packet for stage (a command byte): name, value, ...

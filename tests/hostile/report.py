@@ -15,7 +15,7 @@ import re
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
 TEXT_HEAD = re.compile(r"\[(\d+)\] ([a-z]+) (" + STAMP + r")\Z")
 TEXT_LINE = re.compile(r"\[(\d+)\]  (.*)\Z", re.S)
-TEXT_FLAGS = re.compile(r"(offered|answered) (actions|steps): "
+TEXT_FLAGS = re.compile(r"(offered|answered|asked) (actions|steps): "
                         r"0x([0-9a-f]{8})(?: [A-Za-z0-9_|]+)?\Z")
 TEXT_STRING = re.compile(r'([a-z]+|macro (?:[^"\\]|\\.)*?): "(.*)"\Z', re.S)
 QUOTED = r'"((?:[^"\\]|\\.)*)"'
@@ -150,6 +150,9 @@ def json_event(line, where):
     keys = JSON_KEYS[stage]
     if stage == "connect":
         keys = keys | ADDRESS_KEYS.get(obj.get("family"), set())
+    # Where libmilter told the MTA otherwise than inspect asked.
+    if stage == "negotiate":
+        keys = keys | ({"asked", "answered_version"} & set(obj))
     if set(obj) != {"session", "stage", "time", "macros"} | keys:
         raise Malformed("%s: keys %s" % (where, sorted(obj)))
     if not isinstance(obj["session"], int) or \
@@ -180,7 +183,13 @@ def json_event(line, where):
         if not isinstance(obj["version"], int):
             raise Malformed("%s: version" % where)
         ev["version"] = obj["version"]
-        for side in ("offered", "answered"):
+        if "answered_version" in obj:
+            if not isinstance(obj["answered_version"], int):
+                raise Malformed("%s: answered_version" % where)
+            ev["answered_version"] = obj["answered_version"]
+        for side in ("offered", "answered", "asked"):
+            if side == "asked" and side not in obj:
+                continue
             f = obj[side]
             if not isinstance(f, dict) or \
                     not isinstance(f.get("actions"), int) or \
@@ -219,13 +228,16 @@ def text_detail(ev, body, detail, where):
     m = TEXT_FLAGS.match(detail)
     if m and stage == "negotiate":
         side, kind, value = m[1], m[2], int(m[3], 16)
-        pair = list(ev.get(side, (None, None)))
+        # Text names the asked steps only: the actions are told as asked.
+        pair = list(ev.get(side, (ev.get("answered", (None,))[0]
+                                  if side == "asked" else None, None)))
         pair[0 if kind == "actions" else 1] = value
         ev[side] = tuple(pair)
         return
-    m = re.fullmatch(r"version: (\d+)", detail)
-    if m and stage == "negotiate" and "version" not in ev:
-        ev["version"] = int(m[1])
+    m = re.fullmatch(r"(answered )?version: (\d+)", detail)
+    key = "answered_version" if m and m[1] else "version"
+    if m and stage == "negotiate" and key not in ev:
+        ev[key] = int(m[2])
         return
     m = TEXT_REJECTED.match(detail)
     if m and stage == "envrcpt":

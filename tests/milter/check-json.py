@@ -9,9 +9,11 @@ the right type.  The report must be valid UTF-8; a byte that is not UTF-8
 comes as a lone surrogate \\udcXX, so s.encode("utf-8", "surrogateescape")
 gives the MTA's bytes back.  Each session begins with negotiate, ends with
 close, and its times do not go back.  The flag names agree with the flag
-bits, inspect answers only what was offered, and an envrcpt is rejected
-exactly when RCPT_REJ was answered and {rcpt_mailer} is "error", its
-rejection then the {rcpt_host} and {rcpt_addr} sent with it.  With
+bits, inspect answers only what was offered, "asked" (where libmilter
+told the MTA otherwise) has the steps answered and more, and an envrcpt
+is rejected exactly when RCPT_REJ was answered and {rcpt_mailer} is
+"error", its rejection then the {rcpt_host} and {rcpt_addr} sent with
+it.  With
 --body, the body chunks of the report, joined, are the bytes of FILE.
 
 Prints what is wrong, one line each, and exits 1 if anything is.
@@ -126,6 +128,11 @@ def check_event(where, ev):
             keys["modifications"] = list
     if "missing_actions" in ev and stage == "negotiate":
         keys.update(missing_actions=int, missing_action_flags=list)
+    # Where libmilter told the MTA other than what inspect asked for.
+    if "asked" in ev and stage == "negotiate":
+        keys["asked"] = dict
+    if "answered_version" in ev and stage == "negotiate":
+        keys["answered_version"] = int
     if set(ev) != set(keys):
         problems.append(f"{where}: keys {sorted(ev)}, expected "
                         f"{sorted(keys)}")
@@ -233,6 +240,21 @@ def check_report(lines):
             if ev["answered"]["actions"] & ~ev["offered"]["actions"] or \
                     not answered <= offered:
                 problems.append(f"{where}: answers what was not offered")
+            if "asked" in ev:
+                asked = set()
+                problems += check_flags(where + " asked", ev["asked"],
+                                        asked)
+                # libmilter withholds steps, and tells the actions.
+                if ev["asked"] == ev["answered"] or \
+                        ev["asked"]["actions"] != \
+                        ev["answered"]["actions"] or \
+                        not answered <= asked:
+                    problems.append(f"{where}: asked {ev['asked']}, "
+                                    f"answered {ev['answered']}")
+            if ev.get("answered_version", 0) in (0, ev.get("version")):
+                if "answered_version" in ev:
+                    problems.append(f"{where}: answered_version "
+                                    f"{ev['answered_version']}")
             s["steps"] = answered
         elif ev["stage"] == "envrcpt":
             want = "SMFIP_RCPT_REJ" in s["steps"] and \

@@ -153,9 +153,10 @@ run_case() {
 	    "$lua")
 	args=("${args[@]//@HERE@/$here}")
 	# The cases hang up right after their last step.  With no-reply
-	# stages (inspect's default on unix sockets) libmilter gives up on a
-	# hung-up unix socket before reading what the MTA sent last; the
-	# cases want every event, so they ask for replies unless they say.
+	# stages libmilter gives up on a hung-up unix socket before reading
+	# what the MTA sent last (inspect's default there keeps them to the
+	# content stages, which a case may end with); the cases want every
+	# event, so they ask for replies unless they say.
 	case " ${args[*]} " in
 	*" --no-reply "*) ;;
 	*) args+=(--no-reply no) ;;

@@ -1,9 +1,11 @@
 -- inspect-args: --no-reply auto
--- On a unix socket inspect tells the MTA by default that no stage but eom
--- gets a reply (SMFIP_NR_*), which saves the MTA a round trip per stage:
--- the answered steps show the NR bits, no reply comes to those stages
--- (lib.lua checks that), and every stage is still reported, since the
--- message ends with eom, which does get its reply.
+-- On a unix socket inspect tells the MTA by default that the content
+-- stages (header, eoh, body) get no reply (SMFIP_NR_*), which saves the
+-- MTA a round trip each, and keeps a reply at the envelope's, whose
+-- commands libmilter could otherwise drop unread when the MTA hangs up
+-- (t-vanish-unix): the answered steps show the NR bits, no reply comes
+-- to those stages (lib.lua checks that), and every stage is reported,
+-- since the message ends with eom, which does get its reply.
 
 dofile(lib)
 

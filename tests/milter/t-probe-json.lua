@@ -3,7 +3,10 @@
 -- go without; helo waits its delay of 1.5 s before it answers; the
 -- report has each answer as "reply" and the changes at eom as
 -- "modifications", and check-json.py takes them.
+-- Over TCP, where --no-reply auto asks for no reply at every stage it
+-- can (on a unix socket only at the content stages).
 -- inspect-args: --no-reply auto --format json
+-- socket: inet
 -- inspect-arg: --delay=helo=1.5
 -- inspect-arg: --reply=envrcpt/bad@=reject
 -- inspect-arg: --reply=eoh=continue

@@ -301,8 +301,10 @@ test_ctx_agrees_with_libmilter(void **state)
 	f->u.head.ctx_mta_prot_vers = 6;
 	f->u.head.ctx_mta_aflags = 0x1ff;
 	f->u.head.ctx_mta_pflags = 0x1fe7f;
+	f->u.head.ctx_prot_vers2mta = 5;
 	assert_int_equal(ctx_socket(ctx_of(f)), 42);
 	assert_int_equal(ctx_mta_version(ctx_of(f)), 6);
+	assert_int_equal(ctx_answer_version(ctx_of(f)), 5);
 	assert_int_equal(ctx_mta_actions(ctx_of(f)), 0x1ff);
 	assert_int_equal(ctx_mta_steps(ctx_of(f)), 0x1fe7f);
 	free_fake(f);
@@ -333,6 +335,76 @@ test_ctx_check_macros_same_pointer(void **state)
 	store(f, CTX_HELO, helo, 2);
 	assert_int_equal(ctx_check_macros(ctx_of(f)), -1);
 	free_fake(f);
+}
+
+/*
+ * The MTA's offer is read only where it is what libmilter passed the
+ * negotiate callback: the MTA's actions, and its steps with the no-reply
+ * steps libmilter emulates.
+ */
+static void
+test_ctx_check_offer(void **state)
+{
+	struct fake	*f = new_fake();
+	SMFICTX		*ctx = ctx_of(f);
+
+	(void)state;
+	/* Postfix at milter_protocol = 2. */
+	f->u.head.ctx_mta_prot_vers = 2;
+	f->u.head.ctx_mta_aflags = SMFI_CURR_ACTS;
+	f->u.head.ctx_mta_pflags = SMFI_V2_PROT;
+	assert_int_equal(ctx_check_offer(ctx, SMFI_CURR_ACTS,
+	    SMFI_V2_PROT | CTX_NR_EMULATED), 1);
+	/* An MTA that offers some of them itself. */
+	f->u.head.ctx_mta_pflags = SMFI_V2_PROT | SMFIP_NR_HDR;
+	assert_int_equal(ctx_check_offer(ctx, SMFI_CURR_ACTS,
+	    SMFI_V2_PROT | CTX_NR_EMULATED), 1);
+	/* Other actions, other steps, steps without the emulated ones. */
+	assert_int_equal(ctx_check_offer(ctx, SMFI_V2_ACTS,
+	    SMFI_V2_PROT | CTX_NR_EMULATED), 0);
+	assert_int_equal(ctx_check_offer(ctx, SMFI_CURR_ACTS,
+	    SMFI_CURR_PROT), 0);
+	assert_int_equal(ctx_check_offer(ctx, SMFI_CURR_ACTS,
+	    SMFI_V2_PROT | SMFIP_NR_HDR), 0);
+	/*
+	 * A libmilter with the fields after the private data in another
+	 * order: ctx_check() cannot tell, this can.
+	 */
+	f->u.head.ctx_mta_pflags = SMFI_CURR_ACTS;
+	f->u.head.ctx_mta_aflags = SMFI_V2_PROT;
+	assert_int_equal(ctx_check(ctx, &f->priv, TIMEOUT), 1);
+	assert_int_equal(ctx_check_offer(ctx, SMFI_CURR_ACTS,
+	    SMFI_V2_PROT | CTX_NR_EMULATED), 0);
+	free_fake(f);
+}
+
+/*
+ * What libmilter tells the MTA: the no-reply steps it emulates only if
+ * the MTA has them, NODATA and NOUNKNOWN likewise, never its own bits.
+ */
+static void
+test_ctx_answer_steps(void **state)
+{
+	unsigned long	 inspect = CTX_NR_EMULATED | SMFIP_RCPT_REJ |
+	    SMFIP_HDR_LEADSPC;
+
+	(void)state;
+	/* Postfix and Sendmail at version 6 offer all: all asked is told. */
+	assert_int_equal(ctx_answer_steps(SMFI_CURR_PROT, inspect), inspect);
+	/* Version 2 (Postfix's milter_protocol = 2): none of them. */
+	assert_int_equal(ctx_answer_steps(SMFI_V2_PROT,
+	    CTX_NR_EMULATED), 0);
+	assert_int_equal(ctx_answer_steps(SMFI_V2_PROT,
+	    CTX_NR_EMULATED | SMFIP_NOHELO), SMFIP_NOHELO);
+	/* No reply for headers only (Postfix's no_header_reply). */
+	assert_int_equal(ctx_answer_steps(SMFI_V2_PROT | SMFIP_NR_HDR,
+	    CTX_NR_EMULATED), SMFIP_NR_HDR);
+	assert_int_equal(ctx_answer_steps(SMFI_V2_PROT,
+	    SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_NOBODY), SMFIP_NOBODY);
+	assert_int_equal(ctx_answer_steps(SMFI_CURR_PROT,
+	    SMFIP_NODATA | SMFIP_NOUNKNOWN), SMFIP_NODATA | SMFIP_NOUNKNOWN);
+	assert_int_equal(ctx_answer_steps(SMFI_CURR_PROT | SMFIP_MDS_1M,
+	    SMFIP_MDS_1M | SMFIP_SKIP), SMFIP_SKIP);
 }
 
 /*
@@ -703,6 +775,8 @@ main(void)
 		cmocka_unit_test(test_ctx_agrees_with_libmilter),
 		cmocka_unit_test(test_ctx_check_macros_same_pointer),
 		cmocka_unit_test(test_ctx_other_layout_fails),
+		cmocka_unit_test(test_ctx_check_offer),
+		cmocka_unit_test(test_ctx_answer_steps),
 		cmocka_unit_test(test_macros_each_stage_its_own),
 		cmocka_unit_test(test_macros_eom_without_eoh),
 		cmocka_unit_test(test_macros_odd_packet),

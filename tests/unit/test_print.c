@@ -1116,9 +1116,13 @@ test_print_event_negotiate(void **state)
 	    SMFIF_SETSYMLIST;
 	/* 0x40000000 is reserved in <libmilter/mfdef.h>: never named. */
 	ng.offered_steps = SMFIP_NOCONNECT | SMFIP_RCPT_REJ | 0x40000000UL;
-	ng.answered_actions = 0;
-	ng.answered_steps = SMFIP_NR_HDR | SMFIP_RCPT_REJ;
+	ng.asked_actions = 0;
+	ng.asked_steps = SMFIP_NR_HDR | SMFIP_RCPT_REJ;
 	ng.missing_actions = 0;
+	ng.told = 0;
+	ng.mta_steps = 0;
+	ng.told_version = 0;
+	ng.told_steps = 0;
 	ev.negotiation = &ng;
 	assert_event_text(*state, &ev,
 	    "[42] negotiate " TIME "\n"
@@ -1139,6 +1143,63 @@ test_print_event_negotiate(void **state)
 	    "\"0x40000000\"], \"steps\": 1073743873}, "
 	    "\"session\": 42, \"stage\": \"negotiate\", \"time\": \"" TIME
 	    "\"}");
+}
+
+/*
+ * What the MTA was told, where it is not what inspect asked for: the
+ * steps libmilter withheld, and its own version where it is older.
+ */
+static void
+test_print_event_negotiate_told(void **state)
+{
+	struct event		 ev = base_event(STAGE_NEGOTIATE);
+	struct negotiation	 ng;
+
+	ng.offered_actions = SMFIF_ADDHDRS;
+	ng.offered_steps = SMFIP_NR_HDR | SMFIP_RCPT_REJ;
+	ng.asked_actions = SMFIF_ADDHDRS;
+	ng.asked_steps = SMFIP_NR_HDR | SMFIP_RCPT_REJ;
+	ng.missing_actions = 0;
+	ng.told = 1;
+	ng.mta_steps = SMFIP_RCPT_REJ;
+	ng.told_version = 6;
+	ng.told_steps = SMFIP_RCPT_REJ;
+	ev.negotiation = &ng;
+	ev.version = 7;
+	assert_event_text(*state, &ev,
+	    "[42] negotiate " TIME "\n"
+	    "[42]  version: 7\n"
+	    "[42]  offered actions: 0x00000001 SMFIF_ADDHDRS\n"
+	    "[42]  offered steps: 0x00000880 SMFIP_NR_HDR|SMFIP_RCPT_REJ\n"
+	    "[42]  answered version: 6\n"
+	    "[42]  answered actions: 0x00000001 SMFIF_ADDHDRS\n"
+	    "[42]  answered steps: 0x00000800 SMFIP_RCPT_REJ\n"
+	    "[42]  asked steps: 0x00000880 SMFIP_NR_HDR|SMFIP_RCPT_REJ\n"
+	    MACROS_TEXT);
+	assert_event_json(*state, &ev,
+	    "{\"answered\": {\"action_flags\": [\"SMFIF_ADDHDRS\"], "
+	    "\"actions\": 1, \"step_flags\": [\"SMFIP_RCPT_REJ\"], "
+	    "\"steps\": 2048}, \"answered_version\": 6, "
+	    "\"asked\": {\"action_flags\": [\"SMFIF_ADDHDRS\"], "
+	    "\"actions\": 1, \"step_flags\": [\"SMFIP_NR_HDR\", "
+	    "\"SMFIP_RCPT_REJ\"], \"steps\": 2176}, " MACROS_JSON ", "
+	    "\"offered\": {\"action_flags\": [\"SMFIF_ADDHDRS\"], "
+	    "\"actions\": 1, \"step_flags\": [\"SMFIP_NR_HDR\", "
+	    "\"SMFIP_RCPT_REJ\"], \"steps\": 2176}, "
+	    "\"session\": 42, \"stage\": \"negotiate\", \"time\": \"" TIME
+	    "\", \"version\": 7}");
+
+	/* Told as asked: one answer, whatever the version. */
+	ng.told_version = 7;
+	ng.told_steps = ng.asked_steps;
+	assert_event_text(*state, &ev,
+	    "[42] negotiate " TIME "\n"
+	    "[42]  version: 7\n"
+	    "[42]  offered actions: 0x00000001 SMFIF_ADDHDRS\n"
+	    "[42]  offered steps: 0x00000880 SMFIP_NR_HDR|SMFIP_RCPT_REJ\n"
+	    "[42]  answered actions: 0x00000001 SMFIF_ADDHDRS\n"
+	    "[42]  answered steps: 0x00000880 SMFIP_NR_HDR|SMFIP_RCPT_REJ\n"
+	    MACROS_TEXT);
 }
 
 static void
@@ -1734,7 +1795,8 @@ test_print_event_color_only_adds(void **state)
 static void
 test_print_event_version(void **state)
 {
-	static const struct negotiation	 ng = { 0x1ff, 0x1fffff, 0, 0, 0 };
+	static const struct negotiation	 ng = { 0x1ff, 0x1fffff, 0, 0, 0, 0, 0,
+	    0, 0 };
 	struct event			 ev = base_event(STAGE_NEGOTIATE);
 	struct fixture			*f = *state;
 
@@ -2072,6 +2134,7 @@ main(void)
 		T(test_print_json_escape_unsafe_codepoints),
 		T(test_print_json_escape_random),
 		T(test_print_event_negotiate),
+		T(test_print_event_negotiate_told),
 		T(test_print_event_connect),
 		T(test_print_event_connect_other_addresses),
 		T(test_print_event_helo),

@@ -264,13 +264,14 @@ said(void)
 static struct session *
 new_session(unsigned long actions, unsigned long steps)
 {
-	struct negotiation	 ng = { actions, steps, 0, 0, 0 };
+	struct negotiation	 ng = { .offered_actions = actions,
+	    .offered_steps = steps };
 	struct session		*s;
 
 	assert_non_null(s = calloc(1, sizeof *s));
 	s->mta_fd = -1;
 	/* inspect's own asks first: every no-reply step, and LEADSPC. */
-	ng.answered_steps = steps & (SMFIP_HDR_LEADSPC | NR_ALL);
+	ng.asked_steps = steps & (SMFIP_HDR_LEADSPC | NR_ALL);
 	probe_negotiate(&ng, s);
 	s->nr_steps = s->steps & NR_ALL;
 	calls[0] = '\0';
@@ -303,7 +304,8 @@ ms_since(const struct timespec *t0)
 static void
 test_probe_negotiate(void **state)
 {
-	struct negotiation	 ng = { ALL_ACTIONS, ALL_STEPS, 0, 0, 0 };
+	struct negotiation	 ng = { .offered_actions = ALL_ACTIONS,
+	    .offered_steps = ALL_STEPS };
 	struct session		 s;
 	const unsigned long	 want = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
 	    SMFIF_CHGFROM | SMFIF_ADDRCPT | SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT |
@@ -312,20 +314,20 @@ test_probe_negotiate(void **state)
 
 	(void)state;
 	memset(&s, 0, sizeof s);
-	ng.answered_steps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+	ng.asked_steps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
 	    SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH |
 	    SMFIP_NR_BODY | SMFIP_NR_UNKN;
 	probe_negotiate(&ng, &s);
-	assert_int_equal(ng.answered_actions, want);
+	assert_int_equal(ng.asked_actions, want);
 	assert_int_equal(ng.missing_actions, 0);
 	/*
 	 * connect, helo, envrcpt, data, body and unknown answered or
 	 * delayed; the rest need no reply.
 	 */
-	assert_int_equal(ng.answered_steps, SMFIP_NR_MAIL | SMFIP_NR_HDR |
+	assert_int_equal(ng.asked_steps, SMFIP_NR_MAIL | SMFIP_NR_HDR |
 	    SMFIP_NR_EOH | SMFIP_SKIP);
-	assert_int_equal(s.actions, ng.answered_actions);
-	assert_int_equal(s.steps, ng.answered_steps);
+	assert_int_equal(s.actions, ng.asked_actions);
+	assert_int_equal(s.steps, ng.asked_steps);
 
 	/* An MTA without CHGFROM and QUARANTINE, and without SKIP. */
 	said_start();
@@ -333,10 +335,10 @@ test_probe_negotiate(void **state)
 	ng.offered_actions = ALL_ACTIONS & ~(SMFIF_CHGFROM | SMFIF_QUARANTINE);
 	ng.offered_steps = ALL_STEPS & ~SMFIP_SKIP;
 	probe_negotiate(&ng, &s);
-	assert_int_equal(ng.answered_actions, want & ~(SMFIF_CHGFROM |
+	assert_int_equal(ng.asked_actions, want & ~(SMFIF_CHGFROM |
 	    SMFIF_QUARANTINE));
 	assert_int_equal(ng.missing_actions, SMFIF_CHGFROM | SMFIF_QUARANTINE);
-	assert_int_equal(ng.answered_steps & SMFIP_SKIP, 0);
+	assert_int_equal(ng.asked_steps & SMFIP_SKIP, 0);
 	probe_negotiate(&ng, NULL);
 	s1 = said();
 	assert_string_equal(s1, "inspect: the MTA does not offer every action "

@@ -317,7 +317,7 @@ record_at(struct record *r, struct event *ev)
 	ev->session = 42;
 	ev->time.tv_sec = 1700000000;
 	ev->time.tv_nsec = 123456000;
-	record_event(r, ev, NULL);
+	record_event(r, ev);
 }
 
 /*
@@ -338,7 +338,8 @@ test_record_session_replays(void **state)
 	static const char mta[] = "Postfix \xff 3.7";
 	struct fixture	*f = *state;
 	struct record	 r;
-	struct negotiation ng = { 0x1ff, 0x1fffff, 0, 0x100000, 0 };
+	struct negotiation ng = { .offered_actions = 0x1ff,
+	    .offered_steps = 0x1fffff, .asked_steps = 0x100000 };
 	struct sockaddr_in sin;
 	struct macro	 conn_macros[] = { { "j", "mx\xff" }, { "v", mta },
 	    { "{x\"y}", "\\0" } };
