@@ -325,10 +325,26 @@ report_lost() {
 }
 
 # cpu_ticks KEY: user + system CPU time the milter KEY has used so far,
-# in clock ticks; nothing for no milter.
+# in clock ticks, its worker processes' (inspect's) with its own; nothing
+# for no milter.
 cpu_ticks() {
-	[ -n "${milter_pid[$1]:-}" ] || return 0
-	awk '{ print $14 + $15 }' "/proc/${milter_pid[$1]}/stat" 2>/dev/null
+	local pid=${milter_pid[$1]:-}
+
+	[ -n "$pid" ] || return 0
+	# shellcheck disable=SC2046
+	cat "/proc/$pid/stat" $(sed 's|[0-9][0-9]*|/proc/&/stat|g' \
+	    "/proc/$pid/task/$pid/children" 2>/dev/null) 2>/dev/null |
+	    awk '{ t += $14 + $15 } END { print t + 0 }'
+}
+
+# serving_pid KEY: the process that serves for the milter KEY: inspect's
+# worker (libmilter runs in it; its supervisor only waits), or the null
+# milter itself.
+serving_pid() {
+	local pid=${milter_pid[$1]} kids
+
+	kids=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null)
+	echo "${kids%% *}" | grep -q . && echo "${kids%% *}" || echo "$pid"
 }
 
 # cpu_per_msg BEFORE AFTER N: microseconds of CPU per message, or -.
@@ -509,10 +525,10 @@ memory_of() {
 	local out=$work/log/hold.out hold_pid lost
 
 	add_memory_milter "$key" "$kind" || return 1
-	pid=${milter_pid[$key]}
 	# One small session first: libmilter's threads and the allocator
 	# are then as they are in service.
 	"$driver" -n 1 -p 1 "${milter_spec[$key]}" >/dev/null
+	pid=$(serving_pid "$key")
 	idle=$(status_kb "$pid" VmRSS)
 	"$driver" -n "$idle_sessions" -w 120 "${milter_spec[$key]}" \
 	    >"$out" 2>"$work/log/hold.err" &
@@ -533,8 +549,8 @@ memory_of() {
 	    say "  $kind: $(cat "$out" "$work/log/hold.err" | head -n 3)"
 
 	add_memory_milter "$key-big" "$kind" || return 1
-	pid=${milter_pid[$key-big]}
 	"$driver" -n 1 -p 1 "${milter_spec[$key-big]}" >/dev/null
+	pid=$(serving_pid "$key-big")
 	# Reset VmHWM to VmRSS (Linux 4.0+), so it shows this message's peak.
 	echo 5 2>/dev/null >"/proc/$pid/clear_refs"
 	before=$(status_kb "$pid" VmRSS)
