@@ -11,7 +11,7 @@
 
 #include "ctx.h"
 #include "options.h"
-#include "print.h"
+#include "event.h"
 
 struct macros_pair;
 

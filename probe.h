@@ -8,7 +8,7 @@
 
 #include <libmilter/mfapi.h>
 
-#include "print.h"
+#include "event.h"
 
 #define PROBE_MAX_REPLIES	32	/* --reply, all stages together */
 #define PROBE_MAX_CHANGES	32	/* the changes at eom, together */
