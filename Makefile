@@ -40,9 +40,9 @@ endif
 ALL_CFLAGS = $(IN_CPPFLAGS) $(CPPFLAGS) $(IN_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
-OBJS = inspect.o options.o spec.o print.o log.o daemon.o ids.o owned.o \
-	output.o listen.o ctx.o macros.o serve.o session.o summary.o record.o \
-	workers.o buf.o probe.o
+OBJS = inspect.o options.o spec.o print.o escape.o reason.o log.o daemon.o \
+	ids.o owned.o output.o listen.o ctx.o macros.o serve.o session.o \
+	summary.o record.o workers.o buf.o probe.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
 	tests/unit/test_session tests/unit/test_buf tests/unit/test_listen_races \
@@ -58,14 +58,15 @@ inspect: $(OBJS)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 tests/unit/test_options: tests/unit/test_options.o options.o spec.o print.o \
-	buf.o log.o ids.o owned.o probe.o
+	escape.o reason.o buf.o log.o ids.o owned.o probe.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
-tests/unit/test_print: tests/unit/test_print.o print.o buf.o
+tests/unit/test_print: tests/unit/test_print.o print.o escape.o reason.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 # The wall clock is wrapped, so that a test can step it.
-tests/unit/test_output: tests/unit/test_output.o output.o log.o print.o buf.o
+tests/unit/test_output: tests/unit/test_output.o output.o log.o reason.o \
+	escape.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
 	    -Wl,--wrap=clock_gettime -lcmocka
 
@@ -86,16 +87,18 @@ PROBE_WRAP = -Wl,--wrap=smfi_addheader,--wrap=smfi_insheader \
 	-Wl,--wrap=smfi_quarantine,--wrap=smfi_setreply \
 	-Wl,--wrap=smfi_setmlreply,--wrap=smfi_progress,--wrap=setsockopt
 
-tests/unit/test_probe: tests/unit/test_probe.o probe.o print.o buf.o log.o
+tests/unit/test_probe: tests/unit/test_probe.o probe.o print.o escape.o \
+	reason.o buf.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PROBE_WRAP) -lcmocka \
 	    $(MILTER_LIBS)
 
 # Real sockets, and the real libmilter opening one in a child per case.
 tests/unit/test_listen: tests/unit/test_listen.o listen.o options.o spec.o \
-	print.o buf.o log.o ids.o owned.o probe.o
+	print.o escape.o reason.o buf.o log.o ids.o owned.o probe.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
-tests/unit/test_summary: tests/unit/test_summary.o summary.o print.o buf.o
+tests/unit/test_summary: tests/unit/test_summary.o summary.o print.o \
+	escape.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 # Lua's own parser reads what the recorder writes, as miltertest's does.
@@ -106,7 +109,7 @@ tests/unit/test_record.o: tests/unit/test_record.c
 	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -c -o $@ tests/unit/test_record.c
 
 tests/unit/test_record: tests/unit/test_record.o record.o ctx.o print.o \
-	buf.o log.o
+	escape.o reason.o buf.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(LUA_LIBS) \
 	    $(MILTER_LIBS)
 
@@ -114,8 +117,8 @@ tests/unit/test_record: tests/unit/test_record.o record.o ctx.o print.o \
 DAEMON_WRAP = -Wl,--wrap=setresuid,--wrap=getresuid,--wrap=setuid \
 	-Wl,--wrap=geteuid,--wrap=getegid
 
-tests/unit/test_daemon: tests/unit/test_daemon.o ids.o owned.o print.o buf.o \
-	log.o
+tests/unit/test_daemon: tests/unit/test_daemon.o ids.o owned.o reason.o \
+	escape.o buf.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(DAEMON_WRAP) -lcmocka
 
 # The real libmilter reads and writes the contexts these tests lay out;
@@ -127,14 +130,14 @@ tests/unit/test_ctx: tests/unit/test_ctx.o ctx.o macros.o log.o
 
 # Sessions on contexts laid out like libmilter's, kept by the real one.
 tests/unit/test_session: tests/unit/test_session.o session.o ctx.o macros.o \
-	log.o record.o summary.o listen.o ids.o owned.o print.o buf.o
+	log.o record.o summary.o listen.o ids.o owned.o print.o escape.o \
+	reason.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
 # The real libmilter opens the sockets; smfi_opensocket is wrapped, so
 # that a test can swap what it made.
 tests/unit/test_listen_races: tests/unit/test_listen_races.o listen.o \
-	ids.o owned.o log.o \
-	print.o buf.o
+	ids.o owned.o log.o reason.o escape.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
 	    -Wl,--wrap=smfi_opensocket -lcmocka $(MILTER_LIBS)
 
@@ -214,7 +217,8 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ = fuzz/fuzz_print fuzz/fuzz_options
-FUZZ_SRCS = print.c buf.c options.c spec.c log.c ids.c output.c probe.c
+FUZZ_SRCS = print.c escape.c reason.c buf.c options.c spec.c log.c ids.c \
+	output.c probe.c
 
 fuzz: $(FUZZ)
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)

@@ -12,7 +12,7 @@
 
 #include "daemon.h"
 #include "log.h"
-#include "print.h"
+#include "reason.h"
 
 int
 daemon_detach(char *err, size_t errlen)
@@ -24,9 +24,9 @@ daemon_detach(char *err, size_t errlen)
 	int	 p[2], fd = 0;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
-		return print_reason(err, errlen, "pipe: %s", strerror(errno));
+		return reason(err, errlen, "pipe: %s", strerror(errno));
 	if ((pid = fork()) == -1)
-		return print_reason(err, errlen, "fork: %s", strerror(errno));
+		return reason(err, errlen, "fork: %s", strerror(errno));
 	if (pid > 0) {
 		/* The launcher: its exit status says whether it serves. */
 		close(p[1]);
@@ -49,7 +49,7 @@ daemon_detach(char *err, size_t errlen)
 	close(p[0]);
 	/* Not a session leader, so no terminal can be acquired again. */
 	if (setsid() == -1 || (pid = fork()) == -1) {
-		print_reason(err, errlen, "cannot detach: %s: %s",
+		reason(err, errlen, "cannot detach: %s: %s",
 		    errno == EPERM ? "setsid" : "fork", strerror(errno));
 		daemon_ready(p[1], err);
 		return DAEMON_TOLD;
@@ -58,7 +58,7 @@ daemon_detach(char *err, size_t errlen)
 		_exit(0);
 	if (chdir("/") == -1 ||
 	    (fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
-		print_reason(err, errlen, "cannot detach: %s: %s",
+		reason(err, errlen, "cannot detach: %s: %s",
 		    fd == -1 ? "/dev/null" : "chdir /", strerror(errno));
 		daemon_ready(p[1], err);
 		return DAEMON_TOLD;

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "ids.h"
-#include "print.h"
+#include "reason.h"
 
 static int	parse_id(const char *, unsigned long *);
 
@@ -32,7 +32,7 @@ ids_range(const char *s, enum idkind kind, const char *what,
 	unsigned long	 n;
 
 	if (kind != ID_NAME && parse_id(s, &n) == -2)
-		return print_reason(err, errlen, "%s id %s is out of range "
+		return reason(err, errlen, "%s id %s is out of range "
 		    "(the largest is %lu)", what, s, ID_MAX);
 	return 0;
 }
@@ -48,13 +48,13 @@ ids_user(const char *s, enum idkind kind, uid_t *uid, gid_t *gid,
 	if (ids_range(s, kind, "user", err, errlen) == -1)
 		return -1;
 	if (kind == ID_NUMBER && !numeric)
-		return print_reason(err, errlen, "'%s' is not a user id", s);
+		return reason(err, errlen, "'%s' is not a user id", s);
 	if (kind != ID_NUMBER)
 		pw = getpwnam(s);
 	if (pw == NULL && kind != ID_NAME && numeric)
 		pw = getpwuid((uid_t)n);
 	if (pw == NULL)
-		return print_reason(err, errlen, "unknown user '%s'", s);
+		return reason(err, errlen, "unknown user '%s'", s);
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	return 0;
@@ -71,13 +71,13 @@ ids_group(const char *s, enum idkind kind, gid_t *gid, char *err,
 	if (ids_range(s, kind, "group", err, errlen) == -1)
 		return -1;
 	if (kind == ID_NUMBER && !numeric)
-		return print_reason(err, errlen, "'%s' is not a group id", s);
+		return reason(err, errlen, "'%s' is not a group id", s);
 	if (kind != ID_NUMBER)
 		gr = getgrnam(s);
 	if (gr == NULL && kind != ID_NAME && numeric)
 		gr = getgrgid((gid_t)n);
 	if (gr == NULL)
-		return print_reason(err, errlen, "unknown group '%s'", s);
+		return reason(err, errlen, "unknown group '%s'", s);
 	*gid = gr->gr_gid;
 	return 0;
 }
@@ -94,13 +94,13 @@ ids_resolve(const char *user, enum idkind user_kind, const char *group,
 	ids->socket_gid = (gid_t)-1;
 	if (user != NULL && ids_user(user, user_kind, &ids->uid, &ids->gid,
 	    why, sizeof why) == -1)
-		return print_reason(err, errlen, "-u: %s", why);
+		return reason(err, errlen, "-u: %s", why);
 	if (group != NULL && ids_group(group, group_kind, &ids->gid, why,
 	    sizeof why) == -1)
-		return print_reason(err, errlen, "-g: %s", why);
+		return reason(err, errlen, "-g: %s", why);
 	if (socket_group != NULL && ids_group(socket_group,
 	    ID_NAME_OR_NUMBER, &ids->socket_gid, why, sizeof why) == -1)
-		return print_reason(err, errlen, "--unix-socket-group: %s",
+		return reason(err, errlen, "--unix-socket-group: %s",
 		    why);
 	ids->drop = 0;
 	if (user == NULL && group == NULL)
@@ -111,7 +111,7 @@ ids_resolve(const char *user, enum idkind user_kind, const char *group,
 	}
 	/* Not root: already that user and group, or it cannot be done. */
 	if (ids->uid != geteuid() || ids->gid != getegid())
-		return print_reason(err, errlen, "%s: serving as another user "
+		return reason(err, errlen, "%s: serving as another user "
 		    "or group needs root", user != NULL ? user : group);
 	return 0;
 }
@@ -123,22 +123,22 @@ ids_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
 	gid_t	 rg, eg, sg;
 
 	if (setgroups(1, &gid) == -1)
-		return print_reason(err, errlen, "setgroups: %s",
+		return reason(err, errlen, "setgroups: %s",
 		    strerror(errno));
 	if (setresgid(gid, gid, gid) == -1)
-		return print_reason(err, errlen, "setresgid %ld: %s", (long)gid,
+		return reason(err, errlen, "setresgid %ld: %s", (long)gid,
 		    strerror(errno));
 	if (setresuid(uid, uid, uid) == -1)
-		return print_reason(err, errlen, "setresuid %ld: %s", (long)uid,
+		return reason(err, errlen, "setresuid %ld: %s", (long)uid,
 		    strerror(errno));
 	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1 ||
 	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid ||
 	    sg != gid)
-		return print_reason(err, errlen, "the user and group ids did "
+		return reason(err, errlen, "the user and group ids did "
 		    "not change as asked");
 	/* Being able to go back would mean the drop did not happen. */
 	if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
-		return print_reason(err, errlen, "still root after dropping "
+		return reason(err, errlen, "still root after dropping "
 		    "privileges");
 	return 0;
 }

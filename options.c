@@ -16,6 +16,7 @@
 #include "ids.h"
 #include "log.h"
 #include "options.h"
+#include "reason.h"
 #include "spec.h"
 
 /*
@@ -357,16 +358,16 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
 	    -1) {
 		if (ch == ':')
-			return print_reason(err, errlen, "option '%s' needs a "
+			return reason(err, errlen, "option '%s' needs a "
 			    "value", argv[optind - 1]);
 		if (ch == '?' && optopt >= 0x100)
-			return print_reason(err, errlen, "option '%s' takes "
+			return reason(err, errlen, "option '%s' takes "
 			    "no value", argv[optind - 1]);
 		if (ch == '?' && optopt != 0)
-			return print_reason(err, errlen, "unknown option "
+			return reason(err, errlen, "unknown option "
 			    "'-%c'", optopt);
 		if (ch == '?')
-			return print_reason(err, errlen, "unknown option '%s'",
+			return reason(err, errlen, "unknown option '%s'",
 			    argv[optind - 1]);
 		if (empty_value(ch, optarg, err, errlen) == -1 ||
 		    report_option(opts, ch, optarg, err, errlen) == -1 ||
@@ -377,10 +378,10 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 
 	if (optind < argc) {
 		if (argc - optind > 1)
-			return print_reason(err, errlen, "unexpected argument "
+			return reason(err, errlen, "unexpected argument "
 			    "'%s'", argv[optind + 1]);
 		if (opts->spec != NULL)
-			return print_reason(err, errlen, "connection spec "
+			return reason(err, errlen, "connection spec "
 			    "given twice: '%s' and '%s'", opts->spec,
 			    argv[optind]);
 		opts->spec = argv[optind];
@@ -391,11 +392,11 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	if (opts->spec == NULL)
 		opts->spec = OPTIONS_DEFAULT_SPEC;
 	if (opts->request_limit_set && !opts->request_macros)
-		return print_reason(err, errlen, "--request-macros-limit: "
+		return reason(err, errlen, "--request-macros-limit: "
 		    "limits --request-macros, which is not given");
 	if (opts->noreply == NOREPLY_YES &&
 	    probe_replied_stage(&opts->probe) != STAGE_MAX)
-		return print_reason(err, errlen, "--no-reply yes: %s is "
+		return reason(err, errlen, "--no-reply yes: %s is "
 		    "answered or delayed (--reply, --delay), which needs a "
 		    "reply", print_stage_names[probe_replied_stage(
 		    &opts->probe)]);
@@ -444,7 +445,7 @@ report_option(struct options *opts, int ch, const char *arg, char *err,
 		break;
 	case OPT_OUTPUT:
 		if (opts->noutputs == OPTIONS_MAX_OUTPUTS)
-			return print_reason(err, errlen, "--output: more than "
+			return reason(err, errlen, "--output: more than "
 			    "%d outputs ('%s')", OPTIONS_MAX_OUTPUTS, arg);
 		opts->outputs[opts->noutputs++] = arg;
 		break;
@@ -486,7 +487,7 @@ report_option(struct options *opts, int ch, const char *arg, char *err,
 			opts->request_limit = 0;
 		else if (parse_uint(arg, 1, ULONG_MAX, &opts->request_limit) ==
 		    -1)
-			return print_reason(err, errlen,
+			return reason(err, errlen,
 			    "--request-macros-limit:"
 			    " '%s' is not a number of macros from 1 up, or none",
 			    arg);
@@ -551,13 +552,13 @@ service_option(struct options *opts, int ch, const char *arg, char *err,
 		break;
 	case OPT_SOCKET_MODE:
 		if (parse_mode(arg, &opts->socket_mode) == -1)
-			return print_reason(err, errlen, "--unix-socket-mode: "
+			return reason(err, errlen, "--unix-socket-mode: "
 			    "'%s' is not an octal mode from 0 to 0777", arg);
 		opts->socket_mode_set = 1;
 		break;
 	case OPT_LOG_LEVEL:
 		if (log_parse_levels(arg, &opts->log_levels, &bad) == -1)
-			return print_reason(err, errlen, "--log-level: unknown "
+			return reason(err, errlen, "--log-level: unknown "
 			    "level '%.*s' in '%s' (levels: %s)",
 			    (int)strcspn(arg + bad, "|"), arg + bad, arg,
 			    LEVEL_NAMES);
@@ -570,7 +571,7 @@ service_option(struct options *opts, int ch, const char *arg, char *err,
 		break;
 	case OPT_SYSLOG_FACILITY:
 		if (log_parse_facility(arg, &opts->syslog_facility) == -1)
-			return print_reason(err, errlen, "--syslog-facility: "
+			return reason(err, errlen, "--syslog-facility: "
 			    "unknown facility '%s'", arg);
 		break;
 	case OPT_WORKERS:
@@ -588,7 +589,7 @@ service_option(struct options *opts, int ch, const char *arg, char *err,
 		break;
 	case OPT_EVENT_LOOP:
 		if (strcmp(arg, "glib") != 0 && strcmp(arg, "libev") != 0)
-			return print_reason(err, errlen, "--event-loop-backend:"
+			return reason(err, errlen, "--event-loop-backend:"
 			    " unknown backend '%s' (expected glib or libev)",
 			    arg);
 		opts->event_loop_backend = arg;
@@ -649,7 +650,7 @@ id_range(int ch, const char *arg, const char *what, char *err,
 		return 0;
 	for (i = 0; nonempty[i].opt != ch; i++)
 		;
-	return print_reason(err, errlen, "%s: %s", nonempty[i].name, why);
+	return reason(err, errlen, "%s: %s", nonempty[i].name, why);
 }
 
 /*
@@ -665,7 +666,7 @@ empty_value(int ch, const char *arg, char *err, size_t errlen)
 		return 0;
 	for (i = 0; i < sizeof nonempty / sizeof nonempty[0]; i++)
 		if (nonempty[i].opt == ch)
-			return print_reason(err, errlen, "%s: empty %s",
+			return reason(err, errlen, "%s: empty %s",
 			    nonempty[i].name, nonempty[i].what);
 	return 0;
 }
@@ -685,9 +686,9 @@ number(int ch, const char *arg, unsigned long *v, char *err, size_t errlen)
 	if (parse_uint(arg, o->min, o->max, v) == 0)
 		return 0;
 	if (o->max == LONG_MAX)
-		return print_reason(err, errlen, "%s: '%s' is not %s",
+		return reason(err, errlen, "%s: '%s' is not %s",
 		    o->name, arg, o->what);
-	return print_reason(err, errlen, "%s: '%s' is not %s from %lu to %lu",
+	return reason(err, errlen, "%s: '%s' is not %s from %lu to %lu",
 	    o->name, arg, o->what, o->min, o->max);
 }
 
@@ -716,12 +717,12 @@ options_absolute(struct options *opts, char *err, size_t errlen)
 		    strcmp(*paths[i], "-") == 0)
 			continue;
 		if (getcwd(cwd, sizeof cwd) == NULL)
-			return print_reason(err, errlen, "%s: cannot tell the "
+			return reason(err, errlen, "%s: cannot tell the "
 			    "working directory: %s", *paths[i],
 			    strerror(errno));
 		if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd,
 		    *paths[i]) == -1)
-			return print_reason(err, errlen, "%s: %s", *paths[i],
+			return reason(err, errlen, "%s: %s", *paths[i],
 			    strerror(ENOMEM));
 		opts->absolute[opts->nabsolute++] = abs;
 		*paths[i] = abs;
@@ -774,21 +775,21 @@ check_service(struct options *opts, char *err, size_t errlen)
 
 	if (opts->where.family != AF_UNIX && (opts->socket_group != NULL ||
 	    opts->socket_mode_set))
-		return print_reason(err, errlen, "--unix-socket-group and "
+		return reason(err, errlen, "--unix-socket-group and "
 		    "--unix-socket-mode need a unix: spec, not '%s'",
 		    opts->spec);
 	for (i = 0; i < opts->noutputs; i++)
 		if (opts->daemon && strcmp(opts->outputs[i], "-") == 0)
-			return print_reason(err, errlen,
+			return reason(err, errlen,
 			    "--daemon: '--output -' "
 			    "would be /dev/null once detached");
 	if (opts->daemon && opts->log_path != NULL &&
 	    strcmp(opts->log_path, "-") == 0)
-		return print_reason(err, errlen,
+		return reason(err, errlen,
 		    "--daemon: '--log-path -' would be "
 		    "/dev/null once detached");
 	if (opts->daemon && opts->noutputs == 0 && !opts->quiet)
-		return print_reason(err, errlen, "--daemon: standard output is "
+		return reason(err, errlen, "--daemon: standard output is "
 		    "/dev/null once detached; give --output PATH for the "
 		    "report, or -q");
 	if (opts->noutputs == 0)
@@ -832,7 +833,7 @@ choose(const char *opt, const char *arg, const char *const *names,
 	for (i = 0; i < n && len < sizeof words; i++)
 		len += snprintf(words + len, sizeof words - len, "%s%s",
 		    names[i], i + 2 < n ? ", " : i + 2 == n ? " or " : "");
-	return print_reason(err, errlen, "%s: '%s' is not %s", opt, arg, words);
+	return reason(err, errlen, "%s: '%s' is not %s", opt, arg, words);
 }
 
 static int
@@ -864,7 +865,7 @@ set_macros(struct options *opts, const char *list, char *err,
 	}
 	/* Names already listed count, so '+j' on the default list is fine. */
 	if (opts->nmacros == before && !names_in(list))
-		return print_reason(err, errlen,
+		return reason(err, errlen,
 		    "--macros: no macro names in '%s'",
 		    arg);
 	return 0;
@@ -878,7 +879,7 @@ add_macro(struct options *opts, const char *name, size_t len, char *err,
 	size_t	  i;
 
 	if (!valid_macro(name, len))
-		return print_reason(err, errlen,
+		return reason(err, errlen,
 		    "--macros: '%.*s' is not a macro "
 		    "name (a character, or a word in braces as in {%s})",
 		    (int)len, name, "client_addr");
@@ -888,11 +889,11 @@ add_macro(struct options *opts, const char *name, size_t len, char *err,
 			return 0;
 	if ((v = reallocarray(opts->macros, opts->nmacros + 1,
 	    sizeof *v)) == NULL)
-		return print_reason(err, errlen,
+		return reason(err, errlen,
 		    "--macros: %s", strerror(errno));
 	opts->macros = v;
 	if ((v[opts->nmacros] = strndup(name, len)) == NULL)
-		return print_reason(err, errlen,
+		return reason(err, errlen,
 		    "--macros: %s", strerror(errno));
 	opts->nmacros++;
 	return 0;
@@ -971,11 +972,11 @@ set_stages(struct options *opts, const char *list, char *err,
 		for (i = 0; i < STAGE_MAX; i++)
 			len += snprintf(names + len, sizeof names - len, "%s, ",
 			    print_stage_names[i]);
-		return print_reason(err, errlen, "--stages: '%.*s' is not a "
+		return reason(err, errlen, "--stages: '%.*s' is not a "
 		    "stage (%sall or none)", (int)n, p, names);
 	}
 	if (opts->stages == 0)
-		return print_reason(err, errlen,
+		return reason(err, errlen,
 		    "--stages: no stage names in '%s'", list);
 	return 0;
 }

@@ -17,7 +17,7 @@
 
 #include "log.h"
 #include "output.h"
-#include "print.h"
+#include "reason.h"
 
 /*
  * The writer gathers events for up to BATCH_MS, or until BATCH_BYTES are
@@ -108,7 +108,7 @@ output_open(const char *const *paths, size_t n, int own_stdout, char *err,
 	shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared == MAP_FAILED)
-		return print_reason(err, errlen, "mmap: %s", strerror(errno));
+		return reason(err, errlen, "mmap: %s", strerror(errno));
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
 	/* A worker that dies holding the lock must not stop the others. */
@@ -118,7 +118,7 @@ output_open(const char *const *paths, size_t n, int own_stdout, char *err,
 	atomic_init(&shared->lost, 0);
 
 	if (n > OUTPUT_MAX)
-		return print_reason(err, errlen,
+		return reason(err, errlen,
 		    "more than %d outputs", OUTPUT_MAX);
 	for (i = 0; i < n; i++) {
 		if (strcmp(paths[i], "-") != 0)
@@ -128,7 +128,7 @@ output_open(const char *const *paths, size_t n, int own_stdout, char *err,
 		else
 			fd = STDOUT_FILENO;
 		if (fd == -1)
-			return print_reason(err, errlen,
+			return reason(err, errlen,
 			    "--output %s: %s", paths[i],
 			    log_open_reason(errno));
 		outpaths[nfds] = paths[i];
@@ -157,7 +157,7 @@ output_chown(uid_t uid, gid_t gid, char *err, size_t errlen)
 	for (i = 0; i < nfds; i++)
 		if (strcmp(outpaths[i], "-") != 0 && fstat(fds[i], &st) == 0 &&
 		    S_ISREG(st.st_mode) && fchown(fds[i], uid, gid) == -1)
-			return print_reason(err, errlen,
+			return reason(err, errlen,
 			    "chown --output %s: %s",
 			    outpaths[i], strerror(errno));
 	return 0;

@@ -14,7 +14,7 @@
 
 #include "log.h"
 #include "owned.h"
-#include "print.h"
+#include "reason.h"
 
 int
 owned_init(struct owned *o, const char *path)
@@ -93,12 +93,12 @@ pidfile_open(const char *path, struct owned *o, char *err, size_t errlen)
 	int	 fd;
 
 	if (owned_init(o, path) == -1)
-		return print_reason(err, errlen, "--pid-file %s: %s", path,
+		return reason(err, errlen, "--pid-file %s: %s", path,
 		    strerror(errno));
 	fd = openat(o->dirfd, o->name, O_RDWR | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
 	if (fd == -1) {
-		print_reason(err, errlen, "--pid-file %s: %s", path,
+		reason(err, errlen, "--pid-file %s: %s", path,
 		    errno == ELOOP ? "is a symbolic link" : strerror(errno));
 		owned_forget(o);
 		return -1;
@@ -109,17 +109,17 @@ pidfile_open(const char *path, struct owned *o, char *err, size_t errlen)
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
 		if (n > 0)
-			print_reason(err, errlen, "--pid-file %s: held by "
+			reason(err, errlen, "--pid-file %s: held by "
 			    "process %s, an inspect still running", path, pid);
 		else
-			print_reason(err, errlen, "--pid-file %s: %s", path,
+			reason(err, errlen, "--pid-file %s: %s", path,
 			    strerror(errno));
 		close(fd);
 		owned_forget(o);
 		return -1;
 	}
 	if (owned_stat(o) == -1) {
-		print_reason(err, errlen, "--pid-file %s: %s", path,
+		reason(err, errlen, "--pid-file %s: %s", path,
 		    strerror(errno));
 		close(fd);
 		owned_forget(o);

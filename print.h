@@ -42,35 +42,6 @@ int	print_summary(struct buf *out, enum format format, int color,
 	    const struct summary *sm);
 
 /*
- * Write a one-line reason, made from fmt, into err for the caller to
- * report, escaped as print_text_escape() does, since it may quote a
- * user's bytes.  Returns -1, so that "return print_reason(...)" fails
- * with it.
- */
-int	print_reason(char *err, size_t errlen, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-
-/*
- * Append len bytes of s to out, escaped for text output: printable ASCII
- * and printable UTF-8 as is, '\\' and '"' as \\ and \", TAB, LF and CR as
- * \t \n \r, other ASCII controls and bytes that are not valid UTF-8 as \xHH,
- * and C1 controls, bidirectional controls and line or paragraph separators
- * as \uHHHH.  Returns 0, or -1 on ENOMEM.
- */
-int	print_text_escape(struct buf *out, const void *s, size_t len);
-
-/*
- * Append len bytes of s to out as the contents of a JSON string (without
- * the quotes).  Valid UTF-8 is kept, with TAB, LF and CR as \t \n \r and
- * other controls, DEL, C1 controls,
- * bidirectional controls and line or paragraph separators written as
- * \uHHHH; a byte that is not part of valid UTF-8 is written as \udcHH
- * (the surrogateescape convention), so the exact bytes can be rebuilt.
- * Returns 0, or -1 on ENOMEM.
- */
-int	print_json_escape(struct buf *out, const void *s, size_t len);
-
-/*
  * Append the names of the bits set in flags, joined by sep, to out; which
  * is 0 for SMFIF_* actions and 1 for SMFIP_* protocol steps.  Bits without
  * a name are written as one hexadecimal number.  JSON output quotes each

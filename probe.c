@@ -28,8 +28,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "escape.h"
 #include "log.h"
 #include "probe.h"
+#include "reason.h"
 #include "session.h"
 
 /* A long delay at eom tells the MTA that inspect is still there. */
@@ -161,10 +163,10 @@ probe_parse_reply(struct probe *p, const char *arg, char *err,
 	size_t			 len;
 
 	if (p->nreplies == PROBE_MAX_REPLIES)
-		return print_reason(err, errlen, "--reply: more than %d "
+		return reason(err, errlen, "--reply: more than %d "
 		    "replies ('%s')", PROBE_MAX_REPLIES, arg);
 	if ((eq = strchr(arg, '=')) == NULL)
-		return print_reason(err, errlen, "--reply '%s': expected "
+		return reason(err, errlen, "--reply '%s': expected "
 		    "STAGE[/MATCH]=ANSWER", arg);
 	r = &p->replies[p->nreplies];
 	memset(r, 0, sizeof *r);
@@ -172,18 +174,18 @@ probe_parse_reply(struct probe *p, const char *arg, char *err,
 	slash = memchr(arg, '/', eq - arg);
 	len = (slash != NULL ? slash : eq) - arg;
 	if (stage_named(arg, len, &r->stage) == -1)
-		return print_reason(err, errlen, "--reply '%s': unknown stage "
+		return reason(err, errlen, "--reply '%s': unknown stage "
 		    "'%.*s' (expected connect, helo, envfrom, envrcpt, data, "
 		    "header, eoh, body, eom or unknown)", arg, (int)len, arg);
 	if (slash != NULL && !(MATCH_STAGES & (1u << r->stage)))
-		return print_reason(err, errlen, "--reply '%s': %s has "
+		return reason(err, errlen, "--reply '%s': %s has "
 		    "nothing to match", arg, print_stage_names[r->stage]);
 	if (slash != NULL && slash + 1 == eq)
-		return print_reason(err, errlen, "--reply '%s': empty MATCH",
+		return reason(err, errlen, "--reply '%s': empty MATCH",
 		    arg);
 	if (slash != NULL && (r->match = strndup(slash + 1,
 	    eq - slash - 1)) == NULL)
-		return print_reason(err, errlen, "--reply: %s",
+		return reason(err, errlen, "--reply: %s",
 		    strerror(errno));
 	/* Counted now, so that probe_free() releases what it holds. */
 	p->nreplies++;
@@ -201,7 +203,7 @@ parse_answer(struct probe_reply *r, const char *s, char *err, size_t errlen)
 		if (strcmp(s, answers[i].word) != 0)
 			continue;
 		if (!(answers[i].stages & (1u << r->stage)))
-			return print_reason(err, errlen, "--reply: '%s' is "
+			return reason(err, errlen, "--reply: '%s' is "
 			    "not possible at %s", s, stage);
 		r->status = answers[i].status;
 		r->action = answers[i].word;
@@ -209,11 +211,11 @@ parse_answer(struct probe_reply *r, const char *s, char *err, size_t errlen)
 	}
 	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
 	    !isdigit((unsigned char)s[2]) || (s[3] != ' ' && s[3] != '\0'))
-		return print_reason(err, errlen, "--reply: unknown answer '%s' "
+		return reason(err, errlen, "--reply: unknown answer '%s' "
 		    "(expected continue, accept, reject, tempfail, discard, "
 		    "skip or CODE [X.Y.Z] TEXT)", s);
 	if (s[0] != '4' && s[0] != '5')
-		return print_reason(err, errlen, "--reply: code '%.3s' is not "
+		return reason(err, errlen, "--reply: code '%.3s' is not "
 		    "4xx (tempfail) or 5xx (reject)", s);
 	memcpy(r->code, s, 3);
 	r->status = s[0] == '4' ? SMFIS_TEMPFAIL : SMFIS_REJECT;
@@ -223,18 +225,18 @@ parse_answer(struct probe_reply *r, const char *s, char *err, size_t errlen)
 	n = strcspn(s, " ");
 	if (n > 0 && strchr(s, '.') != NULL && strchr(s, '.') < s + n) {
 		if (n >= sizeof r->xcode)
-			return print_reason(err, errlen, "--reply: '%.*s' is "
+			return reason(err, errlen, "--reply: '%.*s' is "
 			    "not a status X.Y.Z", (int)n, s);
 		memcpy(r->xcode, s, n);
 		if (!valid_xcode(r->xcode, r->code[0]))
-			return print_reason(err, errlen, "--reply: '%s' is not "
+			return reason(err, errlen, "--reply: '%s' is not "
 			    "a status %c.Y.Z, as code %s needs", r->xcode,
 			    r->code[0], r->code);
 		for (s += n; *s == ' '; s++)
 			;
 	}
 	if (*s == '\0')
-		return print_reason(err, errlen, "--reply: code %s has no "
+		return reason(err, errlen, "--reply: code %s has no "
 		    "TEXT", r->code);
 	return parse_text(r, s, err, errlen);
 }
@@ -267,13 +269,13 @@ parse_text(struct probe_reply *r, const char *s, char *err, size_t errlen)
 
 	if ((r->text = malloc(strlen(s) + 1)) == NULL ||
 	    (block = malloc(strlen(s) + 1)) == NULL)
-		return print_reason(err, errlen, "--reply: %s",
+		return reason(err, errlen, "--reply: %s",
 		    strerror(errno));
 	r->lines[0] = line = block;
 	for (t = r->text, i = 0; s[i] != '\0'; i++) {
 		n = s[i] == '\\' && s[i + 1] == 'n' ? 2 : s[i] == '\n';
 		if (s[i] == '\r')
-			return print_reason(err, errlen, "--reply: a carriage "
+			return reason(err, errlen, "--reply: a carriage "
 			    "return in TEXT");
 		if (n == 0) {
 			*t++ = s[i];
@@ -283,7 +285,7 @@ parse_text(struct probe_reply *r, const char *s, char *err, size_t errlen)
 		*t++ = '\n';
 		*line++ = '\0';
 		if (++r->nlines == PROBE_MAX_LINES)
-			return print_reason(err, errlen, "--reply: more than "
+			return reason(err, errlen, "--reply: more than "
 			    "%d lines of TEXT", PROBE_MAX_LINES);
 		r->lines[r->nlines] = line;
 		i += n - 1;
@@ -293,7 +295,7 @@ parse_text(struct probe_reply *r, const char *s, char *err, size_t errlen)
 	r->nlines++;
 	for (i = 0; i < r->nlines; i++)
 		if (strlen(r->lines[i]) > PROBE_MAX_LINE)
-			return print_reason(err, errlen, "--reply: a line of "
+			return reason(err, errlen, "--reply: a line of "
 			    "TEXT longer than %d bytes", PROBE_MAX_LINE);
 	return 0;
 }
@@ -309,7 +311,7 @@ probe_parse_delay(struct probe *p, const char *arg, char *err,
 
 	if ((eq = strchr(arg, '=')) == NULL ||
 	    stage_named(arg, eq - arg, &st) == -1)
-		return print_reason(err, errlen, "--delay '%s': expected "
+		return reason(err, errlen, "--delay '%s': expected "
 		    "STAGE=SECONDS, STAGE one of connect, helo, envfrom, "
 		    "envrcpt, data, header, eoh, body, eom, unknown", arg);
 	for (s = eq + 1; *s != '\0'; s++) {
@@ -327,11 +329,11 @@ probe_parse_delay(struct probe *p, const char *arg, char *err,
 	}
 	if (*s != '\0' || digits == 0 || ms == 0 ||
 	    ms > PROBE_MAX_DELAY * 1000)
-		return print_reason(err, errlen, "--delay '%s': '%s' is not a "
+		return reason(err, errlen, "--delay '%s': '%s' is not a "
 		    "number of seconds from 0.001 to %d", arg, eq + 1,
 		    PROBE_MAX_DELAY);
 	if (p->delay_ms[st] != 0)
-		return print_reason(err, errlen, "--delay '%s': %s is delayed "
+		return reason(err, errlen, "--delay '%s': %s is delayed "
 		    "twice", arg, print_stage_names[st]);
 	p->delay_ms[st] = ms;
 	return 0;
@@ -346,15 +348,15 @@ probe_parse_change(struct probe *p, enum probe_change kind, const char *arg,
 	size_t			 i;
 
 	if (p->nedits == PROBE_MAX_CHANGES)
-		return print_reason(err, errlen, "--%s: more than %d changes "
+		return reason(err, errlen, "--%s: more than %d changes "
 		    "at eom ('%s')", opt, PROBE_MAX_CHANGES, arg);
 	for (i = 0; i < p->nedits; i++)
 		if (p->edits[i].kind == kind && (kind == CHANGE_CHANGE_FROM ||
 		    kind == CHANGE_REPLACE_BODY || kind == CHANGE_QUARANTINE))
-			return print_reason(err, errlen, "--%s given twice "
+			return reason(err, errlen, "--%s given twice "
 			    "('%s')", opt, arg);
 	if (*arg == '\0')
-		return print_reason(err, errlen, "--%s: empty value", opt);
+		return reason(err, errlen, "--%s: empty value", opt);
 	e = &p->edits[p->nedits++];
 	memset(e, 0, sizeof *e);
 	e->kind = kind;
@@ -373,7 +375,7 @@ probe_parse_change(struct probe *p, enum probe_change kind, const char *arg,
 		return read_body(p, arg, err, errlen);
 	default:
 		if ((e->value = strdup(arg)) == NULL)
-			return print_reason(err, errlen, "--%s: %s", opt,
+			return reason(err, errlen, "--%s: %s", opt,
 			    strerror(errno));
 		return 0;
 	}
@@ -395,12 +397,12 @@ parse_header(struct probe_edit *e, const char *arg, int kind, char *err,
 	if (kind == CHANGE_INSERT_HEADER) {
 		idx = isdigit((unsigned char)*s) ? strtol(s, &end, 10) : -1;
 		if (idx < 0 || idx > 0x7fffffff || *end != ' ')
-			return print_reason(err, errlen, "--%s '%s': expected "
+			return reason(err, errlen, "--%s '%s': expected "
 			    "INDEX Name: value", opt, arg);
 		s = end + 1;
 	}
 	if ((colon = strchr(s, ':')) == NULL)
-		return print_reason(err, errlen, "--%s '%s': expected "
+		return reason(err, errlen, "--%s '%s': expected "
 		    "Name: value", opt, arg);
 	n = strcspn(s, kind == CHANGE_CHANGE_HEADER ? "[:" : ":");
 	if (kind == CHANGE_CHANGE_HEADER && s[n] == '[') {
@@ -408,32 +410,32 @@ parse_header(struct probe_edit *e, const char *arg, int kind, char *err,
 		    strtol(s + n + 1, &end, 10) : -1;
 		if (idx < 1 || idx > 0x7fffffff || end[0] != ']' ||
 		    end[1] != ':')
-			return print_reason(err, errlen, "--%s '%s': expected "
+			return reason(err, errlen, "--%s '%s': expected "
 			    "Name[INDEX]: value, INDEX from 1", opt, arg);
 		colon = end + 1;
 	}
 	if (n == 0)
-		return print_reason(err, errlen, "--%s '%s': empty header "
+		return reason(err, errlen, "--%s '%s': empty header "
 		    "name", opt, arg);
 	for (c = s; c < s + n; c++)
 		if (*c <= ' ' || *c > '~')
-			return print_reason(err, errlen, "--%s '%s': a header "
+			return reason(err, errlen, "--%s '%s': a header "
 			    "name of printable ASCII, without spaces", opt,
 			    arg);
 	if (strpbrk(colon, "\r\n") != NULL)
-		return print_reason(err, errlen, "--%s '%s': a line break in "
+		return reason(err, errlen, "--%s '%s': a line break in "
 		    "the value", opt, arg);
 	for (colon++; *colon == ' '; colon++)
 		;
 	e->index = (int)idx;
 	if ((e->name = strndup(s, n)) == NULL ||
 	    asprintf(&e->spaced, " %s", colon) == -1)
-		return print_reason(err, errlen, "--%s: %s", opt,
+		return reason(err, errlen, "--%s: %s", opt,
 		    strerror(errno));
 	/* An empty value changes the header into nothing: it goes. */
 	if ((*colon != '\0' || kind != CHANGE_CHANGE_HEADER) &&
 	    (e->value = strdup(colon)) == NULL)
-		return print_reason(err, errlen, "--%s: %s", opt,
+		return reason(err, errlen, "--%s: %s", opt,
 		    strerror(errno));
 	return 0;
 }
@@ -448,15 +450,15 @@ parse_address(struct probe_edit *e, const char *arg, int esmtp, char *err,
 
 	if (n == 0 || (!esmtp && arg[n] != '\0') ||
 	    strpbrk(arg, "\r\n") != NULL)
-		return print_reason(err, errlen, "--%s '%s': expected %s", opt,
+		return reason(err, errlen, "--%s '%s': expected %s", opt,
 		    arg, esmtp ? "ADDRESS [ESMTP-ARGS]" : "one ADDRESS");
 	if ((e->name = strndup(arg, n)) == NULL)
-		return print_reason(err, errlen, "--%s: %s", opt,
+		return reason(err, errlen, "--%s: %s", opt,
 		    strerror(errno));
 	while (arg[n] == ' ')
 		n++;
 	if (arg[n] != '\0' && (e->value = strdup(arg + n)) == NULL)
-		return print_reason(err, errlen, "--%s: %s", opt,
+		return reason(err, errlen, "--%s: %s", opt,
 		    strerror(errno));
 	return 0;
 }
@@ -471,7 +473,7 @@ read_body(struct probe *p, const char *path, char *err, size_t errlen)
 	int		 fd, prev = 0;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return print_reason(err, errlen, "--replace-body %s: %s", path,
+		return reason(err, errlen, "--replace-body %s: %s", path,
 		    strerror(errno));
 	while ((n = read(fd, chunk, sizeof chunk)) > 0) {
 		for (i = 0; i < n; i++) {
@@ -494,7 +496,7 @@ read_body(struct probe *p, const char *path, char *err, size_t errlen)
 	p->bodylen = b.len;
 	return 0;
 fail:
-	print_reason(err, errlen, "--replace-body %s: %s", path,
+	reason(err, errlen, "--replace-body %s: %s", path,
 	    errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
 	close(fd);
 	buf_free(&b);
@@ -605,7 +607,7 @@ describe(struct buf *b, const char *opt, const char *value)
 	buf_puts(b, " --");
 	buf_puts(b, opt);
 	buf_puts(b, " \"");
-	print_text_escape(b, value, strlen(value));
+	escape_text(b, value, strlen(value));
 	buf_puts(b, "\"");
 }
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "print.h"
+#include "reason.h"
 #include "spec.h"
 
 static int	spec_port(const char *, const char *, size_t, struct spec *,
@@ -34,7 +34,7 @@ spec_parse(const char *spec, struct spec *sp, char *err, size_t errlen)
 
 	memset(sp, 0, sizeof *sp);
 	if ((colon = strchr(spec, ':')) == NULL)
-		return print_reason(err, errlen, "connection spec '%s': "
+		return reason(err, errlen, "connection spec '%s': "
 		    "expected TYPE:ADDRESS, as in inet:10025@[127.0.0.1] or "
 		    "unix:/run/inspect.sock", spec);
 	tlen = colon - spec;
@@ -44,10 +44,10 @@ spec_parse(const char *spec, struct spec *sp, char *err, size_t errlen)
 	    (tlen == 5 && strncasecmp(spec, "local", 5) == 0)) {
 		sp->family = AF_UNIX;
 		if (*addr == '\0')
-			return print_reason(err, errlen, "connection spec "
+			return reason(err, errlen, "connection spec "
 			    "'%s': empty socket path", spec);
 		if (strlen(addr) >= sizeof sp->path)
-			return print_reason(err, errlen, "connection spec "
+			return reason(err, errlen, "connection spec "
 			    "'%s': socket path longer than %zu bytes", spec,
 			    sizeof sp->path - 1);
 		memcpy(sp->path, addr, strlen(addr) + 1);
@@ -58,12 +58,12 @@ spec_parse(const char *spec, struct spec *sp, char *err, size_t errlen)
 	else if (tlen == 5 && strncasecmp(spec, "inet6", 5) == 0)
 		sp->family = AF_INET6;
 	else
-		return print_reason(err, errlen, "connection spec '%s': "
+		return reason(err, errlen, "connection spec '%s': "
 		    "unknown type '%.*s' (expected unix, local, inet or "
 		    "inet6)", spec, (int)tlen, spec);
 	/* main.cf's line, copied: the most common mistake of all. */
 	if (postfix_spelling(sp->family, addr, better, sizeof better))
-		return print_reason(err, errlen, "connection spec '%s': '%s' "
+		return reason(err, errlen, "connection spec '%s': '%s' "
 		    "is Postfix's HOST:PORT; did you mean %s?", spec, addr,
 		    better);
 
@@ -89,21 +89,21 @@ spec_port(const char *spec, const char *s, size_t len, struct spec *sp,
 	char		 name[64];
 
 	if (len == 0)
-		return print_reason(err, errlen, "connection spec '%s': "
+		return reason(err, errlen, "connection spec '%s': "
 		    "no port", spec);
 	if (len >= sizeof name)	/* spec_parse() relies on it */
-		return print_reason(err, errlen, "connection spec '%s': "
+		return reason(err, errlen, "connection spec '%s': "
 		    "port '%.*s' is too long", spec, (int)len, s);
 	memcpy(name, s, len);
 	name[len] = '\0';
 	if (isdigit((unsigned char)name[0])) {
 		if (port_number(name, &port) == -1)
-			return print_reason(err, errlen, "connection spec "
+			return reason(err, errlen, "connection spec "
 			    "'%s': port '%s' is not a number from 1 to 65535",
 			    spec, name);
 	} else {
 		if ((se = getservbyname(name, "tcp")) == NULL)
-			return print_reason(err, errlen, "connection spec "
+			return reason(err, errlen, "connection spec "
 			    "'%s': unknown port name '%s'", spec, name);
 		port = ntohs((unsigned short)se->s_port);
 	}
@@ -127,29 +127,29 @@ spec_host(const char *spec, const char *host, const char *port,
 	size_t		 len = strlen(host);
 	const char	*family = sp->family == AF_INET ? "IPv4" : "IPv6";
 	if (len == 0)
-		return print_reason(err, errlen, "connection spec '%s': "
+		return reason(err, errlen, "connection spec '%s': "
 		    "empty host after '@'", spec);
 	if (*host != '[') {
 		if (len >= sizeof sp->host)
-			return print_reason(err, errlen, "connection spec "
+			return reason(err, errlen, "connection spec "
 			    "'%s': host name too long", spec);
 		/* An IPv6 address needs its brackets: ':' ends a port. */
 		if (!is_host_name(host) &&
 		    spell_address(port, host, better, sizeof better))
-			return print_reason(err, errlen, "connection spec "
+			return reason(err, errlen, "connection spec "
 			    "'%s': '%s' is not a host name; did you mean %s?",
 			    spec, host, better);
 		if (!is_host_name(host))
-			return print_reason(err, errlen, "connection spec "
+			return reason(err, errlen, "connection spec "
 			    "'%s': '%s' is not a host name", spec, host);
 		memcpy(sp->host, host, len + 1);
 		return 0;
 	}
 	if (len < 3 || host[len - 1] != ']')
-		return print_reason(err, errlen, "connection spec '%s': '%s' "
+		return reason(err, errlen, "connection spec '%s': '%s' "
 		    "is not an address in brackets", spec, host);
 	if (len - 2 >= sizeof sp->host)
-		return print_reason(err, errlen, "connection spec '%s': "
+		return reason(err, errlen, "connection spec '%s': "
 		    "address too long", spec);
 	memcpy(sp->host, host + 1, len - 2);
 	sp->host[len - 2] = '\0';
@@ -158,10 +158,10 @@ spec_host(const char *spec, const char *host, const char *port,
 		return 0;
 	}
 	if (spell_address(port, sp->host, better, sizeof better))
-		return print_reason(err, errlen, "connection spec '%s': '%s' "
+		return reason(err, errlen, "connection spec '%s': '%s' "
 		    "is not an %s address; did you mean %s?", spec, sp->host,
 		    family, better);
-	return print_reason(err, errlen, "connection spec '%s': '%s' is not "
+	return reason(err, errlen, "connection spec '%s': '%s' is not "
 	    "an %s address", spec, sp->host, family);
 }
 

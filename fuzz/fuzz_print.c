@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../escape.h"
 #include "../print.h"
 
 #define SESSION		UINT64_MAX	/* the widest "[session]" prefix */
@@ -352,7 +353,7 @@ same(const char *what, const struct buf *b, const void *p, size_t len)
 	    "byte %zu", what, b->len, len, i);
 }
 
-/* print_text_escape() and print_json_escape() on the input itself. */
+/* escape_text() and escape_json() on the input itself. */
 static void
 check_escapes(const uint8_t *data, size_t size)
 {
@@ -362,10 +363,10 @@ check_escapes(const uint8_t *data, size_t size)
 
 	/* Appending to what is already there must not disturb it. */
 	add(&out, "prefix", 6);
-	if (print_text_escape(&out, data, size) == -1)
-		failx("print_text_escape failed");
+	if (escape_text(&out, data, size) == -1)
+		failx("escape_text failed");
 	if (memcmp(out.data, "prefix", 6) != 0)
-		failx("print_text_escape changed what was before");
+		failx("escape_text changed what was before");
 	check_safe(out.data + 6, out.len - 6, 0);
 	if (text_decode(out.data + 6, out.len - 6, &dec) == -1)
 		failx("text escape does not decode");
@@ -375,8 +376,8 @@ check_escapes(const uint8_t *data, size_t size)
 		failx("text escape is not the documented one");
 
 	out.len = ref.len = dec.len = 0;
-	if (print_json_escape(&out, data, size) == -1)
-		failx("print_json_escape failed");
+	if (escape_json(&out, data, size) == -1)
+		failx("escape_json failed");
 	check_safe(out.data, out.len, 0);
 	add(&line, "\"", 1);
 	add(&line, out.data, out.len);

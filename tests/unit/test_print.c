@@ -20,6 +20,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "../../escape.h"
 #include "../../print.h"
 
 #define SESSION		42
@@ -517,7 +518,7 @@ assert_text_lossless(struct fixture *f, const void *s, size_t len)
 {
 	f->out.len = 0;
 	f->aux.len = 0;
-	assert_int_equal(print_text_escape(&f->out, s, len), 0);
+	assert_int_equal(escape_text(&f->out, s, len), 0);
 	assert_no_controls(&f->out, 0);
 	if (text_unescape(f->out.data, f->out.len, &f->aux) != 0)
 		fail_msg("cannot read back \"%s\"", cstr(&f->out));
@@ -629,7 +630,7 @@ json_string_line(struct fixture *f, const void *s, size_t len)
 
 	assert_int_equal(buf_puts(&f->out, "\""), 0);
 	start = f->out.len;
-	assert_int_equal(print_json_escape(&f->out, s, len), 0);
+	assert_int_equal(escape_json(&f->out, s, len), 0);
 	assert_no_controls(&f->out, start);
 	assert_int_equal(buf_puts(&f->out, "\"\n"), 0);
 	add_hex(&f->aux, s, len);
@@ -789,7 +790,7 @@ test_print_text_escape_single_bytes(void **state)
 		c = (unsigned char)i;
 		text_byte(i, want, sizeof want);
 		f->out.len = 0;
-		assert_int_equal(print_text_escape(&f->out, &c, 1), 0);
+		assert_int_equal(escape_text(&f->out, &c, 1), 0);
 		if (strcmp(cstr(&f->out), want) != 0)
 			fail_msg("byte 0x%02x: got \"%s\", want \"%s\"", i,
 			    f->out.data, want);
@@ -818,7 +819,7 @@ test_print_text_escape_byte_in_plain_text(void **state)
 			    "aaaaaaaaaaaaaaaaaaa", one,
 			    (int)(sizeof in - at - 1), "aaaaaaaaaaaaaaaaaaa");
 			f->out.len = 0;
-			assert_int_equal(print_text_escape(&f->out, in,
+			assert_int_equal(escape_text(&f->out, in,
 			    sizeof in), 0);
 			if (f->out.len != strlen(want) ||
 			    memcmp(f->out.data, want, f->out.len) != 0)
@@ -837,12 +838,12 @@ test_print_text_escape_no_controls(void **state)
 	for (i = 0; i < 256; i++) {
 		all[i] = (unsigned char)i;
 		f->out.len = 0;
-		assert_int_equal(print_text_escape(&f->out, all + i, 1), 0);
+		assert_int_equal(escape_text(&f->out, all + i, 1), 0);
 		assert_true(f->out.len > 0);
 		assert_no_controls(&f->out, 0);
 	}
 	f->out.len = 0;
-	assert_int_equal(print_text_escape(&f->out, all, sizeof all), 0);
+	assert_int_equal(escape_text(&f->out, all, sizeof all), 0);
 	assert_no_controls(&f->out, 0);
 	/* Nor a raw quote, which would end the string early. */
 	assert_int_equal(text_unescape(f->out.data, f->out.len, &f->aux), 0);
@@ -854,12 +855,12 @@ test_print_text_escape_appends(void **state)
 	struct fixture	*f = *state;
 
 	assert_int_equal(buf_puts(&f->out, "before "), 0);
-	assert_int_equal(print_text_escape(&f->out, "a\tb", 3), 0);
+	assert_int_equal(escape_text(&f->out, "a\tb", 3), 0);
 	assert_string_equal(cstr(&f->out), "before a\\tb");
-	assert_int_equal(print_text_escape(&f->out, "", 0), 0);
+	assert_int_equal(escape_text(&f->out, "", 0), 0);
 	assert_string_equal(cstr(&f->out), "before a\\tb");
 	/* Only len bytes count, NUL included. */
-	assert_int_equal(print_text_escape(&f->out, "x\0y", 2), 0);
+	assert_int_equal(escape_text(&f->out, "x\0y", 2), 0);
 	assert_string_equal(cstr(&f->out), "before a\\tbx\\x00");
 }
 
@@ -871,7 +872,7 @@ test_print_text_escape_utf8_valid(void **state)
 
 	for (i = 0; i < sizeof utf8_valid / sizeof utf8_valid[0]; i++) {
 		f->out.len = 0;
-		assert_int_equal(print_text_escape(&f->out, utf8_valid[i].in,
+		assert_int_equal(escape_text(&f->out, utf8_valid[i].in,
 		    strlen(utf8_valid[i].in)), 0);
 		assert_string_equal(cstr(&f->out), utf8_valid[i].out);
 	}
@@ -886,7 +887,7 @@ test_print_text_escape_utf8_invalid(void **state)
 
 	for (i = 0; i < n; i++) {
 		f->out.len = 0;
-		assert_int_equal(print_text_escape(&f->out,
+		assert_int_equal(escape_text(&f->out,
 		    utf8_invalid_text[i].in,
 		    strlen(utf8_invalid_text[i].in)), 0);
 		assert_string_equal(cstr(&f->out), utf8_invalid_text[i].out);
@@ -908,12 +909,12 @@ test_print_text_escape_unsafe_codepoints(void **state)
 		c1[1] = (unsigned char)i;
 		snprintf(want, sizeof want, "\\u%04zx", i);
 		f->out.len = 0;
-		assert_int_equal(print_text_escape(&f->out, c1, 2), 0);
+		assert_int_equal(escape_text(&f->out, c1, 2), 0);
 		assert_string_equal(cstr(&f->out), want);
 	}
 	for (i = 0; i < n; i++) {
 		f->out.len = 0;
-		assert_int_equal(print_text_escape(&f->out,
+		assert_int_equal(escape_text(&f->out,
 		    unsafe_codepoints[i].in, strlen(unsafe_codepoints[i].in)),
 		    0);
 		assert_string_equal(cstr(&f->out), unsafe_codepoints[i].out);
@@ -973,7 +974,7 @@ test_print_json_escape_single_bytes(void **state)
 	for (i = 0; i < 256; i++) {
 		c = (unsigned char)i;
 		f->out.len = 0;
-		assert_int_equal(print_json_escape(&f->out, &c, 1), 0);
+		assert_int_equal(escape_json(&f->out, &c, 1), 0);
 		assert_no_controls(&f->out, 0);
 		got = cstr(&f->out);
 		if (i == '\\' || i == '"')
@@ -1036,14 +1037,14 @@ test_print_json_escape_utf8(void **state)
 
 	for (i = 0; i < sizeof utf8_valid / sizeof utf8_valid[0]; i++) {
 		f->out.len = 0;
-		assert_int_equal(print_json_escape(&f->out, utf8_valid[i].in,
+		assert_int_equal(escape_json(&f->out, utf8_valid[i].in,
 		    strlen(utf8_valid[i].in)), 0);
 		assert_string_equal(cstr(&f->out), utf8_valid[i].out);
 	}
 	for (i = 0; i < sizeof utf8_invalid_json /
 	    sizeof utf8_invalid_json[0]; i++) {
 		f->out.len = 0;
-		assert_int_equal(print_json_escape(&f->out,
+		assert_int_equal(escape_json(&f->out,
 		    utf8_invalid_json[i].in,
 		    strlen(utf8_invalid_json[i].in)), 0);
 		assert_string_equal(cstr(&f->out), utf8_invalid_json[i].out);
@@ -1078,12 +1079,12 @@ test_print_json_escape_unsafe_codepoints(void **state)
 		c1[1] = (unsigned char)i;
 		snprintf(want, sizeof want, "\\u%04zx", i);
 		f->out.len = 0;
-		assert_int_equal(print_json_escape(&f->out, c1, 2), 0);
+		assert_int_equal(escape_json(&f->out, c1, 2), 0);
 		assert_string_equal(cstr(&f->out), want);
 	}
 	for (i = 0; i < n; i++) {
 		f->out.len = 0;
-		assert_int_equal(print_json_escape(&f->out,
+		assert_int_equal(escape_json(&f->out,
 		    unsafe_codepoints[i].in, strlen(unsafe_codepoints[i].in)),
 		    0);
 		assert_string_equal(cstr(&f->out), unsafe_codepoints[i].out);
