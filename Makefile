@@ -216,16 +216,16 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
-FUZZ = fuzz/fuzz_print fuzz/fuzz_options
+FUZZ = fuzz/fuzz_print fuzz/fuzz_options fuzz/fuzz_escape
 FUZZ_SRCS = print.c escape.c reason.c buf.c options.c spec.c log.c ids.c \
 	output.c probe.c
 
 fuzz: $(FUZZ)
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
 
-$(FUZZ): %: %.c $(FUZZ_SRCS) $(wildcard *.h)
+$(FUZZ): %: %.c $(FUZZ_SRCS) fuzz/check_escape.c $(wildcard *.h fuzz/*.h)
 	$(FUZZ_CC) $(IN_CPPFLAGS) -std=c11 -Wall -Wextra $(FUZZ_FLAGS) \
-	    -o $@ $< $(FUZZ_SRCS) $(MILTER_LIBS)
+	    -o $@ $< $(FUZZ_SRCS) fuzz/check_escape.c $(MILTER_LIBS)
 
 .PHONY: hostile-check fuzz
 
