@@ -42,7 +42,7 @@ ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
 OBJS = inspect.o options.o spec.o print.o escape.o reason.o log.o daemon.o \
 	ids.o owned.o output.o listen.o ctx.o macros.o serve.o session.o \
-	summary.o record.o workers.o buf.o probe.o
+	summary.o record.o workers.o buf.o probe.o probe_parse.o noreply.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
 	tests/unit/test_session tests/unit/test_buf tests/unit/test_listen_races \
@@ -58,7 +58,8 @@ inspect: $(OBJS)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 tests/unit/test_options: tests/unit/test_options.o options.o spec.o print.o \
-	escape.o reason.o buf.o log.o ids.o owned.o probe.o
+	escape.o reason.o buf.o log.o ids.o owned.o probe.o probe_parse.o \
+	noreply.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
 tests/unit/test_print: tests/unit/test_print.o print.o escape.o reason.o buf.o
@@ -87,14 +88,15 @@ PROBE_WRAP = -Wl,--wrap=smfi_addheader,--wrap=smfi_insheader \
 	-Wl,--wrap=smfi_quarantine,--wrap=smfi_setreply \
 	-Wl,--wrap=smfi_setmlreply,--wrap=smfi_progress,--wrap=setsockopt
 
-tests/unit/test_probe: tests/unit/test_probe.o probe.o print.o escape.o \
-	reason.o buf.o log.o
+tests/unit/test_probe: tests/unit/test_probe.o probe.o probe_parse.o \
+	noreply.o print.o escape.o reason.o buf.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PROBE_WRAP) -lcmocka \
 	    $(MILTER_LIBS)
 
 # Real sockets, and the real libmilter opening one in a child per case.
 tests/unit/test_listen: tests/unit/test_listen.o listen.o options.o spec.o \
-	print.o escape.o reason.o buf.o log.o ids.o owned.o probe.o
+	print.o escape.o reason.o buf.o log.o ids.o owned.o probe.o \
+	probe_parse.o noreply.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
 tests/unit/test_summary: tests/unit/test_summary.o summary.o print.o \
@@ -218,7 +220,7 @@ FUZZ_FLAGS = -g -O1 -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ = fuzz/fuzz_print fuzz/fuzz_options fuzz/fuzz_escape
 FUZZ_SRCS = print.c escape.c reason.c buf.c options.c spec.c log.c ids.c \
-	output.c probe.c
+	output.c probe.c probe_parse.c noreply.c
 
 fuzz: $(FUZZ)
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)

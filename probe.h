@@ -91,6 +91,12 @@ int	probe_active(const struct probe *p);
 /* The SMFIF_* actions p's changes need. */
 unsigned long probe_actions(const struct probe *p);
 
+/*
+ * The action (SMFIF_*) that change e needs: SMFIF_ADDRCPT_PAR for a
+ * recipient added with ESMTP arguments.
+ */
+unsigned long probe_change_action(const struct probe_edit *e);
+
 /* Release what the parsers allocated. */
 void	probe_free(struct probe *p);
 
