@@ -71,6 +71,8 @@ static int	text_quoted(struct buf *, const struct palette *, const char *,
 static int	text_visible(struct buf *, const struct palette *,
 		    const char *, const struct visible *, size_t);
 static int	text_name(struct buf *, const struct palette *, const char *);
+static int	text_pair(struct buf *, const struct palette *, const char *,
+		    const char *, const char *, const char *);
 static int	print_json(struct buf *, const struct event *);
 static int	json_macros(struct buf *, const struct macro *, size_t);
 static int	json_visible(struct buf *, const struct visible *, size_t);
@@ -583,12 +585,8 @@ text_macros(struct buf *out, const struct palette *pal, const char *prefix,
 	size_t	 i;
 
 	for (i = 0; i < n; i++)
-		if (buf_puts(out, prefix) == -1 ||
-		    buf_puts(out, "  macro ") == -1 ||
-		    text_name(out, pal, m[i].name) == -1 ||
-		    buf_puts(out, ": ") == -1 ||
-		    text_value(out, pal, m[i].value, strlen(m[i].value)) ==
-		    -1 || buf_puts(out, "\n") == -1)
+		if (text_pair(out, pal, prefix, "macro", m[i].name,
+		    m[i].value) == -1 || buf_puts(out, "\n") == -1)
 			return -1;
 	return 0;
 }
@@ -601,15 +599,24 @@ text_visible(struct buf *out, const struct palette *pal, const char *prefix,
 	size_t	 i;
 
 	for (i = 0; i < n; i++)
-		if (buf_puts(out, prefix) == -1 ||
-		    buf_puts(out, "  visible ") == -1 ||
-		    text_name(out, pal, v[i].name) == -1 ||
-		    buf_puts(out, ": ") == -1 ||
-		    text_value(out, pal, v[i].value, strlen(v[i].value)) ==
-		    -1 || buf_puts(out, " (") == -1 ||
+		if (text_pair(out, pal, prefix, "visible", v[i].name,
+		    v[i].value) == -1 || buf_puts(out, " (") == -1 ||
 		    buf_puts(out, print_stage_names[v[i].stage]) == -1 ||
 		    buf_puts(out, ")\n") == -1)
 			return -1;
+	return 0;
+}
+
+/* "PREFIX  KIND NAME: "VALUE"", a macro's line but for its end. */
+static int
+text_pair(struct buf *out, const struct palette *pal, const char *prefix,
+    const char *kind, const char *name, const char *value)
+{
+	if (buf_puts(out, prefix) == -1 || buf_puts(out, "  ") == -1 ||
+	    buf_puts(out, kind) == -1 || buf_puts(out, " ") == -1 ||
+	    text_name(out, pal, name) == -1 || buf_puts(out, ": ") == -1 ||
+	    text_value(out, pal, value, strlen(value)) == -1)
+		return -1;
 	return 0;
 }
 

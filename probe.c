@@ -9,7 +9,6 @@
  * default path costs one test per stage (probe_decide()).
  */
 
-
 #include <arpa/inet.h>
 
 #include <errno.h>
