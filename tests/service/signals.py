@@ -358,7 +358,8 @@ def outside_signal(binary, tmp, signame, workers, everyone):
         (["--n-workers", str(workers)] if workers else [])
     i = Inspect(binary, tmp, tag, args)
     try:
-        if not i.ready(workers):
+        # Its worker (or workers) started, the processes to compare.
+        if not i.ready(max(workers, 1)):
             report(name + ": starts", False, read(i.log))
             return
         before = children(i.pid)
