@@ -88,15 +88,15 @@ PROBE_WRAP = -Wl,--wrap=smfi_addheader,--wrap=smfi_insheader \
 	-Wl,--wrap=smfi_quarantine,--wrap=smfi_setreply \
 	-Wl,--wrap=smfi_setmlreply,--wrap=smfi_progress,--wrap=setsockopt
 
-tests/unit/test_probe: tests/unit/test_probe.o probe.o probe_parse.o \
-	noreply.o print.o escape.o reason.o buf.o log.o
+tests/unit/test_probe: tests/unit/test_probe.o tests/unit/said.o probe.o \
+	probe_parse.o noreply.o print.o escape.o reason.o buf.o log.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PROBE_WRAP) -lcmocka \
 	    $(MILTER_LIBS)
 
 # Real sockets, and the real libmilter opening one in a child per case.
-tests/unit/test_listen: tests/unit/test_listen.o listen.o options.o spec.o \
-	print.o escape.o reason.o buf.o log.o ids.o owned.o probe.o \
-	probe_parse.o noreply.o
+tests/unit/test_listen: tests/unit/test_listen.o tests/unit/said.o listen.o \
+	options.o spec.o print.o escape.o reason.o buf.o log.o ids.o owned.o \
+	probe.o probe_parse.o noreply.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
 tests/unit/test_summary: tests/unit/test_summary.o summary.o print.o \

@@ -35,6 +35,7 @@
 #include "../../log.h"
 #include "../../options.h"
 #include "../../owned.h"
+#include "said.h"
 
 /* What a child that opened the socket found. */
 struct opened {
@@ -46,15 +47,11 @@ struct opened {
 };
 
 static void	 spec_of(struct spec *, const char *);
-static void	 said_start(void);
-static char	*said(void);
 static int	 unix_listener(const char *, int);
 static int	 tcp_listener(unsigned int *);
 static struct opened open_in_child(const char *, gid_t, mode_t);
 
 static char	 dir[] = "/tmp/inspect-test-listen.XXXXXX";
-static char	 errpath[PATH_MAX];
-static int	 saved_stderr = -1;
 
 static void
 spec_of(struct spec *sp, const char *spec)
@@ -63,39 +60,6 @@ spec_of(struct spec *sp, const char *spec)
 
 	if (spec_parse(spec, sp, err, sizeof err) == -1)
 		fail_msg("%s: %s", spec, err);
-}
-
-/* Standard error goes to a file until said() gives it back. */
-static void
-said_start(void)
-{
-	int	 fd;
-
-	assert_int_not_equal(fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC,
-	    0600), -1);
-	fflush(stderr);
-	assert_int_not_equal(saved_stderr = dup(STDERR_FILENO), -1);
-	assert_int_not_equal(dup2(fd, STDERR_FILENO), -1);
-	close(fd);
-}
-
-/* What went to standard error since said_start(), NUL-ended. */
-static char *
-said(void)
-{
-	static char	 text[8192];
-	ssize_t		 n;
-	int		 fd;
-
-	fflush(stderr);
-	assert_int_not_equal(dup2(saved_stderr, STDERR_FILENO), -1);
-	close(saved_stderr);
-	saved_stderr = -1;
-	assert_int_not_equal(fd = open(errpath, O_RDONLY), -1);
-	assert_true((n = read(fd, text, sizeof text - 1)) >= 0);
-	close(fd);
-	text[n] = '\0';
-	return text;
 }
 
 /* A unix socket at path: one listening, or -1 and a stale one. */
@@ -411,7 +375,7 @@ setup(void **state)
 	(void)state;
 	if (mkdtemp(dir) == NULL)
 		return -1;
-	snprintf(errpath, sizeof errpath, "%s/stderr", dir);
+	snprintf(said_path, sizeof said_path, "%s/stderr", dir);
 	/* At start-up, what inspect says goes to standard error. */
 	return log_init(LEVELS_INSPECT, NULL, 0, LOG_MAIL);
 }
@@ -420,7 +384,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	unlink(errpath);
+	unlink(said_path);
 	return rmdir(dir);
 }
 

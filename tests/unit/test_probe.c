@@ -34,6 +34,7 @@
 #include "../../log.h"
 #include "../../probe.h"
 #include "../../session.h"
+#include "said.h"
 
 /* Every SMFIF_* action and SMFIP_* step Postfix offers. */
 #define ALL_ACTIONS	0x1ffUL
@@ -59,8 +60,6 @@ int	__wrap_setsockopt(int, int, int, const void *, socklen_t);
 static void	 noted(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 static int	 answer_of(int);
-static void	 said_start(void);
-static char	*said(void);
 static struct session *new_session(unsigned long, unsigned long);
 static void	 free_session(struct session *);
 static long	 ms_since(const struct timespec *);
@@ -73,8 +72,6 @@ static pthread_mutex_t	 calls_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct probe	 probe;
 static char		 dir[] = "/tmp/inspect-test-probe.XXXXXX";
-static char		 errpath[PATH_MAX];
-static int		 saved_stderr = -1;
 
 /* The probe: what inspect was started with. */
 static const char *const replies[] = {
@@ -225,39 +222,6 @@ __wrap_setsockopt(int fd, int level, int name, const void *value,
 	    name == TCP_QUICKACK ? "TCP_QUICKACK" : "other",
 	    len == sizeof(int) ? *(const int *)value : -1);
 	return 0;
-}
-
-/* Standard error goes to a file until said() gives it back. */
-static void
-said_start(void)
-{
-	int	 fd;
-
-	assert_int_not_equal(fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC,
-	    0600), -1);
-	fflush(stderr);
-	assert_int_not_equal(saved_stderr = dup(STDERR_FILENO), -1);
-	assert_int_not_equal(dup2(fd, STDERR_FILENO), -1);
-	close(fd);
-}
-
-/* What went to standard error since said_start(), NUL-ended. */
-static char *
-said(void)
-{
-	static char	 text[8192];
-	ssize_t		 n;
-	int		 fd;
-
-	fflush(stderr);
-	assert_int_not_equal(dup2(saved_stderr, STDERR_FILENO), -1);
-	close(saved_stderr);
-	saved_stderr = -1;
-	assert_int_not_equal(fd = open(errpath, O_RDONLY), -1);
-	assert_true((n = read(fd, text, sizeof text - 1)) >= 0);
-	close(fd);
-	text[n] = '\0';
-	return text;
 }
 
 /* A session negotiated with an MTA that offered actions and steps. */
@@ -726,7 +690,7 @@ setup(void **state)
 	(void)state;
 	if (mkdtemp(dir) == NULL)
 		return -1;
-	snprintf(errpath, sizeof errpath, "%s/stderr", dir);
+	snprintf(said_path, sizeof said_path, "%s/stderr", dir);
 	if (log_init(LEVELS_INSPECT, NULL, 0, LOG_MAIL) == -1)
 		return -1;
 	for (i = 0; i < sizeof replies / sizeof replies[0]; i++)
@@ -770,7 +734,7 @@ teardown(void **state)
 {
 	(void)state;
 	probe_free(&probe);
-	unlink(errpath);
+	unlink(said_path);
 	return rmdir(dir);
 }
 
