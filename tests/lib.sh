@@ -112,7 +112,9 @@ negotiated_no_reply() {
 	python3 - "$1" "${2:-0}" <<-'EOF'
 	import json, sys
 	n = int(sys.argv[2])
-	answers = [e["answered"]["step_flags"]
+	# What inspect asked for: "asked" where the MTA was told otherwise
+	# (an MTA that knows no no-reply steps), else "answered".
+	answers = [e.get("asked", e["answered"])["step_flags"]
 	           for e in map(json.loads, open(sys.argv[1]))
 	           if e["stage"] == "negotiate"][-n:]
 	sys.exit(not answers or len(answers) < n or

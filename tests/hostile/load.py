@@ -145,6 +145,17 @@ async def replay(reader, writer, packets, complete, replies=None):
     writer.close()
 
 
+def server(pid):
+    """The process that serves for inspect pid: its worker, where
+    libmilter runs (the supervisor only waits), or pid itself."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = f.read().split()
+    except OSError:
+        kids = []
+    return int(kids[0]) if kids else pid
+
+
 def memory(pid):
     """VmRSS, VmHWM (kB) and the thread count of pid."""
     found = {}
@@ -231,8 +242,8 @@ def check_sessions(sessions, expected, prefix=False):
 async def crowd(args):
     listed = [n.encode() for n in args.macros.replace(",", " ").split()]
     offset = os.path.getsize(args.report)
-    idle = memory(args.pid)
-    limit = fd_limit(args.pid)
+    idle = memory(server(args.pid))
+    limit = fd_limit(server(args.pid))
     started = time.monotonic()
     conns = await asyncio.wait_for(asyncio.gather(
         *[open_conn(args.spec) for _ in range(args.sessions)]), WAIT)
@@ -245,7 +256,7 @@ async def crowd(args):
     answers = await asyncio.wait_for(asyncio.gather(
         *[negotiate(r, w, mta.NO_NR if v else mta.ALL_STEPS)
           for (r, w), v in zip(conns, vanishing)]), WAIT)
-    fds = open_fds(args.pid)
+    fds = open_fds(server(args.pid))
     expected = {}
     jobs = []
     for n, ((reader, writer), answer) in enumerate(zip(conns, answers)):
@@ -261,7 +272,7 @@ async def crowd(args):
     results = await asyncio.wait_for(
         asyncio.gather(*jobs, return_exceptions=True), WAIT)
     done = time.monotonic()
-    peak = memory(args.pid)
+    peak = memory(server(args.pid))
     problems = ["session %d: %r" % (n, r) for n, r in enumerate(results)
                 if isinstance(r, Exception)][:10]
     sessions, problem = wait_closed(args.report, args.format, offset,
@@ -274,7 +285,7 @@ async def crowd(args):
     after = None
     for _ in range(10):
         time.sleep(0.5)
-        m = memory(args.pid)
+        m = memory(server(args.pid))
         if after is None or m["VmRSS"] < after["VmRSS"]:
             after = m
     print("crowd: %d sessions (%d hanging up early): connected in %.2f s, "

@@ -495,8 +495,10 @@ part_quitnc() {
 		spec=unix:$tmp/$name.sock
 		[ "$name" = quitnc-tcp ] &&
 		    spec=inet:$(free_port)@127.0.0.1
+		# No reply asked for on either socket, which auto would
+		# not on a unix one: what QUIT_NC must carry over.
 		start_inspect "$name" -s "$spec" --format json \
-		    --output "$tmp/$name.out" || continue
+		    --output "$tmp/$name.out" --no-reply yes || continue
 		timeout -k 5 "$PART_WAIT" python3 "$here/wire.py" quit-nc \
 		    --spec "$spec" --report "$tmp/$name.out" \
 		    --stderr "$tmp/$name.err" 2>&1 |
