@@ -237,6 +237,16 @@ fail:
 	return -1;
 }
 
+int
+log_open_again(const char *path, int old)
+{
+	struct stat	 st;
+
+	return log_open_file(path, LOG_OPEN_NOWAIT |
+	    (fstat(old, &st) == 0 && S_ISREG(st.st_mode) ?
+	    LOG_OPEN_REGULAR : 0));
+}
+
 const char *
 log_open_reason(int e)
 {
@@ -257,14 +267,11 @@ log_open_reason(int e)
 int
 log_reopen(void)
 {
-	struct stat	 st;
-	int		 fd, regular, rc;
+	int	 fd, rc;
 
 	if (logpath == NULL)
 		return 0;
-	regular = fstat(logfd, &st) == 0 && S_ISREG(st.st_mode);
-	if ((fd = log_open_file(logpath, LOG_OPEN_NOWAIT |
-	    (regular ? LOG_OPEN_REGULAR : 0))) == -1) {
+	if ((fd = log_open_again(logpath, logfd)) == -1) {
 		log_err("cannot reopen the log %s: %s", logpath,
 		    log_open_reason(errno));
 		return -1;

@@ -78,11 +78,18 @@ void	log_stopping(void);
  * Open path to append to, as the log and the report files are: created
  * with mode 0640 (they hold mail), never through a symbolic link, a
  * regular file only if it has no other hard link, and as how says.
- * Reopening (SIGHUP) is done with both flags, where a file may have been
- * planted by the user inspect serves as.  Returns the descriptor, or -1
+ * Reopening (SIGHUP, log_open_again()) is done with both flags, where a
+ * file may have been planted by the user inspect serves as.  Returns the descriptor, or -1
  * with errno set: log_open_reason() says why.
  */
 int	log_open_file(const char *path, int how);
+
+/*
+ * Open path again, for the file open at old (logrotate moved it away):
+ * never waiting, and a regular file only if old is one.  Returns the new
+ * descriptor, or -1 with errno set.
+ */
+int	log_open_again(const char *path, int old);
 
 /* Why log_open_file() failed with errno e, in a few words. */
 const char *log_open_reason(int e);

@@ -166,16 +166,13 @@ output_chown(uid_t uid, gid_t gid, char *err, size_t errlen)
 int
 output_reopen(void)
 {
-	struct stat	 st;
-	size_t		 i;
-	int		 fd, regular, rc = 0;
+	size_t	 i;
+	int	 fd, rc = 0;
 
 	for (i = 0; i < nfds; i++) {
 		if (strcmp(outpaths[i], "-") == 0)
 			continue;
-		regular = fstat(fds[i], &st) == 0 && S_ISREG(st.st_mode);
-		if ((fd = log_open_file(outpaths[i], LOG_OPEN_NOWAIT |
-		    (regular ? LOG_OPEN_REGULAR : 0))) == -1) {
+		if ((fd = log_open_again(outpaths[i], fds[i])) == -1) {
 			log_err("cannot reopen --output %s: %s", outpaths[i],
 			    log_open_reason(errno));
 			rc = -1;

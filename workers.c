@@ -83,6 +83,9 @@ static int	order(int, enum order_kind, int, const int *, size_t);
 static void	order_all(struct run *, enum order_kind, int);
 static unsigned int alive(const struct run *);
 
+/* The signals the supervisor takes (take_signals()). */
+static const int taken[] = { SIGHUP, SIGINT, SIGTERM, SIGCHLD };
+
 static int	 wake[2] = { -1, -1 };	/* from on_signal() */
 static int	 on_terminal;		/* see workers_note_terminal() */
 
@@ -96,12 +99,11 @@ void
 workers_block_signals(void)
 {
 	sigset_t	 set;
+	size_t		 i;
 
 	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGCHLD);
+	for (i = 0; i < sizeof taken / sizeof taken[0]; i++)
+		sigaddset(&set, taken[i]);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -278,7 +280,6 @@ workers_signal_name(int sig)
 static int
 take_signals(void)
 {
-	static const int	 taken[] = { SIGHUP, SIGINT, SIGTERM, SIGCHLD };
 	static const int	 ignored[] = { SIGUSR1, SIGUSR2, SIGALRM,
 				    SIGQUIT, SIGPIPE };
 	struct sigaction	 sa;
