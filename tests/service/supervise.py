@@ -25,6 +25,7 @@ failed.  Needs root (to serve as other users, to set their limits).
 import os
 import pwd
 import random
+import shutil
 import signal
 import stat
 import subprocess
@@ -316,12 +317,17 @@ def main():
     if os.geteuid() != 0:
         report("supervise.py runs as root", False, "needs root")
         return 1
+    # Started as other users, inspect must be reachable by them: the
+    # tree may be in a directory only root can enter (a clone in /root).
+    shared = os.path.join(tmp, "inspect-for-all")
+    shutil.copy2(binary, shared)
+    os.chmod(shared, 0o755)
     dies_with_supervisor(binary, tmp)
     holds_nothing_more(binary, tmp)
-    respawn_retried(binary, tmp)
+    respawn_retried(shared, tmp)
     planted(binary, tmp)
-    launcher_waits(binary, tmp)
-    gives_up(binary, tmp)
+    launcher_waits(shared, tmp)
+    gives_up(shared, tmp)
     return 0 if all(results) else 1
 
 
