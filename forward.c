@@ -49,8 +49,6 @@
 
 /* While a slow eom is awaited, the MTA is told this often. */
 #define PROGRESS_MS	5000
-/* libmilter's limit of reply lines (MAXREPLIES). */
-#define MAX_LINES	32
 
 /* What an accept covers: the milter gets no more of it. */
 enum scope {
@@ -86,7 +84,7 @@ struct downstream {
 	size_t		 changescap;
 	char		 code[4];
 	char		 xcode[32];
-	char		*lines[MAX_LINES + 1];
+	char		*lines[WIRE_MAX_LINES + 1];
 	size_t		 nlines;
 	sfsistat	 status;	/* the answer for the MTA */
 	char		*lists[WIRE_LISTS];	/* its macro lists */
@@ -624,69 +622,40 @@ take_reply(struct downstream *d, const struct wire_reply *r,
 }
 
 /*
- * Take "550-5.7.1 one\r\n550 5.7.1 two" apart: the code and enhanced
- * code of the first line, each line's text.  Returns 0, or -1 if it is
- * not a reply libmilter could make.
+ * The milter's reply text into d: its code, enhanced code and lines for
+ * libmilter, and for the report the lines joined by LF, as --reply takes
+ * them.  Returns 0, or -1 if it is not a reply libmilter could make, or
+ * out of memory.
  */
 static int
 split_reply(struct downstream *d, const char *text)
 {
-	struct answer	*a = &d->fw.reply;
-	const char	*line, *end, *p;
-	size_t		 at, n, k;
-	size_t		 offs[MAX_LINES];
+	struct wire_lines	 l;
+	size_t			 offs[WIRE_MAX_LINES], joined, k;
 
-	d->nlines = 0;
-	for (line = text; *line != '\0' && d->nlines < MAX_LINES; line = end) {
-		if ((end = strstr(line, "\r\n")) == NULL)
-			end = line + strlen(line);
-		p = line;
-		if (end - p < 3 || (p[0] != '4' && p[0] != '5') ||
-		    !isdigit((unsigned char)p[1]) ||
-		    !isdigit((unsigned char)p[2]) || (p + 3 < end &&
-		    p[3] != ' ' && p[3] != '-'))
-			return -1;
-		if (d->nlines == 0)
-			memcpy(d->code, p, 3);
-		p += p + 3 < end ? 4 : 3;
-		/* An enhanced code: digit, dot, digits, dot, digits. */
-		n = strspn(p, "0123456789.");
-		if (n > 0 && n < sizeof d->xcode && p + n <= end &&
-		    isdigit((unsigned char)p[0]) && p[1] == '.' &&
-		    (p + n == end || p[n] == ' ')) {
-			if (d->nlines == 0) {
-				memcpy(d->xcode, p, n);
-				d->xcode[n] = '\0';
-			}
-			p += n;
-			if (p < end)
-				p++;
-		} else if (d->nlines == 0)
-			d->xcode[0] = '\0';
-		offs[d->nlines++] = d->text.len;
-		if (buf_add(&d->text, p, end - p) == -1 ||
+	if (wire_reply_lines(text, &l) == -1)
+		return -1;
+	for (k = 0; k < l.n; k++) {
+		offs[k] = d->text.len;
+		if (buf_add(&d->text, l.text[k], l.len[k]) == -1 ||
 		    buf_add(&d->text, "", 1) == -1)
 			return -1;
-		if (*end != '\0')
-			end += 2;
 	}
-	if (d->nlines == 0)
-		return -1;
-	d->code[3] = '\0';
-	/* The report joins the lines with LF, as --reply takes them. */
-	at = d->text.len;
-	for (k = 0; k < d->nlines; k++)
-		if ((k > 0 && buf_add(&d->text, "\n", 1) == -1) ||
-		    buf_puts(&d->text, d->text.data + offs[k]) == -1 ||
-		    (k + 1 == d->nlines && buf_add(&d->text, "", 1) == -1))
+	joined = d->text.len;
+	for (k = 0; k < l.n; k++)
+		if (buf_add(&d->text, l.text[k], l.len[k]) == -1 ||
+		    buf_add(&d->text, k + 1 < l.n ? "\n" : "", 1) == -1)
 			return -1;
 	/* The strings are in place once the text stops growing. */
-	for (k = 0; k < d->nlines; k++)
+	for (k = 0; k < l.n; k++)
 		d->lines[k] = d->text.data + offs[k];
-	d->lines[d->nlines] = NULL;
-	a->code = d->code;
-	a->xcode = d->xcode[0] != '\0' ? d->xcode : NULL;
-	a->text = d->text.data + at;
+	d->lines[l.n] = NULL;
+	d->nlines = l.n;
+	memcpy(d->code, l.code, sizeof d->code);
+	memcpy(d->xcode, l.xcode, sizeof d->xcode);
+	d->fw.reply.code = d->code;
+	d->fw.reply.xcode = d->xcode[0] != '\0' ? d->xcode : NULL;
+	d->fw.reply.text = d->text.data + joined;
 	return 0;
 }
 

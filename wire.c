@@ -4,10 +4,10 @@
 /*
  * Only the bytes: no descriptor, no clock, no libmilter.  forward.c does
  * the talking.  What a milter sends is untrusted: every string must end
- * inside its packet, and the packet must hold nothing after the fields
- * its command has, but what libmilter itself sends after them.
+ * inside its packet, and every length must fit it.
  */
 
+#include <ctype.h>
 #include <string.h>
 
 #include <libmilter/mfapi.h>
@@ -15,6 +15,7 @@
 
 #include "wire.h"
 
+static int	enhanced(const char *, size_t);
 static const char *take_string(const unsigned char **, const unsigned char *);
 static int	take_uint32(const unsigned char **, const unsigned char *,
 		    uint32_t *);
@@ -147,6 +148,70 @@ wire_reply(char cmd, const unsigned char *data, size_t len,
 		*why = "an unknown reply";
 		return -1;
 	}
+}
+
+int
+wire_reply_lines(const char *reply, struct wire_lines *l)
+{
+	const char	*line, *end, *p;
+	size_t		 n;
+
+	memset(l, 0, sizeof *l);
+	for (line = reply; *line != '\0'; line = end) {
+		if (l->n == WIRE_MAX_LINES)
+			return -1;
+		if ((end = strstr(line, "\r\n")) == NULL)
+			end = line + strlen(line);
+		p = line;
+		if (end - p < 3 || (p[0] != '4' && p[0] != '5') ||
+		    !isdigit((unsigned char)p[1]) ||
+		    !isdigit((unsigned char)p[2]) ||
+		    (p + 3 < end && p[3] != ' ' && p[3] != '-'))
+			return -1;
+		if (l->n == 0)
+			memcpy(l->code, p, 3);
+		p += p + 3 < end ? 4 : 3;
+		n = strspn(p, "0123456789.");
+		if (p + n > end)
+			n = end - p;
+		if (enhanced(p, n) && n < sizeof l->xcode &&
+		    (p + n == end || p[n] == ' ')) {
+			if (l->n == 0)
+				memcpy(l->xcode, p, n);
+			p += n;
+			if (p < end)
+				p++;
+		}
+		l->text[l->n] = p;
+		l->len[l->n++] = end - p;
+		if (*end != '\0')
+			end += 2;
+	}
+	return l->n > 0 ? 0 : -1;
+}
+
+/*
+ * Whether p[0..n) is an enhanced status code: class.subject.detail, the
+ * class one digit, the others one to three (RFC 3463).
+ */
+static int
+enhanced(const char *p, size_t n)
+{
+	size_t	 part = 0, digits = 0, i;
+
+	if (n < 5 || !isdigit((unsigned char)p[0]) || p[1] != '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (p[i] != '.') {
+			if (++digits > (part == 0 ? 1u : 3u))
+				return 0;
+			continue;
+		}
+		if (digits == 0 || ++part > 2)
+			return 0;
+		digits = 0;
+	}
+	return part == 2 && digits > 0;
 }
 
 /* The string at *p, which must end before end; NULL if it does not. */

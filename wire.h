@@ -73,4 +73,27 @@ struct wire_reply {
 int	wire_reply(char cmd, const unsigned char *data, size_t len,
 	    struct wire_reply *r, const char **why);
 
+/* libmilter's limit of reply lines (MAXREPLIES). */
+#define WIRE_MAX_LINES	32
+
+/*
+ * An SMTP reply as a milter sends it with SMFIR_REPLYCODE, taken apart:
+ * the code and enhanced code of its first line, and each line's text
+ * (pointing into the reply, not NUL-terminated).
+ */
+struct wire_lines {
+	char		 code[4];
+	char		 xcode[32];	/* "": none */
+	size_t		 n;
+	const char	*text[WIRE_MAX_LINES];
+	size_t		 len[WIRE_MAX_LINES];
+};
+
+/*
+ * Take reply ("550-5.7.1 one\r\n550 5.7.1 two", or "451 text") apart
+ * into l.  Returns 0, or -1 if it is not a reply of 4xx or 5xx in at
+ * most WIRE_MAX_LINES lines, each with its code.
+ */
+int	wire_reply_lines(const char *reply, struct wire_lines *l);
+
 #endif
