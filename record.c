@@ -679,11 +679,15 @@ not_replayed(struct buf *out, const char *stage, const char *what,
  * The reply inspect gave ev, as miltertest names it: continue (which
  * miltertest also reports for a stage negotiated to get none) unless
  * inspect probed with another answer.  An answer with a reply text
- * reaches the MTA as a reply code.
+ * reaches the MTA as a reply code.  Forwarding, the answer is the
+ * milter's own, accept and skip too: the script is replayed to it
+ * directly.
  */
 static const char *
 expected(const struct event *ev)
 {
+	const struct forwarded	*f = ev->forward;
+	const struct answer	*a = ev->answer;
 	static const struct {
 		const char	*action;
 		const char	*reply;
@@ -696,12 +700,15 @@ expected(const struct event *ev)
 	};
 	size_t	 i;
 
-	if (ev->answer == NULL)
+	if (a == NULL && f != NULL && f->failure == NULL &&
+	    f->reply.action != NULL)
+		a = &f->reply;
+	if (a == NULL)
 		return "SMFIR_CONTINUE";
-	if (ev->answer->code != NULL)
+	if (a->code != NULL)
 		return "SMFIR_REPLYCODE";
 	for (i = 0; i < sizeof replies / sizeof replies[0]; i++)
-		if (strcmp(ev->answer->action, replies[i].action) == 0)
+		if (strcmp(a->action, replies[i].action) == 0)
 			return replies[i].reply;
 	return "SMFIR_CONTINUE";
 }
