@@ -247,8 +247,7 @@ forward_negotiate(SMFICTX *ctx, struct session *s, struct negotiation *ng,
 	 * headers it sends and changes as it would the milter's.
 	 */
 	ng->asked_steps = (ng->offered_steps & SMFIP_RCPT_REJ) |
-	    (d->steps & ng->offered_steps & (nr | SMFIP_SKIP |
-	    SMFIP_HDR_LEADSPC));
+	    (d->steps & ng->offered_steps & (nr | SMFIP_HDR_LEADSPC));
 }
 
 /* Connect to the milter within the connect timeout.  0, or -1 failed. */
@@ -593,7 +592,8 @@ take_reply(struct downstream *d, const struct wire_reply *r,
 		    SCOPE_CONNECTION : SCOPE_MESSAGE;
 		return 0;
 	case SMFIR_SKIP:
-		d->status = stage == STAGE_BODY ? SMFIS_SKIP : SMFIS_CONTINUE;
+		/* The MTA still sends the body, for the report. */
+		d->status = SMFIS_CONTINUE;
 		d->skipping = stage == STAGE_BODY;
 		return 0;
 	case SMFIR_REJECT:
