@@ -39,7 +39,7 @@ int	forward_setup(const struct forward_conf *conf);
  * Negotiate: connect to the milter, offer it what the MTA offered (its
  * version, actions and steps as libmilter's context holds them), and
  * put its answer in ng for the MTA: its actions, its no-reply steps,
- * its skip and leading space, and its macro lists, asked of the MTA
+ * its leading space, and its macro lists, asked of the MTA
  * (smfi_setsymlist()).  Every stage is still asked for, so that the
  * report is whole.  s->down is made here; ev->forward tells the report.
  * A milter that cannot be reached or negotiated with leaves the session
