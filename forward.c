@@ -125,7 +125,7 @@ static const struct forward_conf *conf;
 static struct sockaddr_storage	 peer;
 static socklen_t		 peerlen;
 
-/* Written to once at a stop, never read: every wait sees it. */
+/* Each worker's: written to once at a stop, never read, so every wait sees it. */
 static int	 stop_pipe[2] = { -1, -1 };
 
 static const char *const default_words[] = {
@@ -163,10 +163,6 @@ forward_setup(const struct forward_conf *c)
 	int			 rc;
 
 	conf = c;
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
-		log_crit("pipe: %s", strerror(errno));
-		return -1;
-	}
 	memset(&peer, 0, sizeof peer);
 	if (c->where.family == AF_UNIX) {
 		sun->sun_family = AF_UNIX;
@@ -190,6 +186,16 @@ forward_setup(const struct forward_conf *c)
 	memcpy(&peer, res->ai_addr, res->ai_addrlen);
 	peerlen = res->ai_addrlen;
 	freeaddrinfo(res);
+	return 0;
+}
+
+int
+forward_start(void)
+{
+	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_crit("cannot forward: pipe: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 

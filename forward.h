@@ -36,6 +36,12 @@ struct session;
 int	forward_setup(const struct forward_conf *conf);
 
 /*
+ * In each worker, before serving: what a stop ends the waits with.
+ * Returns 0, or -1 after logging why.
+ */
+int	forward_start(void);
+
+/*
  * Negotiate: connect to the milter, offer it what the MTA offered (its
  * version, actions and steps as libmilter's context holds them), and
  * put its answer in ng for the MTA: its actions, its no-reply steps,

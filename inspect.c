@@ -454,6 +454,10 @@ serve(int ctl)
 		worker_ready(ctl, err);
 		return WORKER_EXIT_FATAL;
 	}
+	if (opts.forward.spec != NULL && forward_start() == -1) {
+		worker_ready(ctl, "cannot start forwarding");
+		return WORKER_EXIT_FATAL;
+	}
 	return serve_run(ctl, !opts.quiet, adopt_files);
 }
 
