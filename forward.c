@@ -125,7 +125,7 @@ static const struct forward_conf *conf;
 static struct sockaddr_storage	 peer;
 static socklen_t		 peerlen;
 
-/* Each worker's: written to once at a stop, never read, so every wait sees it. */
+/* A worker's own: written once at a stop, never read; every wait sees it. */
 static int	 stop_pipe[2] = { -1, -1 };
 
 static const char *const default_words[] = {
