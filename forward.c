@@ -1,4 +1,4 @@
-/* forward.c -- the milter behind inspect (--forward): what it is sent, what it answers */
+/* forward.c -- the milter behind inspect: what it is sent and answers */
 /* SPDX-License-Identifier: ISC */
 
 /*

@@ -1,4 +1,4 @@
-/* forward.h -- the milter behind inspect (--forward): what it is sent, what it answers */
+/* forward.h -- the milter behind inspect: what it is sent and answers */
 /* SPDX-License-Identifier: ISC */
 
 #ifndef INSPECT_FORWARD_H

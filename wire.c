@@ -1,4 +1,4 @@
-/* wire.c -- the milter protocol as an MTA speaks it: packets out, replies in */
+/* wire.c -- the milter protocol as an MTA speaks it: packets and replies */
 /* SPDX-License-Identifier: ISC */
 
 /*

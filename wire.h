@@ -1,4 +1,4 @@
-/* wire.h -- the milter protocol as an MTA speaks it: packets out, replies in */
+/* wire.h -- the milter protocol as an MTA speaks it: packets and replies */
 /* SPDX-License-Identifier: ISC */
 
 #ifndef INSPECT_WIRE_H
