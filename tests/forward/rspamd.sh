@@ -211,8 +211,8 @@ setup() {
 		return 1
 	fi
 	if ! start_inspect; then
-		fail "setup: inspect --forward is not listening on" \
-		    "127.0.0.1:$inspect_port" "$(cat "$work/inspect.err")"
+		fail "setup: inspect is not listening on $inspect_port" \
+		    "$(cat "$work/inspect.err")"
 		return 1
 	fi
 	if ! write_postfix_config; then
