@@ -42,7 +42,8 @@ ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 
 OBJS = inspect.o options.o spec.o print.o escape.o reason.o log.o daemon.o \
 	ids.o owned.o output.o listen.o ctx.o macros.o serve.o session.o \
-	summary.o record.o workers.o buf.o probe.o probe_parse.o noreply.o
+	summary.o record.o workers.o buf.o probe.o probe_parse.o noreply.o \
+	forward.o wire.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
 	tests/unit/test_session tests/unit/test_buf tests/unit/test_listen_races \
@@ -133,7 +134,7 @@ tests/unit/test_ctx: tests/unit/test_ctx.o ctx.o macros.o log.o
 # Sessions on contexts laid out like libmilter's, kept by the real one.
 tests/unit/test_session: tests/unit/test_session.o session.o ctx.o macros.o \
 	log.o record.o summary.o listen.o ids.o owned.o print.o escape.o \
-	reason.o buf.o
+	reason.o buf.o forward.o wire.o noreply.o probe_parse.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka $(MILTER_LIBS)
 
 # The real libmilter opens the sockets; smfi_opensocket is wrapped, so

@@ -24,6 +24,21 @@ ctx_check(SMFICTX *ctx, const void *priv, time_t timeout)
 	return privdata == priv && t == timeout;
 }
 
+/* libmilter's states (engine.c) of the two quit commands. */
+#define CTX_ST_QUIT	11
+#define CTX_ST_Q_NC	14
+
+enum ctx_close
+ctx_closing(SMFICTX *ctx)
+{
+	int	 state;
+
+	CTX_READ(ctx, ctx_state, state);
+	if (state == CTX_ST_QUIT)
+		return CTX_CLOSE_QUIT;
+	return state == CTX_ST_Q_NC ? CTX_CLOSE_QUIT_NC : CTX_CLOSE_LOST;
+}
+
 int
 ctx_socket(SMFICTX *ctx)
 {

@@ -80,6 +80,21 @@ int	ctx_check(SMFICTX *ctx, const void *priv, time_t timeout);
  */
 int	ctx_check_macros(SMFICTX *ctx);
 
+/* How a connection ends, as the close callback can tell from ctx. */
+enum ctx_close {
+	CTX_CLOSE_QUIT,		/* SMFIC_QUIT */
+	CTX_CLOSE_QUIT_NC,	/* SMFIC_QUIT_NC: a new connection follows */
+	CTX_CLOSE_LOST		/* no quit: the MTA hung up, or an error */
+};
+
+/*
+ * In the close callback: the command that brought it, as libmilter's
+ * state machine holds it (ST_QUIT 11, ST_Q_NC 14, set before the
+ * command's function runs; any other state when libmilter closes on its
+ * own).  After ctx_check().
+ */
+enum ctx_close ctx_closing(SMFICTX *ctx);
+
 /* The descriptor of the MTA's connection, unchecked.  After ctx_check(). */
 int	ctx_socket(SMFICTX *ctx);
 

@@ -82,6 +82,23 @@ struct answer {
 };
 
 /*
+ * What the milter behind inspect (--forward) made of an event: its
+ * answer and changes as it sent them, and how long it took.
+ */
+struct forwarded {
+	int		 sent;		/* 0: not sent, as an MTA would not */
+	struct answer	 reply;		/* action NULL: no answer awaited */
+	uint64_t	 ns;		/* from the command to its answer */
+	const char	*failure;	/* NULL; else what went wrong, and */
+					/* reply is --forward-default's */
+	/* Negotiate: what the milter asked for. */
+	int		 version;	/* 0: no answer */
+	unsigned long	 actions;
+	unsigned long	 steps;
+	const char	*lists[7];	/* macros, by SMFIM_*; NULL: none */
+};
+
+/*
  * One callback's worth of data.  Which argument fields are used depends on
  * the stage; the others are ignored.  Strings are the MTA's bytes, not
  * trusted to be printable or valid UTF-8.
@@ -111,6 +128,14 @@ struct event {
 	int			 show_visible;
 	/* Probing: inspect's answer, if not plain continue; else NULL. */
 	const struct answer	*answer;
+	/*
+	 * The packet of macros the MTA sent with this event, whole (name,
+	 * value, ..., NULL), whatever the report shows; NULL: none.  Read
+	 * only when forwarding.
+	 */
+	char *const		*packet;
+	/* --forward: what the milter behind made of it; else NULL. */
+	const struct forwarded	*forward;
 };
 
 /* How a transaction ended, as libmilter told it. */

@@ -20,6 +20,7 @@
 
 #include "ctx.h"
 #include "daemon.h"
+#include "forward.h"
 #include "ids.h"
 #include "listen.h"
 #include "log.h"
@@ -63,7 +64,8 @@ static void	free_buf(void *);
 static int	chown_files(void);
 static int	milter_setup(void);
 static int	serve(int);
-static void	emit(SMFICTX *, struct session *, struct event *);
+static int	gather(SMFICTX *, struct session *, struct event *);
+static void	emit(struct session *, struct event *, int);
 static sfsistat	stage(SMFICTX *, struct event *);
 static void	rejected(SMFICTX *, struct session *, struct event *);
 static sfsistat	cb_negotiate(SMFICTX *, unsigned long, unsigned long,
@@ -236,6 +238,8 @@ main(int argc, char *argv[])
 	    opts.format == FORMAT_JSON ? "json" : "text", sup.named ?
 	    ", workers" : "");
 	probe_setup(&opts.probe);
+	if (opts.forward.spec != NULL && forward_setup(&opts.forward) == -1)
+		goto done;
 	if (opts.verbose)
 		macros_log(&opts, symlists);
 
@@ -327,7 +331,8 @@ setup_shared(void)
 		noreply_steps = NR_CONTENT;
 	else
 		noreply_steps = NR_ALL;
-	quickack = noreply_steps != 0 && opts.where.family != AF_UNIX;
+	quickack = (noreply_steps != 0 || opts.forward.spec != NULL) &&
+	    opts.where.family != AF_UNIX;
 	return 0;
 }
 
@@ -451,23 +456,35 @@ serve(int ctl)
 }
 
 /*
- * Stamp ev, add the macros it shows, format it in the thread's buffer and
- * queue it for the outputs in one piece.
+ * Read the macros the MTA sent with ev, for the report and the milter
+ * behind.  Returns 0, or -1 if out of memory.
+ */
+static int
+gather(SMFICTX *ctx, struct session *s, struct event *ev)
+{
+	if (s == NULL || (opts.quiet && opts.forward.spec == NULL))
+		return 0;
+	return macros_event(&s->macros, ctx, ev);
+}
+
+/*
+ * Stamp ev, format it with the macros gather() found (gathered: what it
+ * returned) in the thread's buffer and queue it for the outputs in one
+ * piece.
  */
 static void
-emit(SMFICTX *ctx, struct session *s, struct event *ev)
+emit(struct session *s, struct event *ev, int gathered)
 {
 	struct buf	*out;
 
 	if (opts.quiet)
 		return;
-	if (s == NULL || (out = buf_thread(buf_key)) == NULL)
+	if (s == NULL || gathered == -1 || (out = buf_thread(buf_key)) == NULL)
 		goto nomem;
 	clock_gettime(CLOCK_REALTIME, &ev->time);
 	ev->session = s->id;
 	out->len = 0;
-	if (macros_event(&s->macros, ctx, ev) == -1 ||
-	    ((opts.stages & 1U << ev->stage) &&
+	if (((opts.stages & 1U << ev->stage) &&
 	    print_event(out, opts.format, opts.colored, ev) == -1) ||
 	    (opts.summary && summary_event(&s->summary, ev, out,
 	    opts.format, opts.colored) == -1))
@@ -511,7 +528,9 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	ng.offered_steps = f1;
 	ng.asked_actions = 0;
 	ng.asked_steps = f1 & (SMFIP_HDR_LEADSPC | SMFIP_RCPT_REJ);
-	if (opts.request_macros && (f0 & SMFIF_SETSYMLIST)) {
+	if (opts.forward.spec != NULL)
+		forward_negotiate(ctx, s, &ng, &ev);
+	else if (opts.request_macros && (f0 & SMFIF_SETSYMLIST)) {
 		ng.asked_actions |= SMFIF_SETSYMLIST;
 		if (macros_request(ctx, symlists) == -1)
 			log_err("libmilter refused a list of macros to "
@@ -526,7 +545,8 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		log_warn("cannot find the MTA's socket in libmilter's context: "
 		    "%s", opts.noreply == NOREPLY_YES ? "its commands may wait "
 		    "for delayed ACKs" : "every stage gets a reply");
-	if (s != NULL && noreply_steps != 0 && (s->mta_fd != -1 ||
+	if (s != NULL && opts.forward.spec == NULL && noreply_steps != 0 &&
+	    (s->mta_fd != -1 ||
 	    !quickack || opts.noreply == NOREPLY_YES))
 		ng.asked_steps |= f1 & noreply_steps;
 	probe_negotiate(&ng, s);
@@ -560,14 +580,14 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			    "version", ctx_mta_actions(ctx),
 			    ctx_mta_steps(ctx), f0, f1);
 	}
-	emit(ctx, s, &ev);
+	emit(s, &ev, gather(ctx, s, &ev));
 	return serve_gate_leave(SMFIS_CONTINUE);
 }
 
 /*
  * Every stage after negotiate takes this one path: through the gate
- * (serve.c), to its session, the answer probing chose, the report, and
- * the answer.  Connect begins a session (or takes up one carried over a
+ * (serve.c), to its session, the milter behind (--forward), the answer
+ * probing chose, the report, and the answer.  Connect begins a session (or takes up one carried over a
  * QUIT_NC); close ends it; abort and close are told nothing, only
  * reported.
  */
@@ -576,7 +596,7 @@ stage(SMFICTX *ctx, struct event *ev)
 {
 	struct session	*s;
 	sfsistat	 rc = SMFIS_CONTINUE;
-	int		 told = ev->stage != STAGE_ABORT &&
+	int		 gathered, told = ev->stage != STAGE_ABORT &&
 			    ev->stage != STAGE_CLOSE;
 
 	serve_gate_enter();
@@ -584,11 +604,16 @@ stage(SMFICTX *ctx, struct event *ev)
 	    session_get(ctx);
 	if (ev->stage == STAGE_ENVRCPT)
 		rejected(ctx, s, ev);
+	gathered = gather(ctx, s, ev);
+	if (opts.forward.spec != NULL)
+		forward_stage(ctx, s, ev);
+	/* Probing's answer stands in for the milter's, and adds changes. */
 	if (told)
 		ev->answer = probe_decide(ctx, s, ev);
-	emit(ctx, s, ev);
+	emit(s, ev, gathered);
 	if (told)
-		rc = probe_answer(ctx, s, ev);
+		rc = ev->answer == NULL && opts.forward.spec != NULL ?
+		    forward_answer(ctx, s, ev) : probe_answer(ctx, s, ev);
 	if (ev->stage == STAGE_CLOSE) {
 		if (opts.report_memory && s != NULL)
 			log_memory(s->id);

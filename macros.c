@@ -225,7 +225,9 @@ macros_event(struct macros *m, SMFICTX *ctx, struct event *ev)
 	ev->visible = NULL;
 	ev->nvisible = 0;
 	ev->show_visible = conf->show_macros == SHOW_ALL;
-	if (conf->show_macros == SHOW_NONE)
+	ev->packet = NULL;
+	/* What is forwarded is read even where nothing is shown. */
+	if (conf->show_macros == SHOW_NONE && conf->forward.spec == NULL)
 		return 0;
 	if (m->source == SOURCE_CONTEXT) {
 		/* Header and body chunks, most events, show nothing. */
@@ -335,8 +337,9 @@ sent_in_context(struct macros *m, char **const *mac, const void *const *buf,
 		m->from[i] = i == own ? ev->stage : slot_stage(m, i);
 		if (i != own)
 			continue;
-		for (p = mac[i]; p != NULL && p[0] != NULL && p[1] != NULL;
-		    p += 2)
+		ev->packet = mac[i];
+		for (p = mac[i]; conf->show_macros != SHOW_NONE && p != NULL &&
+		    p[0] != NULL && p[1] != NULL; p += 2)
 			if (add_sent(m, &n, p[0], p[1]) == -1)
 				return -1;
 	}

@@ -74,7 +74,12 @@ enum {
 	OPT_DELETE_RCPT,
 	OPT_REPLACE_BODY,
 	OPT_QUARANTINE,
-	OPT_RECORD
+	OPT_RECORD,
+	OPT_FORWARD,
+	OPT_FORWARD_DEFAULT,
+	OPT_FORWARD_CONNECT,	/* the timeouts, in struct forward_conf's */
+	OPT_FORWARD_COMMAND,	/* order */
+	OPT_FORWARD_EOM
 };
 
 static int	parse_uint(const char *, unsigned long, unsigned long,
@@ -92,6 +97,10 @@ static int	report_option(struct options *, int, const char *, char *,
 		    size_t);
 static int	service_option(struct options *, int, const char *, char *,
 		    size_t);
+static int	forward_option(struct options *, int, const char *, char *,
+		    size_t);
+static int	check_forward(struct options *, char *, size_t);
+static int	parse_ms(const char *, unsigned long, unsigned long *);
 static int	probe_option(struct options *, int, const char *, char *,
 		    size_t);
 static int	id_kind(int);
@@ -149,6 +158,14 @@ static const struct option longopts[] = {
 	{ "daemon",		no_argument,		NULL, OPT_DAEMON },
 	{ "event-loop-backend",	required_argument,	NULL, OPT_EVENT_LOOP },
 	{ "format",		required_argument,	NULL, OPT_FORMAT },
+	{ "forward",		required_argument,	NULL, OPT_FORWARD },
+	{ "forward-command-timeout", required_argument,	NULL,
+	    OPT_FORWARD_COMMAND },
+	{ "forward-connect-timeout", required_argument,	NULL,
+	    OPT_FORWARD_CONNECT },
+	{ "forward-default",	required_argument,	NULL,
+	    OPT_FORWARD_DEFAULT },
+	{ "forward-eom-timeout", required_argument,	NULL, OPT_FORWARD_EOM },
 	{ "group",		required_argument,	NULL, OPT_GROUP },
 	{ "group-id",		required_argument,	NULL, OPT_GROUP_ID },
 	{ "group-name",		required_argument,	NULL, OPT_GROUP_NAME },
@@ -201,6 +218,7 @@ static const char *const shows[] = { "sent", "all", "none", NULL };
 static const char *const sources[] = { "auto", "context", "lookup", NULL };
 static const char *const noreplies[] = { "auto", "yes", "no", NULL };
 static const char *const colors[] = { "auto", "always", "never", NULL };
+static const char *const defaults[] = { "accept", "tempfail", "reject", NULL };
 
 /* The options that take a number: its range, and what it counts. */
 static const struct number {
@@ -349,6 +367,10 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	opts->log_levels = LEVELS_INSPECT;
 	opts->syslog_facility = LOG_MAIL;
 	opts->request_limit = OPTIONS_REQUEST_LIMIT;
+	opts->forward.dflt = FORWARD_TEMPFAIL;
+	opts->forward.connect_ms = OPTIONS_FORWARD_CONNECT;
+	opts->forward.command_ms = OPTIONS_FORWARD_COMMAND;
+	opts->forward.eom_ms = OPTIONS_FORWARD_EOM;
 	if (set_macros(opts, NULL, err, errlen) == -1)
 		return -1;
 
@@ -372,7 +394,8 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		if (empty_value(ch, optarg, err, errlen) == -1 ||
 		    report_option(opts, ch, optarg, err, errlen) == -1 ||
 		    service_option(opts, ch, optarg, err, errlen) == -1 ||
-		    probe_option(opts, ch, optarg, err, errlen) == -1)
+		    probe_option(opts, ch, optarg, err, errlen) == -1 ||
+		    forward_option(opts, ch, optarg, err, errlen) == -1)
 			return -1;
 	}
 
@@ -400,7 +423,8 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		    "answered or delayed (--reply, --delay), which needs a "
 		    "reply", print_stage_names[probe_replied_stage(
 		    &opts->probe)]);
-	if (spec_parse(opts->spec, &opts->where, err, errlen) == -1)
+	if (spec_parse(opts->spec, &opts->where, err, errlen) == -1 ||
+	    check_forward(opts, err, errlen) == -1)
 		return -1;
 	return check_service(opts, err, errlen);
 }
@@ -601,6 +625,111 @@ service_option(struct options *opts, int ch, const char *arg, char *err,
 		opts->max_pending = arg;
 		return number(ch, arg, &n, err, errlen);
 	}
+	return 0;
+}
+
+/*
+ * The options of the milter behind (--forward).  Returns 0 (ch is not
+ * one of them, or was taken), or -1 with a reason in err.
+ */
+static int
+forward_option(struct options *opts, int ch, const char *arg, char *err,
+    size_t errlen)
+{
+	static const char *const names[] = { "--forward-connect-timeout",
+	    "--forward-command-timeout", "--forward-eom-timeout" };
+	unsigned long	*ms[] = { &opts->forward.connect_ms,
+			    &opts->forward.command_ms, &opts->forward.eom_ms };
+	int		 i;
+
+	switch (ch) {
+	case OPT_FORWARD:
+		opts->forward.spec = arg;
+		break;
+	case OPT_FORWARD_DEFAULT:
+		if ((i = choose("--forward-default", arg, defaults, err,
+		    errlen)) == -1)
+			return -1;
+		opts->forward.dflt = i;
+		opts->forward_only = "--forward-default";
+		break;
+	case OPT_FORWARD_CONNECT:
+	case OPT_FORWARD_COMMAND:
+	case OPT_FORWARD_EOM:
+		i = ch - OPT_FORWARD_CONNECT;
+		if (parse_ms(arg, OPTIONS_FORWARD_MAX, ms[i]) == -1)
+			return reason(err, errlen, "%s: '%s' is not a number "
+			    "of seconds from 0.001 to %d", names[i], arg,
+			    OPTIONS_FORWARD_MAX / 1000);
+		opts->forward_only = names[i];
+		break;
+	}
+	return 0;
+}
+
+/*
+ * What --forward cannot go with, and its spec taken apart.  Returns 0,
+ * or -1 with a reason in err.
+ */
+static int
+check_forward(struct options *opts, char *err, size_t errlen)
+{
+	struct forward_conf	*f = &opts->forward;
+	const struct spec	*w = &opts->where;
+	char			 why[256];
+
+	if (f->spec == NULL) {
+		if (opts->forward_only != NULL)
+			return reason(err, errlen, "%s: applies to --forward, "
+			    "which is not given", opts->forward_only);
+		return 0;
+	}
+	if (opts->request_macros)
+		return reason(err, errlen, "--request-macros with --forward: "
+		    "the milter behind would get other macros than from the "
+		    "MTA; it asks for its own");
+	if (opts->macro_source == SOURCE_LOOKUP)
+		return reason(err, errlen, "--macro-source lookup with "
+		    "--forward: looked-up macros are not what the MTA sent, "
+		    "and the milter behind must get just that");
+	if (opts->noreply != NOREPLY_AUTO)
+		return reason(err, errlen, "--no-reply with --forward: the "
+		    "milter behind chooses the stages it answers");
+	if (spec_parse(f->spec, &f->where, why, sizeof why) == -1)
+		return reason(err, errlen, "--forward: %s", why);
+	if (f->where.family == w->family && (w->family == AF_UNIX ?
+	    strcmp(f->where.path, w->path) == 0 : f->where.port == w->port &&
+	    strcmp(f->where.host, w->host) == 0))
+		return reason(err, errlen, "--forward %s: that is where "
+		    "inspect listens (%s)", f->spec, opts->spec);
+	return 0;
+}
+
+/*
+ * "SECONDS[.FRACTION]" into ms, from 1 to max.  Returns 0, or -1 if it
+ * is not that.
+ */
+static int
+parse_ms(const char *arg, unsigned long max, unsigned long *ms)
+{
+	unsigned long	 n = 0, scale = 1000;
+	const char	*p = arg;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++)
+		if ((n = n * 10 + (unsigned long)(*p - '0') * 1000) > max)
+			return -1;
+	if (*p == '.' && isdigit((unsigned char)p[1]))
+		for (p++; isdigit((unsigned char)*p); p++) {
+			scale /= 10;
+			n += (unsigned long)(*p - '0') * scale;
+			if (scale == 0)
+				return -1;
+		}
+	if (*p != '\0' || n == 0 || n > max)
+		return -1;
+	*ms = n;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "forward.h"
 #include "output.h"
 #include "print.h"
 #include "probe.h"
@@ -20,6 +21,15 @@
 #define OPTIONS_SOCKET_MODE	0660
 #define OPTIONS_REQUEST_LIMIT	50	/* Sendmail's MAXFILTERMACROS */
 #define OPTIONS_ALL_STAGES	((1U << STAGE_MAX) - 1)
+/*
+ * --forward's timeouts, in ms: each below the MTAs' own (Sendmail waits
+ * 10 s for an answer, Postfix 30 s; 300 s for the end of a message, and
+ * inspect tells the MTA it is at work meanwhile).
+ */
+#define OPTIONS_FORWARD_CONNECT	5000
+#define OPTIONS_FORWARD_COMMAND	8000
+#define OPTIONS_FORWARD_EOM	240000
+#define OPTIONS_FORWARD_MAX	3600000
 
 /* When to tell the MTA that stages get no reply (SMFIP_NR_*). */
 enum noreply {
@@ -77,6 +87,8 @@ struct options {
 	int		 help;
 	int		 version;
 	struct probe	 probe;		/* what inspect answers and changes */
+	struct forward_conf forward;	/* spec NULL: not forwarding */
+	const char	*forward_only;	/* an option that needs --forward */
 
 	/* Running as a service. */
 	int		 daemon;

@@ -90,8 +90,13 @@ static int	json_summary(struct buf *, uint64_t, const struct timespec *,
 static int	json_transaction(struct buf *, const struct transaction *);
 static long long elapsed_us(const struct summary *, const struct timespec *);
 static int	text_answer(struct buf *, const struct palette *, const char *,
-		    const struct answer *, enum stage);
+		    const char *, const struct answer *, enum stage, long long);
 static int	json_answer(struct buf *, const struct answer *, enum stage);
+static int	text_forward(struct buf *, const struct palette *,
+		    const char *, const struct event *);
+static int	json_forward(struct buf *, const struct event *);
+static int	json_reply(struct buf *, const struct answer *);
+static int	json_changes(struct buf *, const struct answer *);
 
 const char *const print_stage_names[STAGE_MAX] = {
 	[STAGE_NEGOTIATE] = "negotiate",
@@ -466,8 +471,9 @@ print_text(struct buf *out, const struct palette *pal,
 		break;
 	}
 
-	if ((ev->answer != NULL && text_answer(out, pal, prefix, ev->answer,
-	    ev->stage) == -1) ||
+	if ((ev->forward != NULL && text_forward(out, pal, prefix, ev) ==
+	    -1) || (ev->answer != NULL && text_answer(out, pal, prefix,
+	    "reply", ev->answer, ev->stage, -1) == -1) ||
 	    text_macros(out, pal, prefix, ev->macros, ev->nmacros) == -1 ||
 	    (ev->show_visible && text_visible(out, pal, prefix, ev->visible,
 	    ev->nvisible) == -1))
@@ -733,7 +739,8 @@ print_json(struct buf *out, const struct event *ev)
 		break;
 	}
 
-	if ((ev->answer != NULL && json_answer(out, ev->answer,
+	if ((ev->forward != NULL && json_forward(out, ev) == -1) ||
+	    (ev->answer != NULL && json_answer(out, ev->answer,
 	    ev->stage) == -1) ||
 	    json_macros(out, ev->macros, ev->nmacros) == -1 ||
 	    (ev->show_visible && json_visible(out, ev->visible,
@@ -1008,17 +1015,22 @@ json_transaction(struct buf *out, const struct transaction *t)
 }
 
 /*
- * Probing: "PREFIX  reply: ACTION[ CODE[ XCODE] "TEXT"][ after N s]\n"
- * and, at eom, "PREFIX  change: WHAT "VALUE"[ (WHY NOT)]\n" for each.
+ * An answer: "PREFIX  LABEL: ACTION[ CODE[ XCODE] "TEXT"][ after N s]"
+ * (probing's delay), or "[ in N s]" if us is not negative (the time the
+ * milter behind took), and, at eom, "PREFIX  change: WHAT "VALUE"[ (WHY
+ * NOT)]\n" for each change, LABEL before "change" if it is not "reply".
  */
 static int
 text_answer(struct buf *out, const struct palette *pal, const char *prefix,
-    const struct answer *a, enum stage stage)
+    const char *label, const struct answer *a, enum stage stage,
+    long long us)
 {
+	int	 own = strcmp(label, "reply") != 0;
 	char	 num[64];
 	size_t	 i;
 
-	if (buf_puts(out, prefix) == -1 || buf_puts(out, "  reply: ") == -1 ||
+	if (buf_puts(out, prefix) == -1 || buf_puts(out, "  ") == -1 ||
+	    buf_puts(out, label) == -1 || buf_puts(out, ": ") == -1 ||
 	    buf_puts(out, a->action) == -1 ||
 	    (a->code != NULL && (buf_puts(out, " ") == -1 ||
 	    buf_puts(out, a->code) == -1)) ||
@@ -1027,14 +1039,20 @@ text_answer(struct buf *out, const struct palette *pal, const char *prefix,
 	    (a->text != NULL && (buf_puts(out, " ") == -1 ||
 	    text_quoted(out, pal, a->text, "") == -1)))
 		return -1;
-	snprintf(num, sizeof num, " after %lu.%03lu s", a->delay_ms / 1000,
-	    a->delay_ms % 1000);
-	if ((a->delay_ms > 0 && buf_puts(out, num) == -1) ||
+	if (us >= 0)
+		snprintf(num, sizeof num, " in %lld.%06lld s", us / 1000000,
+		    us % 1000000);
+	else
+		snprintf(num, sizeof num, " after %lu.%03lu s",
+		    a->delay_ms / 1000, a->delay_ms % 1000);
+	if (((a->delay_ms > 0 || us >= 0) && buf_puts(out, num) == -1) ||
 	    buf_puts(out, "\n") == -1)
 		return -1;
 	for (i = 0; stage == STAGE_EOM && i < a->nchanges; i++)
-		if (buf_puts(out, prefix) == -1 ||
-		    buf_puts(out, "  change: ") == -1 ||
+		if (buf_puts(out, prefix) == -1 || buf_puts(out, "  ") == -1 ||
+		    (own && (buf_puts(out, label) == -1 ||
+		    buf_puts(out, " ") == -1)) ||
+		    buf_puts(out, "change: ") == -1 ||
 		    buf_puts(out, a->changes[i].what) == -1 ||
 		    buf_puts(out, " ") == -1 ||
 		    text_quoted(out, pal, a->changes[i].value, "") == -1 ||
@@ -1055,22 +1073,41 @@ static int
 json_answer(struct buf *out, const struct answer *a, enum stage stage)
 {
 	char	 num[64];
-	size_t	 i;
 
 	snprintf(num, sizeof num, ",\"delay\":%lu.%03lu}", a->delay_ms / 1000,
 	    a->delay_ms % 1000);
-	if (buf_puts(out, ",\"reply\":{") == -1 ||
+	if (buf_puts(out, ",\"reply\":") == -1 || json_reply(out, a) == -1 ||
+	    buf_puts(out, num) == -1)
+		return -1;
+	return stage == STAGE_EOM ? json_changes(out, a) : 0;
+}
+
+/*
+ * An answer's reply, open for more members:
+ * {"action":A,"code":C,"xcode":X,"text":T (null for what was not given).
+ */
+static int
+json_reply(struct buf *out, const struct answer *a)
+{
+	return buf_puts(out, "{") == -1 ||
 	    json_string_or_null(out, "action", a->action) == -1 ||
 	    buf_puts(out, ",") == -1 ||
 	    json_string_or_null(out, "code", a->code) == -1 ||
 	    buf_puts(out, ",") == -1 ||
 	    json_string_or_null(out, "xcode", a->xcode) == -1 ||
 	    buf_puts(out, ",") == -1 ||
-	    json_string_or_null(out, "text", a->text) == -1 ||
-	    buf_puts(out, num) == -1)
-		return -1;
-	if (stage != STAGE_EOM)
-		return 0;
+	    json_string_or_null(out, "text", a->text) == -1 ? -1 : 0;
+}
+
+/*
+ * An answer's changes at eom: ,"modifications":[{"action":WHAT,
+ * "value":V,"done":BOOL,"error":E},...].
+ */
+static int
+json_changes(struct buf *out, const struct answer *a)
+{
+	size_t	 i;
+
 	if (buf_puts(out, ",\"modifications\":[") == -1)
 		return -1;
 	for (i = 0; i < a->nchanges; i++)
@@ -1085,4 +1122,110 @@ json_answer(struct buf *out, const struct answer *a, enum stage stage)
 		    -1 || buf_puts(out, "}") == -1)
 			return -1;
 	return buf_puts(out, "]");
+}
+
+/* The SMFIM_* stages' names, for the milter's macro lists. */
+static const char *const list_names[] = {
+	"connect", "helo", "envfrom", "envrcpt", "data", "eom", "eoh"
+};
+
+/*
+ * The milter behind (--forward): at negotiate, "PREFIX  forward
+ * version: N", its actions, steps and macro lists; at the other stages
+ * what it answered, as text_answer() writes it, with the time it took;
+ * "forward: no reply" where none was awaited; "forward failed: WHY",
+ * and the answer inspect gave in its stead.  Nothing for a stage it was
+ * not sent.
+ */
+static int
+text_forward(struct buf *out, const struct palette *pal, const char *prefix,
+    const struct event *ev)
+{
+	const struct forwarded	*f = ev->forward;
+	char			 num[64];
+	size_t			 i;
+
+	if (f->failure != NULL)
+		return buf_puts(out, prefix) == -1 ||
+		    buf_puts(out, "  forward failed: ") == -1 ||
+		    text_quoted(out, pal, f->failure, "\n") == -1 ||
+		    text_answer(out, pal, prefix, "forward default",
+		    &f->reply, ev->stage, -1) == -1 ? -1 : 0;
+	if (!f->sent)
+		return 0;
+	if (ev->stage == STAGE_NEGOTIATE) {
+		snprintf(num, sizeof num, "  forward version: %d\n",
+		    f->version);
+		if (buf_puts(out, prefix) == -1 || buf_puts(out, num) == -1 ||
+		    text_flags(out, prefix, "forward actions", 0,
+		    f->actions) == -1 ||
+		    text_flags(out, prefix, "forward steps", 1, f->steps) == -1)
+			return -1;
+		for (i = 0; i < sizeof list_names / sizeof *list_names; i++)
+			if (f->lists[i] != NULL && (buf_puts(out, prefix) ==
+			    -1 || buf_puts(out, "  forward macros: ") == -1 ||
+			    buf_puts(out, list_names[i]) == -1 ||
+			    buf_puts(out, " ") == -1 ||
+			    text_quoted(out, pal, f->lists[i], "\n") == -1))
+				return -1;
+		return 0;
+	}
+	/* Abort and close are never answered; other stages, if so asked. */
+	if (f->reply.action == NULL)
+		return buf_puts(out, prefix) == -1 ||
+		    buf_puts(out, ev->stage == STAGE_ABORT ||
+		    ev->stage == STAGE_CLOSE ? "  forward: sent\n" :
+		    "  forward: no reply\n") == -1 ? -1 : 0;
+	return text_answer(out, pal, prefix, "forward", &f->reply, ev->stage,
+	    (long long)(f->ns / 1000));
+}
+
+/*
+ * ,"forward":{...}: at negotiate "version", "actions" and "steps" (as
+ * "offered" has them) and "macros" {STAGE:LIST,...}; elsewhere "reply"
+ * (null where none was awaited) and, at eom, "modifications"; always
+ * "sent", "seconds" and "error" (null, or why inspect answered
+ * --forward-default's "reply" in the milter's stead).
+ */
+static int
+json_forward(struct buf *out, const struct event *ev)
+{
+	const struct forwarded	*f = ev->forward;
+	char			 num[64];
+	size_t			 i;
+	int			 first = 1;
+
+	snprintf(num, sizeof num, ",\"seconds\":%llu.%06llu",
+	    (unsigned long long)(f->ns / 1000000000),
+	    (unsigned long long)(f->ns / 1000 % 1000000));
+	if (buf_puts(out, ",\"forward\":{\"sent\":") == -1 ||
+	    buf_puts(out, f->sent ? "true" : "false") == -1 ||
+	    buf_puts(out, num) == -1 ||
+	    buf_puts(out, ",") == -1 ||
+	    json_string_or_null(out, "error", f->failure) == -1)
+		return -1;
+	if (ev->stage == STAGE_NEGOTIATE && f->failure == NULL) {
+		snprintf(num, sizeof num, ",\"version\":%d,\"asked\":",
+		    f->version);
+		if (buf_puts(out, num) == -1 ||
+		    json_flags(out, f->actions, f->steps) == -1 ||
+		    buf_puts(out, ",\"macros\":{") == -1)
+			return -1;
+		for (i = 0; i < sizeof list_names / sizeof *list_names; i++) {
+			if (f->lists[i] == NULL)
+				continue;
+			if ((!first && buf_puts(out, ",") == -1) ||
+			    json_string_or_null(out, list_names[i],
+			    f->lists[i]) == -1)
+				return -1;
+			first = 0;
+		}
+		return buf_puts(out, "}}");
+	}
+	if (buf_puts(out, ",\"reply\":") == -1 ||
+	    (f->reply.action == NULL ? buf_puts(out, "null") :
+	    json_reply(out, &f->reply) == -1 ? -1 : buf_puts(out, "}")) == -1 ||
+	    (ev->stage == STAGE_EOM && json_changes(out, &f->reply) == -1))
+		return -1;
+	return buf_puts(out, "}");
 }

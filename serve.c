@@ -25,6 +25,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "forward.h"
 #include "log.h"
 #include "output.h"
 #include "probe.h"
@@ -133,7 +134,8 @@ serve_run(int ctl, int report, void (*adopt)(const int *, size_t))
  * Sessions still open go on in libmilter's threads after it stops
  * listening: let the callbacks that have begun finish, hold the others,
  * and only then write the report out.  So every stage the MTA saw
- * answered is in the report.  A --delay under way ends now.
+ * answered is in the report.  A --delay under way ends now, and so does
+ * a wait for the milter behind (--forward).
  */
 static void *
 drain_thread(void *arg)
@@ -145,6 +147,7 @@ drain_thread(void *arg)
 	 */
 	atomic_store(&closed, 1);
 	probe_stop();
+	forward_stop();
 	serve_gate_close();
 	output_stop(OUTPUT_STALL);
 	tell(DRAINED);

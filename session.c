@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "forward.h"
 #include "listen.h"
 #include "log.h"
 #include "session.h"
@@ -37,6 +38,7 @@ struct carry {
 	int		 mta_fd;
 	unsigned long	 actions;
 	unsigned long	 steps;
+	struct downstream *down;	/* open after QUIT_NC; else NULL */
 };
 
 /* Session numbers, shared by the processes serving the one socket. */
@@ -109,9 +111,12 @@ session_connect(SMFICTX *ctx)
 			s->mta_fd = c->mta_fd;
 			s->actions = c->actions;
 			s->steps = c->steps;
-		}
+			s->down = c->down;
+		} else
+			forward_free(c->down);
 		/* Used, or made stale by a new negotiation. */
 		c->ctx = NULL;
+		c->down = NULL;
 	}
 	/* Another context's, hashed to the same slot: still its own. */
 	pthread_mutex_unlock(&carry_lock);
@@ -129,6 +134,11 @@ session_end(SMFICTX *ctx)
 	smfi_setpriv(ctx, NULL);
 	pthread_mutex_lock(&carry_lock);
 	c = carry_slot(ctx);
+	/* What another context left in the slot is not going to be used. */
+	forward_free(c->down);
+	c->down = forward_open(s->down) ? s->down : NULL;
+	if (c->down == NULL)
+		forward_free(s->down);
 	c->ctx = ctx;
 	c->rcpt_rej = s->rcpt_rej;
 	c->nr_steps = s->nr_steps;

@@ -16,6 +16,7 @@
 struct ids;
 struct spec;
 struct probe_state;
+struct downstream;
 
 /*
  * A session, in smfi_setpriv().  libmilter runs the callbacks of one
@@ -34,6 +35,7 @@ struct session {
 	struct macros	 macros;
 	struct summary	 summary;	/* if --summary */
 	struct record	 record;	/* if --record */
+	struct downstream *down;	/* if --forward */
 };
 
 /*
@@ -62,7 +64,8 @@ struct session *session_connect(SMFICTX *ctx);
 
 /*
  * End ctx's session, if any, keeping what its negotiation settled for a
- * connect that may follow on ctx.
+ * connect that may follow on ctx, and the connection to the milter
+ * behind if it is still open (after QUIT_NC).
  */
 void	session_end(SMFICTX *ctx);
 
