@@ -369,6 +369,13 @@ check_clean() {
 	what="the same rspamd headers through inspect as directly"
 	check "[clean] $what (ids and scores aside)" \
 	    same "$work/direct.clean.rspamd" "$work/forward.clean.rspamd"
+	# An inserted header (Authentication-Results) must land where it
+	# does directly, not at the end.
+	for p in $paths; do
+		cut -d: -f1 "$work/$p.clean.headers" >"$work/$p.clean.order"
+	done
+	check "[clean] every header in the same place through inspect" \
+	    same "$work/direct.clean.order" "$work/forward.clean.order"
 }
 
 # inspect's report shows what rspamd answered at eom.

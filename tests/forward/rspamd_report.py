@@ -20,8 +20,19 @@ import sys
 # What inspect calls things in its JSON report: kept here, and only here.
 FORWARD = "forward"             # an event's record of the downstream
 REPLY = "reply"                 # its final answer, or null
-CHANGES = "changes"             # its end-of-message modifications
+CHANGES = "modifications"       # its end-of-message modifications
 HEADER_ACTIONS = {"add-header", "insert-header"}
+
+
+def header_of(change):
+    """(NAME, VALUE) of a header change, VALUE unfolded; None if it is
+    not one, or inspect did not make it.  Its "value" is "NAME: VALUE",
+    after "INDEX " for an inserted header."""
+    if change.get("action") not in HEADER_ACTIONS or not change.get("done"):
+        return None
+    m = re.fullmatch(r"(?:[0-9]+ )?([^:]+): ?(.*)", change.get("value", ""),
+                     re.S)
+    return (m.group(1), re.sub(r"\r?\n", "", m.group(2))) if m else None
 
 # rspamd's answer to GTUBE: its reject code and the symbol's message.
 GTUBE_REPLY = {"action": "reject", "code": "554", "xcode": "5.7.1",
@@ -76,10 +87,6 @@ def eom_of(prefix, events):
     return fwd if isinstance(fwd, dict) else None
 
 
-def unfold(value):
-    return re.sub(r"\r?\n", "", value)
-
-
 def check_gtube(events):
     p = "[report gtube]"
     if not report(p, bool(events), "session found by its HELO"):
@@ -106,19 +113,17 @@ def check_clean(events, headers_path):
     report(p, reply.get("action") == "accept", "rspamd accepted at eom",
            reply.get("action"), "accept")
     changes = fwd.get(CHANGES) or []
-    added = [(c.get("name", ""), unfold(c.get("value", "")))
-             for c in changes if c.get("action") in HEADER_ACTIONS]
-    report(p, len(added) == len(changes), "every change is a header added",
-           [c.get("action") for c in changes], sorted(HEADER_ACTIONS))
+    added = [h for h in map(header_of, changes) if h is not None]
+    report(p, len(added) == len(changes),
+           "every change is a header added, and made", changes,
+           "each a done %s" % " or ".join(sorted(HEADER_ACTIONS)))
     names = {n.lower() for n, _ in added}
     report(p, names == RSPAMD_HEADERS, "rspamd's headers among the changes",
            sorted(names), sorted(RSPAMD_HEADERS))
     with open(headers_path) as f:
         queued = [line.rstrip("\n") for line in f]
-    missing = ["%s:%s" % (n, v) for n, v in added
-               if not any(re.fullmatch(re.escape(n) + r": ?" +
-                                       re.escape(v.lstrip()), h)
-                          for h in queued)]
+    missing = ["%s: %s" % (n, v) for n, v in added
+               if "%s: %s" % (n, v) not in queued]
     report(p, bool(added) and not missing,
            "each header change is in the message Postfix queued",
            missing, [])
