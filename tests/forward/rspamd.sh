@@ -3,7 +3,8 @@
 # mode, behind a private Postfix on loopback, once directly and once
 # through inspect --forward.  Both ways the SMTP client must see the same:
 # a GTUBE message rejected with rspamd's own code and text, a clean one
-# queued with the same rspamd headers (ids and scores aside); and
+# queued with the same rspamd headers in the same places (ids and scores
+# aside); and
 # inspect's report must show rspamd's answer and its header changes at
 # end of message.
 #
