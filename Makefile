@@ -157,12 +157,14 @@ run:
 
 # Every test, after installing what they need if anything is missing: unit
 # (cmocka), command line, integration (miltertest), end to end (Postfix,
-# Sendmail), service, hostile, the Debian package.  All but the unit and
-# integration tests need root, and run as root (AS_ROOT).
+# forwarding to rspamd, Sendmail), service, hostile, the Debian package.
+# All but the unit and integration tests need root, and run as root
+# (AS_ROOT).
 check:
 	tests/install-deps.sh
-	$(MAKE) unit-check cli-check milter-check e2e-check sendmail-check \
-	    service-check hostile-check package-check
+	$(MAKE) unit-check cli-check milter-check e2e-check \
+	    forward-rspamd-check sendmail-check service-check hostile-check \
+	    package-check
 
 # Every test binary runs, whatever the ones before it did; the failed
 # ones are named at the end, and make fails if any did.
@@ -192,6 +194,11 @@ e2e-check: inspect
 	$(AS_ROOT) tests/e2e/probe.sh
 	$(AS_ROOT) tests/e2e/record.sh
 	$(AS_ROOT) tests/e2e/protocol.sh
+
+# inspect --forward in front of a real milter, a private rspamd, behind a
+# private Postfix; needs root.
+forward-rspamd-check: inspect
+	$(AS_ROOT) tests/forward/rspamd.sh
 
 # A private Sendmail, unpacked by tests/install-deps.sh (or fetched then).
 sendmail-check: inspect
@@ -276,7 +283,7 @@ clean:
 	rm -f $(FUZZ)
 
 .PHONY: all run check unit-check cli-check milter-check e2e-check install \
-	sendmail-check service-check package-check \
+	forward-rspamd-check sendmail-check service-check package-check \
 	uninstall clean
 
 -include *.d tests/unit/*.d
