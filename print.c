@@ -182,22 +182,22 @@ print_flag_names(struct buf *out, int steps, unsigned long flags,
 	return 0;
 }
 
-int
-print_address(struct buf *out, const struct sockaddr *sa)
+_Static_assert(sizeof "inet6:65535@[]" + INET6_ADDRSTRLEN - 1 <=
+    PRINT_ADDRESS_MAX, "an inet6 address fits in PRINT_ADDRESS_MAX");
+
+size_t
+print_address(char *s, const struct sockaddr *sa)
 {
 	struct address	 a;
-	char		 port[16];
 
 	print_address_parts(sa, &a);
 	if (a.path != NULL)
-		return buf_puts(out, "unix:") == -1 ||
-		    buf_add(out, a.path, a.pathlen) == -1 ? -1 : 0;
+		return snprintf(s, PRINT_ADDRESS_MAX, "unix:%.*s",
+		    (int)a.pathlen, a.path);
 	if (a.ip[0] == '\0')
-		return buf_puts(out, a.family);
-	port[fmt_uint(port, a.port)] = '\0';
-	return buf_puts(out, a.family) == -1 || buf_puts(out, ":") == -1 ||
-	    buf_puts(out, port) == -1 || buf_puts(out, "@[") == -1 ||
-	    buf_puts(out, a.ip) == -1 || buf_puts(out, "]") == -1 ? -1 : 0;
+		return snprintf(s, PRINT_ADDRESS_MAX, "%s", a.family);
+	return snprintf(s, PRINT_ADDRESS_MAX, "%s:%u@[%s]", a.family, a.port,
+	    a.ip);
 }
 
 /* Take sa apart: its family and, as it has them, IP and port, or path. */
@@ -328,10 +328,9 @@ print_text(struct buf *out, const struct palette *pal,
     const struct event *ev)
 {
 	const struct negotiation *ng = ev->negotiation;
-	struct buf	 addr = { NULL, 0, 0 };
 	char		 prefix[PRINT_PREFIX_MAX], num[48];
+	char		 addr[PRINT_ADDRESS_MAX];
 	size_t		 i;
-	int		 rc = -1;
 
 	print_text_prefix(prefix, pal, ev->session);
 	if (print_text_head(out, pal, prefix, print_stage_names[ev->stage],
@@ -373,10 +372,9 @@ print_text(struct buf *out, const struct palette *pal,
 	case STAGE_CONNECT:
 		if (put_text_string(out, pal, prefix, "host", ev->host,
 		    strlen(ev->host)) == -1 ||
-		    print_address(&addr, ev->address) == -1 ||
-		    put_text_string(out, pal, prefix, "address", addr.data,
-		    addr.len) == -1)
-			goto done;
+		    put_text_string(out, pal, prefix, "address", addr,
+		    print_address(addr, ev->address)) == -1)
+			return -1;
 		break;
 	case STAGE_HELO:
 	case STAGE_UNKNOWN:
@@ -420,11 +418,8 @@ print_text(struct buf *out, const struct palette *pal,
 	    text_macros(out, pal, prefix, ev->macros, ev->nmacros) == -1 ||
 	    (ev->show_visible && text_visible(out, pal, prefix, ev->visible,
 	    ev->nvisible) == -1))
-		goto done;
-	rc = 0;
-done:
-	buf_free(&addr);
-	return rc;
+		return -1;
+	return 0;
 }
 
 /*
@@ -589,10 +584,8 @@ static int
 print_json(struct buf *out, const struct event *ev)
 {
 	const struct negotiation *ng = ev->negotiation;
-	struct buf	 addr = { NULL, 0, 0 };
-	char		 num[64];
+	char		 num[64], addr[PRINT_ADDRESS_MAX];
 	size_t		 i;
-	int		 rc = -1;
 
 	if (print_json_head(out, ev->session, print_stage_names[ev->stage],
 	    &ev->time) == -1)
@@ -634,11 +627,10 @@ print_json(struct buf *out, const struct event *ev)
 	case STAGE_CONNECT:
 		if (put_json_string(out, "host", ev->host,
 		    strlen(ev->host)) == -1 ||
-		    print_address(&addr, ev->address) == -1 ||
-		    put_json_string(out, "address", addr.data, addr.len) ==
-		    -1 ||
+		    put_json_string(out, "address", addr,
+		    print_address(addr, ev->address)) == -1 ||
 		    json_address(out, ev->address) == -1)
-			goto done;
+			return -1;
 		break;
 	case STAGE_HELO:
 	case STAGE_UNKNOWN:
@@ -683,11 +675,8 @@ print_json(struct buf *out, const struct event *ev)
 	    json_macros(out, ev->macros, ev->nmacros) == -1 ||
 	    (ev->show_visible && json_visible(out, ev->visible,
 	    ev->nvisible) == -1) || buf_puts(out, "}\n") == -1)
-		goto done;
-	rc = 0;
-done:
-	buf_free(&addr);
-	return rc;
+		return -1;
+	return 0;
 }
 
 /*

@@ -5,6 +5,7 @@
 #define INSPECT_PRINT_H
 
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -42,12 +43,20 @@ int	print_flag_names(struct buf *out, int steps, unsigned long flags,
 	    enum format format);
 
 /*
- * Write the connect address as inet:PORT@[ADDR], inet6:PORT@[ADDR],
- * unix:PATH or unknown (NULL or another family) into out, unescaped: the
- * caller escapes it, since a unix path comes from the MTA.  Returns 0, or
- * -1 on ENOMEM.
+ * The room print_address() needs, its NUL included: the longest address
+ * is unix: and a path that fills sun_path, which has no NUL then.
  */
-int	print_address(struct buf *out, const struct sockaddr *sa);
+#define PRINT_ADDRESS_MAX \
+	(sizeof "unix:" + sizeof ((struct sockaddr_un *)0)->sun_path)
+
+/*
+ * Write the connect address as inet:PORT@[ADDR], inet6:PORT@[ADDR],
+ * unix:PATH or unknown (NULL or another family) into s (PRINT_ADDRESS_MAX
+ * bytes), NUL-terminated and unescaped: the caller escapes it, since a
+ * unix path comes from the MTA.  Returns its length.  It always fits, so
+ * that the caller has nothing to allocate, check or free.
+ */
+size_t	print_address(char *s, const struct sockaddr *sa);
 
 /* A connect address taken apart; path is the MTA's bytes, unescaped. */
 struct address {

@@ -46,7 +46,7 @@ summary_event(struct summary *sm, const struct event *ev, struct buf *out,
     enum format format, int color)
 {
 	struct transaction	*t = current(sm);
-	struct buf		 addr = { NULL, 0, 0 };
+	char			 addr[PRINT_ADDRESS_MAX];
 
 	if (!sm->begun) {
 		sm->begun = 1;
@@ -57,9 +57,7 @@ summary_event(struct summary *sm, const struct event *ev, struct buf *out,
 		drop(sm, sm->host);
 		drop(sm, sm->address);
 		sm->host = keep(sm, ev->host, strlen(ev->host));
-		sm->address = print_address(&addr, ev->address) == 0 ?
-		    keep(sm, addr.data, addr.len) : NULL;
-		buf_free(&addr);
+		sm->address = keep(sm, addr, print_address(addr, ev->address));
 		break;
 	case STAGE_HELO:
 		/* EHLO again after STARTTLS: the last one counts. */
