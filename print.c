@@ -1,4 +1,4 @@
-/* print.c -- formatting and escaping of inspect's report */
+/* print.c -- the report's events in text and JSON, and a line's pieces */
 /* SPDX-License-Identifier: ISC */
 
 #include <sys/socket.h>
@@ -21,28 +21,10 @@
 
 /* A text line of a body chunk holds at most this many bytes of data. */
 #define CHUNK_LINE	1024
-/* "[SESSION]" in its colours: two SGR sequences and up to 20 digits. */
-#define TEXT_PREFIX_MAX	64
 
 struct flag {
 	unsigned long	 bit;
 	const char	*name;
-};
-
-/*
- * The styles of a coloured text report, as SGR sequences: inspect's own
- * constants, never anything the MTA sent.  An escape inside a value is
- * shown in reverse video, which keeps the value's colour around it.
- */
-struct palette {
-	const char	*tag;		/* [SESSION] */
-	const char	*stage;		/* the stage's name */
-	const char	*name;		/* a macro's name */
-	const char	*value;		/* a value the MTA sent, quoted */
-	const char	*escape;	/* an escape in a value ... */
-	const char	*unescape;	/* ... and back to the value's style */
-	const char	*rejected;
-	const char	*off;		/* back to plain */
 };
 
 static int	json_address(struct buf *, const struct sockaddr *);
@@ -55,9 +37,6 @@ static int	text_value(struct buf *, const struct palette *, const void *,
 		    size_t);
 static int	put_json_string(struct buf *, const char *, const void *,
 		    size_t);
-static void	text_prefix(char *, const struct palette *, uint64_t);
-static int	text_head(struct buf *, const struct palette *, const char *,
-		    const char *, const struct timespec *);
 static int	print_text(struct buf *, const struct palette *,
 		    const struct event *);
 static int	text_macros(struct buf *, const struct palette *,
@@ -66,8 +45,6 @@ static int	text_chunk(struct buf *, const struct palette *, const char *,
 		    const unsigned char *, size_t);
 static int	text_rejection(struct buf *, const struct palette *,
 		    const char *, const char *, const char *);
-static int	text_quoted(struct buf *, const struct palette *, const char *,
-		    const char *);
 static int	text_visible(struct buf *, const struct palette *,
 		    const char *, const struct visible *, size_t);
 static int	text_name(struct buf *, const struct palette *, const char *);
@@ -77,18 +54,9 @@ static int	print_json(struct buf *, const struct event *);
 static int	json_macros(struct buf *, const struct macro *, size_t);
 static int	json_visible(struct buf *, const struct visible *, size_t);
 static int	json_rejection(struct buf *, const struct event *);
-static int	json_string_or_null(struct buf *, const char *, const char *);
 static int	text_flags(struct buf *, const char *, const char *, int,
 		    unsigned long);
 static int	json_flags(struct buf *, unsigned long, unsigned long);
-static int	text_summary(struct buf *, const struct palette *, uint64_t,
-		    const struct timespec *, const struct summary *);
-static int	text_transaction(struct buf *, const struct palette *,
-		    const struct transaction *);
-static int	json_summary(struct buf *, uint64_t, const struct timespec *,
-		    const struct summary *);
-static int	json_transaction(struct buf *, const struct transaction *);
-static long long elapsed_us(const struct summary *, const struct timespec *);
 static int	text_answer(struct buf *, const struct palette *, const char *,
 		    const char *, const struct answer *, enum stage, long long);
 static int	json_answer(struct buf *, const struct answer *, enum stage);
@@ -154,14 +122,6 @@ static const struct flag step_flags[] = {
 	{ 0, NULL }
 };
 
-static const char *const endings[] = {
-	[END_OPEN] = "open",
-	[END_EOM] = "eom",
-	[END_ABORT] = "abort",
-	[END_CLOSE] = "close",
-	[END_NONE] = "none",
-};
-
 /* With colour off, every style is nothing: the report is as it was. */
 static const struct palette plain = { "", "", "", "", "", "", "", "" };
 static const struct palette colors = {
@@ -185,27 +145,16 @@ print_event(struct buf *out, enum format format, int color,
 	if (format == FORMAT_JSON)
 		rc = print_json(out, ev);
 	else
-		rc = print_text(out, color ? &colors : &plain, ev);
+		rc = print_text(out, print_palette(color), ev);
 	if (rc == -1)
 		out->len = len;
 	return rc;
 }
 
-int
-print_summary(struct buf *out, enum format format, int color,
-    uint64_t session, const struct timespec *time, const struct summary *sm)
+const struct palette *
+print_palette(int color)
 {
-	size_t	 len = out->len;
-	int	 rc;
-
-	if (format == FORMAT_JSON)
-		rc = json_summary(out, session, time, sm);
-	else
-		rc = text_summary(out, color ? &colors : &plain, session, time,
-		    sm);
-	if (rc == -1)
-		out->len = len;
-	return rc;
+	return color ? &colors : &plain;
 }
 
 int
@@ -238,22 +187,22 @@ print_flag_names(struct buf *out, int steps, unsigned long flags,
 	return 0;
 }
 
-int
-print_address(struct buf *out, const struct sockaddr *sa)
+_Static_assert(sizeof "inet6:65535@[]" + INET6_ADDRSTRLEN - 1 <=
+    PRINT_ADDRESS_MAX, "an inet6 address fits in PRINT_ADDRESS_MAX");
+
+size_t
+print_address(char *s, const struct sockaddr *sa)
 {
 	struct address	 a;
-	char		 port[16];
 
 	print_address_parts(sa, &a);
 	if (a.path != NULL)
-		return buf_puts(out, "unix:") == -1 ||
-		    buf_add(out, a.path, a.pathlen) == -1 ? -1 : 0;
+		return snprintf(s, PRINT_ADDRESS_MAX, "unix:%.*s",
+		    (int)a.pathlen, a.path);
 	if (a.ip[0] == '\0')
-		return buf_puts(out, a.family);
-	port[fmt_uint(port, a.port)] = '\0';
-	return buf_puts(out, a.family) == -1 || buf_puts(out, ":") == -1 ||
-	    buf_puts(out, port) == -1 || buf_puts(out, "@[") == -1 ||
-	    buf_puts(out, a.ip) == -1 || buf_puts(out, "]") == -1 ? -1 : 0;
+		return snprintf(s, PRINT_ADDRESS_MAX, "%s", a.family);
+	return snprintf(s, PRINT_ADDRESS_MAX, "%s:%u@[%s]", a.family, a.port,
+	    a.ip);
 }
 
 /* Take sa apart: its family and, as it has them, IP and port, or path. */
@@ -384,13 +333,12 @@ print_text(struct buf *out, const struct palette *pal,
     const struct event *ev)
 {
 	const struct negotiation *ng = ev->negotiation;
-	struct buf	 addr = { NULL, 0, 0 };
-	char		 prefix[TEXT_PREFIX_MAX], num[48];
+	char		 prefix[PRINT_PREFIX_MAX], num[48];
+	char		 addr[PRINT_ADDRESS_MAX];
 	size_t		 i;
-	int		 rc = -1;
 
-	text_prefix(prefix, pal, ev->session);
-	if (text_head(out, pal, prefix, print_stage_names[ev->stage],
+	print_text_prefix(prefix, pal, ev->session);
+	if (print_text_head(out, pal, prefix, print_stage_names[ev->stage],
 	    &ev->time) == -1 || buf_puts(out, "\n") == -1)
 		return -1;
 
@@ -429,10 +377,9 @@ print_text(struct buf *out, const struct palette *pal,
 	case STAGE_CONNECT:
 		if (put_text_string(out, pal, prefix, "host", ev->host,
 		    strlen(ev->host)) == -1 ||
-		    print_address(&addr, ev->address) == -1 ||
-		    put_text_string(out, pal, prefix, "address", addr.data,
-		    addr.len) == -1)
-			goto done;
+		    put_text_string(out, pal, prefix, "address", addr,
+		    print_address(addr, ev->address)) == -1)
+			return -1;
 		break;
 	case STAGE_HELO:
 	case STAGE_UNKNOWN:
@@ -477,11 +424,8 @@ print_text(struct buf *out, const struct palette *pal,
 	    text_macros(out, pal, prefix, ev->macros, ev->nmacros) == -1 ||
 	    (ev->show_visible && text_visible(out, pal, prefix, ev->visible,
 	    ev->nvisible) == -1))
-		goto done;
-	rc = 0;
-done:
-	buf_free(&addr);
-	return rc;
+		return -1;
+	return 0;
 }
 
 /*
@@ -525,17 +469,17 @@ text_rejection(struct buf *out, const struct palette *pal,
 	    buf_puts(out, pal->rejected) == -1 ||
 	    buf_puts(out, "rejected") == -1 || buf_puts(out, pal->off) == -1 ||
 	    buf_puts(out, ": ") == -1 ||
-	    text_quoted(out, pal, status, "(no status)") == -1 ||
+	    print_text_quoted(out, pal, status, "(no status)") == -1 ||
 	    buf_puts(out, " ") == -1 ||
-	    text_quoted(out, pal, text, "(no text)") == -1 ||
+	    print_text_quoted(out, pal, text, "(no text)") == -1 ||
 	    buf_puts(out, "\n") == -1)
 		return -1;
 	return 0;
 }
 
 /* s quoted and escaped, or unsent if s is NULL. */
-static int
-text_quoted(struct buf *out, const struct palette *pal, const char *s,
+int
+print_text_quoted(struct buf *out, const struct palette *pal, const char *s,
     const char *unsent)
 {
 	if (s == NULL)
@@ -545,10 +489,10 @@ text_quoted(struct buf *out, const struct palette *pal, const char *s,
 
 /*
  * "[SESSION]", the tag of every text line of a session, in its style,
- * into prefix (TEXT_PREFIX_MAX bytes).
+ * into prefix (PRINT_PREFIX_MAX bytes).
  */
-static void
-text_prefix(char *prefix, const struct palette *pal, uint64_t session)
+void
+print_text_prefix(char *prefix, const struct palette *pal, uint64_t session)
 {
 	size_t	 n = strlen(pal->tag);
 
@@ -560,9 +504,9 @@ text_prefix(char *prefix, const struct palette *pal, uint64_t session)
 }
 
 /* "PREFIX STAGE TIME", the start of an event's first line. */
-static int
-text_head(struct buf *out, const struct palette *pal, const char *prefix,
-    const char *stage, const struct timespec *time)
+int
+print_text_head(struct buf *out, const struct palette *pal,
+    const char *prefix, const char *stage, const struct timespec *time)
 {
 	if (buf_puts(out, prefix) == -1 || buf_puts(out, " ") == -1 ||
 	    buf_puts(out, pal->stage) == -1 || buf_puts(out, stage) == -1 ||
@@ -646,17 +590,11 @@ static int
 print_json(struct buf *out, const struct event *ev)
 {
 	const struct negotiation *ng = ev->negotiation;
-	struct buf	 addr = { NULL, 0, 0 };
-	char		 num[64];
+	char		 num[64], addr[PRINT_ADDRESS_MAX];
 	size_t		 i;
-	int		 rc = -1;
 
-	if (buf_puts(out, "{\"session\":") == -1 ||
-	    buf_add(out, num, fmt_uint(num, ev->session)) == -1 ||
-	    buf_puts(out, ",\"stage\":\"") == -1 ||
-	    buf_puts(out, print_stage_names[ev->stage]) == -1 ||
-	    buf_puts(out, "\",\"time\":\"") == -1 ||
-	    put_time(out, &ev->time) == -1 || buf_puts(out, "\"") == -1)
+	if (print_json_head(out, ev->session, print_stage_names[ev->stage],
+	    &ev->time) == -1)
 		return -1;
 
 	switch (ev->stage) {
@@ -695,11 +633,10 @@ print_json(struct buf *out, const struct event *ev)
 	case STAGE_CONNECT:
 		if (put_json_string(out, "host", ev->host,
 		    strlen(ev->host)) == -1 ||
-		    print_address(&addr, ev->address) == -1 ||
-		    put_json_string(out, "address", addr.data, addr.len) ==
-		    -1 ||
+		    put_json_string(out, "address", addr,
+		    print_address(addr, ev->address)) == -1 ||
 		    json_address(out, ev->address) == -1)
-			goto done;
+			return -1;
 		break;
 	case STAGE_HELO:
 	case STAGE_UNKNOWN:
@@ -745,11 +682,8 @@ print_json(struct buf *out, const struct event *ev)
 	    json_macros(out, ev->macros, ev->nmacros) == -1 ||
 	    (ev->show_visible && json_visible(out, ev->visible,
 	    ev->nvisible) == -1) || buf_puts(out, "}\n") == -1)
-		goto done;
-	rc = 0;
-done:
-	buf_free(&addr);
-	return rc;
+		return -1;
+	return 0;
 }
 
 /*
@@ -763,17 +697,34 @@ json_rejection(struct buf *out, const struct event *ev)
 	if (!ev->rejected)
 		return buf_puts(out, ",\"rejected\":false,\"rejection\":null");
 	if (buf_puts(out, ",\"rejected\":true,\"rejection\":{") == -1 ||
-	    json_string_or_null(out, "status", ev->reject_status) == -1 ||
+	    print_json_member(out, "status", ev->reject_status) == -1 ||
 	    buf_puts(out, ",") == -1 ||
-	    json_string_or_null(out, "text", ev->reject_text) == -1 ||
+	    print_json_member(out, "text", ev->reject_text) == -1 ||
 	    buf_puts(out, "}") == -1)
 		return -1;
 	return 0;
 }
 
+/* {"session":N,"stage":"STAGE","time":"TIME", an event's JSON so far. */
+int
+print_json_head(struct buf *out, uint64_t session, const char *stage,
+    const struct timespec *time)
+{
+	char	 num[20];
+
+	if (buf_puts(out, "{\"session\":") == -1 ||
+	    buf_add(out, num, fmt_uint(num, session)) == -1 ||
+	    buf_puts(out, ",\"stage\":\"") == -1 ||
+	    buf_puts(out, stage) == -1 ||
+	    buf_puts(out, "\",\"time\":\"") == -1 ||
+	    put_time(out, time) == -1 || buf_puts(out, "\"") == -1)
+		return -1;
+	return 0;
+}
+
 /* The member "KEY":"ESCAPED", or "KEY":null if s is NULL. */
-static int
-json_string_or_null(struct buf *out, const char *key, const char *s)
+int
+print_json_member(struct buf *out, const char *key, const char *s)
 {
 	if (buf_puts(out, "\"") == -1 || buf_puts(out, key) == -1 ||
 	    buf_puts(out, "\":") == -1)
@@ -866,154 +817,6 @@ json_flags(struct buf *out, unsigned long actions, unsigned long steps)
 	return 0;
 }
 
-/* The session's length, from its first event to time, in microseconds. */
-static long long
-elapsed_us(const struct summary *sm, const struct timespec *time)
-{
-	long long	 us;
-
-	if (!sm->begun)
-		return 0;
-	us = ((long long)time->tv_sec - sm->start.tv_sec) * 1000000 +
-	    (time->tv_nsec - sm->start.tv_nsec) / 1000;
-	/* The clock of day can be set back. */
-	return us > 0 ? us : 0;
-}
-
-/*
- * "PREFIX summary TIME client "HOST" "ADDRESS" helo "NAME"", then each
- * transaction, then " duration S.UUUUUUs\n": the session on one line.
- */
-static int
-text_summary(struct buf *out, const struct palette *pal, uint64_t session,
-    const struct timespec *time, const struct summary *sm)
-{
-	char		 prefix[TEXT_PREFIX_MAX], num[64];
-	long long	 us = elapsed_us(sm, time);
-	size_t		 i;
-
-	text_prefix(prefix, pal, session);
-	if (text_head(out, pal, prefix, "summary", time) == -1 ||
-	    buf_puts(out, " client ") == -1 ||
-	    text_quoted(out, pal, sm->host, "(none)") == -1 ||
-	    (sm->host != NULL && (buf_puts(out, " ") == -1 ||
-	    text_quoted(out, pal, sm->address, "(none)") == -1)) ||
-	    buf_puts(out, " helo ") == -1 ||
-	    text_quoted(out, pal, sm->helo, "(none)") == -1)
-		return -1;
-	for (i = 0; i < sm->ntx; i++)
-		if (text_transaction(out, pal, &sm->tx[i]) == -1)
-			return -1;
-	if (sm->unlisted > 0) {
-		snprintf(num, sizeof num, " (+%zu more transaction%s)",
-		    sm->unlisted, sm->unlisted == 1 ? "" : "s");
-		if (buf_puts(out, num) == -1)
-			return -1;
-	}
-	snprintf(num, sizeof num, " duration %lld.%06llds\n", us / 1000000,
-	    us % 1000000);
-	return buf_puts(out, num);
-}
-
-/*
- * " mail "SENDER" rcpt "RCPT" "RCPT" (rejected) headers N body N bytes
- * end ENDING".
- */
-static int
-text_transaction(struct buf *out, const struct palette *pal,
-    const struct transaction *t)
-{
-	char	 num[80];
-	size_t	 i;
-
-	if (buf_puts(out, " mail ") == -1 ||
-	    text_quoted(out, pal, t->sender, "(none)") == -1 ||
-	    buf_puts(out, " rcpt") == -1 ||
-	    (t->nrcpts == 0 && t->unlisted == 0 &&
-	    buf_puts(out, " (none)") == -1))
-		return -1;
-	for (i = 0; i < t->nrcpts; i++)
-		if (buf_puts(out, " ") == -1 ||
-		    text_quoted(out, pal, t->rcpts[i].address, "(none)") ==
-		    -1 || (t->rcpts[i].rejected && (buf_puts(out, " ") == -1 ||
-		    buf_puts(out, pal->rejected) == -1 ||
-		    buf_puts(out, "(rejected)") == -1 ||
-		    buf_puts(out, pal->off) == -1)))
-			return -1;
-	if (t->unlisted > 0) {
-		snprintf(num, sizeof num, " (+%zu more)", t->unlisted);
-		if (buf_puts(out, num) == -1)
-			return -1;
-	}
-	snprintf(num, sizeof num, " headers %zu body %llu bytes end ",
-	    t->headers, (unsigned long long)t->body);
-	return buf_puts(out, num) == -1 || buf_puts(out, endings[t->end]) ==
-	    -1 ? -1 : 0;
-}
-
-/*
- * {"session":N,"stage":"summary","time":T,"host":S,"address":S,
- * "helo":S,"transactions":[...],"unlisted_transactions":N,
- * "duration":SECONDS}, with null for what the session did not send.
- */
-static int
-json_summary(struct buf *out, uint64_t session, const struct timespec *time,
-    const struct summary *sm)
-{
-	char		 num[64];
-	long long	 us = elapsed_us(sm, time);
-	size_t		 i;
-
-	if (buf_puts(out, "{\"session\":") == -1 ||
-	    buf_add(out, num, fmt_uint(num, session)) == -1 ||
-	    buf_puts(out, ",\"stage\":\"summary\",\"time\":\"") == -1 ||
-	    put_time(out, time) == -1 || buf_puts(out, "\",") == -1 ||
-	    json_string_or_null(out, "host", sm->host) == -1 ||
-	    buf_puts(out, ",") == -1 ||
-	    json_string_or_null(out, "address", sm->address) == -1 ||
-	    buf_puts(out, ",") == -1 ||
-	    json_string_or_null(out, "helo", sm->helo) == -1 ||
-	    buf_puts(out, ",\"transactions\":[") == -1)
-		return -1;
-	for (i = 0; i < sm->ntx; i++)
-		if ((i > 0 && buf_puts(out, ",") == -1) ||
-		    json_transaction(out, &sm->tx[i]) == -1)
-			return -1;
-	snprintf(num, sizeof num, "],\"unlisted_transactions\":%zu,"
-	    "\"duration\":%lld.%06lld}\n", sm->unlisted, us / 1000000,
-	    us % 1000000);
-	return buf_puts(out, num);
-}
-
-/*
- * {"sender":S,"recipients":[{"address":S,"rejected":B},...],
- * "unlisted_recipients":N,"headers":N,"body_bytes":N,"end":E}
- */
-static int
-json_transaction(struct buf *out, const struct transaction *t)
-{
-	char	 num[128];
-	size_t	 i;
-
-	if (buf_puts(out, "{") == -1 ||
-	    json_string_or_null(out, "sender", t->sender) == -1 ||
-	    buf_puts(out, ",\"recipients\":[") == -1)
-		return -1;
-	for (i = 0; i < t->nrcpts; i++)
-		if ((i > 0 && buf_puts(out, ",") == -1) ||
-		    buf_puts(out, "{") == -1 ||
-		    json_string_or_null(out, "address", t->rcpts[i].address) ==
-		    -1 || buf_puts(out, t->rcpts[i].rejected ?
-		    ",\"rejected\":true}" : ",\"rejected\":false}") == -1)
-			return -1;
-	snprintf(num, sizeof num, "],\"unlisted_recipients\":%zu,"
-	    "\"headers\":%zu,\"body_bytes\":%llu,\"end\":\"", t->unlisted,
-	    t->headers, (unsigned long long)t->body);
-	return buf_puts(out, num) == -1 ||
-	    buf_puts(out, endings[t->end]) == -1 ||
-	    buf_puts(out, "\"}") == -1 ? -1 : 0;
-}
-
 /*
  * An answer: "PREFIX  LABEL: ACTION[ CODE[ XCODE] "TEXT"][ after N s]"
  * (probing's delay), or "[ in N s]" if us is not negative (the time the
@@ -1037,7 +840,7 @@ text_answer(struct buf *out, const struct palette *pal, const char *prefix,
 	    (a->xcode != NULL && (buf_puts(out, " ") == -1 ||
 	    buf_puts(out, a->xcode) == -1)) ||
 	    (a->text != NULL && (buf_puts(out, " ") == -1 ||
-	    text_quoted(out, pal, a->text, "") == -1)))
+	    print_text_quoted(out, pal, a->text, "") == -1)))
 		return -1;
 	if (us >= 0)
 		snprintf(num, sizeof num, " in %lld.%06lld s", us / 1000000,
@@ -1055,7 +858,8 @@ text_answer(struct buf *out, const struct palette *pal, const char *prefix,
 		    buf_puts(out, "change: ") == -1 ||
 		    buf_puts(out, a->changes[i].what) == -1 ||
 		    buf_puts(out, " ") == -1 ||
-		    text_quoted(out, pal, a->changes[i].value, "") == -1 ||
+		    print_text_quoted(out, pal, a->changes[i].value, "") ==
+		    -1 ||
 		    (a->changes[i].failure != NULL &&
 		    (buf_puts(out, " (") == -1 ||
 		    buf_puts(out, a->changes[i].failure) == -1 ||
@@ -1090,13 +894,13 @@ static int
 json_reply(struct buf *out, const struct answer *a)
 {
 	return buf_puts(out, "{") == -1 ||
-	    json_string_or_null(out, "action", a->action) == -1 ||
+	    print_json_member(out, "action", a->action) == -1 ||
 	    buf_puts(out, ",") == -1 ||
-	    json_string_or_null(out, "code", a->code) == -1 ||
+	    print_json_member(out, "code", a->code) == -1 ||
 	    buf_puts(out, ",") == -1 ||
-	    json_string_or_null(out, "xcode", a->xcode) == -1 ||
+	    print_json_member(out, "xcode", a->xcode) == -1 ||
 	    buf_puts(out, ",") == -1 ||
-	    json_string_or_null(out, "text", a->text) == -1 ? -1 : 0;
+	    print_json_member(out, "text", a->text) == -1 ? -1 : 0;
 }
 
 /*
@@ -1113,12 +917,12 @@ json_changes(struct buf *out, const struct answer *a)
 	for (i = 0; i < a->nchanges; i++)
 		if ((i > 0 && buf_puts(out, ",") == -1) ||
 		    buf_puts(out, "{") == -1 ||
-		    json_string_or_null(out, "action", a->changes[i].what) ==
+		    print_json_member(out, "action", a->changes[i].what) ==
 		    -1 || buf_puts(out, ",") == -1 ||
-		    json_string_or_null(out, "value", a->changes[i].value) ==
+		    print_json_member(out, "value", a->changes[i].value) ==
 		    -1 || buf_puts(out, a->changes[i].failure == NULL ?
 		    ",\"done\":true," : ",\"done\":false,") == -1 ||
-		    json_string_or_null(out, "error", a->changes[i].failure) ==
+		    print_json_member(out, "error", a->changes[i].failure) ==
 		    -1 || buf_puts(out, "}") == -1)
 			return -1;
 	return buf_puts(out, "]");
@@ -1148,7 +952,7 @@ text_forward(struct buf *out, const struct palette *pal, const char *prefix,
 	if (f->failure != NULL)
 		return buf_puts(out, prefix) == -1 ||
 		    buf_puts(out, "  forward failed: ") == -1 ||
-		    text_quoted(out, pal, f->failure, "\n") == -1 ||
+		    print_text_quoted(out, pal, f->failure, "\n") == -1 ||
 		    text_answer(out, pal, prefix, "forward default",
 		    &f->reply, ev->stage, -1) == -1 ? -1 : 0;
 	if (!f->sent)
@@ -1166,7 +970,7 @@ text_forward(struct buf *out, const struct palette *pal, const char *prefix,
 			    -1 || buf_puts(out, "  forward macros: ") == -1 ||
 			    buf_puts(out, list_names[i]) == -1 ||
 			    buf_puts(out, " ") == -1 ||
-			    text_quoted(out, pal, f->lists[i], "\n") == -1))
+			    print_text_quoted(out, pal, f->lists[i], "\n") == -1))
 				return -1;
 		return 0;
 	}
@@ -1202,7 +1006,7 @@ json_forward(struct buf *out, const struct event *ev)
 	    buf_puts(out, f->sent ? "true" : "false") == -1 ||
 	    buf_puts(out, num) == -1 ||
 	    buf_puts(out, ",") == -1 ||
-	    json_string_or_null(out, "error", f->failure) == -1)
+	    print_json_member(out, "error", f->failure) == -1)
 		return -1;
 	if (ev->stage == STAGE_NEGOTIATE && f->failure == NULL) {
 		snprintf(num, sizeof num, ",\"version\":%d,\"asked\":",
@@ -1215,7 +1019,7 @@ json_forward(struct buf *out, const struct event *ev)
 			if (f->lists[i] == NULL)
 				continue;
 			if ((!first && buf_puts(out, ",") == -1) ||
-			    json_string_or_null(out, list_names[i],
+			    print_json_member(out, list_names[i],
 			    f->lists[i]) == -1)
 				return -1;
 			first = 0;

@@ -1,10 +1,11 @@
-/* print.h -- the report's text and JSON writers, and their escaping */
+/* print.h -- the report's events in text and JSON, and a line's pieces */
 /* SPDX-License-Identifier: ISC */
 
 #ifndef INSPECT_PRINT_H
 #define INSPECT_PRINT_H
 
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -33,15 +34,6 @@ int	print_event(struct buf *out, enum format format, int color,
 	    const struct event *ev);
 
 /*
- * Append the summary of session, which closed at time, to out: one line,
- * in colour as print_event() does.  Returns 0, or -1 (ENOMEM) with out
- * unchanged in length.
- */
-int	print_summary(struct buf *out, enum format format, int color,
-	    uint64_t session, const struct timespec *time,
-	    const struct summary *sm);
-
-/*
  * Append the names of the bits set in flags, joined by sep, to out; which
  * is 0 for SMFIF_* actions and 1 for SMFIP_* protocol steps.  Bits without
  * a name are written as one hexadecimal number.  JSON output quotes each
@@ -51,12 +43,20 @@ int	print_flag_names(struct buf *out, int steps, unsigned long flags,
 	    enum format format);
 
 /*
- * Write the connect address as inet:PORT@[ADDR], inet6:PORT@[ADDR],
- * unix:PATH or unknown (NULL or another family) into out, unescaped: the
- * caller escapes it, since a unix path comes from the MTA.  Returns 0, or
- * -1 on ENOMEM.
+ * The room print_address() needs, its NUL included: the longest address
+ * is unix: and a path that fills sun_path, which has no NUL then.
  */
-int	print_address(struct buf *out, const struct sockaddr *sa);
+#define PRINT_ADDRESS_MAX \
+	(sizeof "unix:" + sizeof ((struct sockaddr_un *)0)->sun_path)
+
+/*
+ * Write the connect address as inet:PORT@[ADDR], inet6:PORT@[ADDR],
+ * unix:PATH or unknown (NULL or another family) into s (PRINT_ADDRESS_MAX
+ * bytes), NUL-terminated and unescaped: the caller escapes it, since a
+ * unix path comes from the MTA.  Returns its length.  It always fits, so
+ * that the caller has nothing to allocate, check or free.
+ */
+size_t	print_address(char *s, const struct sockaddr *sa);
 
 /* A connect address taken apart; path is the MTA's bytes, unescaped. */
 struct address {
@@ -69,5 +69,59 @@ struct address {
 
 /* Take the connect address sa (NULL: unknown) apart into a. */
 void	print_address_parts(const struct sockaddr *sa, struct address *a);
+
+/*
+ * The pieces of a line, for summary.c, whose line then starts, quotes and
+ * colours as an event's does.  Each appends to out and returns 0, or -1 on
+ * ENOMEM with what it wrote left in out: the caller cuts the line back.
+ */
+
+/*
+ * The styles of a coloured text report, as SGR sequences: inspect's own
+ * constants, never anything the MTA sent.  An escape inside a value is
+ * shown in reverse video, which keeps the value's colour around it.
+ */
+struct palette {
+	const char	*tag;		/* [SESSION] */
+	const char	*stage;		/* the stage's name */
+	const char	*name;		/* a macro's name */
+	const char	*value;		/* a value the MTA sent, quoted */
+	const char	*escape;	/* an escape in a value ... */
+	const char	*unescape;	/* ... and back to the value's style */
+	const char	*rejected;
+	const char	*off;		/* back to plain */
+};
+
+/* "[SESSION]" in its colours: two SGR sequences and up to 20 digits. */
+#define PRINT_PREFIX_MAX	64
+
+/*
+ * The palette print_event() uses for color: without colour every style
+ * is "", and the report is as it was.
+ */
+const struct palette *print_palette(int color);
+
+/*
+ * Write "[SESSION]", the tag of every text line of a session, in pal's
+ * style, into prefix (PRINT_PREFIX_MAX bytes), NUL-terminated.
+ */
+void	print_text_prefix(char *prefix, const struct palette *pal,
+	    uint64_t session);
+
+/* "PREFIX STAGE TIME", the start of an event's first text line. */
+int	print_text_head(struct buf *out, const struct palette *pal,
+	    const char *prefix, const char *stage,
+	    const struct timespec *time);
+
+/* s quoted, escaped and in pal's value style; unsent as it is if s is NULL. */
+int	print_text_quoted(struct buf *out, const struct palette *pal,
+	    const char *s, const char *unsent);
+
+/* {"session":N,"stage":"STAGE","time":"TIME": an event's JSON, left open. */
+int	print_json_head(struct buf *out, uint64_t session, const char *stage,
+	    const struct timespec *time);
+
+/* The member "KEY":"ESCAPED", or "KEY":null if s is NULL. */
+int	print_json_member(struct buf *out, const char *key, const char *s);
 
 #endif

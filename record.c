@@ -475,35 +475,29 @@ static int
 connect_step(struct record *r, const struct event *ev)
 {
 	struct buf	*out = &r->steps;
-	struct buf	 addr = { NULL, 0, 0 };
 	struct address	 a;
+	char		 addr[PRINT_ADDRESS_MAX];
 	const char	*ip;
 	size_t		 len = strlen(ev->host);
-	int		 rc = -1;
 
 	print_address_parts(ev->address, &a);
 	ip = a.ip[0] != '\0' ? a.ip : "unspec";
 	if (a.path != NULL) {
-		if (print_address(&addr, ev->address) == -1 ||
-		    put(out, "-- not replayed: the client's address ") == -1 ||
-		    record_lua_string(out, addr.data, addr.len) == -1 ||
+		if (put(out, "-- not replayed: the client's address ") == -1 ||
+		    record_lua_string(out, addr,
+		    print_address(addr, ev->address)) == -1 ||
 		    put(out, ", as miltertest has no unix family; sent as "
 		    "unknown\n") == -1)
-			goto done;
+			return -1;
 	}
-	if (len + 1 + 1 + 2 + strlen(ip) + 1 > MT_BUFFER) {
-		rc = not_replayed(out, "connect", "a client name",
+	if (len + 1 + 1 + 2 + strlen(ip) + 1 > MT_BUFFER)
+		return not_replayed(out, "connect", "a client name",
 		    ev->host, len);
-		goto done;
-	}
 	if (open_step(out, ev) == -1 || buf_puts(out, ", ") == -1 ||
 	    record_lua_string(out, ev->host, len) == -1 ||
 	    put(out, ", \"%s\")\n", ip) == -1)
-		goto done;
-	rc = 0;
-done:
-	buf_free(&addr);
-	return rc;
+		return -1;
+	return 0;
 }
 
 /* MAIL and RCPT, with every ESMTP argument. */

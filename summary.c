@@ -1,15 +1,19 @@
-/* summary.c -- a session summed up in one line, kept from its events */
+/* summary.c -- a session summed up in one line: kept, then written */
 /* SPDX-License-Identifier: ISC */
 
 /*
  * Every event of a session passes here, whichever stages are reported:
  * the client, the helo name and, for each transaction (MAIL to eom,
  * abort or close), its sender, recipients, header count and body size.
- * At close the line is written (print.c formats it).
+ * At close the line is written, in text or JSON, from the pieces print.c
+ * starts, quotes and colours an event's lines with.
  */
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "summary.h"
 
@@ -18,13 +22,31 @@ static void	 drop(struct summary *, char *);
 static struct transaction *current(struct summary *);
 static void	 begin(struct summary *, const char *);
 static void	 add_rcpt(struct summary *, const char *, int);
+static int	 put_summary(struct buf *, enum format, int, uint64_t,
+		    const struct timespec *, const struct summary *);
+static int	 text_summary(struct buf *, const struct palette *, uint64_t,
+		    const struct timespec *, const struct summary *);
+static int	 text_transaction(struct buf *, const struct palette *,
+		    const struct transaction *);
+static int	 json_summary(struct buf *, uint64_t, const struct timespec *,
+		    const struct summary *);
+static int	 json_transaction(struct buf *, const struct transaction *);
+static long long elapsed_us(const struct summary *, const struct timespec *);
+
+static const char *const endings[] = {
+	[END_OPEN] = "open",
+	[END_EOM] = "eom",
+	[END_ABORT] = "abort",
+	[END_CLOSE] = "close",
+	[END_NONE] = "none",
+};
 
 int
 summary_event(struct summary *sm, const struct event *ev, struct buf *out,
     enum format format, int color)
 {
 	struct transaction	*t = current(sm);
-	struct buf		 addr = { NULL, 0, 0 };
+	char			 addr[PRINT_ADDRESS_MAX];
 
 	if (!sm->begun) {
 		sm->begun = 1;
@@ -35,9 +57,7 @@ summary_event(struct summary *sm, const struct event *ev, struct buf *out,
 		drop(sm, sm->host);
 		drop(sm, sm->address);
 		sm->host = keep(sm, ev->host, strlen(ev->host));
-		sm->address = print_address(&addr, ev->address) == 0 ?
-		    keep(sm, addr.data, addr.len) : NULL;
-		buf_free(&addr);
+		sm->address = keep(sm, addr, print_address(addr, ev->address));
 		break;
 	case STAGE_HELO:
 		/* EHLO again after STARTTLS: the last one counts. */
@@ -72,7 +92,7 @@ summary_event(struct summary *sm, const struct event *ev, struct buf *out,
 	case STAGE_CLOSE:
 		if (t != NULL)
 			t->end = END_CLOSE;
-		return print_summary(out, format, color, ev->session,
+		return put_summary(out, format, color, ev->session,
 		    &ev->time, sm);
 	default:
 		break;
@@ -179,4 +199,168 @@ add_rcpt(struct summary *sm, const char *address, int rejected)
 	}
 	r[t->nrcpts].address = s;
 	r[t->nrcpts++].rejected = rejected;
+}
+
+/* Append sm's line in format: all of it, or on ENOMEM nothing (-1). */
+static int
+put_summary(struct buf *out, enum format format, int color,
+    uint64_t session, const struct timespec *time, const struct summary *sm)
+{
+	size_t	 len = out->len;
+	int	 rc;
+
+	if (format == FORMAT_JSON)
+		rc = json_summary(out, session, time, sm);
+	else
+		rc = text_summary(out, print_palette(color), session, time, sm);
+	if (rc == -1)
+		out->len = len;
+	return rc;
+}
+
+/* The session's length, from its first event to time, in microseconds. */
+static long long
+elapsed_us(const struct summary *sm, const struct timespec *time)
+{
+	long long	 us;
+
+	if (!sm->begun)
+		return 0;
+	us = ((long long)time->tv_sec - sm->start.tv_sec) * 1000000 +
+	    (time->tv_nsec - sm->start.tv_nsec) / 1000;
+	/* The clock of day can be set back. */
+	return us > 0 ? us : 0;
+}
+
+/*
+ * "PREFIX summary TIME client "HOST" "ADDRESS" helo "NAME"", then each
+ * transaction, then " duration S.UUUUUUs\n": the session on one line.
+ */
+static int
+text_summary(struct buf *out, const struct palette *pal, uint64_t session,
+    const struct timespec *time, const struct summary *sm)
+{
+	char		 prefix[PRINT_PREFIX_MAX], num[64];
+	long long	 us = elapsed_us(sm, time);
+	size_t		 i;
+
+	print_text_prefix(prefix, pal, session);
+	if (print_text_head(out, pal, prefix, "summary", time) == -1 ||
+	    buf_puts(out, " client ") == -1 ||
+	    print_text_quoted(out, pal, sm->host, "(none)") == -1 ||
+	    (sm->host != NULL && (buf_puts(out, " ") == -1 ||
+	    print_text_quoted(out, pal, sm->address, "(none)") == -1)) ||
+	    buf_puts(out, " helo ") == -1 ||
+	    print_text_quoted(out, pal, sm->helo, "(none)") == -1)
+		return -1;
+	for (i = 0; i < sm->ntx; i++)
+		if (text_transaction(out, pal, &sm->tx[i]) == -1)
+			return -1;
+	if (sm->unlisted > 0) {
+		snprintf(num, sizeof num, " (+%zu more transaction%s)",
+		    sm->unlisted, sm->unlisted == 1 ? "" : "s");
+		if (buf_puts(out, num) == -1)
+			return -1;
+	}
+	snprintf(num, sizeof num, " duration %lld.%06llds\n", us / 1000000,
+	    us % 1000000);
+	return buf_puts(out, num);
+}
+
+/*
+ * " mail "SENDER" rcpt "RCPT" "RCPT" (rejected) headers N body N bytes
+ * end ENDING".
+ */
+static int
+text_transaction(struct buf *out, const struct palette *pal,
+    const struct transaction *t)
+{
+	char	 num[80];
+	size_t	 i;
+
+	if (buf_puts(out, " mail ") == -1 ||
+	    print_text_quoted(out, pal, t->sender, "(none)") == -1 ||
+	    buf_puts(out, " rcpt") == -1 ||
+	    (t->nrcpts == 0 && t->unlisted == 0 &&
+	    buf_puts(out, " (none)") == -1))
+		return -1;
+	for (i = 0; i < t->nrcpts; i++)
+		if (buf_puts(out, " ") == -1 ||
+		    print_text_quoted(out, pal, t->rcpts[i].address,
+		    "(none)") == -1 || (t->rcpts[i].rejected &&
+		    (buf_puts(out, " ") == -1 ||
+		    buf_puts(out, pal->rejected) == -1 ||
+		    buf_puts(out, "(rejected)") == -1 ||
+		    buf_puts(out, pal->off) == -1)))
+			return -1;
+	if (t->unlisted > 0) {
+		snprintf(num, sizeof num, " (+%zu more)", t->unlisted);
+		if (buf_puts(out, num) == -1)
+			return -1;
+	}
+	snprintf(num, sizeof num, " headers %zu body %llu bytes end ",
+	    t->headers, (unsigned long long)t->body);
+	return buf_puts(out, num) == -1 || buf_puts(out, endings[t->end]) ==
+	    -1 ? -1 : 0;
+}
+
+/*
+ * {"session":N,"stage":"summary","time":T,"host":S,"address":S,
+ * "helo":S,"transactions":[...],"unlisted_transactions":N,
+ * "duration":SECONDS}, with null for what the session did not send.
+ */
+static int
+json_summary(struct buf *out, uint64_t session, const struct timespec *time,
+    const struct summary *sm)
+{
+	char		 num[64];
+	long long	 us = elapsed_us(sm, time);
+	size_t		 i;
+
+	if (print_json_head(out, session, "summary", time) == -1 ||
+	    buf_puts(out, ",") == -1 ||
+	    print_json_member(out, "host", sm->host) == -1 ||
+	    buf_puts(out, ",") == -1 ||
+	    print_json_member(out, "address", sm->address) == -1 ||
+	    buf_puts(out, ",") == -1 ||
+	    print_json_member(out, "helo", sm->helo) == -1 ||
+	    buf_puts(out, ",\"transactions\":[") == -1)
+		return -1;
+	for (i = 0; i < sm->ntx; i++)
+		if ((i > 0 && buf_puts(out, ",") == -1) ||
+		    json_transaction(out, &sm->tx[i]) == -1)
+			return -1;
+	snprintf(num, sizeof num, "],\"unlisted_transactions\":%zu,"
+	    "\"duration\":%lld.%06lld}\n", sm->unlisted, us / 1000000,
+	    us % 1000000);
+	return buf_puts(out, num);
+}
+
+/*
+ * {"sender":S,"recipients":[{"address":S,"rejected":B},...],
+ * "unlisted_recipients":N,"headers":N,"body_bytes":N,"end":E}
+ */
+static int
+json_transaction(struct buf *out, const struct transaction *t)
+{
+	char	 num[128];
+	size_t	 i;
+
+	if (buf_puts(out, "{") == -1 ||
+	    print_json_member(out, "sender", t->sender) == -1 ||
+	    buf_puts(out, ",\"recipients\":[") == -1)
+		return -1;
+	for (i = 0; i < t->nrcpts; i++)
+		if ((i > 0 && buf_puts(out, ",") == -1) ||
+		    buf_puts(out, "{") == -1 ||
+		    print_json_member(out, "address", t->rcpts[i].address) ==
+		    -1 || buf_puts(out, t->rcpts[i].rejected ?
+		    ",\"rejected\":true}" : ",\"rejected\":false}") == -1)
+			return -1;
+	snprintf(num, sizeof num, "],\"unlisted_recipients\":%zu,"
+	    "\"headers\":%zu,\"body_bytes\":%llu,\"end\":\"", t->unlisted,
+	    t->headers, (unsigned long long)t->body);
+	return buf_puts(out, num) == -1 ||
+	    buf_puts(out, endings[t->end]) == -1 ||
+	    buf_puts(out, "\"}") == -1 ? -1 : 0;
 }

@@ -1,4 +1,4 @@
-/* summary.h -- a session summed up in one line, kept from its events */
+/* summary.h -- a session summed up in one line: kept, then written */
 /* SPDX-License-Identifier: ISC */
 
 #ifndef INSPECT_SUMMARY_H
@@ -15,8 +15,8 @@
 #define SUMMARY_KEEP	(64 * 1024)
 
 /*
- * Add ev, stamped, to sm; at close, append sm's line (print_summary())
- * to out in format, with color.  What cannot be kept (SUMMARY_KEEP, or
+ * Add ev, stamped, to sm; at close, append sm's line to out in format,
+ * with color as print_event() has it.  What cannot be kept (SUMMARY_KEEP, or
  * memory) is counted as unlisted.  Returns 0, or -1 (ENOMEM) if the line
  * could not be written.
  */

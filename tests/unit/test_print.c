@@ -55,6 +55,7 @@ struct sample {
 static int	setup(void **);
 static int	teardown(void **);
 static const char *cstr(struct buf *);
+static const char *address(const void *);
 static uint64_t	rnd(void);
 static size_t	random_buffer(unsigned char *, size_t);
 static int	hexval(int);
@@ -1995,36 +1996,39 @@ test_print_flag_names_zero(void **state)
 	assert_string_equal(cstr(&f->out), "x=SMFIF_CHGFROM");
 }
 
+/* sa as print_address() writes it, the length it returns checked. */
+static const char *
+address(const void *sa)
+{
+	static char	 s[PRINT_ADDRESS_MAX];
+	size_t		 len;
+
+	memset(s, 'x', sizeof s);	/* a missing NUL shows */
+	len = print_address(s, sa);
+	assert_int_equal(len, strlen(s));
+	return s;
+}
+
 static void
 test_print_address_inet(void **state)
 {
-	struct fixture		*f = *state;
 	struct sockaddr_in	 sin;
 
+	(void)state;
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(4660);	/* 0x1234: byte order shows */
 	assert_int_equal(inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr), 1);
-	f->out.len = 0;
-	assert_int_equal(print_address(&f->out,
-	    (const struct sockaddr *)&sin), 0);
-	assert_string_equal(cstr(&f->out), "inet:4660@[192.0.2.1]");
+	assert_string_equal(address(&sin), "inet:4660@[192.0.2.1]");
 
 	sin.sin_port = htons(65535);
 	assert_int_equal(inet_pton(AF_INET, "255.255.255.255",
 	    &sin.sin_addr), 1);
-	f->out.len = 0;
-	assert_int_equal(print_address(&f->out,
-	    (const struct sockaddr *)&sin), 0);
-	assert_string_equal(cstr(&f->out), "inet:65535@[255.255.255.255]");
+	assert_string_equal(address(&sin), "inet:65535@[255.255.255.255]");
 
 	sin.sin_port = htons(25);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	f->out.len = 0;
-	assert_int_equal(buf_puts(&f->out, "from "), 0);
-	assert_int_equal(print_address(&f->out,
-	    (const struct sockaddr *)&sin), 0);
-	assert_string_equal(cstr(&f->out), "from inet:25@[127.0.0.1]");
+	assert_string_equal(address(&sin), "inet:25@[127.0.0.1]");
 }
 
 static void
@@ -2035,82 +2039,66 @@ test_print_address_inet6(void **state)
 		{ "::1", "inet6:4660@[::1]" },
 		{ "::ffff:192.0.2.1", "inet6:4660@[::ffff:192.0.2.1]" },
 		{ "fe80::1:2:3:4", "inet6:4660@[fe80::1:2:3:4]" },
+		/* Eight full groups, with no shorter form. */
+		{ "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		    "inet6:4660@[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]" },
 	};
-	struct fixture			*f = *state;
 	struct sockaddr_in6		 sin6;
 	size_t				 i;
 
+	(void)state;
 	for (i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
 		memset(&sin6, 0, sizeof sin6);
 		sin6.sin6_family = AF_INET6;
 		sin6.sin6_port = htons(4660);
 		assert_int_equal(inet_pton(AF_INET6, addrs[i].in,
 		    &sin6.sin6_addr), 1);
-		f->out.len = 0;
-		assert_int_equal(print_address(&f->out,
-		    (const struct sockaddr *)&sin6), 0);
-		assert_string_equal(cstr(&f->out), addrs[i].out);
+		assert_string_equal(address(&sin6), addrs[i].out);
 	}
 }
 
 static void
 test_print_address_unix(void **state)
 {
-	struct fixture		*f = *state;
 	struct {
 		struct sockaddr_un	 sun;
 		char			 after[16];
 	} s;
+	const char	*got;
 
+	(void)state;
 	memset(&s, 'q', sizeof s);
 	memset(&s.sun, 0, sizeof s.sun);
 	s.sun.sun_family = AF_UNIX;
 	strncpy(s.sun.sun_path, "/run/postfix/smtpd",
 	    sizeof s.sun.sun_path - 1);
-	f->out.len = 0;
-	assert_int_equal(print_address(&f->out,
-	    (const struct sockaddr *)&s.sun), 0);
-	assert_string_equal(cstr(&f->out), "unix:/run/postfix/smtpd");
+	assert_string_equal(address(&s.sun), "unix:/run/postfix/smtpd");
 
 	/* A path that fills sun_path has no NUL: nothing beyond is read. */
 	memset(s.sun.sun_path, 'p', sizeof s.sun.sun_path);
-	f->out.len = 0;
-	assert_int_equal(print_address(&f->out,
-	    (const struct sockaddr *)&s.sun), 0);
-	assert_int_equal(f->out.len, 5 + sizeof s.sun.sun_path);
-	assert_memory_equal(f->out.data, "unix:", 5);
-	assert_memory_equal(f->out.data + 5, s.sun.sun_path,
-	    sizeof s.sun.sun_path);
+	got = address(&s.sun);
+	assert_int_equal(strlen(got), 5 + sizeof s.sun.sun_path);
+	assert_memory_equal(got, "unix:", 5);
+	assert_memory_equal(got + 5, s.sun.sun_path, sizeof s.sun.sun_path);
 
 	memset(s.sun.sun_path, 0, sizeof s.sun.sun_path);
-	f->out.len = 0;
-	assert_int_equal(print_address(&f->out,
-	    (const struct sockaddr *)&s.sun), 0);
-	assert_string_equal(cstr(&f->out), "unix:");
+	assert_string_equal(address(&s.sun), "unix:");
 }
 
 static void
 test_print_address_unknown(void **state)
 {
-	struct fixture		*f = *state;
 	struct sockaddr_storage	 ss;
 
-	f->out.len = 0;
-	assert_int_equal(print_address(&f->out, NULL), 0);
-	assert_string_equal(cstr(&f->out), "unknown");
+	(void)state;
+	assert_string_equal(address(NULL), "unknown");
 
 	memset(&ss, 0, sizeof ss);
 	ss.ss_family = AF_UNSPEC;
-	f->out.len = 0;
-	assert_int_equal(print_address(&f->out,
-	    (const struct sockaddr *)&ss), 0);
-	assert_string_equal(cstr(&f->out), "unknown");
+	assert_string_equal(address(&ss), "unknown");
 
 	ss.ss_family = AF_APPLETALK;
-	f->out.len = 0;
-	assert_int_equal(print_address(&f->out,
-	    (const struct sockaddr *)&ss), 0);
-	assert_string_equal(cstr(&f->out), "unknown");
+	assert_string_equal(address(&ss), "unknown");
 }
 
 int
