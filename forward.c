@@ -223,15 +223,17 @@ forward_negotiate(SMFICTX *ctx, struct session *s, struct negotiation *ng,
 	    ng->offered_steps))
 		failed(d, "libmilter's context does not hold the MTA's "
 		    "offer");
-	else if (dial(d, start) == 0)
-		negotiate(ctx, d, ng->offered_actions, ctx_mta_steps(ctx),
-		    deadline);
+	else {
+		d->fw.sent = 1;
+		if (dial(d, start) == 0)
+			negotiate(ctx, d, ng->offered_actions,
+			    ctx_mta_steps(ctx), deadline);
+	}
 	d->fw.ns = now_ns() - start;
 	if (d->failed) {
 		give_default(d);
 		return;
 	}
-	d->fw.sent = 1;
 	d->fw.version = d->version;
 	d->fw.actions = d->actions;
 	d->fw.steps = d->steps;
@@ -360,8 +362,10 @@ forward_stage(SMFICTX *ctx, struct session *s, struct event *ev)
 	ev->forward = &d->fw;
 	if (ev->stage == STAGE_ENVFROM && d->accepted == SCOPE_MESSAGE)
 		d->accepted = SCOPE_NONE;
+	/* Abort and close are not answered: nothing to give in its stead. */
 	if (d->failed) {
-		give_default(d);
+		if (ev->stage != STAGE_ABORT && ev->stage != STAGE_CLOSE)
+			give_default(d);
 		goto ended;
 	}
 	if (!sent_to(d, s, ev))

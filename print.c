@@ -937,9 +937,9 @@ static const char *const list_names[] = {
  * The milter behind (--forward): at negotiate, "PREFIX  forward
  * version: N", its actions, steps and macro lists; at the other stages
  * what it answered, as text_answer() writes it, with the time it took;
- * "forward: no reply" where none was awaited; "forward failed: WHY",
- * and the answer inspect gave in its stead.  Nothing for a stage it was
- * not sent.
+ * "forward: no reply" where none was awaited; "forward failed: WHY"
+ * where it failed, and at every stage answered since the answer
+ * inspect gave in its stead.  Nothing for a stage it was not sent.
  */
 static int
 text_forward(struct buf *out, const struct palette *pal, const char *prefix,
@@ -949,12 +949,15 @@ text_forward(struct buf *out, const struct palette *pal, const char *prefix,
 	char			 num[64];
 	size_t			 i;
 
+	/* Why, where it failed; then the answer given in its stead. */
+	if (f->failure != NULL && f->sent && (buf_puts(out, prefix) == -1 ||
+	    buf_puts(out, "  forward failed: ") == -1 ||
+	    print_text_quoted(out, pal, f->failure, "") == -1 ||
+	    buf_puts(out, "\n") == -1))
+		return -1;
 	if (f->failure != NULL)
-		return buf_puts(out, prefix) == -1 ||
-		    buf_puts(out, "  forward failed: ") == -1 ||
-		    print_text_quoted(out, pal, f->failure, "\n") == -1 ||
-		    text_answer(out, pal, prefix, "forward default",
-		    &f->reply, ev->stage, -1) == -1 ? -1 : 0;
+		return f->reply.action == NULL ? 0 : text_answer(out, pal,
+		    prefix, "forward default", &f->reply, ev->stage, -1);
 	if (!f->sent)
 		return 0;
 	if (ev->stage == STAGE_NEGOTIATE) {
@@ -970,7 +973,8 @@ text_forward(struct buf *out, const struct palette *pal, const char *prefix,
 			    -1 || buf_puts(out, "  forward macros: ") == -1 ||
 			    buf_puts(out, list_names[i]) == -1 ||
 			    buf_puts(out, " ") == -1 ||
-			    print_text_quoted(out, pal, f->lists[i], "\n") == -1))
+			    print_text_quoted(out, pal, f->lists[i], "") == -1 ||
+			    buf_puts(out, "\n") == -1))
 				return -1;
 		return 0;
 	}
