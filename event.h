@@ -175,6 +175,11 @@ struct summary {
 	size_t			 unlisted;	/* transactions not kept */
 	int			 skipping;	/* the last one not kept */
 	size_t			 kept;		/* bytes held */
+	/* --forward: the milter's last answer but continue, its time. */
+	int			 forwarded;
+	const char		*verdict;	/* NULL: continue throughout */
+	int			 failed;	/* verdict is the default's */
+	uint64_t		 forward_ns;
 };
 
 #endif

@@ -32,6 +32,8 @@ static int	 json_summary(struct buf *, uint64_t, const struct timespec *,
 		    const struct summary *);
 static int	 json_transaction(struct buf *, const struct transaction *);
 static long long elapsed_us(const struct summary *, const struct timespec *);
+static void	 forwarded(struct summary *, const struct forwarded *);
+static int	 text_forwarded(struct buf *, const struct summary *);
 
 static const char *const endings[] = {
 	[END_OPEN] = "open",
@@ -52,6 +54,8 @@ summary_event(struct summary *sm, const struct event *ev, struct buf *out,
 		sm->begun = 1;
 		sm->start = ev->time;
 	}
+	if (ev->forward != NULL)
+		forwarded(sm, ev->forward);
 	switch (ev->stage) {
 	case STAGE_CONNECT:
 		drop(sm, sm->host);
@@ -201,6 +205,25 @@ add_rcpt(struct summary *sm, const char *address, int rejected)
 	r[t->nrcpts++].rejected = rejected;
 }
 
+/*
+ * What the milter behind made of an event: its time counts, and an
+ * answer other than continue is the session's verdict so far.
+ */
+static void
+forwarded(struct summary *sm, const struct forwarded *f)
+{
+	sm->forwarded = 1;
+	sm->forward_ns += f->ns;
+	if (sm->failed)
+		return;
+	if (f->failure != NULL) {
+		sm->failed = 1;
+		sm->verdict = f->reply.action;
+	} else if (f->reply.action != NULL &&
+	    strcmp(f->reply.action, "continue") != 0)
+		sm->verdict = f->reply.action;
+}
+
 /* Append sm's line in format: all of it, or on ENOMEM nothing (-1). */
 static int
 put_summary(struct buf *out, enum format format, int color,
@@ -234,7 +257,8 @@ elapsed_us(const struct summary *sm, const struct timespec *time)
 
 /*
  * "PREFIX summary TIME client "HOST" "ADDRESS" helo "NAME"", then each
- * transaction, then " duration S.UUUUUUs\n": the session on one line.
+ * transaction, the milter behind's verdict if forwarding, then
+ * " duration S.UUUUUUs\n": the session on one line.
  */
 static int
 text_summary(struct buf *out, const struct palette *pal, uint64_t session,
@@ -264,7 +288,28 @@ text_summary(struct buf *out, const struct palette *pal, uint64_t session,
 	}
 	snprintf(num, sizeof num, " duration %lld.%06llds\n", us / 1000000,
 	    us % 1000000);
-	return buf_puts(out, num);
+	return text_forwarded(out, sm) == -1 ? -1 : buf_puts(out, num);
+}
+
+/*
+ * " forward VERDICT S.UUUUUUs", the milter's last answer but continue
+ * (continue if none) and its time in all; "forward failed, DEFAULT" if
+ * it failed the session.
+ */
+static int
+text_forwarded(struct buf *out, const struct summary *sm)
+{
+	char	 num[64];
+
+	if (!sm->forwarded)
+		return 0;
+	snprintf(num, sizeof num, " %llu.%06llus",
+	    (unsigned long long)(sm->forward_ns / 1000000000),
+	    (unsigned long long)(sm->forward_ns / 1000 % 1000000));
+	return buf_puts(out, sm->failed ? " forward failed, " :
+	    " forward ") == -1 || buf_puts(out, sm->verdict != NULL ?
+	    sm->verdict : "continue") == -1 || buf_puts(out, num) == -1 ?
+	    -1 : 0;
 }
 
 /*
@@ -307,7 +352,8 @@ text_transaction(struct buf *out, const struct palette *pal,
 /*
  * {"session":N,"stage":"summary","time":T,"host":S,"address":S,
  * "helo":S,"transactions":[...],"unlisted_transactions":N,
- * "duration":SECONDS}, with null for what the session did not send.
+ * "duration":SECONDS[,"forward":{"verdict":V,"failed":B,"seconds":S}]},
+ * with null for what the session did not send.
  */
 static int
 json_summary(struct buf *out, uint64_t session, const struct timespec *time,
@@ -331,9 +377,19 @@ json_summary(struct buf *out, uint64_t session, const struct timespec *time,
 		    json_transaction(out, &sm->tx[i]) == -1)
 			return -1;
 	snprintf(num, sizeof num, "],\"unlisted_transactions\":%zu,"
-	    "\"duration\":%lld.%06lld}\n", sm->unlisted, us / 1000000,
+	    "\"duration\":%lld.%06lld", sm->unlisted, us / 1000000,
 	    us % 1000000);
-	return buf_puts(out, num);
+	if (buf_puts(out, num) == -1)
+		return -1;
+	snprintf(num, sizeof num, ",\"failed\":%s,\"seconds\":%llu.%06llu}",
+	    sm->failed ? "true" : "false",
+	    (unsigned long long)(sm->forward_ns / 1000000000),
+	    (unsigned long long)(sm->forward_ns / 1000 % 1000000));
+	if (sm->forwarded && (buf_puts(out, ",\"forward\":{") == -1 ||
+	    print_json_member(out, "verdict", sm->verdict != NULL ?
+	    sm->verdict : "continue") == -1 || buf_puts(out, num) == -1))
+		return -1;
+	return buf_puts(out, "}\n");
 }
 
 /*
