@@ -2013,6 +2013,78 @@ test_options_probe_body(void **state)
 	assert_int_equal(probe_actions(&f->opts.probe), SMFIF_CHGBODY);
 }
 
+static void
+test_options_forward(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(parse(f, NULL), 0);
+	assert_null(f->opts.forward.spec);
+	assert_int_equal(f->opts.forward.dflt, FORWARD_TEMPFAIL);
+	assert_int_equal(f->opts.forward.connect_ms, 5000);
+	assert_int_equal(f->opts.forward.command_ms, 8000);
+	assert_int_equal(f->opts.forward.eom_ms, 240000);
+
+	assert_int_equal(parse(f, "-s", "inet:3000@localhost", "--forward",
+	    "unix:/run/opendkim/opendkim.sock", "--forward-default", "accept",
+	    "--forward-connect-timeout", "0.25", "--forward-command-timeout",
+	    "2", "--forward-eom-timeout", "3600", NULL), 0);
+	assert_string_equal(f->opts.forward.spec,
+	    "unix:/run/opendkim/opendkim.sock");
+	assert_int_equal(f->opts.forward.where.family, AF_UNIX);
+	assert_string_equal(f->opts.forward.where.path,
+	    "/run/opendkim/opendkim.sock");
+	assert_int_equal(f->opts.forward.dflt, FORWARD_ACCEPT);
+	assert_int_equal(f->opts.forward.connect_ms, 250);
+	assert_int_equal(f->opts.forward.command_ms, 2000);
+	assert_int_equal(f->opts.forward.eom_ms, 3600000);
+
+	assert_int_equal(parse(f, "--forward", "inet:8891@[127.0.0.1]",
+	    "--forward-default", "reject", NULL), 0);
+	assert_int_equal(f->opts.forward.where.family, AF_INET);
+	assert_int_equal(f->opts.forward.where.port, 8891);
+	assert_int_equal(f->opts.forward.dflt, FORWARD_REJECT);
+	/* The same port elsewhere is another socket. */
+	assert_int_equal(parse(f, "-s", "inet:8891@[127.0.0.1]", "--forward",
+	    "inet:8891@[127.0.0.2]", NULL), 0);
+}
+
+static void
+test_options_forward_rejected(void **state)
+{
+	static const struct reject r[] = {
+		{ { "--forward", "inet:localhost:8891" },
+		    "did you mean inet:8891@localhost" },
+		{ { "--forward", "tcp:8891" }, "--forward" },
+		{ { "--forward", "" }, "--forward" },
+		{ { "--forward-default", "maybe" }, "'maybe'" },
+		{ { "--forward-default", "accept" }, "--forward-default" },
+		{ { "--forward-eom-timeout", "3" }, "--forward-eom-timeout" },
+		{ { "--forward", "unix:/a", "--forward-command-timeout", "0" },
+		    "'0'" },
+		{ { "--forward", "unix:/a", "--forward-command-timeout",
+		    "0.0001" }, "'0.0001'" },
+		{ { "--forward", "unix:/a", "--forward-connect-timeout",
+		    "3601" }, "'3601'" },
+		{ { "--forward", "unix:/a", "--forward-eom-timeout", "1s" },
+		    "'1s'" },
+		{ { "--forward", "unix:/a", "--forward-eom-timeout", "-1" },
+		    "'-1'" },
+		{ { "--forward", "unix:/a", "--request-macros" },
+		    "--request-macros with --forward" },
+		{ { "--forward", "unix:/a", "--macro-source", "lookup" },
+		    "--macro-source lookup with --forward" },
+		{ { "--forward", "unix:/a", "--no-reply", "yes" },
+		    "--no-reply with --forward" },
+		{ { "-s", "unix:/a", "--forward", "unix:/a" },
+		    "where inspect listens" },
+		{ { "-s", "inet:3000@localhost", "--forward",
+		    "inet:3000@localhost" }, "where inspect listens" },
+	};
+
+	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
 int
 main(void)
 {
@@ -2094,6 +2166,8 @@ main(void)
 		T(test_options_probe_changes),
 		T(test_options_probe_changes_rejected),
 		T(test_options_probe_body),
+		T(test_options_forward),
+		T(test_options_forward_rejected),
 #undef T
 	};
 
