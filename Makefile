@@ -223,9 +223,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
-FUZZ = fuzz/fuzz_print fuzz/fuzz_options fuzz/fuzz_escape
+FUZZ = fuzz/fuzz_print fuzz/fuzz_options fuzz/fuzz_escape fuzz/fuzz_wire
 FUZZ_SRCS = print.c escape.c reason.c buf.c options.c spec.c log.c ids.c \
-	output.c probe.c probe_parse.c noreply.c
+	output.c probe.c probe_parse.c noreply.c wire.c
 
 fuzz: $(FUZZ)
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
