@@ -111,12 +111,12 @@ wire_reply(char cmd, const unsigned char *data, size_t len,
 	case SMFIR_PROGRESS:
 	case SMFIR_CONN_FAIL:
 	case SMFIR_SHUTDOWN:
-		return 0;
+		break;
 	case SMFIR_REPLYCODE:
 	case SMFIR_QUARANTINE:
 		if ((r->text = take_string(&p, end)) == NULL)
 			return -1;
-		return 0;
+		break;
 	case SMFIR_INSHEADER:
 	case SMFIR_CHGHEADER:
 		if (take_uint32(&p, end, &r->index) == -1)
@@ -126,7 +126,7 @@ wire_reply(char cmd, const unsigned char *data, size_t len,
 		if ((r->name = take_string(&p, end)) == NULL ||
 		    (r->value = take_string(&p, end)) == NULL)
 			return -1;
-		return 0;
+		break;
 	case SMFIR_ADDRCPT_PAR:
 	case SMFIR_CHGFROM:
 		if ((r->name = take_string(&p, end)) == NULL)
@@ -134,20 +134,28 @@ wire_reply(char cmd, const unsigned char *data, size_t len,
 		/* The arguments may be left out. */
 		if (p < end && (r->value = take_string(&p, end)) == NULL)
 			return -1;
-		return 0;
+		break;
 	case SMFIR_ADDRCPT:
 	case SMFIR_DELRCPT:
 		if ((r->name = take_string(&p, end)) == NULL)
 			return -1;
-		return 0;
+		break;
 	case SMFIR_REPLBODY:
 		r->data = data;
 		r->len = len;
-		return 0;
+		p = end;
+		break;
 	default:
 		*why = "an unknown reply";
 		return -1;
 	}
+	/*
+	 * Nothing may follow what the command carries: libmilter sends
+	 * nothing more, and an MTA takes a milter that does for broken
+	 * (Postfix: "left-over data", Sendmail: a reply text that does not
+	 * fill its packet).
+	 */
+	return p == end ? 0 : -1;
 }
 
 int

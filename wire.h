@@ -68,7 +68,8 @@ struct wire_reply {
 /*
  * Take a reply packet's data of len bytes, command cmd, into r (which
  * points into data).  Returns 0, or -1 with why set: an unknown
- * command, or data that does not fit it.
+ * command, or data that does not fit it exactly (too short, or bytes
+ * after what the command carries).
  */
 int	wire_reply(char cmd, const unsigned char *data, size_t len,
 	    struct wire_reply *r, const char **why);

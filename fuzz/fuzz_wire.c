@@ -80,6 +80,7 @@ check_reply(char cmd, const unsigned char *data, size_t len)
 {
 	struct wire_reply	 r;
 	const char		*why = NULL;
+	size_t			 used = 0;
 	int			 strings;
 
 	if (wire_reply(cmd, data, len, &r, &why) == -1) {
@@ -101,6 +102,20 @@ check_reply(char cmd, const unsigned char *data, size_t len)
 	if (r.data != NULL && (r.data != data || r.len != len))
 		failx("wire_reply('%c'): a body other than the data", cmd);
 	strings = (r.text != NULL) + (r.name != NULL) + (r.value != NULL);
+	if (r.text != NULL)
+		used += strlen(r.text) + 1;
+	if (r.name != NULL)
+		used += strlen(r.name) + 1;
+	if (r.value != NULL)
+		used += strlen(r.value) + 1;
+	if (cmd == SMFIR_INSHEADER || cmd == SMFIR_CHGHEADER)
+		used += 4;
+	if (r.data != NULL)
+		used = r.len;
+	/* Every byte is what the command carries, none left over. */
+	if (used != len)
+		failx("wire_reply('%c'): %zu of %zu bytes taken", cmd, used,
+		    len);
 
 	/* What each kind of reply must carry (mfdef.h). */
 	switch (cmd) {

@@ -580,6 +580,40 @@ test_wire_reply_body(void **state)
 }
 
 /*
+ * Bytes after what the command carries: an answer with data, a string
+ * after the last, a NUL too many.  libmilter sends none, and an MTA
+ * takes them for a broken milter (Postfix's milter8.c: "left-over
+ * data"; Sendmail's milter.c: a reply text that does not fill its
+ * packet).
+ */
+static void
+test_wire_reply_trailing(void **state)
+{
+	static const char	 bare[] = { SMFIR_ACCEPT, SMFIR_CONTINUE,
+				    SMFIR_DISCARD, SMFIR_REJECT,
+				    SMFIR_TEMPFAIL, SMFIR_SKIP,
+				    SMFIR_PROGRESS, SMFIR_CONN_FAIL,
+				    SMFIR_SHUTDOWN };
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof bare; i++) {
+		refused(bare[i], DATA("\0"));
+		refused(bare[i], DATA("550 5.7.1 no\0"));
+	}
+	refused(SMFIR_REPLYCODE, DATA("550 5.7.1 no\0\0"));
+	refused(SMFIR_REPLYCODE, DATA("550 5.7.1 no\0 more\0"));
+	refused(SMFIR_QUARANTINE, DATA("held\0x"));
+	refused(SMFIR_ADDHEADER, DATA("X-A\0b\0\0"));
+	refused(SMFIR_INSHEADER, DATA("\0\0\0\x01" "X-A\0b\0c\0"));
+	refused(SMFIR_CHGHEADER, DATA("\0\0\0\x01" "X-A\0b\0c"));
+	refused(SMFIR_ADDRCPT, DATA("<a@example.org>\0\0"));
+	refused(SMFIR_DELRCPT, DATA("<a@example.org>\0<b@example.org>\0"));
+	refused(SMFIR_ADDRCPT_PAR, DATA("<a@example.org>\0\0\0"));
+	refused(SMFIR_CHGFROM, DATA("<a@example.org>\0SIZE=1\0x\0"));
+}
+
+/*
  * What no milter answers: SMFIR_SETSYMLIST is no reply (a list comes
  * in the negotiation), commands are the MTA's, the rest is nothing.
  */
@@ -848,6 +882,7 @@ main(void)
 		cmocka_unit_test(test_wire_reply_rcpt),
 		cmocka_unit_test(test_wire_reply_with_args),
 		cmocka_unit_test(test_wire_reply_body),
+		cmocka_unit_test(test_wire_reply_trailing),
 		cmocka_unit_test(test_wire_reply_unknown),
 		cmocka_unit_test(test_wire_lines_one),
 		cmocka_unit_test(test_wire_lines_no_enhanced),
