@@ -200,14 +200,16 @@ wire_reply_lines(const char *reply, struct wire_lines *l)
 
 /*
  * Whether p[0..n) is an enhanced status code: class.subject.detail, the
- * class one digit, the others one to three (RFC 3463).
+ * class 2, 4 or 5, the others one to three digits (RFC 3463, section 2).
+ * libmilter's smfi_setreply() refuses any other.
  */
 static int
 enhanced(const char *p, size_t n)
 {
 	size_t	 part = 0, digits = 0, i;
 
-	if (n < 5 || !isdigit((unsigned char)p[0]) || p[1] != '.')
+	if (n < 5 || (p[0] != '2' && p[0] != '4' && p[0] != '5') ||
+	    p[1] != '.')
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (p[i] != '.') {

@@ -219,6 +219,9 @@ check_lines(const char *reply, size_t len)
 		failx("wire_reply_lines: not the first line's code");
 	if (memchr(l.xcode, '\0', sizeof l.xcode) == NULL)
 		failx("wire_reply_lines: the enhanced code without its NUL");
+	if (l.xcode[0] != '\0' && strchr("245", l.xcode[0]) == NULL)
+		failx("wire_reply_lines: enhanced code of class %c",
+		    l.xcode[0]);
 	if (l.xcode[0] != '\0' && strstr(reply, l.xcode) == NULL)
 		failx("wire_reply_lines: an enhanced code not in the reply");
 	for (k = 0; k < l.n; k++) {

@@ -655,6 +655,12 @@ test_wire_lines_one(void **state)
 	assert_ptr_equal(l.text[0], s + 10);
 	same_text(&l, 0, "go away");
 
+	/* Each class RFC 3463 has, whatever the reply's code. */
+	assert_int_equal(wire_reply_lines("550 2.0.0 x", &l), 0);
+	assert_string_equal(l.xcode, "2.0.0");
+	assert_int_equal(wire_reply_lines("550 4.0.0 x", &l), 0);
+	assert_string_equal(l.xcode, "4.0.0");
+
 	/* The widest enhanced code: one digit, then up to three twice. */
 	assert_int_equal(wire_reply_lines("451 4.123.456 later", &l), 0);
 	assert_string_equal(l.code, "451");
@@ -689,9 +695,10 @@ test_wire_lines_no_enhanced(void **state)
 }
 
 /*
- * What looks like an enhanced code and is not (RFC 3463: class "."
- * subject "." detail, the class one digit, subject and detail one to
- * three) stays in the text.
+ * What looks like an enhanced code and is not (RFC 3463, section 2:
+ * class "." subject "." detail, the class "2", "4" or "5", subject and
+ * detail one to three digits) stays in the text: libmilter's
+ * smfi_setreply() would refuse it as an enhanced code.
  */
 static void
 test_wire_lines_not_enhanced(void **state)
@@ -699,7 +706,8 @@ test_wire_lines_not_enhanced(void **state)
 	static const char *const not[] = { "2.0", "5.7", "12.3.4",
 				    "5.1234.1", "5.1.1234", "5..1", "5.1.",
 				    ".5.1.1", "5.1.1.1", "5.1.1x", "5.1.1-x",
-				    "5", "5." };
+				    "5", "5.", "0.1.1", "1.1.1", "3.1.1",
+				    "6.1.1", "9.9.9" };
 	struct wire_lines	 l;
 	char			 s[64];
 	size_t			 i;
