@@ -190,6 +190,14 @@ wire_reply_lines(const char *reply, struct wire_lines *l)
 			if (p < end)
 				p++;
 		}
+		/*
+		 * What smfi_setreply() and smfi_setmlreply() refuse, which
+		 * would also make one line read as two in the report.
+		 */
+		if (end - p > WIRE_MAX_TEXT ||
+		    memchr(p, '\r', end - p) != NULL ||
+		    memchr(p, '\n', end - p) != NULL)
+			return -1;
 		l->text[l->n] = p;
 		l->len[l->n++] = end - p;
 		if (*end != '\0')

@@ -11,8 +11,8 @@
  * returns must keep wire.h's promises: every string lies inside the
  * data and ends in a NUL inside it; a reply's lines lie inside its
  * text, in order, no more than WIRE_MAX_LINES, under a 4xx or 5xx
- * code.  A packet framed with wire_begin() and wire_end() counts its
- * command and data, big-endian.
+ * code, each as libmilter takes it.  A packet framed with wire_begin()
+ * and wire_end() counts its command and data, big-endian.
  */
 
 #include <ctype.h>
@@ -231,9 +231,14 @@ check_lines(const char *reply, size_t len)
 			    "or out of order", k);
 		if (memchr(l.text[k], '\0', l.len[k]) != NULL)
 			failx("wire_reply_lines: line %zu holds a NUL", k);
-		if (l.len[k] >= 2 && memmem(l.text[k], l.len[k], "\r\n",
-		    2) != NULL)
-			failx("wire_reply_lines: line %zu holds a CRLF", k);
+		/* As smfi_setreply() and smfi_setmlreply() take it. */
+		if (memchr(l.text[k], '\r', l.len[k]) != NULL ||
+		    memchr(l.text[k], '\n', l.len[k]) != NULL)
+			failx("wire_reply_lines: line %zu holds a CR or LF",
+			    k);
+		if (l.len[k] > WIRE_MAX_TEXT)
+			failx("wire_reply_lines: line %zu of %zu bytes", k,
+			    l.len[k]);
 		after = l.text[k] + l.len[k];
 	}
 }

@@ -855,6 +855,51 @@ test_wire_lines_limit(void **state)
 	buf_free(&b);
 }
 
+/*
+ * A line's text that smfi_setreply() and smfi_setmlreply() refuse:
+ * longer than MAXREPLYLEN (980), or holding a CR or LF ("XXX check
+ * also for unprintable chars?" -- they check these two); only CRLF
+ * ends a line.
+ */
+static void
+test_wire_lines_libmilter_refuses(void **state)
+{
+	static const char *const bad[] = { "550 a\nb", "550 a\rb",
+				    "550 5.7.1 a\n", "550 a\r", "550 \n",
+				    "550-a\r\n550 b\nc", "550-a\n\r\n550 b",
+				    "550-a\r\r\n550 b", "550 a\r\n\n" };
+	struct wire_lines	 l;
+	char			 s[10 + WIRE_MAX_TEXT + 2];
+	char			 t[4 + WIRE_MAX_TEXT + 2];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(wire_reply_lines(bad[i], &l), -1);
+
+	assert_int_equal(WIRE_MAX_TEXT, 980);
+	/* MAXREPLYLEN bytes of text, after the enhanced code or not. */
+	memcpy(s, "550 5.7.1 ", 10);
+	memset(s + 10, 'x', WIRE_MAX_TEXT + 1);
+	s[10 + WIRE_MAX_TEXT] = '\0';
+	memcpy(t, "550 ", 4);
+	memset(t + 4, 'x', WIRE_MAX_TEXT + 1);
+	t[4 + WIRE_MAX_TEXT] = '\0';
+	assert_int_equal(wire_reply_lines(s, &l), 0);
+	assert_string_equal(l.xcode, "5.7.1");
+	assert_int_equal(l.len[0], WIRE_MAX_TEXT);
+	assert_int_equal(wire_reply_lines(t, &l), 0);
+	assert_string_equal(l.xcode, "");
+	assert_int_equal(l.len[0], WIRE_MAX_TEXT);
+	/* One more. */
+	s[10 + WIRE_MAX_TEXT + 1] = '\0';
+	s[10 + WIRE_MAX_TEXT] = 'x';
+	t[4 + WIRE_MAX_TEXT + 1] = '\0';
+	t[4 + WIRE_MAX_TEXT] = 'x';
+	assert_int_equal(wire_reply_lines(s, &l), -1);
+	assert_int_equal(wire_reply_lines(t, &l), -1);
+}
+
 /* An empty reply is none. */
 static void
 test_wire_lines_empty(void **state)
@@ -900,6 +945,7 @@ main(void)
 		cmocka_unit_test(test_wire_lines_not_4xx_5xx),
 		cmocka_unit_test(test_wire_lines_no_code),
 		cmocka_unit_test(test_wire_lines_limit),
+		cmocka_unit_test(test_wire_lines_libmilter_refuses),
 		cmocka_unit_test(test_wire_lines_empty),
 	};
 
