@@ -48,7 +48,7 @@ UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
 	tests/unit/test_session tests/unit/test_buf tests/unit/test_listen_races \
 	tests/unit/test_summary tests/unit/test_record tests/unit/test_listen \
-	tests/unit/test_probe
+	tests/unit/test_probe tests/unit/test_wire
 
 all: inspect
 
@@ -102,6 +102,10 @@ tests/unit/test_listen: tests/unit/test_listen.o tests/unit/said.o listen.o \
 
 tests/unit/test_summary: tests/unit/test_summary.o summary.o print.o \
 	escape.o buf.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+# The bytes alone: no descriptor, no libmilter call.
+tests/unit/test_wire: tests/unit/test_wire.o wire.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
 
 # Lua's own parser reads what the recorder writes, as miltertest's does.
@@ -226,9 +230,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
-FUZZ = fuzz/fuzz_print fuzz/fuzz_options fuzz/fuzz_escape
+FUZZ = fuzz/fuzz_print fuzz/fuzz_options fuzz/fuzz_escape fuzz/fuzz_wire
 FUZZ_SRCS = print.c escape.c reason.c buf.c options.c spec.c log.c ids.c \
-	output.c probe.c probe_parse.c noreply.c
+	output.c probe.c probe_parse.c noreply.c wire.c
 
 fuzz: $(FUZZ)
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)

@@ -111,12 +111,12 @@ wire_reply(char cmd, const unsigned char *data, size_t len,
 	case SMFIR_PROGRESS:
 	case SMFIR_CONN_FAIL:
 	case SMFIR_SHUTDOWN:
-		return 0;
+		break;
 	case SMFIR_REPLYCODE:
 	case SMFIR_QUARANTINE:
 		if ((r->text = take_string(&p, end)) == NULL)
 			return -1;
-		return 0;
+		break;
 	case SMFIR_INSHEADER:
 	case SMFIR_CHGHEADER:
 		if (take_uint32(&p, end, &r->index) == -1)
@@ -126,7 +126,7 @@ wire_reply(char cmd, const unsigned char *data, size_t len,
 		if ((r->name = take_string(&p, end)) == NULL ||
 		    (r->value = take_string(&p, end)) == NULL)
 			return -1;
-		return 0;
+		break;
 	case SMFIR_ADDRCPT_PAR:
 	case SMFIR_CHGFROM:
 		if ((r->name = take_string(&p, end)) == NULL)
@@ -134,20 +134,28 @@ wire_reply(char cmd, const unsigned char *data, size_t len,
 		/* The arguments may be left out. */
 		if (p < end && (r->value = take_string(&p, end)) == NULL)
 			return -1;
-		return 0;
+		break;
 	case SMFIR_ADDRCPT:
 	case SMFIR_DELRCPT:
 		if ((r->name = take_string(&p, end)) == NULL)
 			return -1;
-		return 0;
+		break;
 	case SMFIR_REPLBODY:
 		r->data = data;
 		r->len = len;
-		return 0;
+		p = end;
+		break;
 	default:
 		*why = "an unknown reply";
 		return -1;
 	}
+	/*
+	 * Nothing may follow what the command carries: libmilter sends
+	 * nothing more, and an MTA takes a milter that does for broken
+	 * (Postfix: "left-over data", Sendmail: a reply text that does not
+	 * fill its packet).
+	 */
+	return p == end ? 0 : -1;
 }
 
 int
@@ -182,6 +190,14 @@ wire_reply_lines(const char *reply, struct wire_lines *l)
 			if (p < end)
 				p++;
 		}
+		/*
+		 * What smfi_setreply() and smfi_setmlreply() refuse, which
+		 * would also make one line read as two in the report.
+		 */
+		if (end - p > WIRE_MAX_TEXT ||
+		    memchr(p, '\r', end - p) != NULL ||
+		    memchr(p, '\n', end - p) != NULL)
+			return -1;
 		l->text[l->n] = p;
 		l->len[l->n++] = end - p;
 		if (*end != '\0')
@@ -192,14 +208,16 @@ wire_reply_lines(const char *reply, struct wire_lines *l)
 
 /*
  * Whether p[0..n) is an enhanced status code: class.subject.detail, the
- * class one digit, the others one to three (RFC 3463).
+ * class 2, 4 or 5, the others one to three digits (RFC 3463, section 2).
+ * libmilter's smfi_setreply() refuses any other.
  */
 static int
 enhanced(const char *p, size_t n)
 {
 	size_t	 part = 0, digits = 0, i;
 
-	if (n < 5 || !isdigit((unsigned char)p[0]) || p[1] != '.')
+	if (n < 5 || (p[0] != '2' && p[0] != '4' && p[0] != '5') ||
+	    p[1] != '.')
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (p[i] != '.') {

@@ -68,13 +68,15 @@ struct wire_reply {
 /*
  * Take a reply packet's data of len bytes, command cmd, into r (which
  * points into data).  Returns 0, or -1 with why set: an unknown
- * command, or data that does not fit it.
+ * command, or data that does not fit it exactly (too short, or bytes
+ * after what the command carries).
  */
 int	wire_reply(char cmd, const unsigned char *data, size_t len,
 	    struct wire_reply *r, const char **why);
 
-/* libmilter's limit of reply lines (MAXREPLIES). */
+/* libmilter's limits: reply lines (MAXREPLIES), a line's text (MAXREPLYLEN) */
 #define WIRE_MAX_LINES	32
+#define WIRE_MAX_TEXT	980
 
 /*
  * An SMTP reply as a milter sends it with SMFIR_REPLYCODE, taken apart:
@@ -92,7 +94,9 @@ struct wire_lines {
 /*
  * Take reply ("550-5.7.1 one\r\n550 5.7.1 two", or "451 text") apart
  * into l.  Returns 0, or -1 if it is not a reply of 4xx or 5xx in at
- * most WIRE_MAX_LINES lines, each with its code.
+ * most WIRE_MAX_LINES lines, each with its code, or if a line's text
+ * is one libmilter refuses: longer than WIRE_MAX_TEXT, or holding a CR
+ * or LF but the CRLF that ends the line.
  */
 int	wire_reply_lines(const char *reply, struct wire_lines *l);
 
