@@ -83,11 +83,9 @@ wire_optneg(const unsigned char *data, size_t len, struct wire_optneg *o,
 			*why = "a macro list cut short";
 			return -1;
 		}
-		if (which >= WIRE_LISTS) {
-			*why = "a macro list for an unknown stage";
-			return -1;
-		}
-		o->lists[which] = list;
+		/* A stage of a later protocol: Postfix ignores it too. */
+		if (which < WIRE_LISTS)
+			o->lists[which] = list;
 	}
 	return 0;
 }

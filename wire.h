@@ -42,7 +42,7 @@ struct wire_optneg {
 
 /*
  * Take the data of an OPTNEG packet of len bytes (its strings point into
- * data) into o.  Returns 0, or -1 with why set to a short reason.
+ * data) into o; a list for a stage past SMFIM_LAST is left out.  Returns 0, or -1 with why set to a short reason.
  */
 int	wire_optneg(const unsigned char *data, size_t len,
 	    struct wire_optneg *o, const char **why);
