@@ -86,6 +86,8 @@ struct downstream {
 	char		 xcode[32];
 	char		*lines[WIRE_MAX_LINES + 1];
 	size_t		 nlines;
+	size_t		 lineat[WIRE_MAX_LINES];	/* in text */
+	size_t		 joinedat;		/* in text */
 	sfsistat	 status;	/* the answer for the MTA */
 	char		*lists[WIRE_LISTS];	/* its macro lists */
 	struct forwarded fw;
@@ -108,6 +110,7 @@ static void	make_changes(SMFICTX *, struct session *,
 static const char *make_change(SMFICTX *, struct session *,
 		    const struct wire_reply *, size_t, size_t *);
 static int	split_reply(struct downstream *, const char *);
+static void	place_reply(struct downstream *);
 static int	write_all(struct downstream *, uint64_t);
 static int	read_packet(struct downstream *, uint64_t, char *, size_t *);
 static int	await(int, short, uint64_t);
@@ -631,32 +634,46 @@ static int
 split_reply(struct downstream *d, const char *text)
 {
 	struct wire_lines	 l;
-	size_t			 offs[WIRE_MAX_LINES], joined, k;
+	size_t			 k;
 
 	if (wire_reply_lines(text, &l) == -1)
 		return -1;
 	for (k = 0; k < l.n; k++) {
-		offs[k] = d->text.len;
+		d->lineat[k] = d->text.len;
 		if (buf_add(&d->text, l.text[k], l.len[k]) == -1 ||
 		    buf_add(&d->text, "", 1) == -1)
 			return -1;
 	}
-	joined = d->text.len;
+	d->joinedat = d->text.len;
 	for (k = 0; k < l.n; k++)
 		if (buf_add(&d->text, l.text[k], l.len[k]) == -1 ||
 		    buf_add(&d->text, k + 1 < l.n ? "\n" : "", 1) == -1)
 			return -1;
-	/* The strings are in place once the text stops growing. */
-	for (k = 0; k < l.n; k++)
-		d->lines[k] = d->text.data + offs[k];
-	d->lines[l.n] = NULL;
 	d->nlines = l.n;
 	memcpy(d->code, l.code, sizeof d->code);
 	memcpy(d->xcode, l.xcode, sizeof d->xcode);
 	d->fw.reply.code = d->code;
 	d->fw.reply.xcode = d->xcode[0] != '\0' ? d->xcode : NULL;
-	d->fw.reply.text = d->text.data + joined;
+	place_reply(d);
 	return 0;
+}
+
+/*
+ * Point the reply's lines and the report's text into d's text, where
+ * split_reply() put them.  Again after the text grows (the changes at
+ * eom come after the answer), which may move it.
+ */
+static void
+place_reply(struct downstream *d)
+{
+	size_t	 k;
+
+	if (d->fw.reply.code == NULL)
+		return;
+	for (k = 0; k < d->nlines; k++)
+		d->lines[k] = d->text.data + d->lineat[k];
+	d->lines[d->nlines] = NULL;
+	d->fw.reply.text = d->text.data + d->joinedat;
 }
 
 /* Keep a change until the answer that lets it be made. */
@@ -723,8 +740,14 @@ make_changes(SMFICTX *ctx, struct session *s, struct downstream *d)
 		offs[n++] = value;
 	}
 	/* The strings are in place once the text stops growing. */
+	place_reply(d);
 	for (i = 0; i < n; i++) {
 		c = &d->changes[i];
+		if (offs[i] == SIZE_MAX) {
+			c->what = "change";
+			c->value = "(out of memory)";
+			continue;
+		}
 		c->value = d->text.data + offs[i];
 		c->what = c->value;
 		c->value += strlen(c->value) + 1;
@@ -833,10 +856,10 @@ make_change(SMFICTX *ctx, struct session *s, const struct wire_reply *r,
 		}
 		break;
 	}
+	/* What came before it, the reply's text included, stays. */
 	if (buf_add(t, "", 1) == -1) {
-		*value = 0;
-		t->len = 0;
-		buf_add(t, "\0out of memory", 15);
+		t->len = *value;
+		*value = SIZE_MAX;
 	}
 	if (rc == MI_FAILURE && !(d->actions & change_action(r->cmd)))
 		return "not negotiated";
