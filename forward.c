@@ -836,7 +836,7 @@ make_change(SMFICTX *ctx, struct session *s, const struct wire_reply *r,
 		break;
 	case SMFIR_CHGHEADER:
 		snprintf(num, sizeof num, "[%u]:%s", r->index,
-		    leadspc ? "" : " ");
+		    leadspc || r->value[0] == '\0' ? "" : " ");
 		buf_puts(t, r->name);
 		buf_puts(t, num);
 		buf_puts(t, r->value);
