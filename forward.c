@@ -530,6 +530,8 @@ take_answer(SMFICTX *ctx, struct downstream *d, enum stage stage,
 	struct wire_reply	 r;
 	const char		*why;
 	uint64_t		 until, progress = now_ns();
+	unsigned long		 ms = stage == STAGE_EOM ? conf->eom_ms :
+				    conf->command_ms;
 	size_t			 len;
 	char			 cmd;
 	int			 rc;
@@ -542,6 +544,9 @@ take_answer(SMFICTX *ctx, struct downstream *d, enum stage stage,
 			until = progress + PROGRESS_MS * 1000000ULL;
 		if ((rc = read_packet(d, until, &cmd, &len)) == -1)
 			return -1;
+		if (rc == 1 && now_ns() >= deadline)
+			return failed(d, "no answer at %s in %lu.%03lu s",
+			    print_stage_names[stage], ms / 1000, ms % 1000);
 		if (rc == 1) {
 			if (smfi_progress(ctx) == MI_FAILURE)
 				log_err("cannot tell the MTA that the milter "
