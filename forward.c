@@ -565,9 +565,11 @@ take_answer(SMFICTX *ctx, struct downstream *d, enum stage stage,
 					    "progress on");
 				progress = now_ns();
 			}
-			/* The MTA waits anew, and so does inspect. */
-			deadline = now_ns() + (stage == STAGE_EOM ?
-			    conf->eom_ms : conf->command_ms) * 1000000;
+			/*
+			 * The MTA waits anew, but inspect's wait stays
+			 * bounded: the timeout is the whole stage's, progress
+			 * or not, or a milter could hold it for ever.
+			 */
 			continue;
 		}
 		if (strchr("h" "i" "m" "+" "2" "-" "e" "b" "q", cmd) != NULL) {
