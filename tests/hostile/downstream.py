@@ -39,8 +39,8 @@ def reply(text):
 
 
 # name: (command it misbehaves at, bytes sent, then: "hangup", "stall"
-# (no more bytes, the connection left open) or "mute" (reads on, says
-# nothing)).  The bytes sent at O replace the negotiation.
+# (no more bytes, the connection left open), "mute" (reads on, says
+# nothing) or "serve" (goes on as "ok")).  The bytes sent at O replace the negotiation.
 BEHAVIOURS = {
     "garbage": (b"C", b"HELLO WORLD\r\n", "mute"),
     "length-huge": (b"C", b"\xff\xff\xff\xffc", "mute"),
@@ -59,7 +59,7 @@ BEHAVIOURS = {
                           packet(b"c"), "mute"),
     "body-at-connect": (b"C", packet(b"b", b"new body\r\n") + packet(b"c"),
                         "mute"),
-    "progress-at-helo": (b"H", packet(b"p") + packet(b"c"), "mute"),
+    "progress-at-helo": (b"H", packet(b"p") + packet(b"c"), "serve"),
     "optneg-short": (b"O", packet(b"O", b"\0\0\0\6\0"), "mute"),
     "optneg-empty": (b"O", packet(b"O"), "mute"),
     "optneg-list-stage": (b"O", optneg(rest=struct.pack("!I", 9) + b"x\0"),
@@ -125,6 +125,9 @@ class Peer:
                 cmd, data = self.read_packet()
                 if cmd is None or cmd == b"Q":
                     return
+                if bad is not None and cmd == bad[0] and bad[2] == "serve":
+                    self.sock.sendall(bad[1])
+                    continue
                 if bad is not None and cmd == bad[0]:
                     self.misbehave(bad)
                     return
