@@ -192,6 +192,7 @@ cli-check: inspect
 milter-check: inspect
 	tests/milter/run.sh
 	tests/milter/record.sh
+	tests/milter/forward.sh
 
 e2e-check: inspect
 	$(AS_ROOT) tests/e2e/run.sh

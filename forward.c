@@ -86,6 +86,8 @@ struct downstream {
 	char		 xcode[32];
 	char		*lines[WIRE_MAX_LINES + 1];
 	size_t		 nlines;
+	size_t		 lineat[WIRE_MAX_LINES];	/* in text */
+	size_t		 joinedat;		/* in text */
 	sfsistat	 status;	/* the answer for the MTA */
 	char		*lists[WIRE_LISTS];	/* its macro lists */
 	struct forwarded fw;
@@ -108,6 +110,7 @@ static void	make_changes(SMFICTX *, struct session *,
 static const char *make_change(SMFICTX *, struct session *,
 		    const struct wire_reply *, size_t, size_t *);
 static int	split_reply(struct downstream *, const char *);
+static void	place_reply(struct downstream *);
 static int	write_all(struct downstream *, uint64_t);
 static int	read_packet(struct downstream *, uint64_t, char *, size_t *);
 static int	await(int, short, uint64_t);
@@ -536,6 +539,8 @@ take_answer(SMFICTX *ctx, struct downstream *d, enum stage stage,
 	struct wire_reply	 r;
 	const char		*why;
 	uint64_t		 until, progress = now_ns();
+	unsigned long		 ms = stage == STAGE_EOM ? conf->eom_ms :
+				    conf->command_ms;
 	size_t			 len;
 	char			 cmd;
 	int			 rc;
@@ -548,6 +553,9 @@ take_answer(SMFICTX *ctx, struct downstream *d, enum stage stage,
 			until = progress + PROGRESS_MS * 1000000ULL;
 		if ((rc = read_packet(d, until, &cmd, &len)) == -1)
 			return -1;
+		if (rc == 1 && now_ns() >= deadline)
+			return failed(d, "no answer at %s in %lu.%03lu s",
+			    print_stage_names[stage], ms / 1000, ms % 1000);
 		if (rc == 1) {
 			if (smfi_progress(ctx) == MI_FAILURE)
 				log_err("cannot tell the MTA that the milter "
@@ -566,9 +574,11 @@ take_answer(SMFICTX *ctx, struct downstream *d, enum stage stage,
 					    "progress on");
 				progress = now_ns();
 			}
-			/* The MTA waits anew, and so does inspect. */
-			deadline = now_ns() + (stage == STAGE_EOM ?
-			    conf->eom_ms : conf->command_ms) * 1000000;
+			/*
+			 * The MTA waits anew, but inspect's wait stays
+			 * bounded: the timeout is the whole stage's, progress
+			 * or not, or a milter could hold it for ever.
+			 */
 			continue;
 		}
 		if (strchr("h" "i" "m" "+" "2" "-" "e" "b" "q", cmd) != NULL) {
@@ -641,32 +651,46 @@ static int
 split_reply(struct downstream *d, const char *text)
 {
 	struct wire_lines	 l;
-	size_t			 offs[WIRE_MAX_LINES], joined, k;
+	size_t			 k;
 
 	if (wire_reply_lines(text, &l) == -1)
 		return -1;
 	for (k = 0; k < l.n; k++) {
-		offs[k] = d->text.len;
+		d->lineat[k] = d->text.len;
 		if (buf_add(&d->text, l.text[k], l.len[k]) == -1 ||
 		    buf_add(&d->text, "", 1) == -1)
 			return -1;
 	}
-	joined = d->text.len;
+	d->joinedat = d->text.len;
 	for (k = 0; k < l.n; k++)
 		if (buf_add(&d->text, l.text[k], l.len[k]) == -1 ||
 		    buf_add(&d->text, k + 1 < l.n ? "\n" : "", 1) == -1)
 			return -1;
-	/* The strings are in place once the text stops growing. */
-	for (k = 0; k < l.n; k++)
-		d->lines[k] = d->text.data + offs[k];
-	d->lines[l.n] = NULL;
 	d->nlines = l.n;
 	memcpy(d->code, l.code, sizeof d->code);
 	memcpy(d->xcode, l.xcode, sizeof d->xcode);
 	d->fw.reply.code = d->code;
 	d->fw.reply.xcode = d->xcode[0] != '\0' ? d->xcode : NULL;
-	d->fw.reply.text = d->text.data + joined;
+	place_reply(d);
 	return 0;
+}
+
+/*
+ * Point the reply's lines and the report's text into d's text, where
+ * split_reply() put them.  Again after the text grows (the changes at
+ * eom come after the answer), which may move it.
+ */
+static void
+place_reply(struct downstream *d)
+{
+	size_t	 k;
+
+	if (d->fw.reply.code == NULL)
+		return;
+	for (k = 0; k < d->nlines; k++)
+		d->lines[k] = d->text.data + d->lineat[k];
+	d->lines[d->nlines] = NULL;
+	d->fw.reply.text = d->text.data + d->joinedat;
 }
 
 /* Keep a change until the answer that lets it be made. */
@@ -733,8 +757,14 @@ make_changes(SMFICTX *ctx, struct session *s, struct downstream *d)
 		offs[n++] = value;
 	}
 	/* The strings are in place once the text stops growing. */
+	place_reply(d);
 	for (i = 0; i < n; i++) {
 		c = &d->changes[i];
+		if (offs[i] == SIZE_MAX) {
+			c->what = "change";
+			c->value = "(out of memory)";
+			continue;
+		}
 		c->value = d->text.data + offs[i];
 		c->what = c->value;
 		c->value += strlen(c->value) + 1;
@@ -823,7 +853,7 @@ make_change(SMFICTX *ctx, struct session *s, const struct wire_reply *r,
 		break;
 	case SMFIR_CHGHEADER:
 		snprintf(num, sizeof num, "[%u]:%s", r->index,
-		    leadspc ? "" : " ");
+		    leadspc || r->value[0] == '\0' ? "" : " ");
 		buf_puts(t, r->name);
 		buf_puts(t, num);
 		buf_puts(t, r->value);
@@ -843,10 +873,10 @@ make_change(SMFICTX *ctx, struct session *s, const struct wire_reply *r,
 		}
 		break;
 	}
+	/* What came before it, the reply's text included, stays. */
 	if (buf_add(t, "", 1) == -1) {
-		*value = 0;
-		t->len = 0;
-		buf_add(t, "\0out of memory", 15);
+		t->len = *value;
+		*value = SIZE_MAX;
 	}
 	if (rc == MI_FAILURE && !(d->actions & change_action(r->cmd)))
 		return "not negotiated";

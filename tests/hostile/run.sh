@@ -30,6 +30,11 @@
 #            length limit
 #   quitnc   no reply where none was agreed, after SMFIC_QUIT_NC too, on
 #            a unix socket and over TCP (wire.py quit-nc)
+#   forward  --forward to a hostile milter (forward.py, downstream.py):
+#            packets too long, cut short, unknown, changes before eom,
+#            broken negotiations and reply texts, silence, progress for
+#            ever: each session gets --forward-default's answer in time,
+#            the report and log say why, the next session goes through
 #   gate     SIGTERM with a session in a --delay and two at eom: the
 #            command libmilter takes after the stop is held, unanswered
 #            and unreported, and nothing is lost (wire.py stop-gate)
@@ -509,6 +514,25 @@ part_quitnc() {
 	done
 }
 
+# --- a hostile milter behind inspect ----------------------------------------
+part_forward() {
+	# Under valgrind, more time for inspect's own work; the milter's
+	# timeouts are what is tested.
+	local command=$((slow)) eom=$((2 * slow))
+
+	start_inspect forward -s "unix:$tmp/forward.sock" --format json \
+	    --output "$tmp/forward.out" --forward "unix:$tmp/behind.sock" \
+	    --forward-default reject --forward-command-timeout "$command" \
+	    --forward-eom-timeout "$eom" || return
+	timeout -k 5 "$PART_WAIT" python3 "$here/forward.py" \
+	    --spec "unix:$tmp/forward.sock" --downstream "$tmp/behind.sock" \
+	    --report "$tmp/forward.out" --stderr "$tmp/forward.err" \
+	    --pid "$pid" --command-timeout "$command" --eom-timeout "$eom" \
+	    >"$tmp/forward.result" 2>&1
+	tally "$tmp/forward.result" forward $?
+	stop_inspect forward
+}
+
 # --- the stop's gate --------------------------------------------------------
 part_gate() {
 	# Far more than a unix socket buffers: inspect is still writing it.
@@ -563,7 +587,7 @@ main() {
 
 	parts=("$@")
 	[ $# -gt 0 ] || parts=(json text color replies tcp libmilter crowd stop
-	    outputs socket wire quitnc gate)
+	    outputs socket wire quitnc forward gate)
 	for part in "${parts[@]}"; do
 		if ! declare -F "part_$part" >/dev/null; then
 			echo "run.sh: no part $part" >&2

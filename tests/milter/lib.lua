@@ -82,3 +82,36 @@ function scratch_file(name, bytes)
 	assert(f:close())
 	return path
 end
+
+-- Forwarding cases (forward.sh): asks the runner to do ACTION (start,
+-- kill or stop the milter behind inspect) and waits, at most 30 s, until
+-- it is done.
+function ask(action)
+	local req = dir .. "/" .. action .. ".req"
+	local done = dir .. "/" .. action .. ".done"
+	assert(io.open(req, "w")):close()
+	for _ = 1, 600 do
+		local f = io.open(done, "r")
+		if f ~= nil then
+			f:close()
+			os.remove(done)
+			return
+		end
+		mt.sleep(0.05)
+	end
+	error("the runner did not " .. action .. " within 30 s", 2)
+end
+
+-- Runs mt.NAME(conn, ...) and fails unless the answer is want, within
+-- the seconds miltertest waits (mt.set_timeout).
+function expect(want, name, conn, ...)
+	local err = mt[name](conn, ...)
+	if err ~= nil then
+		error(name .. ": " .. err, 2)
+	end
+	local got = mt.getreply(conn)
+	if got ~= want then
+		error(string.format("%s: answer %q, expected %q", name,
+		    string.char(got), string.char(want)), 2)
+	end
+end
