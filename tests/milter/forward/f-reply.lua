@@ -1,6 +1,7 @@
 -- The milter behind (inspect B, probing) answers; the MTA gets its
 -- answers through inspect A: a recipient holding "bad@" rejected with
--- B's text, a sender holding "tempfail@" tempfailed, the body skipped, a
+-- B's text, a sender holding "tempfail@" tempfailed, the body skipped
+-- (the MTA still sends it, and B gets no more of it), a
 -- header X-Drop discarding the message, an unknown command tempfailed
 -- with two lines, a client at 192.0.2.66 rejected at connect.  B's
 -- accepts reach the MTA as continue: at helo B gets nothing more of the
@@ -28,7 +29,8 @@ end
 
 run(function()
 	local conn = hello()
-	assert(mt.test_option(conn, SMFIP_SKIP))
+	-- B's skip reaches the MTA as continue, so SKIP is not asked for.
+	assert(not mt.test_option(conn, SMFIP_SKIP))
 	expect(SMFIR_CONTINUE, "mailfrom", conn, "<sender@example.org>")
 	expect(SMFIR_CONTINUE, "rcptto", conn, "<good@example.net>")
 	expect(SMFIR_REPLYCODE, "rcptto", conn, "<Bad@example.net>")
@@ -46,7 +48,8 @@ run(function()
 	expect(SMFIR_CONTINUE, "mailfrom", conn, "<sender@example.org>")
 	expect(SMFIR_CONTINUE, "rcptto", conn, "<good@example.net>")
 	expect(SMFIR_CONTINUE, "eoh", conn)
-	expect(SMFIR_SKIP, "bodystring", conn, "skipped\r\n")
+	expect(SMFIR_CONTINUE, "bodystring", conn, "skipped\r\n")
+	expect(SMFIR_CONTINUE, "bodystring", conn, "not for B\r\n")
 	expect(SMFIR_CONTINUE, "eom", conn)
 	expect(SMFIR_REPLYCODE, "unknown", conn, "XYZZY")
 	mt.disconnect(conn)
