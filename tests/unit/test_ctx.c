@@ -379,6 +379,32 @@ test_ctx_check_offer(void **state)
 }
 
 /*
+ * The close callback tells QUIT from QUIT_NC by libmilter's state, set
+ * before the command's function runs (engine.c: ST_QUIT 11, ST_Q_NC 14);
+ * any other state is a close libmilter made on its own.
+ */
+static void
+test_ctx_closing(void **state)
+{
+	struct fake	*f = new_fake();
+	SMFICTX		*ctx = ctx_of(f);
+
+	(void)state;
+	f->u.head.ctx_state = 11;
+	assert_int_equal(ctx_closing(ctx), CTX_CLOSE_QUIT);
+	f->u.head.ctx_state = 14;
+	assert_int_equal(ctx_closing(ctx), CTX_CLOSE_QUIT_NC);
+	/* In a message (ST_BODY), at its end (ST_ENDM), before any. */
+	f->u.head.ctx_state = 9;
+	assert_int_equal(ctx_closing(ctx), CTX_CLOSE_LOST);
+	f->u.head.ctx_state = 10;
+	assert_int_equal(ctx_closing(ctx), CTX_CLOSE_LOST);
+	f->u.head.ctx_state = 0;
+	assert_int_equal(ctx_closing(ctx), CTX_CLOSE_LOST);
+	free_fake(f);
+}
+
+/*
  * What libmilter tells the MTA: the no-reply steps it emulates only if
  * the MTA has them, NODATA and NOUNKNOWN likewise, never its own bits.
  */
@@ -777,6 +803,7 @@ main(void)
 		cmocka_unit_test(test_ctx_other_layout_fails),
 		cmocka_unit_test(test_ctx_check_offer),
 		cmocka_unit_test(test_ctx_answer_steps),
+		cmocka_unit_test(test_ctx_closing),
 		cmocka_unit_test(test_macros_each_stage_its_own),
 		cmocka_unit_test(test_macros_eom_without_eoh),
 		cmocka_unit_test(test_macros_odd_packet),
