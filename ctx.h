@@ -84,7 +84,8 @@ int	ctx_check_macros(SMFICTX *ctx);
 enum ctx_close {
 	CTX_CLOSE_QUIT,		/* SMFIC_QUIT */
 	CTX_CLOSE_QUIT_NC,	/* SMFIC_QUIT_NC: a new connection follows */
-	CTX_CLOSE_LOST		/* no quit: the MTA hung up, or an error */
+	CTX_CLOSE_LOST		/* the MTA hung up, an error, or a QUIT */
+				/* libmilter dropped as out of order */
 };
 
 /*

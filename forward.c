@@ -376,14 +376,14 @@ forward_stage(SMFICTX *ctx, struct session *s, struct event *ev)
 	start = now_ns();
 	deadline = start + (ev->stage == STAGE_EOM ? conf->eom_ms :
 	    conf->command_ms) * 1000000;
+	/*
+	 * A close is a QUIT, as an MTA says it at every disconnect, unless
+	 * it was a QUIT_NC.  libmilter's state cannot tell a QUIT from the
+	 * MTA hanging up: after eom (and Postfix's abort there), it drops
+	 * the QUIT as out of order and closes as if the MTA had gone.
+	 */
 	how = ev->stage == STAGE_CLOSE && s->layout_ok ? ctx_closing(ctx) :
 	    CTX_CLOSE_QUIT;
-	/* The MTA hung up: so does inspect, with nothing to say. */
-	if (ev->stage == STAGE_CLOSE && how == CTX_CLOSE_LOST) {
-		close(d->fd);
-		d->fd = -1;
-		goto ended;
-	}
 	d->fw.sent = 1;
 	if (send_event(d, ev, how == CTX_CLOSE_QUIT_NC ? SMFIC_QUIT_NC :
 	    commands[ev->stage].cmd, deadline) == 0 &&
