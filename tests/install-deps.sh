@@ -20,13 +20,18 @@ run="gcc make pkg-config libc6-dev libmilter-dev"
 # (see below); debhelper and the rest of that line, for building,
 # linting, checking and installing
 # the Debian package (tests/package/run.sh), and mount, for the private
-# systemd that starts its unit (tests/package/systemd.sh).
+# systemd that starts its unit (tests/package/systemd.sh).  The last
+# line: the real milters inspect forwards to (tests/forward/run.sh),
+# OpenDKIM with its key maker, and pymilter for the test milter.
+# Installing opendkim may start the system's own OpenDKIM, where a
+# service manager runs: the tests never use it, they run their own.
 packages="$run libcmocka-dev liblua5.3-dev
 	miltertest postfix swaks python3 procps iproute2 valgrind clang
 	m4 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3
 	libwrap0
 	debhelper dpkg-dev fakeroot lintian systemd strace logrotate adduser
-	mount"
+	mount
+	opendkim opendkim-tools python3-milter"
 
 # Sendmail conflicts with Postfix, so its packages are never installed:
 # they are downloaded and unpacked into this cache, where
