@@ -161,8 +161,8 @@ run:
 # integration tests need root, and run as root (AS_ROOT).
 check:
 	tests/install-deps.sh
-	$(MAKE) unit-check cli-check milter-check e2e-check sendmail-check \
-	    service-check hostile-check package-check
+	$(MAKE) unit-check cli-check milter-check e2e-check forward-check \
+	    sendmail-check service-check hostile-check package-check
 
 # Every test binary runs, whatever the ones before it did; the failed
 # ones are named at the end, and make fails if any did.
@@ -192,6 +192,11 @@ e2e-check: inspect
 	$(AS_ROOT) tests/e2e/probe.sh
 	$(AS_ROOT) tests/e2e/record.sh
 	$(AS_ROOT) tests/e2e/protocol.sh
+
+# Real milters (OpenDKIM, a pymilter test milter) behind a private Postfix
+# and Sendmail, directly and through inspect --forward; needs root.
+forward-check: inspect
+	$(AS_ROOT) tests/forward/run.sh
 
 # A private Sendmail, unpacked by tests/install-deps.sh (or fetched then).
 sendmail-check: inspect
@@ -276,7 +281,7 @@ clean:
 	rm -f $(FUZZ)
 
 .PHONY: all run check unit-check cli-check milter-check e2e-check install \
-	sendmail-check service-check package-check \
+	forward-check sendmail-check service-check package-check \
 	uninstall clean
 
 -include *.d tests/unit/*.d
