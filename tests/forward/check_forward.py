@@ -23,18 +23,20 @@ import os
 import re
 import sys
 
-# --- the report's names ---------------------------------------------------
-FORWARD = "forward"          # in each event forwarded
+# --- the report's names (inspect(8), JSON) -------------------------------
+FORWARD = "forward"          # in each event the milter was sent
+SENT = "sent"                # forward.sent: whether the event went on
 REPLY = "reply"              # forward.reply: null when none was awaited
-ACTION = "action"            # reply.action, change.action
+ACTION = "action"            # reply.action, modification.action
 CODE, XCODE, TEXT = "code", "xcode", "text"
-CHANGES = "changes"          # forward.changes, at eom
-VALUE = "value"              # change.value
+CHANGES = "modifications"    # forward.modifications, at eom
+VALUE = "value"              # modification.value
 SECONDS = "seconds"          # forward.seconds
-ERROR = "error"              # forward.error, only on failure
-# The negotiate event's forward: the downstream's answer.
-NEG_VERSION, NEG_ACTIONS, NEG_STEPS, NEG_MACROS = (
-    "version", "actions", "steps", "macros")
+ERROR = "error"              # forward.error: why it failed, or null
+# The negotiate event's forward: the milter's version, what it asked for
+# (ASKED: an object like the event's "offered") and its macro lists.
+NEG_VERSION, NEG_ASKED, NEG_MACROS = "version", "asked", "macros"
+NEG_ACTIONS, NEG_STEPS = "actions", "steps"
 # Change kinds.
 ADD_HEADER, INSERT_HEADER, CHANGE_HEADER = (
     "add-header", "insert-header", "change-header")
@@ -114,21 +116,38 @@ def stage(events, name):
 
 def no_errors(c, events, what):
     errors = [(ev["stage"], fwd(ev)[ERROR]) for ev in events
-              if fwd(ev) and ERROR in fwd(ev)]
+              if fwd(ev) and fwd(ev).get(ERROR) is not None]
     c.check(not errors, "%s: no forward error" % what, errors)
 
 
+def quit_sent(c, events, what):
+    """The MTA said QUIT (Postfix and Sendmail do, at the end of every
+    session here): the milter is told so too, as an MTA would, not
+    left to find the connection closed."""
+    closes = [fwd(ev) for ev in stage(events, "close")]
+    c.check(len(closes) == 1 and closes[0] is not None and
+            closes[0].get(SENT) is True,
+            "%s: close: the milter was sent QUIT" % what, closes)
+
+
 def negotiation(c, events, what):
+    """The milter's answer to the negotiation: {version, actions, steps}."""
     neg = [fwd(ev) for ev in stage(events, "negotiate")]
-    ok = c.check(len(neg) == 1 and neg[0] is not None and
-                 all(isinstance(neg[0].get(k), int)
-                     for k in (NEG_VERSION, NEG_ACTIONS, NEG_STEPS)),
-                 "%s: the negotiation shows the downstream's version, "
+    ok = len(neg) == 1 and neg[0] is not None
+    asked = (neg[0] or {}).get(NEG_ASKED) if ok else None
+    ok = c.check(ok and isinstance(asked, dict) and
+                 isinstance(neg[0].get(NEG_VERSION), int) and
+                 all(isinstance(asked.get(k), int)
+                     for k in (NEG_ACTIONS, NEG_STEPS)),
+                 "%s: the negotiation shows the milter's version, "
                  "actions and steps" % what, neg)
-    if ok and NEG_MACROS in neg[0]:
+    if ok and neg[0].get(NEG_MACROS) is not None:
         c.check(isinstance(neg[0][NEG_MACROS], dict),
                 "%s: the macros it asked for, by stage" % what, neg[0])
-    return neg[0] if ok else None
+    if not ok:
+        return None
+    return {"version": neg[0][NEG_VERSION], "actions": asked[NEG_ACTIONS],
+            "steps": asked[NEG_STEPS]}
 
 
 def dkim_b(path):
@@ -153,12 +172,12 @@ def check_dkim(report, copy):
     events = signed[0]
     neg = negotiation(c, events, "negotiate")
     if neg:
-        c.check(neg[NEG_ACTIONS] == DKIM_ACTIONS,
+        c.check(neg["actions"] == DKIM_ACTIONS,
                 "OpenDKIM asked for actions 0x%x" % DKIM_ACTIONS,
-                hex(neg[NEG_ACTIONS]))
-        c.check(neg[NEG_STEPS] & DKIM_STEPS_SET == DKIM_STEPS_SET,
+                hex(neg["actions"]))
+        c.check(neg["steps"] & DKIM_STEPS_SET == DKIM_STEPS_SET,
                 "OpenDKIM asked for no helo, no unknown, no data",
-                hex(neg[NEG_STEPS]))
+                hex(neg["steps"]))
     b = dkim_b(copy)
     c.check(b, "the copy has a DKIM-Signature with b=")
     eom = stage(events, "eom")[-1]
@@ -172,6 +191,7 @@ def check_dkim(report, copy):
             changes(events))
     c.check(reply(eom).get(ACTION) == "accept",
             "OpenDKIM's answer at end of message: accept", reply(eom))
+    quit_sent(c, events, "the session")
     no_errors(c, events, "the session")
     return c
 
@@ -254,7 +274,7 @@ def check_testmilter(report):
             seen[name] = events
     for name, tests in CASES.items():
         events = seen.get(name)
-        p = "[testmilter report %s]" % name
+        p = name
         if not c.check(events is not None, "%s: the session is there" % p):
             continue
         negotiation(c, events, p)
@@ -265,6 +285,13 @@ def check_testmilter(report):
                      (reply(ev).get(ACTION) not in (None, "continue") or
                       ev["stage"] == "eom")])
         no_errors(c, events, p)
+    # Once for all: one cause fails them all.
+    unsent = [name for name, events in sorted(seen.items())
+              if [(fwd(ev) or {}).get(SENT) for ev in stage(events, "close")]
+              != [True]]
+    c.check(seen and not unsent, "every session's close: the milter was "
+            "sent QUIT", "not in %d of %d: %s" % (len(unsent), len(seen),
+                                                  " ".join(unsent)))
     return c
 
 

@@ -50,6 +50,7 @@ master_pid=
 sendmail_pid=
 milter_pids=()		# OpenDKIM, the verifier, testmilter.py
 inspect_pids=()
+inspect_names=()	# the names of inspect_pids, for messages
 ports_taken=
 testmilter=		# testmilter.py's port
 sm_direct=		# Sendmail's daemon whose milter is OpenDKIM
@@ -164,6 +165,7 @@ start_inspect() {
 	    --forward-eom-timeout 30 --format json --output "$work/$1.json" \
 	    >"$work/$1.out" 2>"$work/$1.err" &
 	inspect_pids+=("$!")
+	inspect_names+=("$1")
 	wait_until 5 listening "$!" "${inspect_port[$1]}"
 }
 
@@ -668,6 +670,39 @@ run_sendmail() {
 	    sed 's/^/# sendmail: /'
 }
 
+# quiet FILE: FILE has no warning, error or sanitizer's report.
+quiet() {
+	! grep -qiE 'warning|error|sanitizer' "$1"
+}
+
+# Each inspect stops at SIGTERM with status 0 and has logged no warning,
+# no error, and in a sanitizer build no sanitizer report: the milter
+# behind never failed it.
+check_stop() {
+	local i name pid status
+
+	for i in "${!inspect_pids[@]}"; do
+		name=${inspect_names[i]}
+		pid=${inspect_pids[i]}
+		kill -TERM "$pid" 2>/dev/null
+		if wait_until 8 gone "$pid"; then
+			wait "$pid"
+			status=$?
+		else
+			kill -KILL "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			status="none after 8 s"
+		fi
+		check "[inspect $name] exits 0 at SIGTERM (status $status)" \
+		    [ "$status" = 0 ]
+		check "[inspect $name] logged no warning, error, sanitizer report" \
+		    quiet "$work/$name.err"
+		quiet "$work/$name.err" || tail -n 5 "$work/$name.err" |
+		    sed 's/^/# /'
+	done
+	inspect_pids=()
+}
+
 # --- reports and diagnostics ---------------------------------------------------
 
 # run_checker KIND REPORT [ARG...]: check_forward.py on inspect's REPORT.
@@ -715,6 +750,7 @@ main() {
 	run_dkim
 	run_testmilter
 	run_sendmail
+	check_stop
 	[ "${#paths[@]}" -eq 2 ] ||
 	    fail "the forwarded path was not run (--direct-only)"
 	summary
