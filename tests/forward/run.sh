@@ -222,7 +222,7 @@ start_postfix() {
 setup() {
 	local path
 
-	work=$(mktemp -d -t inspect-forward.XXXXXX) || return 1
+	work=$(mktemp -d -t inspect-fwd-e2e.XXXXXX) || return 1
 	# Postfix's daemons run as postfix and nobody, and reach the milter
 	# sockets and the mailbox by absolute path, through this directory.
 	chmod 711 "$work"
