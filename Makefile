@@ -161,14 +161,14 @@ run:
 
 # Every test, after installing what they need if anything is missing: unit
 # (cmocka), command line, integration (miltertest), end to end (Postfix,
-# forwarding to rspamd, Sendmail), service, hostile, the Debian package.
+# real milters behind inspect, Sendmail), service, hostile, the Debian
+# package.
 # All but the unit and integration tests need root, and run as root
 # (AS_ROOT).
 check:
 	tests/install-deps.sh
-	$(MAKE) unit-check cli-check milter-check e2e-check \
-	    forward-rspamd-check sendmail-check service-check hostile-check \
-	    package-check
+	$(MAKE) unit-check cli-check milter-check e2e-check forward-check \
+	    sendmail-check service-check hostile-check package-check
 
 # Every test binary runs, whatever the ones before it did; the failed
 # ones are named at the end, and make fails if any did.
@@ -200,9 +200,11 @@ e2e-check: inspect
 	$(AS_ROOT) tests/e2e/record.sh
 	$(AS_ROOT) tests/e2e/protocol.sh
 
-# inspect --forward in front of a real milter, a private rspamd, behind a
-# private Postfix; needs root.
-forward-rspamd-check: inspect
+# Real milters from Debian (OpenDKIM, a pymilter test milter, rspamd)
+# behind a private Postfix, and OpenDKIM behind Sendmail, directly and
+# through inspect --forward; needs root.
+forward-check: inspect
+	$(AS_ROOT) tests/forward/run.sh
 	$(AS_ROOT) tests/forward/rspamd.sh
 
 # A private Sendmail, unpacked by tests/install-deps.sh (or fetched then).
@@ -288,7 +290,7 @@ clean:
 	rm -f $(FUZZ)
 
 .PHONY: all run check unit-check cli-check milter-check e2e-check install \
-	forward-rspamd-check sendmail-check service-check package-check \
+	forward-check sendmail-check service-check package-check \
 	uninstall clean
 
 -include *.d tests/unit/*.d

@@ -20,15 +20,18 @@ run="gcc make pkg-config libc6-dev libmilter-dev"
 # (see below); debhelper and the rest of that line, for building,
 # linting, checking and installing
 # the Debian package (tests/package/run.sh), and mount, for the private
-# systemd that starts its unit (tests/package/systemd.sh); rspamd, the
-# real milter that inspect forwards to in tests/forward/rspamd.sh, run as
-# a private instance (its system service is never used).
+# systemd that starts its unit (tests/package/systemd.sh).  The last
+# line: the real milters inspect forwards to (tests/forward/), OpenDKIM
+# with its key maker, pymilter for the test milter, and rspamd.
+# Installing them may start the system's own OpenDKIM or rspamd, where
+# a service manager runs: the tests never use them, they run their own.
 packages="$run libcmocka-dev liblua5.3-dev
 	miltertest postfix swaks python3 procps iproute2 valgrind clang
 	m4 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3
 	libwrap0
 	debhelper dpkg-dev fakeroot lintian systemd strace logrotate adduser
-	mount rspamd"
+	mount
+	opendkim opendkim-tools python3-milter rspamd"
 
 # Sendmail conflicts with Postfix, so its packages are never installed:
 # they are downloaded and unpacked into this cache, where
