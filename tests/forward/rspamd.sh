@@ -53,7 +53,7 @@ paths="direct forward"
 require_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "forward/rspamd: NOT RUN: needs root (Postfix's master" \
-		    "runs as root); run 'sudo make forward-rspamd-check'" >&2
+		    "runs as root); run 'sudo make forward-check'" >&2
 		exit 2
 	fi
 }
