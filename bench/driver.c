@@ -14,7 +14,12 @@
  * the wrong kind is an error, and so is a dropped connection or a
  * timeout.
  *
- * Run mode sends -n sessions, -p at a time, and prints the rate.  Hold
+ * Run mode sends -n sessions, -p at a time, and prints the rate; with
+ * -T FILE it also writes the time each answered command took, from its
+ * write to its answer, one line "SESSION STAGE MICROSECONDS" (stages by
+ * inspect's names; SESSION as in the Message-Id, <bench.SESSION@...>),
+ * so that a milter's report of the same sessions can be set beside it.
+ * Hold
  * mode (-w) opens -n sessions up to HELO, prints "ready", and holds them
  * idle until a signal or -w seconds, so that the milter's memory can be
  * read meanwhile.
@@ -76,6 +81,7 @@ struct conn {
 	struct buf	 arg;			/* the next command's data */
 	struct buf	 out;			/* packets not yet written */
 	struct buf	 in;			/* the last reply's data */
+	struct buf	 times;			/* -T lines, this session's */
 	char		 err[256];
 };
 
@@ -118,6 +124,7 @@ static int	hold(long, int);
 static double	now(void);
 static int	cmp_double(const void *, const void *);
 static void	print_result(const struct result *, double);
+static void	timed(struct conn *, const char *, double);
 
 /* Set in main(), read-only in the workers. */
 static struct sockaddr_storage	 peer;
@@ -131,6 +138,7 @@ static long			 timeout = 30;
 static int			 verbose;
 static unsigned char		*body;
 static char			 size_arg[32];
+static FILE			*times_file;	/* -T */
 
 static atomic_long		 next_session;
 static pthread_mutex_t		 result_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -187,7 +195,7 @@ usage(void)
 {
 	fprintf(stderr,
 "usage: driver [-v] [-b BYTES] [-H HEADERS] [-n SESSIONS] [-p PARALLEL]\n"
-"              [-t TIMEOUT] [-w SECONDS] unix:PATH|inet:PORT@HOST\n");
+"              [-T FILE] [-t TIMEOUT] [-w SECONDS] unix:PATH|inet:PORT@HOST\n");
 	exit(EX_USAGE);
 }
 
@@ -200,7 +208,7 @@ main(int argc, char *argv[])
 	long		 i, parallel = 16, hold_secs = -1;
 	int		 ch, rc;
 
-	while ((ch = getopt(argc, argv, "b:H:n:p:t:vw:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:H:n:p:T:t:vw:")) != -1) {
 		switch (ch) {
 		case 'b':
 			body_len = number("-b", optarg, 0, INT_MAX);
@@ -213,6 +221,13 @@ main(int argc, char *argv[])
 			break;
 		case 'p':
 			parallel = number("-p", optarg, 1, 1000);
+			break;
+		case 'T':
+			if ((times_file = fopen(optarg, "w")) == NULL) {
+				fprintf(stderr, "driver: %s: %s\n", optarg,
+				    strerror(errno));
+				return EX_USAGE;
+			}
 			break;
 		case 't':
 			timeout = number("-t", optarg, 1, 3600);
@@ -271,6 +286,10 @@ main(int argc, char *argv[])
 		pthread_join(threads[i], NULL);
 	elapsed = now() - start;
 	print_result(&result, elapsed);
+	if (times_file != NULL && fclose(times_file) == EOF) {
+		perror("driver: -T");
+		result.errors++;
+	}
 	free(threads);
 	free(result.latency);
 	free(body);
@@ -395,8 +414,12 @@ worker(void *arg)
 		if (rc == -1) {
 			result.errors++;
 			report_error(&c);
-		} else
+		} else {
 			result.latency[result.nlatency++] = t;
+			if (times_file != NULL)
+				fwrite(c.times.data, 1, c.times.len,
+				    times_file);
+		}
 		pthread_mutex_unlock(&result_lock);
 		close_conn(&c);
 	}
@@ -547,7 +570,7 @@ open_conn(struct conn *c, long id)
 
 	c->id = id;
 	c->err[0] = '\0';
-	c->out.len = c->in.len = 0;
+	c->out.len = c->in.len = c->times.len = 0;
 	c->actions = c->steps = 0;
 	c->qid[0] = '\0';
 	/* A client port as the kernel would pick one. */
@@ -599,12 +622,14 @@ negotiate(struct conn *c)
 {
 	unsigned char	 offer[12], hdr[5];
 	uint32_t	 v[3], len;
+	double		 t;
 	int		 i;
 
 	v[0] = htonl(OFFER_VERSION);
 	v[1] = htonl(OFFER_ACTIONS);
 	v[2] = htonl(OFFER_STEPS);
 	memcpy(offer, v, sizeof offer);
+	t = now();
 	if (put_packet(c, SMFIC_OPTNEG, offer, sizeof offer) == -1 ||
 	    flush(c) == -1)
 		return -1;
@@ -621,6 +646,7 @@ negotiate(struct conn *c)
 		return fail(c, "out of memory");
 	if (read_full(c, c->in.data, len - 1, "OPTNEG") == -1)
 		return -1;
+	timed(c, "OPTNEG", t);
 	for (i = 0; i < 3; i++) {
 		memcpy(&v[i], c->in.data + 4 * i, 4);
 		v[i] = ntohl(v[i]);
@@ -731,6 +757,8 @@ reply(struct conn *c, int cmd, const char *what, int *skip)
 {
 	unsigned char	 hdr[5];
 	uint32_t	 len;
+	double		 t = now();
+	int		 rc;
 
 	if (flush(c) == -1)
 		return -1;
@@ -746,19 +774,21 @@ reply(struct conn *c, int cmd, const char *what, int *skip)
 		    read_full(c, c->in.data, len - 1, what) == -1))
 			return c->err[0] != '\0' ? -1 :
 			    fail(c, "out of memory");
+		rc = -1;
 		switch (hdr[4]) {
 		case SMFIR_PROGRESS:
 			continue;
 		case SMFIR_CONTINUE:
-			return 0;
+			rc = 0;
+			break;
 		case SMFIR_ACCEPT:
 			if (cmd == SMFIC_BODYEOB)
-				return 0;
+				rc = 0;
 			break;
 		case SMFIR_SKIP:
 			if (skip != NULL && (c->steps & SMFIP_SKIP)) {
 				*skip = 1;
-				return 0;
+				rc = 0;
 			}
 			break;
 		case SMFIR_ADDRCPT:
@@ -775,6 +805,10 @@ reply(struct conn *c, int cmd, const char *what, int *skip)
 			break;
 		default:
 			break;
+		}
+		if (rc == 0) {
+			timed(c, what, t);
+			return 0;
 		}
 		return fail(c, "reply '%c' to %s", hdr[4] >= 0x20 &&
 		    hdr[4] < 0x7f ? hdr[4] : '?', what);
@@ -957,6 +991,7 @@ conn_free(struct conn *c)
 	free(c->arg.data);
 	free(c->out.data);
 	free(c->in.data);
+	free(c->times.data);
 }
 
 /*
@@ -1040,4 +1075,35 @@ print_result(const struct result *r, double elapsed)
 	    "p50_ms=%.2f p99_ms=%.2f\n", r->sessions, r->errors, elapsed,
 	    elapsed > 0 ? (r->sessions - r->errors) / elapsed : 0.0,
 	    p50 * 1000, p99 * 1000);
+}
+
+/*
+ * For -T: the command what (as reply() names it) answered, sent at
+ * start; kept with the session until it ends well.
+ */
+static void
+timed(struct conn *c, const char *what, double start)
+{
+	static const char *const names[][2] = {
+		{ "OPTNEG", "negotiate" }, { "CONNECT", "connect" },
+		{ "HELO", "helo" }, { "MAIL", "envfrom" },
+		{ "RCPT", "envrcpt" }, { "DATA", "data" },
+		{ "HEADER", "header" }, { "EOH", "eoh" }, { "BODY", "body" },
+		{ "EOM", "eom" }
+	};
+	char	 line[96];
+	size_t	 i;
+	int	 n;
+
+	if (times_file == NULL)
+		return;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(what, names[i][0]) == 0)
+			break;
+	if (i == sizeof names / sizeof names[0])
+		return;
+	n = snprintf(line, sizeof line, "%ld %s %.0f\n", c->id, names[i][1],
+	    (now() - start) * 1e6);
+	if (n > 0 && (size_t)n < sizeof line)
+		buf_add(&c->times, line, n);
 }

@@ -1,9 +1,11 @@
 #!/bin/bash
 # bench/run.sh -- what inspect costs: mail through a private Postfix on
 # loopback, and sessions sent straight to the milter by bench/driver, with
-# no milter, the null milter, inspect (text) and inspect --format json;
-# then the milters' resident memory with 200 idle sessions and while a
-# 10 MB message passes.  See bench/README.
+# no milter, the null milter, inspect (text) and inspect --format json,
+# and inspect --forward in front of a null milter of its own; the time
+# inspect adds to each stage when it forwards; then the milters' resident
+# memory with 200 idle sessions and while a 10 MB message passes.  See
+# bench/README.
 #
 # usage: bench/run.sh          (or make bench; needs root)
 #   BENCH_QUICK=1        a short run, for working on the benchmark itself
@@ -39,11 +41,13 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	pf_par_msgs=300
 	pf_seq_msgs=100
 	direct_sessions=1000
+	direct_seq_sessions=300
 else
 	rounds=${BENCH_ROUNDS:-5}
 	pf_par_msgs=2000
 	pf_seq_msgs=1000
 	direct_sessions=10000
+	direct_seq_sessions=2000
 fi
 
 started=		# date +%s at the start
@@ -59,6 +63,7 @@ declare -A milter_spec	# config-transport -> libmilter spec
 declare -A postfix_spec	# config-transport -> Postfix's name for it
 declare -A milter_pid	# config-transport -> pid
 declare -A report	# config-transport -> report file
+declare -A down_key	# fwd-transport -> the key of the milter behind it
 
 say() {
 	printf '%s\n' "$*"
@@ -122,8 +127,9 @@ require() {
 	    die "missing:$missing (make; tests/install-deps.sh)"
 }
 
-# start_milter KEY KIND SPEC: run the null milter or inspect (KIND null,
-# text or json) on SPEC in the background, as milter_pid[KEY].
+# start_milter KEY KIND SPEC [BEHIND]: run the null milter or inspect
+# (KIND null, text or json; fwd: JSON, forwarding to the milter at
+# BEHIND) on SPEC in the background, as milter_pid[KEY].
 start_milter() {
 	local key=$1 kind=$2 spec=$3 out=$work/report/$1
 
@@ -139,14 +145,21 @@ start_milter() {
 		(umask 0007 && exec "$inspect" -s "$spec" --format "$kind" \
 		    --output "$out" >/dev/null 2>"$work/log/$key.err") &
 		;;
+	fwd)
+		report[$key]=$out
+		(umask 0007 && exec "$inspect" -s "$spec" --format json \
+		    --output "$out" --forward "$4" \
+		    >/dev/null 2>"$work/log/$key.err") &
+		;;
 	esac
 	milter_pid[$key]=$!
 	milter_pids+=("$!")
 }
 
-# add_milter CONFIG TRANSPORT: a milter and the smtpd that uses it.
+# add_milter CONFIG TRANSPORT: a milter and the smtpd that uses it; for
+# CONFIG fwd, first the null milter behind it, on the same transport.
 add_milter() {
-	local key=$1-$2 port
+	local key=$1-$2 port behind=
 
 	pick_port port || return 1
 	smtpd_port[$key]=$port
@@ -161,7 +174,20 @@ add_milter() {
 		postfix_spec[$key]=inet:127.0.0.1:$port
 		;;
 	esac
-	start_milter "$key" "$1" "${milter_spec[$key]}"
+	if [ "$1" = fwd ]; then
+		down_key[$key]=down-$2
+		case $2 in
+		unix) milter_spec[down-$2]=unix:$work/milter/down.sock ;;
+		inet)
+			pick_port port || return 1
+			milter_spec[down-$2]=inet:$port@127.0.0.1
+			;;
+		esac
+		start_milter "down-$2" null "${milter_spec[down-$2]}"
+		wait_until 10 milter_listening "down-$2" || return 1
+		behind=${milter_spec[down-$2]}
+	fi
+	start_milter "$key" "$1" "${milter_spec[$key]}" "$behind"
 }
 
 milter_listening() {
@@ -185,7 +211,7 @@ write_postfix_config() {
 		say "127.0.0.1:${smtpd_port[none]} inet n - n - - smtpd"
 		say "  -o smtpd_milters="
 		for key in null-unix null-inet text-unix text-inet \
-		    json-unix json-inet; do
+		    json-unix json-inet fwd-unix fwd-inet; do
 			say "127.0.0.1:${smtpd_port[$key]} inet n - n - - smtpd"
 			say "  -o smtpd_milters=${postfix_spec[$key]}"
 		done
@@ -231,10 +257,10 @@ setup() {
 	chgrp postfix "$work/milter"
 	chmod 2750 "$work/milter"
 	pick_port "smtpd_port[none]" || die "no free TCP port"
-	for config in null text json; do
+	for config in null text json fwd; do
 		for transport in unix inet; do
 			add_milter "$config" "$transport" ||
-			    die "no free TCP port"
+			    die "no free TCP port, or no null milter behind"
 		done
 	done
 	if ! wait_until 10 all_milters_listening; then
@@ -325,15 +351,20 @@ report_lost() {
 }
 
 # cpu_ticks KEY: user + system CPU time the milter KEY has used so far,
-# in clock ticks, its worker processes' (inspect's) with its own; nothing
-# for no milter.
+# in clock ticks, its worker processes' (inspect's) with its own, and
+# the null milter's behind it (fwd); nothing for no milter.
 cpu_ticks() {
-	local pid=${milter_pid[$1]:-}
+	local pid=${milter_pid[$1]:-} down=${down_key[$1]:-} p files=()
 
 	[ -n "$pid" ] || return 0
-	# shellcheck disable=SC2046
-	cat "/proc/$pid/stat" $(sed 's|[0-9][0-9]*|/proc/&/stat|g' \
-	    "/proc/$pid/task/$pid/children" 2>/dev/null) 2>/dev/null |
+	[ -z "$down" ] || pid="$pid ${milter_pid[$down]}"
+	for p in $pid; do
+		files+=("/proc/$p/stat")
+		# shellcheck disable=SC2207
+		files+=($(sed 's|[0-9][0-9]*|/proc/&/stat|g' \
+		    "/proc/$p/task/$p/children" 2>/dev/null))
+	done
+	cat "${files[@]}" 2>/dev/null |
 	    awk '{ t += $14 + $15 } END { print t + 0 }'
 }
 
@@ -407,17 +438,20 @@ run_postfix() {
 	    "$(cpu_per_msg "$cpu0" "$cpu1" "$msgs")" "$lost"
 }
 
-# run_direct SCENARIO TRANSPORT CONFIG ROUND: bench/driver's sessions
-# straight to CONFIG's milter.
+# run_direct SCENARIO TRANSPORT CONFIG ROUND [AT_A_TIME SESSIONS]:
+# bench/driver's sessions straight to CONFIG's milter, $parallel (or
+# AT_A_TIME) at a time; for fwd, the time inspect added to each stage
+# goes to added.tsv.
 run_direct() {
 	local scen=$1 key=$3-$2 config=$3 round=$4 out rate errors bytes
-	local cpu0 cpu1 lost
+	local cpu0 cpu1 lost at_once=${5:-$parallel} n=${6:-$direct_sessions}
+	local times=$work/log/times
 
 	reset_reports
 	out=$work/log/driver.out
 	cpu0=$(cpu_ticks "$key")
-	run_bounded $((60 + direct_sessions / 10)) "$driver" \
-	    -n "$direct_sessions" -p "$parallel" -b "$body_bytes" \
+	run_bounded $((60 + n / 10)) "$driver" -n "$n" -p "$at_once" \
+	    -b "$body_bytes" -T "$times" \
 	    "${milter_spec[$key]}" >"$out" 2>"$work/log/driver.err"
 	cpu1=$(cpu_ticks "$key")
 	rate=$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' "$out")
@@ -426,11 +460,57 @@ run_direct() {
 		say "  driver failed:"
 		sed 's/^/    /' "$work/log/driver.err" | tail -n 6
 	fi
-	lost=$(report_lost "$key" "$direct_sessions")
-	bytes=$(($(report_bytes "$key") / direct_sessions))
-	record "$scen" "$config" "$round" "${rate:-0}" \
-	    "${errors:-$direct_sessions}" "$bytes" \
-	    "$(cpu_per_msg "$cpu0" "$cpu1" "$direct_sessions")" "$lost"
+	lost=$(report_lost "$key" "$n")
+	bytes=$(($(report_bytes "$key") / n))
+	record "$scen" "$config" "$round" "${rate:-0}" "${errors:-$n}" \
+	    "$bytes" "$(cpu_per_msg "$cpu0" "$cpu1" "$n")" "$lost"
+	# The driver's time per stage, the MTA's view, for every config.
+	awk -v s="$scen" -v c="$config" '{ print s "\t" c "\t" $2 "\t" $3 }' \
+	    "$times" >>"$work/rtt.tsv"
+	[ "$config" != fwd ] ||
+	    added_times "${report[$key]}" "$times" "$scen" >>"$work/added.tsv"
+}
+
+# added_times REPORT TIMES SCENARIO: for each event inspect forwarded,
+# "SCENARIO<TAB>STAGE<TAB>ADDED<TAB>BEHIND" in microseconds: the
+# driver's time from writing the command to its answer (TIMES, from
+# driver -T) less the time the milter behind took to answer inspect
+# ("forward":{"seconds":...} in REPORT).  The report's session is the
+# driver's by the Message-Id, <bench.N@...>; the k-th header of a
+# session is the k-th on both sides.
+added_times() {
+	awk -v scen="$3" '
+	FNR == NR {
+		if (!match($0, /^\{"session":[0-9]+/))
+			next
+		sess = substr($0, 12, RLENGTH - 11)
+		if (!match($0, /"stage":"[a-z]+"/))
+			next
+		st = substr($0, RSTART + 9, RLENGTH - 10)
+		if (st == "header" &&
+		    match($0, /"value":" ?<bench\.[0-9]+@/)) {
+			id = substr($0, RSTART, RLENGTH)
+			sub(/^[^.]*\./, "", id)
+			sub(/@$/, "", id)
+			session_of[id] = sess
+		}
+		if (!match($0, /"forward":\{"sent":true,"seconds":[0-9.]+/))
+			next
+		k = ++seen[sess, st]
+		secs = substr($0, RSTART, RLENGTH)
+		sub(/.*:/, "", secs)
+		behind[sess, st, k] = secs * 1e6
+		next
+	}
+	{
+		k = ++n[$1, $2]
+		if (!($1 in session_of))
+			next
+		sess = session_of[$1]
+		if ((sess, $2, k) in behind)
+			printf "%s\t%s\t%.0f\t%.0f\n", scen, $2,
+			    $3 - behind[sess, $2, k], behind[sess, $2, k]
+	}' "$1" "$2"
 }
 
 # rotate N WORD...: the words, starting with the (N mod count)-th, so
@@ -463,7 +543,7 @@ smoke_test() {
 	done
 	# ... and note what each milter negotiates, for the summary.
 	for key in null-unix null-inet text-unix text-inet json-unix \
-	    json-inet; do
+	    json-inet fwd-unix fwd-inet; do
 		if run_bounded 30 "$driver" -v -n 2 -p 1 \
 		    "${milter_spec[$key]}" >/dev/null 2>"$work/log/smoke.err"
 		then
@@ -487,27 +567,36 @@ throughput() {
 
 	for ((round = 1; round <= rounds; round++)); do
 		say "round $round of $rounds"
-		for config in $(rotate "$round" none null text json); do
+		for config in $(rotate "$round" none null text json fwd); do
 			run_postfix "postfix unix 16x" unix "$parallel" \
 			    "$pf_par_msgs" "$config" "$round"
 		done
-		for config in $(rotate "$round" none null text json); do
+		for config in $(rotate "$round" none null text json fwd); do
 			run_postfix "postfix unix 1x" unix 1 "$pf_seq_msgs" \
 			    "$config" "$round"
 		done
-		for config in $(rotate "$round" none null text json); do
+		for config in $(rotate "$round" none null text json fwd); do
 			run_postfix "postfix inet 16x" inet "$parallel" \
 			    "$pf_par_msgs" "$config" "$round"
 		done
-		for config in $(rotate "$round" none null text json); do
+		for config in $(rotate "$round" none null text json fwd); do
 			run_postfix "postfix inet 1x" inet 1 "$pf_seq_msgs" \
 			    "$config" "$round"
 		done
-		for config in $(rotate "$round" null text json); do
+		for config in $(rotate "$round" null text json fwd); do
 			run_direct "direct unix" unix "$config" "$round"
 		done
-		for config in $(rotate "$round" null text json); do
+		for config in $(rotate "$round" null text json fwd); do
 			run_direct "direct inet" inet "$config" "$round"
+		done
+		# One session at a time: the time per stage without queueing.
+		for config in $(rotate "$round" null fwd); do
+			run_direct "direct unix 1x" unix "$config" "$round" 1 \
+			    "$direct_seq_sessions"
+		done
+		for config in $(rotate "$round" null fwd); do
+			run_direct "direct inet 1x" inet "$config" "$round" 1 \
+			    "$direct_seq_sessions"
 		done
 	done
 }
@@ -640,6 +729,89 @@ bytes_per_msg() {
 	    "$work/results.tsv" | median
 }
 
+# percentile P: the P-th percentile of the numbers on standard input
+# (the value with P% of them below it, as the driver takes it), or -.
+percentile() {
+	sort -g | awk -v p="$1" '{ v[NR] = $1 }
+	    END { if (NR == 0) print "-"; else print v[int(NR * p / 100) + 1] }'
+}
+
+# added STAGE SCENARIO FIELD P: the P-th percentile of FIELD (3: the time
+# inspect added, 4: the milter behind's) at STAGE in SCENARIO.
+added() {
+	awk -F'\t' -v st="$1" -v s="$2" -v f="$3" '$1 == s && $2 == st \
+	    { print $f }' "$work/added.tsv" | percentile "$4"
+}
+
+# rtt STAGE SCENARIO CONFIG: the median time the driver waited for an
+# answer at STAGE in SCENARIO, CONFIG null or fwd.
+rtt() {
+	awk -F'\t' -v st="$1" -v s="$2" -v c="$3" \
+	    '$1 == s && $2 == c && $3 == st { print $4 }' "$work/rtt.tsv" |
+	    percentile 50
+}
+
+# The forwarding part of the summary: inspect --forward in front of a
+# null milter against the null milter alone, and what inspect adds.
+forwarding() {
+	local scen null fwd st
+	local scenarios=("postfix unix 16x" "postfix unix 1x" "postfix inet 16x"
+	    "postfix inet 1x" "direct unix" "direct inet" "direct unix 1x"
+	    "direct inet 1x")
+	local timed=("direct unix 1x" "direct unix" "direct inet 1x"
+	    "direct inet")
+
+	say "forwarding: msg/s, median     null  forward | fwd/null |" \
+	    "CPU us/msg: null forward  fwd-null | failed  lost"
+	for scen in "${scenarios[@]}"; do
+		null=$(column "$scen" null 4 | median)
+		fwd=$(column "$scen" fwd 4 | median)
+		printf '%-28s %8s %8s | %8s | %16s %7s %9s | %6s %5s\n' \
+		    "$scen" "$null" "$fwd" "$(ratio "$fwd" "$null")" \
+		    "$(column "$scen" null 7 | median)" \
+		    "$(column "$scen" fwd 7 | median)" \
+		    "$(difference "$(column "$scen" fwd 7 | median)" \
+		    "$(column "$scen" null 7 | median)")" \
+		    "$(awk -F'\t' -v s="$scen" '$1 == s && $2 == "fwd" \
+		    { n += $5 } END { print n + 0 }' "$work/results.tsv")" \
+		    "$(awk -F'\t' -v s="$scen" '$1 == s && $2 == "fwd" \
+		    { n += $8 } END { print n + 0 }' "$work/results.tsv")"
+	done
+	say "(CPU forward: inspect and the null milter behind it together)"
+	say ""
+	say "time inspect --forward adds per stage, us: the driver's wait" \
+	    "for the answer less the milter behind's (its report's" \
+	    "\"forward\" seconds); median / 99th percentile, all rounds"
+	printf '%-10s' stage
+	printf ' %19s' "${timed[@]}"
+	printf '\n'
+	for st in negotiate connect helo envfrom envrcpt data header eoh \
+	    body eom; do
+		printf '%-10s' "$st"
+		for scen in "${timed[@]}"; do
+			printf ' %19s' "$(added "$st" "$scen" 3 50) / $(added \
+			    "$st" "$scen" 3 99)"
+		done
+		printf '\n'
+	done
+	say ""
+	say "one at a time, median us: the driver's wait with the null" \
+	    "milter alone, through inspect --forward, and the null milter's" \
+	    "answer to inspect"
+	printf '%-10s' stage
+	printf ' %27s' "direct unix 1x" "direct inet 1x"
+	printf '\n'
+	for st in negotiate connect helo envfrom envrcpt data header eoh \
+	    body eom; do
+		printf '%-10s' "$st"
+		for scen in "direct unix 1x" "direct inet 1x"; do
+			printf ' %27s' "$(rtt "$st" "$scen" null) $(rtt "$st" \
+			    "$scen" fwd) $(added "$st" "$scen" 4 50)"
+		done
+		printf '\n'
+	done
+}
+
 summary() {
 	local scen none null text json took
 	local scenarios=("postfix unix 16x" "postfix unix 1x" "postfix inet 16x"
@@ -655,7 +827,7 @@ summary() {
 	    "direct $direct_sessions sessions, $parallel at a time;" \
 	    "body $body_bytes bytes"
 	say "negotiated (null = null milter, text = inspect, json = inspect" \
-	    "--format json):"
+	    "--format json, fwd = inspect --forward to a null milter):"
 	sed 's/^/  /' "$work/negotiated"
 	say ""
 	say "msg/s, median of the rounds    none     null  inspect" \
@@ -686,6 +858,7 @@ summary() {
 	say ""
 	awk -F'\t' '
 	{ name = $2 == "text" ? "inspect" : $2 == "json" ? "inspect json" : $2 }
+	$2 == "fwd" { name = "inspect --forward" }
 	$5 > 0 { printf "FAILED: %s, %s, round %s: %s messages\n", \
 	    $1, name, $3, $5 }
 	$8 > 0 { printf "LOST: %s, %s, round %s: %s report events\n", \
@@ -694,6 +867,8 @@ summary() {
 	    "$(bytes_per_msg postfix text), json" \
 	    "$(bytes_per_msg postfix json); direct text" \
 	    "$(bytes_per_msg direct text), json $(bytes_per_msg direct json)"
+	say ""
+	forwarding
 	say ""
 	say "memory, kB         idle | $idle_sessions idle sessions:" \
 	    "  RSS     HWM threads | 10 MB message: RSS before" \
