@@ -47,6 +47,8 @@
 #include "session.h"
 #include "wire.h"
 
+/* What is read of the milter's at a time, at most, but a longer packet. */
+#define FILL_BYTES	8192
 /* While a slow eom is awaited, the MTA is told this often. */
 #define PROGRESS_MS	5000
 
@@ -74,8 +76,10 @@ struct downstream {
 	enum scope	 accepted;
 	int		 skipping;	/* no more body this message */
 	struct buf	 out;		/* the packets to write */
-	unsigned char	*in;		/* the packet read */
+	unsigned char	*in;		/* what was read of the milter's */
 	size_t		 incap;
+	size_t		 inoff;		/* the next packet's first byte */
+	size_t		 inlen;		/* past the last byte read */
 	struct buf	 heldbuf;	/* the changes' data */
 	struct held	*held;
 	size_t		 nheld, heldcap;
@@ -112,7 +116,9 @@ static const char *make_change(SMFICTX *, struct session *,
 static int	split_reply(struct downstream *, const char *);
 static void	place_reply(struct downstream *);
 static int	write_all(struct downstream *, uint64_t);
-static int	read_packet(struct downstream *, uint64_t, char *, size_t *);
+static int	read_packet(struct downstream *, uint64_t, char *,
+		    const unsigned char **, size_t *);
+static int	fill(struct downstream *, size_t, uint64_t);
 static int	await(int, short, uint64_t);
 static int	failed(struct downstream *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -302,10 +308,11 @@ negotiate(SMFICTX *ctx, struct downstream *d, unsigned long actions,
     unsigned long steps, uint64_t deadline)
 {
 	struct wire_optneg	 o;
+	const unsigned char	*data;
 	const char		*why;
 	size_t			 at, len;
 	char			 cmd;
-	int			 st;
+	int			 st, rc;
 
 	at = wire_begin(&d->out, SMFIC_OPTNEG);
 	if (wire_uint32(&d->out, (uint32_t)ctx_mta_version(ctx)) == -1 ||
@@ -314,13 +321,16 @@ negotiate(SMFICTX *ctx, struct downstream *d, unsigned long actions,
 		return failed(d, "out of memory");
 	wire_end(&d->out, at);
 	if (write_all(d, deadline) == -1 ||
-	    read_packet(d, deadline, &cmd, &len) == -1)
+	    (rc = read_packet(d, deadline, &cmd, &data, &len)) == -1)
 		return -1;
+	if (rc == 1)
+		return failed(d, "no answer to the negotiation in %lu.%03lu s",
+		    conf->command_ms / 1000, conf->command_ms % 1000);
 	if (cmd != SMFIC_OPTNEG)
 		return failed(d, "the milter answered the negotiation with "
 		    "'%c' (0x%02x)", isprint((unsigned char)cmd) ? cmd : '?',
 		    (unsigned char)cmd);
-	if (wire_optneg(d->in, len, &o, &why) == -1)
+	if (wire_optneg(data, len, &o, &why) == -1)
 		return failed(d, "the milter's negotiation is broken: %s",
 		    why);
 	if (o.version < 2)
@@ -369,6 +379,7 @@ forward_stage(SMFICTX *ctx, struct session *s, struct event *ev)
 	if (d->failed) {
 		if (ev->stage != STAGE_ABORT && ev->stage != STAGE_CLOSE)
 			give_default(d);
+		d->fw.failure = d->why;
 		goto ended;
 	}
 	if (!sent_to(d, s, ev))
@@ -537,6 +548,7 @@ take_answer(SMFICTX *ctx, struct downstream *d, enum stage stage,
     uint64_t deadline)
 {
 	struct wire_reply	 r;
+	const unsigned char	*data;
 	const char		*why;
 	uint64_t		 until, progress = now_ns();
 	unsigned long		 ms = stage == STAGE_EOM ? conf->eom_ms :
@@ -551,7 +563,7 @@ take_answer(SMFICTX *ctx, struct downstream *d, enum stage stage,
 		if (stage == STAGE_EOM && progress + PROGRESS_MS * 1000000ULL <
 		    until)
 			until = progress + PROGRESS_MS * 1000000ULL;
-		if ((rc = read_packet(d, until, &cmd, &len)) == -1)
+		if ((rc = read_packet(d, until, &cmd, &data, &len)) == -1)
 			return -1;
 		if (rc == 1 && now_ns() >= deadline)
 			return failed(d, "no answer at %s in %lu.%03lu s",
@@ -563,7 +575,7 @@ take_answer(SMFICTX *ctx, struct downstream *d, enum stage stage,
 			progress = now_ns();
 			continue;
 		}
-		if (wire_reply(cmd, d->in, len, &r, &why) == -1)
+		if (wire_reply(cmd, data, len, &r, &why) == -1)
 			return failed(d, "the milter sent %s ('%c', %zu "
 			    "bytes) at %s", why, isprint((unsigned char)cmd) ?
 			    cmd : '?', len, print_stage_names[stage]);
@@ -586,7 +598,7 @@ take_answer(SMFICTX *ctx, struct downstream *d, enum stage stage,
 				return failed(d, "the milter sent a change "
 				    "('%c') at %s", cmd,
 				    print_stage_names[stage]);
-			if (hold(d, cmd, d->in, len) == -1)
+			if (hold(d, cmd, data, len) == -1)
 				return failed(d, "out of memory");
 			continue;
 		}
@@ -977,64 +989,82 @@ write_all(struct downstream *d, uint64_t deadline)
 }
 
 /*
- * Read one packet into d->in, up to deadline: its command in *cmd, the
- * length of its data in *len.  Returns 0; 1 if the deadline came first
- * and d is not failed for it (the caller's own wake-up); -1 failed.
+ * Take the milter's next packet, up to deadline: its command in *cmd,
+ * its data in *data (valid until the next call), their length in *len.
+ * What the milter sent at once is read at once, and several packets
+ * with it.  Returns 0; 1 if the deadline came before the whole packet
+ * (the caller decides; what came of it is kept); -1 failed.
  */
 static int
-read_packet(struct downstream *d, uint64_t deadline, char *cmd, size_t *len)
+read_packet(struct downstream *d, uint64_t deadline, char *cmd,
+    const unsigned char **data, size_t *len)
 {
-	unsigned char	 head[5];
-	unsigned char	*p = head;
-	size_t		 want = sizeof head, got = 0, n32;
-	ssize_t		 n;
-	int		 body = 0;
+	const unsigned char	*p;
+	size_t			 n;
+	int			 rc;
 
-	for (;;) {
-		while (got < want) {
-			n = recv(d->fd, p + got, want - got, 0);
-			if (n > 0) {
-				got += n;
-				continue;
-			}
-			if (n == 0)
-				return failed(d, "the milter hung up");
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return failed(d, "cannot read from the "
-				    "milter: %s", strerror(errno));
-			switch (await(d->fd, POLLIN, deadline)) {
-			case 0:
-				if (!body && got == 0)
-					return 1;
-				return failed(d, "the milter stopped "
-				    "half-way through a packet");
-			case -1:
-				return failed(d, "inspect is stopping");
-			}
+	if ((rc = fill(d, 5, deadline)) != 0)
+		return rc;
+	p = d->in + d->inoff;
+	n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+	if (n == 0 || n > WIRE_MAX_PACKET)
+		return failed(d, "the milter sent a packet of %zu bytes", n);
+	/* A packet under way stays in the buffer for the next call. */
+	if ((rc = fill(d, 4 + n, deadline)) != 0)
+		return rc;
+	p = d->in + d->inoff;
+	*cmd = (char)p[4];
+	*data = p + 5;
+	*len = n - 1;
+	d->inoff += 4 + n;
+	return 0;
+}
+
+/*
+ * Have need bytes of the milter's from d->inoff on, reading as much as
+ * it sent and the buffer takes, up to deadline.  Returns 0; 1 if the
+ * deadline came first; -1 failed.
+ */
+static int
+fill(struct downstream *d, size_t need, uint64_t deadline)
+{
+	unsigned char	*p;
+	size_t		 cap;
+	ssize_t		 n;
+
+	/* What the packets before took is done with. */
+	if (d->inoff == d->inlen)
+		d->inoff = d->inlen = 0;
+	while (d->inlen - d->inoff < need) {
+		if (d->incap - d->inoff < need) {
+			memmove(d->in, d->in + d->inoff, d->inlen - d->inoff);
+			d->inlen -= d->inoff;
+			d->inoff = 0;
 		}
-		if (body)
-			return 0;
-		n32 = (size_t)head[0] << 24 | (size_t)head[1] << 16 |
-		    (size_t)head[2] << 8 | head[3];
-		if (n32 == 0 || n32 > WIRE_MAX_PACKET)
-			return failed(d, "the milter sent a packet of %zu "
-			    "bytes", n32);
-		*cmd = (char)head[4];
-		*len = want = n32 - 1;
-		if (d->incap < want + 1) {
-			free(d->in);
-			if ((d->in = malloc(want + 1)) == NULL) {
-				d->incap = 0;
+		if (d->incap < need) {
+			cap = need < FILL_BYTES ? FILL_BYTES : need;
+			if ((p = realloc(d->in, cap)) == NULL)
 				return failed(d, "out of memory");
-			}
-			d->incap = want + 1;
+			d->in = p;
+			d->incap = cap;
 		}
-		p = d->in;
-		got = 0;
-		body = 1;
+		/* An answer takes the milter a while: wait, then read. */
+		switch (await(d->fd, POLLIN, deadline)) {
+		case 0:
+			return 1;
+		case -1:
+			return failed(d, "inspect is stopping");
+		}
+		n = recv(d->fd, d->in + d->inlen, d->incap - d->inlen, 0);
+		if (n > 0)
+			d->inlen += n;
+		else if (n == 0)
+			return failed(d, "the milter hung up");
+		else if (errno != EINTR && errno != EAGAIN)
+			return failed(d, "cannot read from the milter: %s",
+			    strerror(errno));
 	}
+	return 0;
 }
 
 /*

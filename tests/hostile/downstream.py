@@ -62,8 +62,6 @@ BEHAVIOURS = {
     "progress-at-helo": (b"H", packet(b"p") + packet(b"c"), "serve"),
     "optneg-short": (b"O", packet(b"O", b"\0\0\0\6\0"), "mute"),
     "optneg-empty": (b"O", packet(b"O"), "mute"),
-    "optneg-list-stage": (b"O", optneg(rest=struct.pack("!I", 9) + b"x\0"),
-                          "mute"),
     "optneg-list-cut": (b"O", optneg(rest=struct.pack("!I", 1) + b"abc"),
                         "mute"),
     "optneg-list-index-short": (b"O", optneg(rest=b"\0\0"), "mute"),
