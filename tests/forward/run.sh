@@ -14,9 +14,11 @@
 #     (headers, recipients, sender, a body of several packets, quarantine),
 #     and progress during a slow end of message.
 #
-# usage: tests/forward/run.sh [--direct-only]
+# usage: tests/forward/run.sh [--direct-only | --save-sample FILE]
 #   --direct-only  while developing: only the milters directly, and a
 #                  failure saying that the forwarded path was not run
+#   --save-sample FILE  also copy inspect's JSON report of the OpenDKIM
+#                  session through Postfix to FILE (the README's sample)
 #
 # Needs root: Postfix's master and Sendmail's daemon run as root, in
 # network and host name namespaces of their own.  Everything lives in one
@@ -45,6 +47,7 @@ paths=(direct forward)
 
 passed=0
 failed=0
+sample=			# --save-sample FILE
 work=
 master_pid=
 sendmail_pid=
@@ -725,8 +728,10 @@ show_log() {
 main() {
 	if [ "${1:-}" = --direct-only ] && [ $# -eq 1 ]; then
 		paths=(direct)
+	elif [ "${1:-}" = --save-sample ] && [ $# -eq 2 ]; then
+		sample=$2
 	elif [ $# -ne 0 ]; then
-		echo "usage: $0 [--direct-only]" >&2
+		echo "usage: $0 [--direct-only | --save-sample FILE]" >&2
 		exit 2
 	fi
 	require
@@ -748,6 +753,9 @@ main() {
 		exit 1
 	fi
 	run_dkim
+	if [ -n "$sample" ] && ! cp "$work/dkim.json" "$sample"; then
+		fail "cannot save the sample to $sample"
+	fi
 	run_testmilter
 	run_sendmail
 	check_stop
