@@ -78,6 +78,9 @@ check_string(const char *what, const char *s, const unsigned char *data,
 static void
 check_reply(char cmd, const unsigned char *data, size_t len)
 {
+	/* accept, continue, discard, reject, tempfail, skip, progress, */
+	/* connection failure, shutdown */
+	static const char	 bare[] = "acdrtspf4";
 	struct wire_reply	 r;
 	const char		*why = NULL;
 	size_t			 used = 0;
@@ -117,21 +120,15 @@ check_reply(char cmd, const unsigned char *data, size_t len)
 		failx("wire_reply('%c'): %zu of %zu bytes taken", cmd, used,
 		    len);
 
-	/* What each kind of reply must carry (mfdef.h). */
-	switch (cmd) {
-	case SMFIR_ACCEPT:
-	case SMFIR_CONTINUE:
-	case SMFIR_DISCARD:
-	case SMFIR_REJECT:
-	case SMFIR_TEMPFAIL:
-	case SMFIR_SKIP:
-	case SMFIR_PROGRESS:
-	case SMFIR_CONN_FAIL:
-	case SMFIR_SHUTDOWN:
+	/* The answers that carry nothing (mfdef.h). */
+	if (cmd != '\0' && strchr(bare, cmd) != NULL) {
 		if (strings != 0 || r.data != NULL)
 			failx("wire_reply('%c'): data for an answer without",
 			    cmd);
-		break;
+		return;
+	}
+	/* What each other kind of reply must carry. */
+	switch (cmd) {
 	case SMFIR_REPLYCODE:
 		if (r.text == NULL || strings != 1)
 			failx("wire_reply('%c'): no text alone", cmd);
