@@ -20,16 +20,21 @@
 #define LEVEL_STATISTICS	0x40
 #define LEVEL_PROFILE	0x80
 #define LEVEL_ALL		0xff
-#define LEVELS_DEFAULT	(LEVEL_CRITICAL | LEVEL_ERROR | LEVEL_WARNING)
-/* What inspect logs unless told otherwise: also start and stop. */
-#define LEVELS_INSPECT	(LEVELS_DEFAULT | LEVEL_MESSAGE)
+/*
+ * What inspect logs unless told otherwise, and what "default" names: the
+ * problems, and start and stop (message).
+ */
+#define LEVELS_DEFAULT	(LEVEL_CRITICAL | LEVEL_ERROR | LEVEL_WARNING | \
+			LEVEL_MESSAGE)
+#define LEVELS_INSPECT	LEVELS_DEFAULT
 
 #define LEVEL_NAMES	"critical, error, warning, message, info, debug, " \
 			"statistics, profile, all, default, none"
 
 /*
  * Parse levels joined by '|', such as "error|warning|message", "all",
- * "default" (critical|error|warning) or "none", into *mask.  Returns 0, or
+ * "default" (critical|error|warning|message, what inspect logs unless
+ * told otherwise) or "none", into *mask.  Returns 0, or
  * -1 with the first unknown name's offset in *bad.
  */
 int	log_parse_levels(const char *s, unsigned int *mask, size_t *bad);

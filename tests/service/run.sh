@@ -630,7 +630,7 @@ log_cases=(
 	"info|-message +info -debug"
 	"debug|-message -info +debug"
 	"message|debug|+message -info +debug"
-	"default|-message -info -debug"
+	"default|+message -info -debug"
 	"error|-message -info -debug"
 	"none|-message -info -debug"
 	"all|+message +info +debug"

@@ -1532,16 +1532,18 @@ test_options_log_level(void **state)
 		{ "statistics", LEVEL_STATISTICS },
 		{ "profile", LEVEL_PROFILE },
 		{ "all", LEVEL_ALL },
-		{ "default", LEVEL_CRITICAL | LEVEL_ERROR | LEVEL_WARNING },
+		{ "default", LEVEL_CRITICAL | LEVEL_ERROR | LEVEL_WARNING |
+		    LEVEL_MESSAGE },
 		{ "none", 0 },
 		{ "error|warning|message", LEVEL_ERROR | LEVEL_WARNING |
 		    LEVEL_MESSAGE },
 		{ "default|info", LEVEL_CRITICAL | LEVEL_ERROR |
-		    LEVEL_WARNING | LEVEL_INFO },
+		    LEVEL_WARNING | LEVEL_MESSAGE | LEVEL_INFO },
 		{ "none|debug", LEVEL_DEBUG },
 		{ "info|info", LEVEL_INFO },
 	};
 	struct fixture	*f = *state;
+	unsigned int	 mask;
 	size_t		 i;
 
 	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -1556,6 +1558,12 @@ test_options_log_level(void **state)
 	assert_int_equal(parse(f, "--log-level", "all", "--log-level=error",
 	    NULL), 0);
 	assert_int_equal(f->opts.log_levels, LEVEL_ERROR);
+	/* "default" is what inspect logs when not told: start and stop too. */
+	assert_int_equal(parse(f, NULL), 0);
+	mask = f->opts.log_levels;
+	assert_int_equal(parse(f, "--log-level", "default", NULL), 0);
+	assert_int_equal(f->opts.log_levels, mask);
+	assert_true(mask & LEVEL_MESSAGE);
 }
 
 static void
