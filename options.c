@@ -396,10 +396,10 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			    "no value", argv[optind - 1]);
 		if (ch == '?' && optopt != 0)
 			return reason(err, errlen, "unknown option "
-			    "'-%c'", optopt);
+			    "'-%c'; see inspect --help", optopt);
 		if (ch == '?')
-			return reason(err, errlen, "unknown option '%s'",
-			    argv[optind - 1]);
+			return reason(err, errlen, "unknown option '%s'; "
+			    "see inspect --help", argv[optind - 1]);
 		if (empty_value(ch, optarg, err, errlen) == -1 ||
 		    report_option(opts, ch, optarg, err, errlen) == -1 ||
 		    service_option(opts, ch, optarg, err, errlen) == -1 ||

@@ -204,6 +204,10 @@ limit_ms=10000 expect_reject "unresolvable host" 1 "no-such-host.invalid" \
     "$inspect" -s inet:3000@no-such-host.invalid
 expect_reject "unknown option" 64 "'--bogus'" "$inspect" --bogus
 expect_reject "unknown short option" 64 "'-x'" "$inspect" -x
+expect_reject "unknown option points to --help" 64 \
+    "unknown option '--x'; see inspect --help" "$inspect" --x
+expect_reject "unknown short option points to --help" 64 \
+    "unknown option '-x'; see inspect --help" "$inspect" -x
 expect_reject "missing value" 64 "'--format'" "$inspect" --format
 expect_reject "bad format" 64 "'xml'" "$inspect" --format xml
 expect_reject "bad timeout" 64 "'10s'" "$inspect" --timeout 10s

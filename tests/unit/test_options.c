@@ -1205,6 +1205,9 @@ test_options_unknown_option(void **state)
 		{ { "--quiet", "-xv" }, "'-x'" },
 		/* Ambiguous between --verbose and --version. */
 		{ { "--ver" }, "--ver" },
+		/* Each points to the way out. */
+		{ { "--x" }, "unknown option '--x'; see inspect --help" },
+		{ { "-x" }, "unknown option '-x'; see inspect --help" },
 	};
 
 	assert_rejects(*state, r, sizeof r / sizeof r[0]);
