@@ -664,6 +664,13 @@ if "$inspect" --help | grep -q -- '--connection-spec' &&
 else
 	fail "help and version"
 fi
+# Every line of --help fits a terminal of 80 columns.
+long=$("$inspect" --help | awk 'length > 80 { print length ": " $0 }')
+if [ -z "$long" ]; then
+	ok "--help: every line fits 80 columns"
+else
+	fail "--help: every line fits 80 columns" "$long"
+fi
 # --version names the libmilter release built against (pkg-config's, as
 # the Makefile reads it) and the run-time API version.
 release=$(pkg-config --modversion milter 2>/dev/null ||
