@@ -29,6 +29,7 @@ static void	explain_listen_failure(const char *, const struct spec *,
 		    const struct owned *);
 static int	resolve(const char *, const struct spec *,
 		    struct sockaddr_storage *, socklen_t *);
+static void	explain_directory(const char *, const char *);
 
 /*
  * What libmilter would get wrong or not say: an unresolvable host, and a
@@ -88,7 +89,7 @@ listen_open(const char *spec, const struct spec *sp, struct owned *sock,
 	if (sp->family == AF_UNIX) {
 		if (owned_init(sock, sp->path) == -1 ||
 		    fchdir(sock->dirfd) == -1) {
-			log_crit("%s: %s", spec, strerror(errno));
+			explain_directory(spec, sp->path);
 			return -1;
 		}
 		if (asprintf(&conn, "unix:%s", sock->name) == -1)
@@ -325,6 +326,24 @@ explain_listen_failure(const char *spec, const struct spec *sp,
 		    "syslog)", spec);
 	} else
 		log_crit("cannot listen on %s: %s", spec, strerror(saved));
+}
+
+/*
+ * The socket's directory could not be opened (errno says why): a
+ * directory that is not there is named, as "No such file or directory"
+ * leaves one to guess whether the socket or its directory is missing.
+ */
+static void
+explain_directory(const char *spec, const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+	int		 saved = errno;
+
+	if (saved == ENOENT && slash != NULL && slash != path)
+		log_crit("%s: directory %.*s does not exist", spec,
+		    (int)(slash - path), path);
+	else
+		log_crit("%s: %s", spec, strerror(saved));
 }
 
 /* The address libmilter will bind for an inet spec. */

@@ -324,7 +324,8 @@ if start_inspect "$tmp/busy.err" "$inspect" -q -s "inet:$port@127.0.0.1"; then
 else
 	fail "port in use" "first inspect did not start" "$(cat "$tmp/busy.err")"
 fi
-expect_reject "missing directory" 1 "No such file or directory" \
+expect_reject "missing directory" 1 \
+    "unix:$tmp/nonexistent/sock: directory $tmp/nonexistent does not exist" \
     "$inspect" -s "unix:$tmp/nonexistent/sock"
 mkdir -m 700 "$tmp/private"
 expect_reject "directory not writable" 1 "Permission denied" \
