@@ -127,6 +127,10 @@ output_open(const char *const *paths, size_t n, int own_stdout, char *err,
 			fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 		else
 			fd = STDOUT_FILENO;
+		/* Said as --record says it, with the way out. */
+		if (fd == -1 && errno == ELOOP)
+			return reason(err, errlen, "--output %s: a symbolic "
+			    "link; give the file itself", paths[i]);
 		if (fd == -1)
 			return reason(err, errlen,
 			    "--output %s: %s", paths[i],

@@ -591,7 +591,8 @@ done
 
 # An output reached through a symbolic link is refused.
 ln -s "$tmp/target" "$tmp/link"
-expect_reject "output through a symlink" 1 "$tmp/link" \
+expect_reject "output through a symlink" 1 \
+    "--output $tmp/link: a symbolic link; give the file itself" \
     "$inspect" -s "unix:$tmp/x.sock" --output "$tmp/link"
 [ -e "$tmp/target" ] && fail "symlink target untouched" || ok "symlink target untouched"
 
