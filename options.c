@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -278,7 +279,9 @@ options_usage(FILE *fp)
 "      --color auto|always|never  colour the text report (default auto: on\n"
 "                              a terminal, unless NO_COLOR is set or TERM is\n"
 "                              dumb)\n"
-"      --stages LIST           report only these stages, separated by commas\n"
+"      --stages LIST           report only these stages, separated by commas;\n"
+"                              -STAGE leaves one out (-body,-header: all but\n"
+"                              those); mail and rcpt name envfrom and envrcpt\n"
 "                              (default: all; none: the summary lines only)\n"
 "      --summary, --no-summary a line summing up each session at its close\n"
 "                              (default: when the report goes to a terminal)\n"
@@ -1078,43 +1081,71 @@ clear_macros(struct options *opts)
 }
 
 /*
- * --stages: stage names separated by commas, or all, or none (for the
- * summary lines alone).  Returns 0, or -1 with a reason naming the bad
- * name and the names there are.
+ * --stages: names separated by commas (or spaces), taken in turn: a
+ * stage adds it, -STAGE leaves it out, all adds every one and none
+ * leaves every one out (for the summary lines alone).  A list that
+ * begins by leaving one out starts from all of them.  Names are taken in
+ * any case; mail and rcpt, the SMTP commands, name envfrom and envrcpt.
+ * Returns 0, or -1 with a reason naming the bad name and the names there
+ * are.
  */
 static int
 set_stages(struct options *opts, const char *list, char *err,
     size_t errlen)
 {
-	const char	*p;
-	char		 names[160];
-	size_t		 n, len = 0;
-	int		 i;
+	static const struct {
+		const char	*name;
+		enum stage	 stage;
+	} aliases[] = { { "mail", STAGE_ENVFROM }, { "rcpt", STAGE_ENVRCPT } };
+	const char	*p, *name;
+	char		 names[192];
+	size_t		 n, k, len = 0;
+	unsigned int	 bits;
+	int		 i, out, first = 1;
 
-	if (strcmp(list, "all") == 0 || strcmp(list, "none") == 0) {
-		opts->stages = *list == 'a' ? OPTIONS_ALL_STAGES : 0;
-		return 0;
-	}
 	opts->stages = 0;
 	for (p = list; *p != '\0'; p += n) {
-		p += strspn(p, ", ");
-		if ((n = strcspn(p, ", ")) == 0)
+		p += strspn(p, ", \t");
+		if ((n = strcspn(p, ", \t")) == 0)
 			continue;
-		for (i = 0; i < STAGE_MAX; i++)
-			if (strlen(print_stage_names[i]) == n &&
-			    strncmp(p, print_stage_names[i], n) == 0)
-				break;
-		if (i < STAGE_MAX) {
-			opts->stages |= 1U << i;
-			continue;
+		out = *p == '-';
+		name = p + out;
+		k = n - out;
+		bits = 0;
+		for (i = 0; i < STAGE_MAX && bits == 0; i++)
+			if (strlen(print_stage_names[i]) == k &&
+			    strncasecmp(name, print_stage_names[i], k) == 0)
+				bits = 1U << i;
+		for (i = 0; i < 2 && bits == 0; i++)
+			if (strlen(aliases[i].name) == k &&
+			    strncasecmp(name, aliases[i].name, k) == 0)
+				bits = 1U << aliases[i].stage;
+		if (bits == 0 && !out && k == 3 &&
+		    strncasecmp(name, "all", 3) == 0)
+			bits = OPTIONS_ALL_STAGES;
+		if (bits == 0 && !out && k == 4 &&
+		    strncasecmp(name, "none", 4) == 0) {
+			out = 1;
+			bits = OPTIONS_ALL_STAGES;
 		}
-		for (i = 0; i < STAGE_MAX; i++)
-			len += snprintf(names + len, sizeof names - len, "%s, ",
-			    print_stage_names[i]);
-		return reason(err, errlen, "--stages: '%.*s' is not a "
-		    "stage (%sall or none)", (int)n, p, names);
+		if (bits == 0) {
+			for (i = 0; i < STAGE_MAX; i++)
+				len += snprintf(names + len, sizeof names -
+				    len, "%s, ", print_stage_names[i]);
+			return reason(err, errlen, "--stages: '%.*s' is not "
+			    "a stage (%sall or none; mail for envfrom, rcpt "
+			    "for envrcpt; -STAGE leaves one out)", (int)n, p,
+			    names);
+		}
+		if (first && out && *p == '-')
+			opts->stages = OPTIONS_ALL_STAGES;
+		first = 0;
+		if (out)
+			opts->stages &= ~bits;
+		else
+			opts->stages |= bits;
 	}
-	if (opts->stages == 0)
+	if (first)
 		return reason(err, errlen,
 		    "--stages: no stage names in '%s'", list);
 	return 0;

@@ -555,6 +555,35 @@ else
 	stop_inspect "$started"
 fi
 
+# --stages: all with a stage is all; -STAGE leaves one out; mail and rcpt
+# are envfrom and envrcpt, in any case.  A bad name: one line naming it.
+for case in "all,-body|header|body" "-body,-header|envrcpt|header" \
+    "MAIL,Rcpt|envrcpt|helo" "all,body|body|"; do
+	IFS='|' read -r list has hasnt <<<"$case"
+	sock=$tmp/stages.sock
+	if start_inspect "$tmp/stages.err" "$inspect" -s "unix:$sock" \
+	    --stages "$list" --output "$tmp/stages.out" &&
+	    send_message "$sock"; then
+		stop_inspect "$started"
+		if ! grep -q "^\[1\] $has " "$tmp/stages.out"; then
+			fail "--stages $list: reports $has" \
+			    "$(cat "$tmp/stages.out")"
+		elif [ -n "$hasnt" ] &&
+		    grep -q "^\[1\] $hasnt " "$tmp/stages.out"; then
+			fail "--stages $list: leaves $hasnt out" \
+			    "$(cat "$tmp/stages.out")"
+		else
+			ok "--stages $list: $has${hasnt:+, no $hasnt}"
+		fi
+	else
+		fail "--stages $list" "$(cat "$tmp/stages.err")"
+		stop_inspect "$started"
+	fi
+	rm -f "$tmp/stages.out"
+done
+expect_reject "--stages: a bad name" 64 "--stages: '-bdy' is not a stage" \
+    "$inspect" --stages all,-bdy
+
 # -q: no events, but the startup line is still there.
 sock=$tmp/quiet.sock
 if start_inspect "$tmp/quiet.err" "$inspect" -q -s "unix:$sock" &&

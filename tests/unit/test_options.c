@@ -848,14 +848,18 @@ static void
 test_options_stages_rejected(void **state)
 {
 	static const struct reject r[] = {
-		{ { "--stages", "rcpt" }, "--stages: 'rcpt' is not a stage "
+		{ { "--stages", "rpct" }, "--stages: 'rpct' is not a stage "
 		    "(negotiate, connect, helo, envfrom, envrcpt, data, "
 		    "header, eoh, body, eom, abort, close, unknown, all or "
-		    "none)" },
+		    "none; mail for envfrom, rcpt for envrcpt; -STAGE leaves "
+		    "one out)" },
 		{ { "--stages", "envrcpt,bogus,eom" }, "'bogus' is not a "
 		    "stage" },
-		{ { "--stages", "ENVRCPT" }, "'ENVRCPT'" },
-		{ { "--stages", "envrcpt,all" }, "'all' is not a stage" },
+		{ { "--stages", "all,-bogus" }, "'-bogus' is not a stage" },
+		{ { "--stages", "-all" }, "'-all' is not a stage" },
+		{ { "--stages", "-none" }, "'-none' is not a stage" },
+		{ { "--stages", "-" }, "'-' is not a stage" },
+		{ { "--stages", "envrcpt-" }, "'envrcpt-' is not a stage" },
 		{ { "--stages", "summary" }, "'summary' is not a stage" },
 		{ { "--stages", "" }, "--stages: no stage names in ''" },
 		{ { "--stages", ",," }, "--stages: no stage names in ',,'" },
@@ -864,6 +868,46 @@ test_options_stages_rejected(void **state)
 	};
 
 	assert_rejects(*state, r, sizeof r / sizeof r[0]);
+}
+
+/*
+ * all with a stage is all, not refused with a message that lists all;
+ * stages can be left out; mail and rcpt, and any case, are taken.
+ */
+static void
+test_options_stages_more(void **state)
+{
+	static const struct {
+		const char	*list;
+		unsigned int	 stages;
+	} ok[] = {
+		{ "all,body", OPTIONS_ALL_STAGES },
+		{ "envrcpt,all", OPTIONS_ALL_STAGES },
+		{ "all,-body", OPTIONS_ALL_STAGES & ~(1U << STAGE_BODY) },
+		{ "-body,-header", OPTIONS_ALL_STAGES &
+		    ~(1U << STAGE_BODY | 1U << STAGE_HEADER) },
+		{ "-body -header", OPTIONS_ALL_STAGES &
+		    ~(1U << STAGE_BODY | 1U << STAGE_HEADER) },
+		{ "mail,rcpt", 1U << STAGE_ENVFROM | 1U << STAGE_ENVRCPT },
+		{ "-rcpt", OPTIONS_ALL_STAGES & ~(1U << STAGE_ENVRCPT) },
+		{ "ENVRCPT,Eom", 1U << STAGE_ENVRCPT | 1U << STAGE_EOM },
+		{ "ALL,-Body", OPTIONS_ALL_STAGES & ~(1U << STAGE_BODY) },
+		{ "NONE", 0 },
+		{ "none,helo", 1U << STAGE_HELO },
+		{ "helo,-helo", 0 },
+		{ "envrcpt,-body", 1U << STAGE_ENVRCPT },
+	};
+	struct fixture	*f = *state;
+	size_t		 i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		if (parse(f, "--stages", ok[i].list, NULL) != 0)
+			fail_msg("--stages %s rejected: %s", ok[i].list,
+			    f->err);
+		if (f->opts.stages != ok[i].stages)
+			fail_msg("--stages %s: 0x%x, expected 0x%x",
+			    ok[i].list, f->opts.stages, ok[i].stages);
+	}
 }
 
 static void
@@ -2125,6 +2169,7 @@ main(void)
 		T(test_options_terminal),
 		T(test_options_stages),
 		T(test_options_stages_rejected),
+		T(test_options_stages_more),
 		T(test_options_record),
 		T(test_options_macro_display),
 		T(test_options_output),
