@@ -39,6 +39,7 @@ static enum stage slot_stage(const struct macros *, int);
 static int	brings_macros(enum stage);
 static int	listed(const char *);
 static int	same_name(const char *, const char *);
+static int	one_macro(const char *, const char *);
 static void	*grow(void *, size_t *, size_t, size_t);
 static int	add_sent(struct macros *, size_t *, const char *,
 		    const char *);
@@ -584,7 +585,12 @@ brings_macros(enum stage stage)
 	}
 }
 
-/* Whether --macros asks to show name (every name, if not given). */
+/*
+ * Whether --macros asks to show name (every name, if not given).  A
+ * word given bare, such as rcpt_addr, is the braced name too: that is
+ * how Sendmail and Postfix's own lists name it, while Postfix sends it
+ * bare if main.cf lists it so.
+ */
 static int
 listed(const char *name)
 {
@@ -593,9 +599,32 @@ listed(const char *name)
 	if (!conf->macros_given)
 		return 1;
 	for (i = 0; i < conf->nmacros; i++)
-		if (same_name(name, conf->macros[i]))
+		if (one_macro(name, conf->macros[i]))
 			return 1;
 	return 0;
+}
+
+/*
+ * Whether a and b name one macro for --macros: as libmilter matches
+ * them, and also a word and the word in braces, which libmilter's
+ * look-up tells apart (it takes x for {x} only for one character).
+ */
+static int
+one_macro(const char *a, const char *b)
+{
+	size_t	 alen = strlen(a), blen = strlen(b);
+
+	if (same_name(a, b))
+		return 1;
+	if (alen > 2 && a[0] == '{' && a[alen - 1] == '}') {
+		a++;
+		alen -= 2;
+	}
+	if (blen > 2 && b[0] == '{' && b[blen - 1] == '}') {
+		b++;
+		blen -= 2;
+	}
+	return alen == blen && memcmp(a, b, alen) == 0;
 }
 
 /* As libmilter matches names: exactly, but x and {x} are one. */
@@ -767,7 +796,7 @@ asked_at(const char *name)
 	size_t	 i;
 
 	for (i = 0; i < sizeof macro_stages / sizeof macro_stages[0]; i++)
-		if (same_name(name, macro_stages[i].name))
+		if (one_macro(name, macro_stages[i].name))
 			return first_stage(macro_stages[i].postfix) |
 			    first_stage(macro_stages[i].sendmail) |
 			    macro_stages[i].again;

@@ -280,6 +280,44 @@ eoh {my_macro}"
 	fi
 fi
 
+# --macros rcpt_addr is {rcpt_addr} too (libmilter's look-up takes x for
+# {x} only for one character), and {rcpt_host} is rcpt_host, which Postfix
+# sends bare when main.cf lists it so.
+cat >"$tmp/rcptmac.lua" <<'EOF'
+conn = mt.connect("unix:" .. sock, 40, 0.05)
+assert(conn, "cannot connect")
+assert(mt.conninfo(conn, "client.example", "192.0.2.7") == nil)
+assert(mt.mailfrom(conn, "<a@example.org>") == nil)
+assert(mt.macro(conn, SMFIC_RCPT, "{rcpt_addr}", "b@example.net",
+    "rcpt_host", "example.net", "{rcpt_mailer}", "smtp") == nil)
+assert(mt.rcptto(conn, "<b@example.net>") == nil)
+mt.disconnect(conn)
+EOF
+sock=$tmp/rcptmac.sock
+if start_inspect "$tmp/rcptmac.err" "$inspect" -s "unix:$sock" \
+    --macros 'rcpt_addr {rcpt_host}' --output "$tmp/rcptmac.out" &&
+    timeout 20 miltertest -D sock="$sock" -s "$tmp/rcptmac.lua" \
+    >/dev/null 2>&1; then
+	stop_inspect "$started"
+	if grep -qF '[1]  macro {rcpt_addr}: "b@example.net"' \
+	    "$tmp/rcptmac.out" && grep -qF '[1]  macro rcpt_host: ' \
+	    "$tmp/rcptmac.out" && ! grep -q 'rcpt_mailer' "$tmp/rcptmac.out"
+	then
+		ok "--macros rcpt_addr shows {rcpt_addr}, {rcpt_host} rcpt_host"
+	else
+		fail "--macros rcpt_addr shows {rcpt_addr}, {rcpt_host} rcpt_host" \
+		    "$(grep macro "$tmp/rcptmac.out")"
+	fi
+else
+	fail "--macros rcpt_addr" "$(cat "$tmp/rcptmac.err")"
+	stop_inspect "$started"
+fi
+# Asked for, a bare word goes where its braced name goes.
+if symlists "bare rcpt_addr" --request-macros --macros rcpt_addr; then
+	check "bare rcpt_addr: asked at envrcpt only, as {rcpt_addr}" \
+	    [ "$(cat "$tmp/lists")" = "envrcpt rcpt_addr" ]
+fi
+
 # Sendmail refuses more than 50 names at a stage, and then every mail.
 names() {
 	local i
