@@ -606,6 +606,16 @@ stage(SMFICTX *ctx, struct event *ev)
 			    ev->stage != STAGE_CLOSE;
 
 	serve_gate_enter();
+	/*
+	 * libmilter calls close, and no other callback, for a connection
+	 * that hangs up before negotiating: one that only checked that
+	 * the socket is live, such as another inspect's listen_check().
+	 * That is no session, and is not reported.
+	 */
+	if (!told && smfi_getpriv(ctx) == NULL) {
+		log_debug("a connection closed before negotiating");
+		return serve_gate_leave(rc);
+	}
 	s = ev->stage == STAGE_CONNECT ? session_connect(ctx) :
 	    session_get(ctx);
 	if (ev->stage == STAGE_ENVRCPT)

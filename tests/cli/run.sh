@@ -382,7 +382,8 @@ else
 fi
 
 # A live socket is not stolen; a stale one is replaced.
-if start_inspect "$tmp/live.err" "$inspect" -q -s "unix:$tmp/live.sock"; then
+if start_inspect "$tmp/live.err" "$inspect" --summary \
+    --output "$tmp/live.out" -s "unix:$tmp/live.sock"; then
 	live=$started
 	expect_reject "live socket" 1 "another process is listening" \
 	    "$inspect" -s "unix:$tmp/live.sock"
@@ -392,6 +393,17 @@ if start_inspect "$tmp/live.err" "$inspect" -q -s "unix:$tmp/live.sock"; then
 		fail "first inspect still serves"
 	fi
 	stop_inspect "$live"
+	# The second one's check that the socket is live, a connection
+	# that hangs up at once, is no session of the first one's report.
+	if [ "$(sed -n '1s/ .*//p' "$tmp/live.out")" = "[1]" ] &&
+	    [ "$(sed -n '1s/^\[1\] \([a-z]*\) .*/\1/p' "$tmp/live.out")" = \
+	    negotiate ] && [ "$(grep -c '] summary ' "$tmp/live.out")" -eq 1 ]
+	then
+		ok "live socket: no phantom session in the first one's report"
+	else
+		fail "live socket: no phantom session in the first one's report" \
+		    "$(grep -E '] (negotiate|close|summary) ' "$tmp/live.out")"
+	fi
 else
 	fail "live socket" "first inspect did not start"
 fi
