@@ -232,13 +232,12 @@ main(int argc, char *argv[])
 	workers_note_terminal();
 	workers_block_signals();
 
-	log_notice("listening on %s (%spid %ld, %zu macro%s, %s report%s)%s%s",
-	    opts.spec, listen_everywhere(&opts.where) ? "all addresses, " : "",
-	    (long)getpid(), opts.nmacros, LOG_S(opts.nmacros),
-	    opts.format == FORMAT_JSON ? "json" : "text", sup.named ?
-	    ", workers" : "", opts.forward.spec != NULL ?
-	    ", forwarding to " : "", opts.forward.spec != NULL ?
-	    opts.forward.spec : "");
+	log_notice("listening on %s (%spid %ld%s, %s)%s%s", opts.spec,
+	    listen_everywhere(&opts.where) ? "all addresses, " : "",
+	    (long)getpid(), sup.named ? ", workers" : "",
+	    options_describe(&opts, err, sizeof err),
+	    opts.forward.spec != NULL ? ", forwarding to " : "",
+	    opts.forward.spec != NULL ? opts.forward.spec : "");
 	probe_setup(&opts.probe);
 	if (opts.forward.spec != NULL && forward_setup(&opts.forward) == -1)
 		goto done;

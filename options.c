@@ -1167,6 +1167,63 @@ options_terminal(struct options *opts, int terminal)
 		opts->summary = terminal;
 }
 
+/* Whether anything is written to the outputs. */
+static int
+reported(const struct options *opts)
+{
+	return !opts->quiet && (opts->stages != 0 || opts->summary == 1);
+}
+
+const char *
+options_describe(const struct options *opts, char *buf, size_t len)
+{
+	size_t		 n = 0, i;
+	unsigned int	 out;
+	int		 st, but, first;
+
+#define PUT(...) do {							\
+	if (n < len)							\
+		n += snprintf(buf + n, len - n, __VA_ARGS__);		\
+} while (0)
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (!reported(opts))
+		PUT("no report");
+	else {
+		PUT("%s report to ", opts->format == FORMAT_JSON ? "json" :
+		    "text");
+		for (i = 0; i < opts->noutputs; i++)
+			PUT("%s%s", i == 0 ? "" : i + 1 < opts->noutputs ?
+			    ", " : " and ", strcmp(opts->outputs[i], "-") ==
+			    0 ? "standard output" : opts->outputs[i]);
+	}
+	if (reported(opts) && opts->stages != OPTIONS_ALL_STAGES) {
+		/* Fewer names: those reported, or all but those not. */
+		for (st = 0, out = 0; st < STAGE_MAX; st++)
+			out += !(opts->stages & 1U << st);
+		but = out <= STAGE_MAX / 2;
+		PUT(opts->stages == 0 ? ", no stage" : but ?
+		    ", stages all but " : ", stages ");
+		for (st = 0, first = 1; st < STAGE_MAX; st++)
+			if (((opts->stages & 1U << st) == 0) == but) {
+				PUT("%s%s", first ? "" : ",",
+				    print_stage_names[st]);
+				first = 0;
+			}
+	}
+	if (reported(opts) && opts->summary == 1)
+		PUT(", summary");
+	if (opts->request_macros)
+		PUT(", requesting macros");
+	if (opts->record != NULL)
+		PUT(", recording to %s", opts->record);
+	if (probe_active(&opts->probe))
+		PUT(", probing");
+#undef PUT
+	return buf;
+}
+
 /* Whether list holds anything but separators. */
 static int
 names_in(const char *list)

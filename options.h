@@ -146,6 +146,16 @@ int	options_absolute(struct options *opts, char *err, size_t errlen);
  */
 void	options_terminal(struct options *opts, int terminal);
 
+/*
+ * What inspect reports and does, for the start-up line, after
+ * options_terminal(): the report's format and outputs ("no report" if
+ * nothing is reported), the stages if not all, the summary, and
+ * requesting macros, recording and probing if asked for, joined by
+ * ", " into buf.  Returns buf, cut short if len is too small.
+ */
+const char *options_describe(const struct options *opts, char *buf,
+	    size_t len);
+
 /* Write the summary of the options (--help) to fp. */
 void	options_usage(FILE *fp);
 
