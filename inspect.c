@@ -238,6 +238,7 @@ main(int argc, char *argv[])
 	    options_describe(&opts, err, sizeof err),
 	    opts.forward.spec != NULL ? ", forwarding to " : "",
 	    opts.forward.spec != NULL ? opts.forward.spec : "");
+	options_warnings(&opts);
 	probe_setup(&opts.probe);
 	if (opts.forward.spec != NULL && forward_setup(&opts.forward) == -1)
 		goto done;

@@ -936,6 +936,7 @@ check_service(struct options *opts, char *err, size_t errlen)
 		    "report, or -q");
 	if (opts->noutputs == 0)
 		opts->outputs[opts->noutputs++] = "-";
+	opts->quiet_summary = opts->quiet && opts->summary == 1;
 	/*
 	 * Quiet and recording: the events still pass through for the
 	 * scripts, but no stage and no summary is reported.
@@ -1222,6 +1223,19 @@ options_describe(const struct options *opts, char *buf, size_t len)
 		PUT(", probing");
 #undef PUT
 	return buf;
+}
+
+void
+options_warnings(const struct options *opts)
+{
+	if (opts->quiet_summary)
+		log_warn("-q with --summary: -q reports nothing, not even "
+		    "the summary lines; for those alone, give --stages none "
+		    "--summary instead of -q");
+	else if (!opts->quiet && !reported(opts) && opts->record == NULL &&
+	    opts->forward.spec == NULL && !probe_active(&opts->probe))
+		log_warn("nothing is reported: --stages leaves no stage, and "
+		    "there is no summary line (--summary)");
 }
 
 /* Whether list holds anything but separators. */

@@ -69,6 +69,7 @@ struct options {
 	unsigned int	 stages;	/* 1 << STAGE_*: the stages reported */
 	int		 summary;	/* -1: on terminals, as settled by */
 					/* options_terminal(); 0 or 1 */
+	int		 quiet_summary;	/* -q with --summary, which it drops */
 	const char	*outputs[OPTIONS_MAX_OUTPUTS];	/* "-" is stdout */
 	size_t		 noutputs;
 	char		**macros;	/* to request and look up, owned */
@@ -155,6 +156,15 @@ void	options_terminal(struct options *opts, int terminal);
  */
 const char *options_describe(const struct options *opts, char *buf,
 	    size_t len);
+
+/*
+ * Log a warning, after options_terminal(), if the options report
+ * nothing that was asked for: -q with --summary, or no stage and no
+ * summary line while nothing else is done (recording, forwarding or
+ * probing).  -q alone is not warned of: reporting nothing is what it
+ * asks, and the start-up line says "no report".
+ */
+void	options_warnings(const struct options *opts);
 
 /* Write the summary of the options (--help) to fp. */
 void	options_usage(FILE *fp);

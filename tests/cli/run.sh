@@ -486,7 +486,8 @@ is root:root $mode, " "$tmp/note.err"; then
 done
 
 # The start-up line says what is reported where, and what else inspect
-# does; no count of macros.
+# does; no count of macros.  Options that report nothing asked for say so
+# in a warning; -q alone does not warn, its line says "no report".
 # Each case: ARGS|the line after "(pid N"|the warning, or nothing.
 out=$tmp/startup.out
 while IFS='|' read -r args line warning; do
@@ -520,6 +521,8 @@ done <<EOF
 |, text report to standard output)|
 --format json --output $out --output -|, json report to $out and standard output)|
 -q|, no report)|
+-q --summary|, no report)|-q with --summary: -q reports nothing, not even the summary lines
+--stages none|, no report)|nothing is reported: --stages leaves no stage
 --stages none --summary|, text report to standard output, no stage, summary)|
 --stages all,-body --no-summary|, text report to standard output, stages all but body)|
 --stages mail,rcpt --summary|, text report to standard output, stages envfrom,envrcpt, summary)|

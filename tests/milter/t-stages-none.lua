@@ -1,6 +1,7 @@
 -- inspect-args: --stages none
+-- stderr: inspect: nothing is reported: --stages leaves no stage, and there is no summary line (--summary)
 -- --stages none without --summary (not on a terminal): nothing at all is
--- reported, though every stage is answered.
+-- reported, though every stage is answered; a warning says so at start-up.
 
 dofile(lib)
 
