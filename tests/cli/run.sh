@@ -543,6 +543,28 @@ if start_inspect "$tmp/worker.err" "$inspect" -q --n-workers 1 \
 else
 	fail "--n-workers 1 starts" "$(cat "$tmp/worker.err")"
 fi
+# With workers, the stop is said once, by the supervisor, at every level
+# and to syslog's copy on standard error alike.
+for levels in default all; do
+	sock=$tmp/workers2.sock
+	if start_inspect "$tmp/workers2.err" "$inspect" -q --n-workers 2 \
+	    --log-level "$levels" -s "unix:$sock" && send_message "$sock"; then
+		stop_inspect "$started"
+		n=$(grep -ci 'stopping' "$tmp/workers2.err")
+		if [ "$n" -eq 1 ] && grep -qx \
+		    "inspect: stopping 2 workers on SIGTERM" "$tmp/workers2.err"
+		then
+			ok "--n-workers 2, --log-level $levels: stopping said once"
+		else
+			fail "--n-workers 2, --log-level $levels: stopping said once" \
+			    "$(grep -i stopping "$tmp/workers2.err")"
+		fi
+	else
+		fail "--n-workers 2, --log-level $levels: starts" \
+		    "$(cat "$tmp/workers2.err")"
+		stop_inspect "$started"
+	fi
+done
 
 # --- syslog that cannot be reached -----------------------------------------
 # No /dev/log, or one nobody listens on: one warning naming it, at
