@@ -1036,7 +1036,7 @@ fill(struct downstream *d, size_t need, uint64_t deadline)
 	if (d->inoff == d->inlen)
 		d->inoff = d->inlen = 0;
 	while (d->inlen - d->inoff < need) {
-		if (d->incap - d->inoff < need) {
+		if (d->inoff > 0 && d->incap - d->inoff < need) {
 			memmove(d->in, d->in + d->inoff, d->inlen - d->inoff);
 			d->inlen -= d->inoff;
 			d->inoff = 0;
