@@ -188,6 +188,7 @@ cli-check: inspect
 	$(AS_ROOT) tests/cli/run.sh
 	$(AS_ROOT) tests/cli/terminal.sh
 	$(AS_ROOT) tests/cli/setup.sh
+	tests/cli/docs.sh
 
 milter-check: inspect
 	tests/milter/run.sh
