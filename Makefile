@@ -188,6 +188,7 @@ cli-check: inspect
 	$(AS_ROOT) tests/cli/run.sh
 	$(AS_ROOT) tests/cli/terminal.sh
 	$(AS_ROOT) tests/cli/setup.sh
+	tests/cli/docs.sh
 
 milter-check: inspect
 	tests/milter/run.sh
@@ -264,12 +265,19 @@ bench/driver: bench/driver.o
 .PHONY: bench
 -include bench/*.d
 
-# An admin's daemon: sbin and section 8.  The unit names the binary where
-# the default prefix puts it; its copy names where this one does.
+# An admin's daemon: sbin, and its manual in sections 5 (the report), 7
+# (the macros) and 8.  The unit names the binary where the default prefix
+# puts it; its copy names where this one does.
+MAN = inspect-report.5 inspect-macros.7 inspect.8
+
 install: inspect
-	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 inspect $(DESTDIR)$(SBINDIR)/inspect
-	install -m 644 inspect.8 $(DESTDIR)$(MANDIR)/man8/inspect.8
+	for page in $(MAN); do \
+		install -m 644 $$page \
+		    $(DESTDIR)$(MANDIR)/man$${page##*.}/$$page || exit 1; \
+	done
 	if [ -n "$(SYSTEMDUNITDIR)" ]; then \
 		mkdir -p $(DESTDIR)$(SYSTEMDUNITDIR) && \
 		sed 's|/usr/local/sbin/inspect|$(SBINDIR)/inspect|' \
@@ -279,7 +287,10 @@ install: inspect
 	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/inspect $(DESTDIR)$(MANDIR)/man8/inspect.8
+	rm -f $(DESTDIR)$(SBINDIR)/inspect
+	for page in $(MAN); do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${page##*.}/$$page; \
+	done
 	if [ -n "$(SYSTEMDUNITDIR)" ]; then \
 		rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/inspect.service; \
 	fi

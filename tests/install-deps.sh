@@ -25,12 +25,13 @@ run="gcc make pkg-config libc6-dev libmilter-dev"
 # with its key maker, pymilter for the test milter, and rspamd.
 # Installing them may start the system's own OpenDKIM or rspamd, where
 # a service manager runs: the tests never use them, they run their own.
+# mandoc lints the manual pages (tests/cli/docs.sh).
 packages="$run libcmocka-dev liblua5.3-dev
 	miltertest postfix swaks python3 procps iproute2 valgrind clang
 	m4 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3
 	libwrap0
 	debhelper dpkg-dev fakeroot lintian systemd strace logrotate adduser
-	mount
+	mount mandoc
 	opendkim opendkim-tools python3-milter rspamd"
 
 # Sendmail conflicts with Postfix, so its packages are never installed:

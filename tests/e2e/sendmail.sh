@@ -12,7 +12,7 @@
 #
 # usage: tests/e2e/sendmail.sh [--save-sample FILE]
 #   --save-sample FILE  also write inspect's text report of the message
-#                       session to FILE (the README's sample)
+#                       session to FILE (inspect-report(5)'s sample)
 #
 # Needs root.  Sendmail conflicts with Postfix, so it is never installed:
 # tests/install-deps.sh unpacks Debian's packages into a cache directory

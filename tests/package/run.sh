@@ -184,7 +184,9 @@ install_package() {
 installed_files() {
 	local f version
 
-	for f in /usr/sbin/inspect /usr/share/man/man8/inspect.8.gz "$unit" \
+	for f in /usr/sbin/inspect /usr/share/man/man8/inspect.8.gz \
+	    /usr/share/man/man5/inspect-report.5.gz \
+	    /usr/share/man/man7/inspect-macros.7.gz "$unit" \
 	    /etc/default/inspect /etc/logrotate.d/inspect; do
 		check "installed: $f" test -f "$f"
 	done
@@ -194,9 +196,11 @@ installed_files() {
 	    <<<"$(/usr/sbin/inspect --version)"
 	check "/usr/sbin/inspect is not a sanitizer's build" sh -c \
 	    '! ldd /usr/sbin/inspect | grep -q "lib[a-z]*san"'
-	check "the man page reads" sh -c \
-	    'man -l /usr/share/man/man8/inspect.8.gz 2>&1 >/dev/null | \
-	    grep -q . && exit 1; exit 0'
+	for f in man8/inspect.8 man5/inspect-report.5 man7/inspect-macros.7; do
+		check "the man page $f reads" sh -c \
+		    "man -l /usr/share/man/$f.gz 2>&1 >/dev/null | \
+		    grep -q . && exit 1; exit 0"
+	done
 	# Not enabled, not started: no wants link anywhere.
 	check "the unit is not enabled" test -z \
 	    "$(find /etc/systemd/system -name inspect.service 2>/dev/null)"
