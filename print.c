@@ -647,7 +647,10 @@ print_json(struct buf *out, const struct event *ev)
 		break;
 	case STAGE_ENVFROM:
 	case STAGE_ENVRCPT:
-		if (buf_puts(out, ",\"args\":[") == -1)
+		/* The address, as text names it, for jq; null: none. */
+		if (buf_puts(out, ",") == -1 || print_json_member(out,
+		    "address", ev->args != NULL ? ev->args[0] : NULL) == -1 ||
+		    buf_puts(out, ",\"args\":[") == -1)
 			return -1;
 		for (i = 0; ev->args != NULL && ev->args[i] != NULL; i++)
 			if ((i > 0 && buf_puts(out, ",") == -1) ||

@@ -28,8 +28,8 @@ JSON_KEYS = {
     "negotiate": {"version", "offered", "answered"},
     "connect": {"host", "address", "family"},
     "helo": {"name"},
-    "envfrom": {"args"},
-    "envrcpt": {"args", "rejected", "rejection"},
+    "envfrom": {"address", "args"},
+    "envrcpt": {"address", "args", "rejected", "rejection"},
     "data": set(), "eoh": set(), "eom": set(), "abort": set(),
     "close": set(),
     "header": {"name", "value"},
@@ -171,6 +171,11 @@ def json_event(line, where):
         if not isinstance(obj["args"], list):
             raise Malformed("%s: args" % where)
         ev["args"] = [raw(a, where + " args") for a in obj["args"]]
+        # "address" is the first argument, kept apart for jq.
+        if ev.pop("address", None) != (ev["args"][0] if ev["args"]
+                                       else None):
+            raise Malformed("%s: address is not the first argument" %
+                            where)
     if "rejected" in obj:
         if not isinstance(obj["rejected"], bool):
             raise Malformed("%s: rejected" % where)

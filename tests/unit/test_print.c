@@ -1327,7 +1327,8 @@ test_print_event_envfrom(void **state)
 	    "[42]  parameter: \"BODY=8BITMIME\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"args\": [\"<a@example.org>\", \"SIZE=1000\", "
+	    "{\"address\": \"<a@example.org>\", "
+	    "\"args\": [\"<a@example.org>\", \"SIZE=1000\", "
 	    "\"BODY=8BITMIME\"], " MACROS_JSON ", \"session\": 42, "
 	    "\"stage\": \"envfrom\", \"time\": \"" TIME "\"}");
 
@@ -1339,7 +1340,7 @@ test_print_event_envfrom(void **state)
 	    "[42]  address: \"\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"args\": [\"\"], " MACROS_JSON ", \"session\": 42, "
+	    "{\"address\": \"\", \"args\": [\"\"], " MACROS_JSON ", \"session\": 42, "
 	    "\"stage\": \"envfrom\", \"time\": \"" TIME "\"}");
 }
 
@@ -1358,7 +1359,8 @@ test_print_event_envrcpt(void **state)
 	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
+	    "{\"address\": \"<b@example.org>\", "
+	    "\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
 	    MACROS_JSON ", \"rejected\": false, \"rejection\": null, "
 	    "\"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
 	    "\"}");
@@ -1375,7 +1377,8 @@ test_print_event_envrcpt(void **state)
 	    "\"550 5.1.1 <b@example.org>... \\\"\\x1b\\xff\\\"\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
+	    "{\"address\": \"<b@example.org>\", "
+	    "\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
 	    MACROS_JSON ", \"rejected\": true, \"rejection\": "
 	    "{\"status\": \"5.1.1\", \"text\": "
 	    "\"550 5.1.1 <b@example.org>... \\\"\\u001b\\udcff\\\"\"}, "
@@ -1392,7 +1395,8 @@ test_print_event_envrcpt(void **state)
 	    "[42]  rejected: \"\" (no text)\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
+	    "{\"address\": \"<b@example.org>\", "
+	    "\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
 	    MACROS_JSON ", \"rejected\": true, \"rejection\": "
 	    "{\"status\": \"\", \"text\": null}, "
 	    "\"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
