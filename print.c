@@ -39,6 +39,10 @@ static int	put_json_string(struct buf *, const char *, const void *,
 		    size_t);
 static int	print_text(struct buf *, const struct palette *,
 		    const struct event *);
+static int	text_main(struct buf *, const struct palette *,
+		    const struct event *);
+static int	text_header_name(struct buf *, const struct palette *,
+		    const char *);
 static int	text_macros(struct buf *, const struct palette *,
 		    const char *, const struct macro *, size_t);
 static int	text_chunk(struct buf *, const struct palette *, const char *,
@@ -334,23 +338,16 @@ print_text(struct buf *out, const struct palette *pal,
 {
 	const struct negotiation *ng = ev->negotiation;
 	char		 prefix[PRINT_PREFIX_MAX], num[48];
-	char		 addr[PRINT_ADDRESS_MAX];
 	size_t		 i;
 
 	print_text_prefix(prefix, pal, ev->session);
 	if (print_text_head(out, pal, prefix, print_stage_names[ev->stage],
-	    &ev->time) == -1 || buf_puts(out, "\n") == -1)
+	    &ev->time) == -1 || text_main(out, pal, ev) == -1 ||
+	    buf_puts(out, "\n") == -1)
 		return -1;
 
 	switch (ev->stage) {
 	case STAGE_NEGOTIATE:
-		if (ev->version > 0) {
-			snprintf(num, sizeof num, "  version: %d\n",
-			    ev->version);
-			if (buf_puts(out, prefix) == -1 ||
-			    buf_puts(out, num) == -1)
-				return -1;
-		}
 		if (text_flags(out, prefix, "offered actions", 0,
 		    ng->offered_actions) == -1 ||
 		    text_flags(out, prefix, "offered steps", 1,
@@ -374,42 +371,18 @@ print_text(struct buf *out, const struct palette *pal,
 		    ng->missing_actions) == -1))
 			return -1;
 		break;
-	case STAGE_CONNECT:
-		if (put_text_string(out, pal, prefix, "host", ev->host,
-		    strlen(ev->host)) == -1 ||
-		    put_text_string(out, pal, prefix, "address", addr,
-		    print_address(addr, ev->address)) == -1)
-			return -1;
-		break;
-	case STAGE_HELO:
-	case STAGE_UNKNOWN:
-		if (put_text_string(out, pal, prefix,
-		    ev->stage == STAGE_HELO ? "name" : "command", ev->name,
-		    strlen(ev->name)) == -1)
-			return -1;
-		break;
 	case STAGE_ENVFROM:
 	case STAGE_ENVRCPT:
-		for (i = 0; ev->args != NULL && ev->args[i] != NULL; i++)
-			if (put_text_string(out, pal, prefix,
-			    i == 0 ? "address" : "parameter", ev->args[i],
-			    strlen(ev->args[i])) == -1)
+		for (i = 1; ev->args != NULL && ev->args[0] != NULL &&
+		    ev->args[i] != NULL; i++)
+			if (put_text_string(out, pal, prefix, "parameter",
+			    ev->args[i], strlen(ev->args[i])) == -1)
 				return -1;
 		if (ev->rejected && text_rejection(out, pal, prefix,
 		    ev->reject_status, ev->reject_text) == -1)
 			return -1;
 		break;
-	case STAGE_HEADER:
-		if (put_text_string(out, pal, prefix, "name", ev->name,
-		    strlen(ev->name)) == -1 ||
-		    put_text_string(out, pal, prefix, "value", ev->value,
-		    strlen(ev->value)) == -1)
-			return -1;
-		break;
 	case STAGE_BODY:
-		snprintf(num, sizeof num, "  length: %zu\n", ev->length);
-		if (buf_puts(out, prefix) == -1 || buf_puts(out, num) == -1)
-			return -1;
 		if (text_chunk(out, pal, prefix, ev->chunk, ev->length) ==
 		    -1)
 			return -1;
@@ -426,6 +399,79 @@ print_text(struct buf *out, const struct palette *pal,
 	    ev->nvisible) == -1))
 		return -1;
 	return 0;
+}
+
+/*
+ * The rest of an event's first line: what the event is about, so that
+ * most events take one line.  " version N" (negotiate, if known),
+ * " "HOST" "ADDRESS"" (connect), " "NAME"" (helo), " "COMMAND""
+ * (unknown), " "ADDRESS"" (envfrom, envrcpt: the first argument; the
+ * others follow as "parameter" lines), " NAME: "VALUE"" (header; NAME
+ * as header_name() writes it), " N bytes" (body; the chunk lines
+ * follow); nothing for the others.
+ */
+static int
+text_main(struct buf *out, const struct palette *pal, const struct event *ev)
+{
+	char	 num[48], addr[PRINT_ADDRESS_MAX];
+
+	switch (ev->stage) {
+	case STAGE_NEGOTIATE:
+		if (ev->version <= 0)
+			return 0;
+		snprintf(num, sizeof num, " version %d", ev->version);
+		return buf_puts(out, num);
+	case STAGE_CONNECT:
+		return buf_puts(out, " ") == -1 ||
+		    text_value(out, pal, ev->host, strlen(ev->host)) == -1 ||
+		    buf_puts(out, " ") == -1 ||
+		    text_value(out, pal, addr, print_address(addr,
+		    ev->address)) == -1 ? -1 : 0;
+	case STAGE_HELO:
+	case STAGE_UNKNOWN:
+		return buf_puts(out, " ") == -1 ||
+		    text_value(out, pal, ev->name, strlen(ev->name)) == -1 ?
+		    -1 : 0;
+	case STAGE_ENVFROM:
+	case STAGE_ENVRCPT:
+		if (ev->args == NULL || ev->args[0] == NULL)
+			return 0;
+		return buf_puts(out, " ") == -1 || text_value(out, pal,
+		    ev->args[0], strlen(ev->args[0])) == -1 ? -1 : 0;
+	case STAGE_HEADER:
+		return buf_puts(out, " ") == -1 ||
+		    text_header_name(out, pal, ev->name) == -1 ||
+		    buf_puts(out, ": ") == -1 ||
+		    text_value(out, pal, ev->value, strlen(ev->value)) == -1 ?
+		    -1 : 0;
+	case STAGE_BODY:
+		snprintf(num, sizeof num, " %zu bytes", ev->length);
+		return buf_puts(out, num);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A header's name, in the macro names' style: as it is if it is a
+ * field name as RFC 5322 has it and holds neither quote nor backslash
+ * (printable ASCII but space and colon), else quoted and escaped as a
+ * value is, so that the colon after it always ends it.
+ */
+static int
+text_header_name(struct buf *out, const struct palette *pal,
+    const char *name)
+{
+	const unsigned char	*p = (const unsigned char *)name;
+
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == ':' || *p == '"' ||
+		    *p == '\\')
+			break;
+	if (*p != '\0' || *name == '\0')
+		return text_value(out, pal, name, strlen(name));
+	return buf_puts(out, pal->name) == -1 || buf_puts(out, name) == -1 ||
+	    buf_puts(out, pal->off) == -1 ? -1 : 0;
 }
 
 /*

@@ -717,10 +717,7 @@ assert_body_text(struct fixture *f, const unsigned char *data, size_t len)
 	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 0, &ev), 0);
 	p = f->out.data;
 	end = p + f->out.len;
-	assert_int_equal(strncmp(p, "[42] body " TIME "\n",
-	    sizeof("[42] body " TIME "\n") - 1), 0);
-	p += sizeof("[42] body " TIME "\n") - 1;
-	snprintf(head, sizeof head, "[42]  length: %zu\n", len);
+	snprintf(head, sizeof head, "[42] body " TIME " %zu bytes\n", len);
 	assert_int_equal(strncmp(p, head, strlen(head)), 0);
 	p += strlen(head);
 
@@ -1169,8 +1166,7 @@ test_print_event_negotiate_told(void **state)
 	ev.negotiation = &ng;
 	ev.version = 7;
 	assert_event_text(*state, &ev,
-	    "[42] negotiate " TIME "\n"
-	    "[42]  version: 7\n"
+	    "[42] negotiate " TIME " version 7\n"
 	    "[42]  offered actions: 0x00000001 SMFIF_ADDHDRS\n"
 	    "[42]  offered steps: 0x00000880 SMFIP_NR_HDR|SMFIP_RCPT_REJ\n"
 	    "[42]  answered version: 6\n"
@@ -1195,8 +1191,7 @@ test_print_event_negotiate_told(void **state)
 	ng.told_version = 7;
 	ng.told_steps = ng.asked_steps;
 	assert_event_text(*state, &ev,
-	    "[42] negotiate " TIME "\n"
-	    "[42]  version: 7\n"
+	    "[42] negotiate " TIME " version 7\n"
 	    "[42]  offered actions: 0x00000001 SMFIF_ADDHDRS\n"
 	    "[42]  offered steps: 0x00000880 SMFIP_NR_HDR|SMFIP_RCPT_REJ\n"
 	    "[42]  answered actions: 0x00000001 SMFIF_ADDHDRS\n"
@@ -1217,9 +1212,7 @@ test_print_event_connect(void **state)
 	ev.host = "client.example";
 	ev.address = (const struct sockaddr *)&sin;
 	assert_event_text(*state, &ev,
-	    "[42] connect " TIME "\n"
-	    "[42]  host: \"client.example\"\n"
-	    "[42]  address: \"inet:4660@[192.0.2.1]\"\n"
+	    "[42] connect " TIME " \"client.example\" \"inet:4660@[192.0.2.1]\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{\"address\": \"inet:4660@[192.0.2.1]\", \"family\": \"inet\", "
@@ -1248,9 +1241,8 @@ test_print_event_connect_other_addresses(void **state)
 	ev.address = (const struct sockaddr *)&sun;
 	ev.nmacros = 0;
 	assert_event_text(*state, &ev,
-	    "[42] connect " TIME "\n"
-	    "[42]  host: \"localhost\"\n"
-	    "[42]  address: \"unix:/run/a\\\"b\\x01\\xff.sock\"\n");
+	    "[42] connect " TIME " \"localhost\" "
+	    "\"unix:/run/a\\\"b\\x01\\xff.sock\"\n");
 	assert_event_json(*state, &ev,
 	    "{\"address\": \"unix:/run/a\\\"b\\u0001\\udcff.sock\", "
 	    "\"family\": \"unix\", \"host\": \"localhost\", \"macros\": {}, "
@@ -1274,9 +1266,7 @@ test_print_event_connect_other_addresses(void **state)
 	ev.host = "unknown";
 	ev.address = NULL;
 	assert_event_text(*state, &ev,
-	    "[42] connect " TIME "\n"
-	    "[42]  host: \"unknown\"\n"
-	    "[42]  address: \"unknown\"\n");
+	    "[42] connect " TIME " \"unknown\" \"unknown\"\n");
 	assert_event_json(*state, &ev,
 	    "{\"address\": \"unknown\", \"family\": \"unknown\", "
 	    "\"host\": \"unknown\", \"macros\": {}, \"session\": 42, \"stage\": \"connect\", "
@@ -1290,8 +1280,7 @@ test_print_event_helo(void **state)
 
 	ev.name = "client.example";
 	assert_event_text(*state, &ev,
-	    "[42] helo " TIME "\n"
-	    "[42]  name: \"client.example\"\n"
+	    "[42] helo " TIME " \"client.example\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{" MACROS_JSON ", \"name\": \"client.example\", "
@@ -1300,8 +1289,7 @@ test_print_event_helo(void **state)
 	/* What a hostile client may say, shown and not obeyed. */
 	ev.name = "he\x01llo\xff\xe2\x80\xae\x1b[2J\"";
 	assert_event_text(*state, &ev,
-	    "[42] helo " TIME "\n"
-	    "[42]  name: \"he\\x01llo\\xff\\u202e\\x1b[2J\\\"\"\n"
+	    "[42] helo " TIME " \"he\\x01llo\\xff\\u202e\\x1b[2J\\\"\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{" MACROS_JSON ", "
@@ -1321,8 +1309,7 @@ test_print_event_envfrom(void **state)
 
 	ev.args = args;
 	assert_event_text(*state, &ev,
-	    "[42] envfrom " TIME "\n"
-	    "[42]  address: \"<a@example.org>\"\n"
+	    "[42] envfrom " TIME " \"<a@example.org>\"\n"
 	    "[42]  parameter: \"SIZE=1000\"\n"
 	    "[42]  parameter: \"BODY=8BITMIME\"\n"
 	    MACROS_TEXT);
@@ -1336,8 +1323,7 @@ test_print_event_envfrom(void **state)
 	args[0] = null;
 	args[1] = NULL;
 	assert_event_text(*state, &ev,
-	    "[42] envfrom " TIME "\n"
-	    "[42]  address: \"\"\n"
+	    "[42] envfrom " TIME " \"\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{\"address\": \"\", \"args\": [\"\"], " MACROS_JSON ", \"session\": 42, "
@@ -1354,8 +1340,7 @@ test_print_event_envrcpt(void **state)
 
 	ev.args = args;
 	assert_event_text(*state, &ev,
-	    "[42] envrcpt " TIME "\n"
-	    "[42]  address: \"<b@example.org>\"\n"
+	    "[42] envrcpt " TIME " \"<b@example.org>\"\n"
 	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
@@ -1370,8 +1355,7 @@ test_print_event_envrcpt(void **state)
 	ev.reject_status = "5.1.1";
 	ev.reject_text = "550 5.1.1 <b@example.org>... \"\x1b\xff\"";
 	assert_event_text(*state, &ev,
-	    "[42] envrcpt " TIME "\n"
-	    "[42]  address: \"<b@example.org>\"\n"
+	    "[42] envrcpt " TIME " \"<b@example.org>\"\n"
 	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
 	    "[42]  rejected: \"5.1.1\" "
 	    "\"550 5.1.1 <b@example.org>... \\\"\\x1b\\xff\\\"\"\n"
@@ -1389,8 +1373,7 @@ test_print_event_envrcpt(void **state)
 	ev.reject_status = "";
 	ev.reject_text = NULL;
 	assert_event_text(*state, &ev,
-	    "[42] envrcpt " TIME "\n"
-	    "[42]  address: \"<b@example.org>\"\n"
+	    "[42] envrcpt " TIME " \"<b@example.org>\"\n"
 	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
 	    "[42]  rejected: \"\" (no text)\n"
 	    MACROS_TEXT);
@@ -1403,8 +1386,7 @@ test_print_event_envrcpt(void **state)
 	    "\"}");
 	ev.reject_status = NULL;
 	assert_event_text(*state, &ev,
-	    "[42] envrcpt " TIME "\n"
-	    "[42]  address: \"<b@example.org>\"\n"
+	    "[42] envrcpt " TIME " \"<b@example.org>\"\n"
 	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
 	    "[42]  rejected: (no status) (no text)\n"
 	    MACROS_TEXT);
@@ -1429,14 +1411,36 @@ test_print_event_header(void **state)
 	ev.name = "Subject";
 	ev.value = " caf\xc3\xa9 \x1b[2J\xe2\x80\xae\"q\"\\";
 	assert_event_text(*state, &ev,
-	    "[42] header " TIME "\n"
-	    "[42]  name: \"Subject\"\n"
-	    "[42]  value: \" caf\xc3\xa9 \\x1b[2J\\u202e\\\"q\\\"\\\\\"\n"
+	    "[42] header " TIME " Subject: \" caf\xc3\xa9 \\x1b[2J\\u202e\\\"q\\\"\\\\\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{" MACROS_JSON ", \"name\": \"Subject\", \"session\": 42, "
 	    "\"stage\": \"header\", \"time\": \"" TIME "\", "
 	    "\"value\": \" caf\\u00e9 \\u001b[2J\\u202e\\\"q\\\"\\\\\"}");
+
+	/*
+	 * A name that is not a plain field name is quoted and escaped as
+	 * a value is: the colon after it always ends it.
+	 */
+	ev.nmacros = 0;
+	ev.value = "v";
+	ev.name = "X: \"y\"";
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME " \"X: \\\"y\\\"\": \"v\"\n");
+	ev.name = "a b";
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME " \"a b\": \"v\"\n");
+	ev.name = "\x1b[2J\\";
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME " \"\\x1b[2J\\\\\": \"v\"\n");
+	ev.name = "caf\xc3\xa9";
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME " \"caf\xc3\xa9\": \"v\"\n");
+	ev.name = "";
+	assert_event_text(*state, &ev, "[42] header " TIME " \"\": \"v\"\n");
+	ev.name = "X-Ok!#$%&'*+-.^_`{|}~";
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME " X-Ok!#$%&'*+-.^_`{|}~: \"v\"\n");
 }
 
 static void
@@ -1460,8 +1464,7 @@ test_print_event_body(void **state)
 	ev.chunk = body;
 	ev.length = sizeof body - 1;
 	assert_event_text(*state, &ev,
-	    "[42] body " TIME "\n"
-	    "[42]  length: 22\n"
+	    "[42] body " TIME " 22 bytes\n"
 	    "[42]  chunk: \"line 1\\r\\n\"\n"
 	    "[42]  chunk: \"line 2\\n\"\n"
 	    "[42]  chunk: \"\\n\"\n"
@@ -1482,8 +1485,7 @@ test_print_event_body_empty(void **state)
 	ev.chunk = none;
 	ev.length = 0;
 	assert_event_text(*state, &ev,
-	    "[42] body " TIME "\n"
-	    "[42]  length: 0\n"
+	    "[42] body " TIME " 0 bytes\n"
 	    "[42]  chunk: \"\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
@@ -1635,8 +1637,7 @@ test_print_event_unknown(void **state)
 
 	ev.name = "XFOO bar\r";
 	assert_event_text(*state, &ev,
-	    "[42] unknown " TIME "\n"
-	    "[42]  command: \"XFOO bar\\r\"\n"
+	    "[42] unknown " TIME " \"XFOO bar\\r\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{\"command\": \"XFOO bar\\r\", " MACROS_JSON ", "
@@ -1684,9 +1685,8 @@ test_print_event_color(void **state)
 	f->out.len = 0;
 	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 1, &ev), 0);
 	assert_string_equal(cstr(&f->out),
-	    "\033[36m[42]\033[0m \033[1;35mheader\033[0m " TIME "\n"
-	    "\033[36m[42]\033[0m  name: \033[32m\"X-Esc\"\033[0m\n"
-	    "\033[36m[42]\033[0m  value: \033[32m\" a\033[7m\\x1b\033[27m"
+	    "\033[36m[42]\033[0m \033[1;35mheader\033[0m " TIME
+	    " \033[33mX-Esc\033[0m: \033[32m\" a\033[7m\\x1b\033[27m"
 	    "[31mred\033[7m\\\"\033[27mé\033[7m\\xff\033[27m\"\033[0m\n"
 	    "\033[36m[42]\033[0m  macro \033[33m{x\033[7m\\x01\033[27m}"
 	    "\033[0m: \033[32m\"\033[7m\\x1b\033[27m[2J\"\033[0m\n");
@@ -1708,9 +1708,8 @@ test_print_event_color_rejected(void **state)
 	f->out.len = 0;
 	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 1, &ev), 0);
 	assert_string_equal(cstr(&f->out),
-	    "\033[36m[42]\033[0m \033[1;35menvrcpt\033[0m " TIME "\n"
-	    "\033[36m[42]\033[0m  address: \033[32m\"<x@example.com>\""
-	    "\033[0m\n"
+	    "\033[36m[42]\033[0m \033[1;35menvrcpt\033[0m " TIME
+	    " \033[32m\"<x@example.com>\"\033[0m\n"
 	    "\033[36m[42]\033[0m  \033[1;31mrejected\033[0m: "
 	    "\033[32m\"5.1.1\"\033[0m (no text)\n");
 }
@@ -1812,7 +1811,7 @@ test_print_event_version(void **state)
 	f->out.len = 0;
 	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 0, &ev), 0);
 	assert_int_equal(buf_add(&f->out, "", 1), 0);
-	assert_non_null(strstr(f->out.data, "\n[42]  version: 6\n[42]  "
+	assert_non_null(strstr(f->out.data, " version 6\n[42]  "
 	    "offered actions: 0x000001ff "));
 	f->out.len = 0;
 	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
@@ -1820,6 +1819,10 @@ test_print_event_version(void **state)
 	assert_non_null(strstr(f->out.data, ",\"version\":6,\"offered\":"));
 	/* Unknown (macros looked up, not read from the context): not shown. */
 	ev.version = 0;
+	f->out.len = 0;
+	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 0, &ev), 0);
+	assert_int_equal(buf_add(&f->out, "", 1), 0);
+	assert_null(strstr(f->out.data, "version"));
 	f->out.len = 0;
 	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
 	assert_int_equal(buf_add(&f->out, "", 1), 0);
@@ -1843,9 +1846,7 @@ test_print_event_visible(void **state)
 	ev.nvisible = 2;
 	ev.show_visible = 1;
 	assert_event_text(*state, &ev,
-	    "[42] header " TIME "\n"
-	    "[42]  name: \"Subject\"\n"
-	    "[42]  value: \"hi\"\n"
+	    "[42] header " TIME " Subject: \"hi\"\n"
 	    "[42]  visible j: \"mx.example\" (connect)\n"
 	    "[42]  visible {x\\x01}: \"a\\nb\" (envrcpt)\n");
 	assert_event_json(*state, &ev,
@@ -1857,9 +1858,7 @@ test_print_event_visible(void **state)
 	/* Asked for but none visible: an empty object, no text line. */
 	ev.nvisible = 0;
 	assert_event_text(*state, &ev,
-	    "[42] header " TIME "\n"
-	    "[42]  name: \"Subject\"\n"
-	    "[42]  value: \"hi\"\n");
+	    "[42] header " TIME " Subject: \"hi\"\n");
 	assert_event_json(*state, &ev,
 	    "{\"macros\": {}, \"name\": \"Subject\", \"session\": 42, "
 	    "\"stage\": \"header\", \"time\": \"" TIME "\", "
