@@ -60,6 +60,7 @@ static int	json_visible(struct buf *, const struct visible *, size_t);
 static int	json_rejection(struct buf *, const struct event *);
 static int	text_flags(struct buf *, const char *, const char *, int,
 		    unsigned long);
+static size_t	visible_width(const char *);
 static int	json_flags(struct buf *, unsigned long, unsigned long);
 static int	text_answer(struct buf *, const struct palette *, const char *,
 		    const char *, const struct answer *, enum stage, long long);
@@ -616,20 +617,79 @@ text_pair(struct buf *out, const struct palette *pal, const char *prefix,
 	return 0;
 }
 
-/* A text line "PREFIX  LABEL: 0xHHHHHHHH NAME|NAME\n". */
+/*
+ * A text line "PREFIX  LABEL: 0xHHHHHHHH NAME|NAME...\n", cut after a
+ * '|' into lines "PREFIX    NAME|NAME..." so that none is wider than
+ * PRINT_TEXT_COLUMNS: a long list takes lines, and loses no name.
+ */
 static int
 text_flags(struct buf *out, const char *prefix, const char *label,
     int steps, unsigned long flags)
 {
-	char	 s[64];
+	const struct flag	*f = steps ? step_flags : action_flags;
+	unsigned long		 rest = flags;
+	size_t			 col, len;
+	const char		*name;
+	char			 s[64], num[32];
+	int			 first = 1;
 
 	snprintf(s, sizeof s, "  %s: 0x%08lx", label, flags);
-	if (buf_puts(out, prefix) == -1 || buf_puts(out, s) == -1 ||
-	    (flags != 0 && (buf_puts(out, " ") == -1 ||
-	    print_flag_names(out, steps, flags, FORMAT_TEXT) == -1)) ||
-	    buf_puts(out, "\n") == -1)
+	if (buf_puts(out, prefix) == -1 || buf_puts(out, s) == -1)
 		return -1;
-	return 0;
+	col = visible_width(prefix) + strlen(s);
+	for (;;) {
+		if (f->name != NULL && (flags & f->bit) == 0) {
+			f++;
+			continue;
+		}
+		if (f->name != NULL) {
+			rest &= ~f->bit;
+			name = f++->name;
+		} else if (rest != 0) {
+			/* Bits without a name, as one number. */
+			snprintf(num, sizeof num, "0x%lx", rest);
+			name = num;
+			rest = 0;
+		} else
+			break;
+		len = strlen(name);
+		/* Room for the name and the '|' that may follow it. */
+		if (!first && col + len + 2 > PRINT_TEXT_COLUMNS) {
+			if (buf_puts(out, "|\n") == -1 ||
+			    buf_puts(out, prefix) == -1 ||
+			    buf_puts(out, "    ") == -1)
+				return -1;
+			col = visible_width(prefix) + 4;
+		} else if (buf_puts(out, first ? " " : "|") == -1)
+			return -1;
+		else
+			col++;
+		if (buf_puts(out, name) == -1)
+			return -1;
+		col += len;
+		first = 0;
+	}
+	return buf_puts(out, "\n");
+}
+
+/* The columns s takes on a terminal: its bytes but SGR sequences. */
+static size_t
+visible_width(const char *s)
+{
+	size_t	 n = 0;
+
+	while (*s != '\0') {
+		if (*s == '\033') {
+			while (*s != '\0' && *s != 'm')
+				s++;
+			if (*s != '\0')
+				s++;
+			continue;
+		}
+		n++;
+		s++;
+	}
+	return n;
 }
 
 static int

@@ -34,6 +34,13 @@ int	print_event(struct buf *out, enum format format, int color,
 	    const struct event *ev);
 
 /*
+ * The widest a text line gets where the data allows it: lists of flags
+ * are cut into lines this wide.  A value the MTA sent stays on its line,
+ * whole, however long.
+ */
+#define PRINT_TEXT_COLUMNS	160
+
+/*
  * Append the names of the bits set in flags, joined by sep, to out; which
  * is 0 for SMFIF_* actions and 1 for SMFIP_* protocol steps.  Bits without
  * a name are written as one hexadecimal number.  JSON output quotes each

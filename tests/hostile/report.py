@@ -243,6 +243,9 @@ def read_json(data):
 def text_detail(ev, body, detail, where):
     """Add one "[S]  ..." line to ev."""
     stage = ev["stage"]
+    # A list of flags cut into lines: the hex number above says it all.
+    if stage == "negotiate" and re.fullmatch(r"  [A-Za-z0-9_|]+", detail):
+        return
     m = TEXT_FLAGS.match(detail)
     if m and stage == "negotiate":
         side, kind, value = m[1], m[2], int(m[3], 16)

@@ -1145,6 +1145,61 @@ test_print_event_negotiate(void **state)
 }
 
 /*
+ * Long lists of flags are cut after a '|' into lines of at most 160
+ * columns, continued by four spaces, whatever the session number or
+ * colour; joined again they are the whole list.
+ */
+static void
+test_print_event_negotiate_wrapped(void **state)
+{
+	static const struct negotiation	 ng = { 0x1ff, 0x1fffff, 0, 0x1ff880,
+	    0, 0, 0, 0, 0 };
+	struct fixture	*f = *state;
+	struct event	 ev = base_event(STAGE_NEGOTIATE);
+	const char	*p, *nl;
+	size_t		 lines;
+	int		 color;
+
+	ev.negotiation = &ng;
+	ev.nmacros = 0;
+	ev.version = 6;
+	assert_event_text(*state, &ev,
+	    "[42] negotiate " TIME " version 6\n"
+	    "[42]  offered actions: 0x000001ff SMFIF_ADDHDRS|SMFIF_CHGBODY|"
+	    "SMFIF_ADDRCPT|SMFIF_DELRCPT|SMFIF_CHGHDRS|SMFIF_QUARANTINE|"
+	    "SMFIF_CHGFROM|SMFIF_ADDRCPT_PAR|\n"
+	    "[42]    SMFIF_SETSYMLIST\n"
+	    "[42]  offered steps: 0x001fffff SMFIP_NOCONNECT|SMFIP_NOHELO|"
+	    "SMFIP_NOMAIL|SMFIP_NORCPT|SMFIP_NOBODY|SMFIP_NOHDRS|SMFIP_NOEOH|"
+	    "SMFIP_NR_HDR|SMFIP_NOUNKNOWN|\n"
+	    "[42]    SMFIP_NODATA|SMFIP_SKIP|SMFIP_RCPT_REJ|SMFIP_NR_CONN|"
+	    "SMFIP_NR_HELO|SMFIP_NR_MAIL|SMFIP_NR_RCPT|SMFIP_NR_DATA|"
+	    "SMFIP_NR_UNKN|SMFIP_NR_EOH|SMFIP_NR_BODY|\n"
+	    "[42]    SMFIP_HDR_LEADSPC\n"
+	    "[42]  answered actions: 0x00000000\n"
+	    "[42]  answered steps: 0x001ff880 SMFIP_NR_HDR|SMFIP_RCPT_REJ|"
+	    "SMFIP_NR_CONN|SMFIP_NR_HELO|SMFIP_NR_MAIL|SMFIP_NR_RCPT|"
+	    "SMFIP_NR_DATA|SMFIP_NR_UNKN|SMFIP_NR_EOH|\n"
+	    "[42]    SMFIP_NR_BODY|SMFIP_HDR_LEADSPC\n");
+	/* The widest tag, plain and coloured: no line over 160 columns. */
+	ev.session = UINT64_MAX;
+	for (color = 0; color <= 1; color++) {
+		f->out.len = 0;
+		assert_int_equal(print_event(&f->out, FORMAT_TEXT, color, &ev),
+		    0);
+		assert_int_equal(buf_add(&f->out, "", 1), 0);
+		if (color)
+			continue;
+		for (p = f->out.data, lines = 0; *p != '\0'; p = nl + 1) {
+			assert_non_null(nl = strchr(p, '\n'));
+			assert_true(nl - p <= 160);
+			lines++;
+		}
+		assert_int_equal(lines, 9);
+	}
+}
+
+/*
  * What the MTA was told, where it is not what inspect asked for: the
  * steps libmilter withheld, and its own version where it is older.
  */
@@ -2126,6 +2181,7 @@ main(void)
 		T(test_print_json_escape_unsafe_codepoints),
 		T(test_print_json_escape_random),
 		T(test_print_event_negotiate),
+		T(test_print_event_negotiate_wrapped),
 		T(test_print_event_negotiate_told),
 		T(test_print_event_connect),
 		T(test_print_event_connect_other_addresses),
