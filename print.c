@@ -156,6 +156,23 @@ print_event(struct buf *out, enum format format, int color,
 	return rc;
 }
 
+int
+print_negotiation_key(struct buf *out, const struct event *ev)
+{
+	struct event	 k = *ev;
+	size_t		 len = out->len;
+
+	k.session = 0;
+	k.time.tv_sec = 0;
+	k.time.tv_nsec = 0;
+	k.same_as = 0;
+	if (print_text(out, &plain, &k) == -1) {
+		out->len = len;
+		return -1;
+	}
+	return 0;
+}
+
 const struct palette *
 print_palette(int color)
 {
@@ -342,6 +359,12 @@ print_text(struct buf *out, const struct palette *pal,
 	size_t		 i;
 
 	print_text_prefix(prefix, pal, ev->session);
+	if (ev->stage == STAGE_NEGOTIATE && ev->same_as != 0) {
+		snprintf(num, sizeof num, " as in session %llu\n",
+		    (unsigned long long)ev->same_as);
+		return print_text_head(out, pal, prefix, "negotiate",
+		    &ev->time) == -1 || buf_puts(out, num) == -1 ? -1 : 0;
+	}
 	if (print_text_head(out, pal, prefix, print_stage_names[ev->stage],
 	    &ev->time) == -1 || text_main(out, pal, ev) == -1 ||
 	    buf_puts(out, "\n") == -1)

@@ -26,7 +26,7 @@ TIME = re.compile(STAMP + r"\Z")
 # What an event's first line says after its time, by stage.
 HEADER_NAME = r'([!#-9;-\[\]-~]+|%s)' % QUOTED
 TEXT_MAIN = {
-    "negotiate": re.compile(r"version (\d+)\Z"),
+    "negotiate": re.compile(r"(?:version (\d+)|as in session (\d+))\Z"),
     "connect": re.compile(r"%s %s\Z" % (QUOTED, QUOTED), re.S),
     "helo": re.compile(QUOTED + r"\Z", re.S),
     "unknown": re.compile(QUOTED + r"\Z", re.S),
@@ -299,7 +299,9 @@ def text_main(ev, body, rest, where):
     m = TEXT_MAIN[stage].match(rest) if stage in TEXT_MAIN else None
     if not m:
         raise Malformed("%s: %r after a %s's time" % (where, rest, stage))
-    if stage == "negotiate":
+    if stage == "negotiate" and m[2] is not None:
+        ev["same_as"] = int(m[2])
+    elif stage == "negotiate":
         ev["version"] = int(m[1])
     elif stage == "connect":
         ev["host"] = text_unescape(m[1], where)
@@ -349,6 +351,19 @@ def read_text(data):
             raise Malformed("%s: session %s inside an event of session "
                             "%d" % (where, m[1], current))
         text_detail(ev, body, m[2], where)
+    # "as in session N": that session's negotiation, written in full.
+    for number, events in sessions.items():
+        for _, ev, _ in events:
+            if "same_as" not in ev:
+                continue
+            same = [e for _, e, _ in sessions.get(ev["same_as"], [])
+                    if e["stage"] == "negotiate" and "same_as" not in e]
+            if not same:
+                raise Malformed("session %d: negotiation as in session %d, "
+                                "which has none in full" %
+                                (number, ev["same_as"]))
+            del ev["same_as"]
+            ev.update((k, v) for k, v in same[0].items() if k != "macros")
     out = {}
     for number, events in sessions.items():
         for time, ev, body in events:

@@ -1200,6 +1200,40 @@ test_print_event_negotiate_wrapped(void **state)
 }
 
 /*
+ * A negotiation the same as an earlier session's is one line in text;
+ * JSON shows it whole.  The key that decides it is the text block but
+ * for the session and the time.
+ */
+static void
+test_print_event_negotiate_same(void **state)
+{
+	static const struct negotiation	 ng = { 0x1ff, 0x1fffff, 0, 0x800,
+	    0, 0, 0, 0, 0 };
+	struct fixture	*f = *state;
+	struct event	 ev = base_event(STAGE_NEGOTIATE);
+	struct buf	 key = { NULL, 0, 0 };
+
+	ev.negotiation = &ng;
+	ev.nmacros = 0;
+	ev.version = 6;
+	ev.same_as = 7;
+	assert_event_text(*state, &ev,
+	    "[42] negotiate " TIME " as in session 7\n");
+	f->out.len = 0;
+	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
+	assert_int_equal(buf_add(&f->out, "", 1), 0);
+	assert_non_null(strstr(f->out.data, "\"offered\":{\"actions\":511,"));
+
+	assert_int_equal(print_negotiation_key(&key, &ev), 0);
+	assert_int_equal(buf_add(&key, "", 1), 0);
+	assert_non_null(strstr(key.data, "[0] negotiate "
+	    "1970-01-01T00:00:00.000000Z version 6\n[0]  offered actions: "));
+	assert_null(strstr(key.data, "as in"));
+	assert_null(strstr(key.data, "\033"));
+	buf_free(&key);
+}
+
+/*
  * What the MTA was told, where it is not what inspect asked for: the
  * steps libmilter withheld, and its own version where it is older.
  */
@@ -2182,6 +2216,7 @@ main(void)
 		T(test_print_json_escape_random),
 		T(test_print_event_negotiate),
 		T(test_print_event_negotiate_wrapped),
+		T(test_print_event_negotiate_same),
 		T(test_print_event_negotiate_told),
 		T(test_print_event_connect),
 		T(test_print_event_connect_other_addresses),
