@@ -136,6 +136,12 @@ struct event {
 	char *const		*packet;
 	/* --forward: what the milter behind made of it; else NULL. */
 	const struct forwarded	*forward;
+	/*
+	 * Negotiate, in text: the session whose negotiation, as text shows
+	 * it, this one's is the same as, so that one line says so; 0: it is
+	 * written in full.
+	 */
+	uint64_t		 same_as;
 };
 
 /* How a transaction ended, as libmilter told it. */

@@ -66,6 +66,7 @@ static int	milter_setup(void);
 static int	serve(int);
 static int	gather(SMFICTX *, struct session *, struct event *);
 static void	emit(struct session *, struct event *, int);
+static void	same_negotiation(struct event *);
 static sfsistat	stage(SMFICTX *, struct event *);
 static void	rejected(SMFICTX *, struct session *, struct event *);
 static sfsistat	cb_negotiate(SMFICTX *, unsigned long, unsigned long,
@@ -351,6 +352,8 @@ reopen_all(int *fds, size_t max)
 	int	 rc;
 
 	rc = log_reopen() | output_reopen();
+	/* A new file begins with a negotiation in full. */
+	session_forget_negotiation();
 	/* Files inspect made as root still go to the user it serves as. */
 	if (ids.drop && geteuid() == 0) {
 		if (log_chown(ids.uid, ids.gid) == -1) {
@@ -490,6 +493,9 @@ emit(struct session *s, struct event *ev, int gathered)
 	clock_gettime(CLOCK_REALTIME, &ev->time);
 	ev->session = s->id;
 	out->len = 0;
+	if (ev->stage == STAGE_NEGOTIATE && opts.format == FORMAT_TEXT &&
+	    (opts.stages & 1U << ev->stage))
+		same_negotiation(ev);
 	if (((opts.stages & 1U << ev->stage) &&
 	    print_event(out, opts.format, opts.colored, ev) == -1) ||
 	    (opts.summary && summary_event(&s->summary, ev, out,
@@ -501,6 +507,22 @@ emit(struct session *s, struct event *ev, int gathered)
 nomem:
 	log_err("cannot report %s: out of memory",
 	    print_stage_names[ev->stage]);
+}
+
+/*
+ * In text, a negotiation is written in full only if it is not the same
+ * as the last one that was; ev->same_as says which that is.  Out of
+ * memory, it is written in full.
+ */
+static void
+same_negotiation(struct event *ev)
+{
+	struct buf	 key = { NULL, 0, 0 };
+
+	if (print_negotiation_key(&key, ev) == 0)
+		ev->same_as = session_same_negotiation(ev->session, key.data,
+		    key.len);
+	buf_free(&key);
 }
 
 /*

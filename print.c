@@ -39,6 +39,10 @@ static int	put_json_string(struct buf *, const char *, const void *,
 		    size_t);
 static int	print_text(struct buf *, const struct palette *,
 		    const struct event *);
+static int	text_main(struct buf *, const struct palette *,
+		    const struct event *);
+static int	text_header_name(struct buf *, const struct palette *,
+		    const char *);
 static int	text_macros(struct buf *, const struct palette *,
 		    const char *, const struct macro *, size_t);
 static int	text_chunk(struct buf *, const struct palette *, const char *,
@@ -56,6 +60,7 @@ static int	json_visible(struct buf *, const struct visible *, size_t);
 static int	json_rejection(struct buf *, const struct event *);
 static int	text_flags(struct buf *, const char *, const char *, int,
 		    unsigned long);
+static size_t	visible_width(const char *);
 static int	json_flags(struct buf *, unsigned long, unsigned long);
 static int	text_answer(struct buf *, const struct palette *, const char *,
 		    const char *, const struct answer *, enum stage, long long);
@@ -149,6 +154,23 @@ print_event(struct buf *out, enum format format, int color,
 	if (rc == -1)
 		out->len = len;
 	return rc;
+}
+
+int
+print_negotiation_key(struct buf *out, const struct event *ev)
+{
+	struct event	 k = *ev;
+	size_t		 len = out->len;
+
+	k.session = 0;
+	k.time.tv_sec = 0;
+	k.time.tv_nsec = 0;
+	k.same_as = 0;
+	if (print_text(out, &plain, &k) == -1) {
+		out->len = len;
+		return -1;
+	}
+	return 0;
 }
 
 const struct palette *
@@ -334,23 +356,22 @@ print_text(struct buf *out, const struct palette *pal,
 {
 	const struct negotiation *ng = ev->negotiation;
 	char		 prefix[PRINT_PREFIX_MAX], num[48];
-	char		 addr[PRINT_ADDRESS_MAX];
 	size_t		 i;
 
 	print_text_prefix(prefix, pal, ev->session);
+	if (ev->stage == STAGE_NEGOTIATE && ev->same_as != 0) {
+		snprintf(num, sizeof num, " as in session %llu\n",
+		    (unsigned long long)ev->same_as);
+		return print_text_head(out, pal, prefix, "negotiate",
+		    &ev->time) == -1 || buf_puts(out, num) == -1 ? -1 : 0;
+	}
 	if (print_text_head(out, pal, prefix, print_stage_names[ev->stage],
-	    &ev->time) == -1 || buf_puts(out, "\n") == -1)
+	    &ev->time) == -1 || text_main(out, pal, ev) == -1 ||
+	    buf_puts(out, "\n") == -1)
 		return -1;
 
 	switch (ev->stage) {
 	case STAGE_NEGOTIATE:
-		if (ev->version > 0) {
-			snprintf(num, sizeof num, "  version: %d\n",
-			    ev->version);
-			if (buf_puts(out, prefix) == -1 ||
-			    buf_puts(out, num) == -1)
-				return -1;
-		}
 		if (text_flags(out, prefix, "offered actions", 0,
 		    ng->offered_actions) == -1 ||
 		    text_flags(out, prefix, "offered steps", 1,
@@ -374,42 +395,18 @@ print_text(struct buf *out, const struct palette *pal,
 		    ng->missing_actions) == -1))
 			return -1;
 		break;
-	case STAGE_CONNECT:
-		if (put_text_string(out, pal, prefix, "host", ev->host,
-		    strlen(ev->host)) == -1 ||
-		    put_text_string(out, pal, prefix, "address", addr,
-		    print_address(addr, ev->address)) == -1)
-			return -1;
-		break;
-	case STAGE_HELO:
-	case STAGE_UNKNOWN:
-		if (put_text_string(out, pal, prefix,
-		    ev->stage == STAGE_HELO ? "name" : "command", ev->name,
-		    strlen(ev->name)) == -1)
-			return -1;
-		break;
 	case STAGE_ENVFROM:
 	case STAGE_ENVRCPT:
-		for (i = 0; ev->args != NULL && ev->args[i] != NULL; i++)
-			if (put_text_string(out, pal, prefix,
-			    i == 0 ? "address" : "parameter", ev->args[i],
-			    strlen(ev->args[i])) == -1)
+		for (i = 1; ev->args != NULL && ev->args[0] != NULL &&
+		    ev->args[i] != NULL; i++)
+			if (put_text_string(out, pal, prefix, "parameter",
+			    ev->args[i], strlen(ev->args[i])) == -1)
 				return -1;
 		if (ev->rejected && text_rejection(out, pal, prefix,
 		    ev->reject_status, ev->reject_text) == -1)
 			return -1;
 		break;
-	case STAGE_HEADER:
-		if (put_text_string(out, pal, prefix, "name", ev->name,
-		    strlen(ev->name)) == -1 ||
-		    put_text_string(out, pal, prefix, "value", ev->value,
-		    strlen(ev->value)) == -1)
-			return -1;
-		break;
 	case STAGE_BODY:
-		snprintf(num, sizeof num, "  length: %zu\n", ev->length);
-		if (buf_puts(out, prefix) == -1 || buf_puts(out, num) == -1)
-			return -1;
 		if (text_chunk(out, pal, prefix, ev->chunk, ev->length) ==
 		    -1)
 			return -1;
@@ -426,6 +423,79 @@ print_text(struct buf *out, const struct palette *pal,
 	    ev->nvisible) == -1))
 		return -1;
 	return 0;
+}
+
+/*
+ * The rest of an event's first line: what the event is about, so that
+ * most events take one line.  " version N" (negotiate, if known),
+ * " "HOST" "ADDRESS"" (connect), " "NAME"" (helo), " "COMMAND""
+ * (unknown), " "ADDRESS"" (envfrom, envrcpt: the first argument; the
+ * others follow as "parameter" lines), " NAME: "VALUE"" (header; NAME
+ * as header_name() writes it), " N bytes" (body; the chunk lines
+ * follow); nothing for the others.
+ */
+static int
+text_main(struct buf *out, const struct palette *pal, const struct event *ev)
+{
+	char	 num[48], addr[PRINT_ADDRESS_MAX];
+
+	switch (ev->stage) {
+	case STAGE_NEGOTIATE:
+		if (ev->version <= 0)
+			return 0;
+		snprintf(num, sizeof num, " version %d", ev->version);
+		return buf_puts(out, num);
+	case STAGE_CONNECT:
+		return buf_puts(out, " ") == -1 ||
+		    text_value(out, pal, ev->host, strlen(ev->host)) == -1 ||
+		    buf_puts(out, " ") == -1 ||
+		    text_value(out, pal, addr, print_address(addr,
+		    ev->address)) == -1 ? -1 : 0;
+	case STAGE_HELO:
+	case STAGE_UNKNOWN:
+		return buf_puts(out, " ") == -1 ||
+		    text_value(out, pal, ev->name, strlen(ev->name)) == -1 ?
+		    -1 : 0;
+	case STAGE_ENVFROM:
+	case STAGE_ENVRCPT:
+		if (ev->args == NULL || ev->args[0] == NULL)
+			return 0;
+		return buf_puts(out, " ") == -1 || text_value(out, pal,
+		    ev->args[0], strlen(ev->args[0])) == -1 ? -1 : 0;
+	case STAGE_HEADER:
+		return buf_puts(out, " ") == -1 ||
+		    text_header_name(out, pal, ev->name) == -1 ||
+		    buf_puts(out, ": ") == -1 ||
+		    text_value(out, pal, ev->value, strlen(ev->value)) == -1 ?
+		    -1 : 0;
+	case STAGE_BODY:
+		snprintf(num, sizeof num, " %zu bytes", ev->length);
+		return buf_puts(out, num);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A header's name, in the macro names' style: as it is if it is a
+ * field name as RFC 5322 has it and holds neither quote nor backslash
+ * (printable ASCII but space and colon), else quoted and escaped as a
+ * value is, so that the colon after it always ends it.
+ */
+static int
+text_header_name(struct buf *out, const struct palette *pal,
+    const char *name)
+{
+	const unsigned char	*p = (const unsigned char *)name;
+
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == ':' || *p == '"' ||
+		    *p == '\\')
+			break;
+	if (*p != '\0' || *name == '\0')
+		return text_value(out, pal, name, strlen(name));
+	return buf_puts(out, pal->name) == -1 || buf_puts(out, name) == -1 ||
+	    buf_puts(out, pal->off) == -1 ? -1 : 0;
 }
 
 /*
@@ -570,20 +640,79 @@ text_pair(struct buf *out, const struct palette *pal, const char *prefix,
 	return 0;
 }
 
-/* A text line "PREFIX  LABEL: 0xHHHHHHHH NAME|NAME\n". */
+/*
+ * A text line "PREFIX  LABEL: 0xHHHHHHHH NAME|NAME...\n", cut after a
+ * '|' into lines "PREFIX    NAME|NAME..." so that none is wider than
+ * PRINT_TEXT_COLUMNS: a long list takes lines, and loses no name.
+ */
 static int
 text_flags(struct buf *out, const char *prefix, const char *label,
     int steps, unsigned long flags)
 {
-	char	 s[64];
+	const struct flag	*f = steps ? step_flags : action_flags;
+	unsigned long		 rest = flags;
+	size_t			 col, len;
+	const char		*name;
+	char			 s[64], num[32];
+	int			 first = 1;
 
 	snprintf(s, sizeof s, "  %s: 0x%08lx", label, flags);
-	if (buf_puts(out, prefix) == -1 || buf_puts(out, s) == -1 ||
-	    (flags != 0 && (buf_puts(out, " ") == -1 ||
-	    print_flag_names(out, steps, flags, FORMAT_TEXT) == -1)) ||
-	    buf_puts(out, "\n") == -1)
+	if (buf_puts(out, prefix) == -1 || buf_puts(out, s) == -1)
 		return -1;
-	return 0;
+	col = visible_width(prefix) + strlen(s);
+	for (;;) {
+		if (f->name != NULL && (flags & f->bit) == 0) {
+			f++;
+			continue;
+		}
+		if (f->name != NULL) {
+			rest &= ~f->bit;
+			name = f++->name;
+		} else if (rest != 0) {
+			/* Bits without a name, as one number. */
+			snprintf(num, sizeof num, "0x%lx", rest);
+			name = num;
+			rest = 0;
+		} else
+			break;
+		len = strlen(name);
+		/* Room for the name and the '|' that may follow it. */
+		if (!first && col + len + 2 > PRINT_TEXT_COLUMNS) {
+			if (buf_puts(out, "|\n") == -1 ||
+			    buf_puts(out, prefix) == -1 ||
+			    buf_puts(out, "    ") == -1)
+				return -1;
+			col = visible_width(prefix) + 4;
+		} else if (buf_puts(out, first ? " " : "|") == -1)
+			return -1;
+		else
+			col++;
+		if (buf_puts(out, name) == -1)
+			return -1;
+		col += len;
+		first = 0;
+	}
+	return buf_puts(out, "\n");
+}
+
+/* The columns s takes on a terminal: its bytes but SGR sequences. */
+static size_t
+visible_width(const char *s)
+{
+	size_t	 n = 0;
+
+	while (*s != '\0') {
+		if (*s == '\033') {
+			while (*s != '\0' && *s != 'm')
+				s++;
+			if (*s != '\0')
+				s++;
+			continue;
+		}
+		n++;
+		s++;
+	}
+	return n;
 }
 
 static int
@@ -647,7 +776,10 @@ print_json(struct buf *out, const struct event *ev)
 		break;
 	case STAGE_ENVFROM:
 	case STAGE_ENVRCPT:
-		if (buf_puts(out, ",\"args\":[") == -1)
+		/* The address, as text names it, for jq; null: none. */
+		if (buf_puts(out, ",") == -1 || print_json_member(out,
+		    "address", ev->args != NULL ? ev->args[0] : NULL) == -1 ||
+		    buf_puts(out, ",\"args\":[") == -1)
 			return -1;
 		for (i = 0; ev->args != NULL && ev->args[i] != NULL; i++)
 			if ((i > 0 && buf_puts(out, ",") == -1) ||

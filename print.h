@@ -26,12 +26,28 @@ extern const char *const print_stage_names[STAGE_MAX];
 
 /*
  * Append one event to out, as one or more complete lines ending in '\n';
+ * in text, a negotiation the same as session ev->same_as's is one line,
+ * "[N] negotiate TIME as in session M";
  * with color, a text event is coloured by inspect's own SGR sequences
  * (JSON never is), with nothing else changed.  Returns 0, or -1 with
  * errno set (ENOMEM) and out unchanged in length.
  */
 int	print_event(struct buf *out, enum format format, int color,
 	    const struct event *ev);
+
+/*
+ * The widest a text line gets where the data allows it: lists of flags
+ * are cut into lines this wide.  A value the MTA sent stays on its line,
+ * whole, however long.
+ */
+#define PRINT_TEXT_COLUMNS	160
+
+/*
+ * Append to out what decides whether two negotiate events read the same
+ * in text: ev's block as text writes it in full, but for its session and
+ * time.  Returns 0, or -1 (ENOMEM) with out unchanged in length.
+ */
+int	print_negotiation_key(struct buf *out, const struct event *ev);
 
 /*
  * Append the names of the bits set in flags, joined by sep, to out; which

@@ -24,6 +24,7 @@
 #include "escape.h"
 #include "log.h"
 #include "noreply.h"
+#include "print.h"
 #include "probe.h"
 #include "session.h"
 
@@ -45,6 +46,7 @@ static void	make_changes(SMFICTX *, struct session *,
 static const char *make_change(SMFICTX *, struct session *,
 		    const struct probe_edit *);
 static void	describe(struct buf *, const char *, const char *);
+static void	missing_warn(unsigned long);
 static void	wait_delay(SMFICTX *, unsigned long, int);
 
 /* Set in probe_setup(); read-only while serving. */
@@ -109,6 +111,22 @@ describe(struct buf *b, const char *opt, const char *value)
 	buf_puts(b, "\"");
 }
 
+/* Say, once, which actions asked for the MTA does not offer: by name. */
+static void
+missing_warn(unsigned long missing)
+{
+	struct buf	 names = { NULL, 0, 0 };
+
+	if (print_flag_names(&names, 0, missing, FORMAT_TEXT) == -1 ||
+	    buf_add(&names, "", 1) == -1)
+		log_warn("the MTA does not offer every action asked for "
+		    "(0x%lx missing): those changes are not made", missing);
+	else
+		log_warn("the MTA does not offer every action asked for "
+		    "(%s missing): those changes are not made", names.data);
+	buf_free(&names);
+}
+
 void
 probe_negotiate(struct negotiation *ng, struct session *s)
 {
@@ -119,9 +137,7 @@ probe_negotiate(struct negotiation *ng, struct session *s)
 	ng->missing_actions = want & ~ng->offered_actions;
 	if (ng->missing_actions != 0 &&
 	    atomic_exchange(&warned_actions, 1) == 0)
-		log_warn("the MTA does not offer every action asked for "
-		    "(0x%lx missing): those changes are not made",
-		    ng->missing_actions);
+		missing_warn(ng->missing_actions);
 	for (st = 0; st < STAGE_MAX; st++)
 		if (probed & (1u << st))
 			ng->asked_steps &= ~noreply_step(st);

@@ -41,9 +41,23 @@ struct carry {
 	struct downstream *down;	/* open after QUIT_NC; else NULL */
 };
 
-/* Session numbers, shared by the processes serving the one socket. */
+/*
+ * The longest negotiation, as text shows it, that a later one is
+ * compared with; a longer one is written in full every time.
+ */
+#define NEGOTIATION_KEPT	8192
+
+/*
+ * Session numbers, and the last negotiation written in full, shared by
+ * the processes serving the one socket (a robust lock: a worker killed
+ * holding it does not stop the others).
+ */
 struct numbering {
 	atomic_ullong	 next_session;
+	pthread_mutex_t	 lock;
+	uint64_t	 shown;		/* its session; 0: none */
+	size_t		 shownlen;
+	char		 negotiation[NEGOTIATION_KEPT];
 };
 
 static struct carry	*carry_slot(SMFICTX *);
@@ -60,6 +74,9 @@ int
 session_setup(time_t timeout, const struct spec *sp,
     const char *record, const struct ids *ids)
 {
+	pthread_mutexattr_t	 attr;
+	int			 rc;
+
 	if (record_setup(record, ids) == -1)
 		return -1;
 	numbering = mmap(NULL, sizeof *numbering, PROT_READ | PROT_WRITE,
@@ -69,6 +86,17 @@ session_setup(time_t timeout, const struct spec *sp,
 		return -1;
 	}
 	atomic_init(&numbering->next_session, 1);
+	if ((rc = pthread_mutexattr_init(&attr)) != 0 ||
+	    (rc = pthread_mutexattr_setpshared(&attr,
+	    PTHREAD_PROCESS_SHARED)) != 0 ||
+	    (rc = pthread_mutexattr_setrobust(&attr,
+	    PTHREAD_MUTEX_ROBUST)) != 0 ||
+	    (rc = pthread_mutex_init(&numbering->lock, &attr)) != 0) {
+		log_crit("cannot set up a lock shared by the workers: %s",
+		    strerror(rc));
+		return -1;
+	}
+	pthread_mutexattr_destroy(&attr);
 	milter_timeout = timeout;
 	where = sp;
 	return 0;
@@ -151,6 +179,40 @@ session_end(SMFICTX *ctx)
 	free(s->probe);
 	record_free(&s->record);
 	free(s);
+}
+
+uint64_t
+session_same_negotiation(uint64_t id, const void *key, size_t len)
+{
+	uint64_t	 same = 0;
+	int		 rc;
+
+	if ((rc = pthread_mutex_lock(&numbering->lock)) == EOWNERDEAD) {
+		/* Its holder died: what it held may be half written. */
+		numbering->shown = 0;
+		pthread_mutex_consistent(&numbering->lock);
+	} else if (rc != 0)
+		return 0;
+	if (numbering->shown != 0 && numbering->shownlen == len &&
+	    memcmp(numbering->negotiation, key, len) == 0)
+		same = numbering->shown;
+	else if (len <= sizeof numbering->negotiation) {
+		memcpy(numbering->negotiation, key, len);
+		numbering->shownlen = len;
+		numbering->shown = id;
+	} else
+		numbering->shown = 0;
+	pthread_mutex_unlock(&numbering->lock);
+	return same;
+}
+
+void
+session_forget_negotiation(void)
+{
+	if (pthread_mutex_lock(&numbering->lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&numbering->lock);
+	numbering->shown = 0;
+	pthread_mutex_unlock(&numbering->lock);
 }
 
 int

@@ -70,6 +70,21 @@ struct session *session_connect(SMFICTX *ctx);
 void	session_end(SMFICTX *ctx);
 
 /*
+ * For a text report: whether the negotiation of session id, as text shows
+ * it (key, len bytes: print_negotiation_key()), is the same as the last
+ * one written in full, by any process serving the socket.  Returns that
+ * one's session, or 0 if it differs, and then this one is the last
+ * written in full.
+ */
+uint64_t session_same_negotiation(uint64_t id, const void *key, size_t len);
+
+/*
+ * The report goes on in a new file (reopened): its first negotiation is
+ * written in full.
+ */
+void	session_forget_negotiation(void);
+
+/*
  * The socket of the MTA's connection, or -1.  libmilter offers no way to
  * reach it but its context: trusted only if the context checked out and
  * it is a connected TCP socket on inspect's port.

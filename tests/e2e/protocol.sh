@@ -24,6 +24,8 @@ NR_ALL=0xff080		# the no-reply steps inspect asks for (SMFIP_NR_*)
 
 passed=0
 failed=0
+# One stamp, as inspect writes it: RFC 3339, UTC, microseconds.
+stamp='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z'
 work=
 socket=
 master_pid=
@@ -152,10 +154,11 @@ check_json() {
 check_text() {
 	local t=$work/inet.out s
 
-	s=$(grep -m1 -F "]  name: \"v$1.example.org\"" "$t" |
-	    sed 's/^\[\([0-9]*\)\].*/\1/')
+	s=$(grep -m1 -E "^\[[0-9]+\] helo $stamp \"v$1\.example\.org\"\$" \
+	    "$t" | sed 's/^\[\([0-9]*\)\].*/\1/')
 	check "[text v$1] session found by its HELO" [ -n "$s" ]
-	check "[text v$1] version: $1" grep -qxF "[$s]  version: $1" "$t"
+	check "[text v$1] version $1" \
+	    grep -qxE "\\[$s\\] negotiate $stamp version $1" "$t"
 	check "[text v$1] answered steps: 0x00000000" \
 	    grep -qxF "[$s]  answered steps: 0x00000000" "$t"
 	check "[text v$1] asked steps: the no-reply steps" grep -qE \

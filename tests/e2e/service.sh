@@ -25,6 +25,8 @@ STOP_WAIT=20		# for inspect's workers to stop (about 5 s)
 
 passed=0
 failed=0
+# One stamp, as inspect writes it: RFC 3339, UTC, microseconds.
+stamp='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z'
 work=			# the mktemp -d directory
 socket=			# inspect's unix socket
 pidfile=		# inspect's pid file
@@ -190,14 +192,14 @@ check_report() {
 	local s stage before=$failed
 
 	check "inspect reported the session closed" wait_until 10 closed
-	s=$(grep -m1 -F "]  name: \"$helo\"" "$report" |
-	    sed 's/^\[\([0-9]*\)\].*/\1/')
+	s=$(grep -E "^\[[0-9]+\] helo $stamp " "$report" |
+	    grep -m1 -F " \"$helo\"" | sed 's/^\[\([0-9]*\)\].*/\1/')
 	check "report: session found by its HELO" [ -n "$s" ]
 	for stage in connect envfrom eom close; do
 		check "report: session $s has $stage" has_stage "$s" "$stage"
 	done
 	check "report: envfrom address" \
-	    grep -qxF "[$s]  address: \"<$sender>\"" "$report"
+	    grep -qE "^\\[$s\\] envfrom $stamp \"<$sender>\"\$" "$report"
 	check "report: macro i is the queue id $qid" \
 	    grep -qxF "[$s]  macro i: \"$qid\"" "$report"
 	check "Postfix logged no milter trouble" \

@@ -13,7 +13,8 @@ import json
 import re
 
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
-TEXT_HEAD = re.compile(r"\[(\d+)\] ([a-z]+) (" + STAMP + r")\Z")
+TEXT_HEAD = re.compile(r"\[(\d+)\] ([a-z]+) (" + STAMP + r")(?: (.*))?\Z",
+                       re.S)
 TEXT_LINE = re.compile(r"\[(\d+)\]  (.*)\Z", re.S)
 TEXT_FLAGS = re.compile(r"(offered|answered|asked) (actions|steps): "
                         r"0x([0-9a-f]{8})(?: [A-Za-z0-9_|]+)?\Z")
@@ -22,14 +23,26 @@ QUOTED = r'"((?:[^"\\]|\\.)*)"'
 TEXT_REJECTED = re.compile(r"rejected: (?:%s|\(no status\)) (?:%s|\(no text\))\Z"
                            % (QUOTED, QUOTED), re.S)
 TIME = re.compile(STAMP + r"\Z")
+# What an event's first line says after its time, by stage.
+HEADER_NAME = r'([!#-9;-\[\]-~]+|%s)' % QUOTED
+TEXT_MAIN = {
+    "negotiate": re.compile(r"(?:version (\d+)|as in session (\d+))\Z"),
+    "connect": re.compile(r"%s %s\Z" % (QUOTED, QUOTED), re.S),
+    "helo": re.compile(QUOTED + r"\Z", re.S),
+    "unknown": re.compile(QUOTED + r"\Z", re.S),
+    "envfrom": re.compile(QUOTED + r"\Z", re.S),
+    "envrcpt": re.compile(QUOTED + r"\Z", re.S),
+    "header": re.compile(r"%s: %s\Z" % (HEADER_NAME, QUOTED), re.S),
+    "body": re.compile(r"(\d+) bytes\Z"),
+}
 
 # JSON keys of each stage besides session, stage, time and macros.
 JSON_KEYS = {
     "negotiate": {"version", "offered", "answered"},
     "connect": {"host", "address", "family"},
     "helo": {"name"},
-    "envfrom": {"args"},
-    "envrcpt": {"args", "rejected", "rejection"},
+    "envfrom": {"address", "args"},
+    "envrcpt": {"address", "args", "rejected", "rejection"},
     "data": set(), "eoh": set(), "eom": set(), "abort": set(),
     "close": set(),
     "header": {"name", "value"},
@@ -171,6 +184,11 @@ def json_event(line, where):
         if not isinstance(obj["args"], list):
             raise Malformed("%s: args" % where)
         ev["args"] = [raw(a, where + " args") for a in obj["args"]]
+        # "address" is the first argument, kept apart for jq.
+        if ev.pop("address", None) != (ev["args"][0] if ev["args"]
+                                       else None):
+            raise Malformed("%s: address is not the first argument" %
+                            where)
     if "rejected" in obj:
         if not isinstance(obj["rejected"], bool):
             raise Malformed("%s: rejected" % where)
@@ -225,6 +243,9 @@ def read_json(data):
 def text_detail(ev, body, detail, where):
     """Add one "[S]  ..." line to ev."""
     stage = ev["stage"]
+    # A list of flags cut into lines: the hex number above says it all.
+    if stage == "negotiate" and re.fullmatch(r"  [A-Za-z0-9_|]+", detail):
+        return
     m = TEXT_FLAGS.match(detail)
     if m and stage == "negotiate":
         side, kind, value = m[1], m[2], int(m[3], 16)
@@ -259,9 +280,8 @@ def text_detail(ev, body, detail, where):
         ev["macros"].append((text_unescape(key[6:], where), value))
     elif ev["macros"]:
         raise Malformed("%s: %s after the macros" % (where, key))
-    elif stage in ("envfrom", "envrcpt") and key in ("address",
-                                                    "parameter"):
-        if (key == "address") != (len(ev["args"]) == 0):
+    elif stage in ("envfrom", "envrcpt") and key == "parameter":
+        if not ev["args"]:
             raise Malformed("%s: %s out of place" % (where, key))
         ev["args"].append(value)
     elif key == "chunk" and stage == "body":
@@ -269,14 +289,34 @@ def text_detail(ev, body, detail, where):
             raise Malformed("%s: chunk line of %d bytes" %
                             (where, len(value)))
         ev["chunk"] += value
-    elif (stage, key) in (("connect", "host"), ("connect", "address"),
-                          ("helo", "name"), ("header", "name"),
-                          ("header", "value"), ("unknown", "command")):
-        if key in ev:
-            raise Malformed("%s: %s twice" % (where, key))
-        ev[key] = value
     else:
         raise Malformed("%s: %s in a %s event" % (where, key, stage))
+
+
+def text_main(ev, body, rest, where):
+    """What an event's first line says after its time, into ev."""
+    stage = ev["stage"]
+    m = TEXT_MAIN[stage].match(rest) if stage in TEXT_MAIN else None
+    if not m:
+        raise Malformed("%s: %r after a %s's time" % (where, rest, stage))
+    if stage == "negotiate" and m[2] is not None:
+        ev["same_as"] = int(m[2])
+    elif stage == "negotiate":
+        ev["version"] = int(m[1])
+    elif stage == "connect":
+        ev["host"] = text_unescape(m[1], where)
+        ev["address"] = text_unescape(m[2], where)
+    elif stage in ("helo", "unknown"):
+        ev["name" if stage == "helo" else "command"] = \
+            text_unescape(m[1], where)
+    elif stage in ("envfrom", "envrcpt"):
+        ev["args"].append(text_unescape(m[1], where))
+    elif stage == "header":
+        ev["name"] = (text_unescape(m[2], where) if m[2] is not None
+                      else m[1].encode())
+        ev["value"] = text_unescape(m[3], where)
+    else:
+        body["length"] = int(m[1])
 
 
 def read_text(data):
@@ -300,6 +340,8 @@ def read_text(data):
                 ev["rejection"] = None
             if m[2] == "body":
                 ev["chunk"] = b""
+            if m[4] is not None:
+                text_main(ev, body, m[4], where)
             sessions.setdefault(current, []).append((m[3], ev, body))
             continue
         m = TEXT_LINE.match(text)
@@ -309,6 +351,19 @@ def read_text(data):
             raise Malformed("%s: session %s inside an event of session "
                             "%d" % (where, m[1], current))
         text_detail(ev, body, m[2], where)
+    # "as in session N": that session's negotiation, written in full.
+    for number, events in sessions.items():
+        for _, ev, _ in events:
+            if "same_as" not in ev:
+                continue
+            same = [e for _, e, _ in sessions.get(ev["same_as"], [])
+                    if e["stage"] == "negotiate" and "same_as" not in e]
+            if not same:
+                raise Malformed("session %d: negotiation as in session %d, "
+                                "which has none in full" %
+                                (number, ev["same_as"]))
+            del ev["same_as"]
+            ev.update((k, v) for k, v in same[0].items() if k != "macros")
     out = {}
     for number, events in sessions.items():
         for time, ev, body in events:

@@ -31,8 +31,9 @@ STAGE_KEYS = {
     "negotiate": {"version": int, "offered": dict, "answered": dict},
     "connect": {"host": str, "address": str, "family": str},
     "helo": {"name": str},
-    "envfrom": {"args": list},
-    "envrcpt": {"args": list, "rejected": bool,
+    "envfrom": {"address": (str, type(None)), "args": list},
+    "envrcpt": {"address": (str, type(None)), "args": list,
+                "rejected": bool,
                 "rejection": (dict, type(None))},
     "data": {},
     "header": {"name": str, "value": str},
@@ -153,6 +154,9 @@ def check_event(where, ev):
     if stage in ("envfrom", "envrcpt") and (
             not ev["args"] or any(type(a) is not str for a in ev["args"])):
         problems.append(f"{where}: args {ev['args']!r}")
+    elif stage in ("envfrom", "envrcpt") and ev["address"] != ev["args"][0]:
+        problems.append(f"{where}: address {ev['address']!r} is not the "
+                        f"first of args {ev['args']!r}")
     if stage == "connect" and address_of(ev) != ev["address"]:
         problems.append(f"{where}: family {ev['family']!r} and parts "
                         f"{address_of(ev)!r} for address {ev['address']!r}")

@@ -4,7 +4,7 @@
 usage: check-parallel.py --clients N REPORT
 
 Every line carries a session number.  An event block is its "[S] stage
-TIME" line and the lines after it up to the next such line; all of them
+TIME ..." line and the lines after it up to the next such line; all of them
 must carry the same S, or events of concurrent sessions were interleaved.
 There must be N sessions, 1 to N, one for each client of t-parallel.lua
 (each names itself client-K.example in HELO), each with every stage the
@@ -20,7 +20,8 @@ import re
 import sys
 
 HEADER = re.compile(r"\A\[(\d+)\] ([a-z]+) "
-                    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)\n\Z")
+                    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)"
+                    r"(?: (.*))?\n\Z")
 DETAIL = re.compile(r"\A\[(\d+)\]  (.*)\n\Z")
 CLIENT = re.compile(r"client-(\d+)")
 
@@ -52,7 +53,8 @@ def read_sessions(lines):
     for n, line in enumerate(lines, 1):
         m = HEADER.match(line)
         if m:
-            block = (m[2], m[3], [])
+            # What the first line says after the time is the first detail.
+            block = (m[2], m[3], [m[4]] if m[4] else [])
             sessions.setdefault(int(m[1]), []).append(block)
             current = int(m[1])
             continue
@@ -77,7 +79,7 @@ def check_session(number, events):
         return None, [f"{where}: stages {stages}"]
     problems = []
     helo = events[STAGES.index("helo")][2][0]
-    m = re.fullmatch(r'name: "client-(\d+)\.example"', helo)
+    m = re.fullmatch(r'"client-(\d+)\.example"', helo)
     if not m:
         return None, [f"{where}: helo {helo!r}"]
     client = m[1]
@@ -97,7 +99,7 @@ def check_session(number, events):
                             f"{macros}, expected "
                             f"{own_macros(stage, client, rcpt)}")
     sent = [f"client-{client} body line {n}" for n in range(1, BODY_LINES + 1)]
-    want = [f"length: {sum(len(line) + 2 for line in sent)}"] + \
+    want = [f"{sum(len(line) + 2 for line in sent)} bytes"] + \
         [f'chunk: "{line}\\r\\n"' for line in sent]
     got = [d for d in events[STAGES.index("body")][2]
            if not d.startswith("macro ")]

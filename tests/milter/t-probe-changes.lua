@@ -17,7 +17,7 @@
 -- inspect-arg: --quarantine=probe holds it
 -- inspect-arg: --reply=eom=554 5.7.0 probe says no
 -- stderr: inspect: PROBING: inspect answers and changes mail as asked: --reply "eom=554 5.7.0 probe says no" --add-header "X-Probe: yes" --insert-header "1 X-First: inserted" --change-header "Subject[1]: changed" --change-header "X-Old:" --change-from "<new@example.org>" --add-rcpt "<added@example.net>" --add-rcpt "<par@example.net> NOTIFY=NEVER" --delete-rcpt "<gone@example.net>" --replace-body "@HERE@/probe-body.txt" --quarantine "probe holds it"
--- stderr: inspect: the MTA does not offer every action asked for (0x20 missing): those changes are not made
+-- stderr: inspect: the MTA does not offer every action asked for (SMFIF_QUARANTINE missing): those changes are not made
 
 dofile(lib)
 

@@ -273,8 +273,8 @@ mail() {
 session_in() {
 	local s
 
-	s=$(grep -m1 -F "]  name: \"$2.$helo_base\"" "$1" 2>/dev/null |
-	    sed 's/^\[\([0-9]*\)\].*/\1/')
+	s=$(grep -E '^\[[0-9]+\] helo ' "$1" 2>/dev/null |
+	    grep -m1 -F " \"$2.$helo_base\"" | sed 's/^\[\([0-9]*\)\].*/\1/')
 	[ -n "$s" ] && grep -q "^\[$s\] close " "$1" && echo "$s"
 }
 
@@ -284,10 +284,8 @@ envelope() {
 	local s
 
 	s=$(session_in "$1" "$2") &&
-	    grep -A1 "^\[$s\] envfrom " "$1" |
-	    grep -qxF "[$s]  address: \"<$sender>\"" &&
-	    grep -A1 "^\[$s\] envrcpt " "$1" |
-	    grep -qxF "[$s]  address: \"<$rcpt>\""
+	    grep "^\[$s\] envfrom " "$1" | grep -qF " \"<$sender>\"" &&
+	    grep "^\[$s\] envrcpt " "$1" | grep -qF " \"<$rcpt>\""
 }
 
 # --- the checks -----------------------------------------------------------

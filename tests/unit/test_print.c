@@ -717,10 +717,7 @@ assert_body_text(struct fixture *f, const unsigned char *data, size_t len)
 	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 0, &ev), 0);
 	p = f->out.data;
 	end = p + f->out.len;
-	assert_int_equal(strncmp(p, "[42] body " TIME "\n",
-	    sizeof("[42] body " TIME "\n") - 1), 0);
-	p += sizeof("[42] body " TIME "\n") - 1;
-	snprintf(head, sizeof head, "[42]  length: %zu\n", len);
+	snprintf(head, sizeof head, "[42] body " TIME " %zu bytes\n", len);
 	assert_int_equal(strncmp(p, head, strlen(head)), 0);
 	p += strlen(head);
 
@@ -1148,6 +1145,95 @@ test_print_event_negotiate(void **state)
 }
 
 /*
+ * Long lists of flags are cut after a '|' into lines of at most 160
+ * columns, continued by four spaces, whatever the session number or
+ * colour; joined again they are the whole list.
+ */
+static void
+test_print_event_negotiate_wrapped(void **state)
+{
+	static const struct negotiation	 ng = { 0x1ff, 0x1fffff, 0, 0x1ff880,
+	    0, 0, 0, 0, 0 };
+	struct fixture	*f = *state;
+	struct event	 ev = base_event(STAGE_NEGOTIATE);
+	const char	*p, *nl;
+	size_t		 lines;
+	int		 color;
+
+	ev.negotiation = &ng;
+	ev.nmacros = 0;
+	ev.version = 6;
+	assert_event_text(*state, &ev,
+	    "[42] negotiate " TIME " version 6\n"
+	    "[42]  offered actions: 0x000001ff SMFIF_ADDHDRS|SMFIF_CHGBODY|"
+	    "SMFIF_ADDRCPT|SMFIF_DELRCPT|SMFIF_CHGHDRS|SMFIF_QUARANTINE|"
+	    "SMFIF_CHGFROM|SMFIF_ADDRCPT_PAR|\n"
+	    "[42]    SMFIF_SETSYMLIST\n"
+	    "[42]  offered steps: 0x001fffff SMFIP_NOCONNECT|SMFIP_NOHELO|"
+	    "SMFIP_NOMAIL|SMFIP_NORCPT|SMFIP_NOBODY|SMFIP_NOHDRS|SMFIP_NOEOH|"
+	    "SMFIP_NR_HDR|SMFIP_NOUNKNOWN|\n"
+	    "[42]    SMFIP_NODATA|SMFIP_SKIP|SMFIP_RCPT_REJ|SMFIP_NR_CONN|"
+	    "SMFIP_NR_HELO|SMFIP_NR_MAIL|SMFIP_NR_RCPT|SMFIP_NR_DATA|"
+	    "SMFIP_NR_UNKN|SMFIP_NR_EOH|SMFIP_NR_BODY|\n"
+	    "[42]    SMFIP_HDR_LEADSPC\n"
+	    "[42]  answered actions: 0x00000000\n"
+	    "[42]  answered steps: 0x001ff880 SMFIP_NR_HDR|SMFIP_RCPT_REJ|"
+	    "SMFIP_NR_CONN|SMFIP_NR_HELO|SMFIP_NR_MAIL|SMFIP_NR_RCPT|"
+	    "SMFIP_NR_DATA|SMFIP_NR_UNKN|SMFIP_NR_EOH|\n"
+	    "[42]    SMFIP_NR_BODY|SMFIP_HDR_LEADSPC\n");
+	/* The widest tag, plain and coloured: no line over 160 columns. */
+	ev.session = UINT64_MAX;
+	for (color = 0; color <= 1; color++) {
+		f->out.len = 0;
+		assert_int_equal(print_event(&f->out, FORMAT_TEXT, color, &ev),
+		    0);
+		assert_int_equal(buf_add(&f->out, "", 1), 0);
+		if (color)
+			continue;
+		for (p = f->out.data, lines = 0; *p != '\0'; p = nl + 1) {
+			assert_non_null(nl = strchr(p, '\n'));
+			assert_true(nl - p <= 160);
+			lines++;
+		}
+		assert_int_equal(lines, 9);
+	}
+}
+
+/*
+ * A negotiation the same as an earlier session's is one line in text;
+ * JSON shows it whole.  The key that decides it is the text block but
+ * for the session and the time.
+ */
+static void
+test_print_event_negotiate_same(void **state)
+{
+	static const struct negotiation	 ng = { 0x1ff, 0x1fffff, 0, 0x800,
+	    0, 0, 0, 0, 0 };
+	struct fixture	*f = *state;
+	struct event	 ev = base_event(STAGE_NEGOTIATE);
+	struct buf	 key = { NULL, 0, 0 };
+
+	ev.negotiation = &ng;
+	ev.nmacros = 0;
+	ev.version = 6;
+	ev.same_as = 7;
+	assert_event_text(*state, &ev,
+	    "[42] negotiate " TIME " as in session 7\n");
+	f->out.len = 0;
+	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
+	assert_int_equal(buf_add(&f->out, "", 1), 0);
+	assert_non_null(strstr(f->out.data, "\"offered\":{\"actions\":511,"));
+
+	assert_int_equal(print_negotiation_key(&key, &ev), 0);
+	assert_int_equal(buf_add(&key, "", 1), 0);
+	assert_non_null(strstr(key.data, "[0] negotiate "
+	    "1970-01-01T00:00:00.000000Z version 6\n[0]  offered actions: "));
+	assert_null(strstr(key.data, "as in"));
+	assert_null(strstr(key.data, "\033"));
+	buf_free(&key);
+}
+
+/*
  * What the MTA was told, where it is not what inspect asked for: the
  * steps libmilter withheld, and its own version where it is older.
  */
@@ -1169,8 +1255,7 @@ test_print_event_negotiate_told(void **state)
 	ev.negotiation = &ng;
 	ev.version = 7;
 	assert_event_text(*state, &ev,
-	    "[42] negotiate " TIME "\n"
-	    "[42]  version: 7\n"
+	    "[42] negotiate " TIME " version 7\n"
 	    "[42]  offered actions: 0x00000001 SMFIF_ADDHDRS\n"
 	    "[42]  offered steps: 0x00000880 SMFIP_NR_HDR|SMFIP_RCPT_REJ\n"
 	    "[42]  answered version: 6\n"
@@ -1195,8 +1280,7 @@ test_print_event_negotiate_told(void **state)
 	ng.told_version = 7;
 	ng.told_steps = ng.asked_steps;
 	assert_event_text(*state, &ev,
-	    "[42] negotiate " TIME "\n"
-	    "[42]  version: 7\n"
+	    "[42] negotiate " TIME " version 7\n"
 	    "[42]  offered actions: 0x00000001 SMFIF_ADDHDRS\n"
 	    "[42]  offered steps: 0x00000880 SMFIP_NR_HDR|SMFIP_RCPT_REJ\n"
 	    "[42]  answered actions: 0x00000001 SMFIF_ADDHDRS\n"
@@ -1217,9 +1301,7 @@ test_print_event_connect(void **state)
 	ev.host = "client.example";
 	ev.address = (const struct sockaddr *)&sin;
 	assert_event_text(*state, &ev,
-	    "[42] connect " TIME "\n"
-	    "[42]  host: \"client.example\"\n"
-	    "[42]  address: \"inet:4660@[192.0.2.1]\"\n"
+	    "[42] connect " TIME " \"client.example\" \"inet:4660@[192.0.2.1]\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{\"address\": \"inet:4660@[192.0.2.1]\", \"family\": \"inet\", "
@@ -1248,9 +1330,8 @@ test_print_event_connect_other_addresses(void **state)
 	ev.address = (const struct sockaddr *)&sun;
 	ev.nmacros = 0;
 	assert_event_text(*state, &ev,
-	    "[42] connect " TIME "\n"
-	    "[42]  host: \"localhost\"\n"
-	    "[42]  address: \"unix:/run/a\\\"b\\x01\\xff.sock\"\n");
+	    "[42] connect " TIME " \"localhost\" "
+	    "\"unix:/run/a\\\"b\\x01\\xff.sock\"\n");
 	assert_event_json(*state, &ev,
 	    "{\"address\": \"unix:/run/a\\\"b\\u0001\\udcff.sock\", "
 	    "\"family\": \"unix\", \"host\": \"localhost\", \"macros\": {}, "
@@ -1274,9 +1355,7 @@ test_print_event_connect_other_addresses(void **state)
 	ev.host = "unknown";
 	ev.address = NULL;
 	assert_event_text(*state, &ev,
-	    "[42] connect " TIME "\n"
-	    "[42]  host: \"unknown\"\n"
-	    "[42]  address: \"unknown\"\n");
+	    "[42] connect " TIME " \"unknown\" \"unknown\"\n");
 	assert_event_json(*state, &ev,
 	    "{\"address\": \"unknown\", \"family\": \"unknown\", "
 	    "\"host\": \"unknown\", \"macros\": {}, \"session\": 42, \"stage\": \"connect\", "
@@ -1290,8 +1369,7 @@ test_print_event_helo(void **state)
 
 	ev.name = "client.example";
 	assert_event_text(*state, &ev,
-	    "[42] helo " TIME "\n"
-	    "[42]  name: \"client.example\"\n"
+	    "[42] helo " TIME " \"client.example\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{" MACROS_JSON ", \"name\": \"client.example\", "
@@ -1300,8 +1378,7 @@ test_print_event_helo(void **state)
 	/* What a hostile client may say, shown and not obeyed. */
 	ev.name = "he\x01llo\xff\xe2\x80\xae\x1b[2J\"";
 	assert_event_text(*state, &ev,
-	    "[42] helo " TIME "\n"
-	    "[42]  name: \"he\\x01llo\\xff\\u202e\\x1b[2J\\\"\"\n"
+	    "[42] helo " TIME " \"he\\x01llo\\xff\\u202e\\x1b[2J\\\"\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{" MACROS_JSON ", "
@@ -1321,13 +1398,13 @@ test_print_event_envfrom(void **state)
 
 	ev.args = args;
 	assert_event_text(*state, &ev,
-	    "[42] envfrom " TIME "\n"
-	    "[42]  address: \"<a@example.org>\"\n"
+	    "[42] envfrom " TIME " \"<a@example.org>\"\n"
 	    "[42]  parameter: \"SIZE=1000\"\n"
 	    "[42]  parameter: \"BODY=8BITMIME\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"args\": [\"<a@example.org>\", \"SIZE=1000\", "
+	    "{\"address\": \"<a@example.org>\", "
+	    "\"args\": [\"<a@example.org>\", \"SIZE=1000\", "
 	    "\"BODY=8BITMIME\"], " MACROS_JSON ", \"session\": 42, "
 	    "\"stage\": \"envfrom\", \"time\": \"" TIME "\"}");
 
@@ -1335,11 +1412,10 @@ test_print_event_envfrom(void **state)
 	args[0] = null;
 	args[1] = NULL;
 	assert_event_text(*state, &ev,
-	    "[42] envfrom " TIME "\n"
-	    "[42]  address: \"\"\n"
+	    "[42] envfrom " TIME " \"\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"args\": [\"\"], " MACROS_JSON ", \"session\": 42, "
+	    "{\"address\": \"\", \"args\": [\"\"], " MACROS_JSON ", \"session\": 42, "
 	    "\"stage\": \"envfrom\", \"time\": \"" TIME "\"}");
 }
 
@@ -1353,12 +1429,12 @@ test_print_event_envrcpt(void **state)
 
 	ev.args = args;
 	assert_event_text(*state, &ev,
-	    "[42] envrcpt " TIME "\n"
-	    "[42]  address: \"<b@example.org>\"\n"
+	    "[42] envrcpt " TIME " \"<b@example.org>\"\n"
 	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
+	    "{\"address\": \"<b@example.org>\", "
+	    "\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
 	    MACROS_JSON ", \"rejected\": false, \"rejection\": null, "
 	    "\"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
 	    "\"}");
@@ -1368,14 +1444,14 @@ test_print_event_envrcpt(void **state)
 	ev.reject_status = "5.1.1";
 	ev.reject_text = "550 5.1.1 <b@example.org>... \"\x1b\xff\"";
 	assert_event_text(*state, &ev,
-	    "[42] envrcpt " TIME "\n"
-	    "[42]  address: \"<b@example.org>\"\n"
+	    "[42] envrcpt " TIME " \"<b@example.org>\"\n"
 	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
 	    "[42]  rejected: \"5.1.1\" "
 	    "\"550 5.1.1 <b@example.org>... \\\"\\x1b\\xff\\\"\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
+	    "{\"address\": \"<b@example.org>\", "
+	    "\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
 	    MACROS_JSON ", \"rejected\": true, \"rejection\": "
 	    "{\"status\": \"5.1.1\", \"text\": "
 	    "\"550 5.1.1 <b@example.org>... \\\"\\u001b\\udcff\\\"\"}, "
@@ -1386,21 +1462,20 @@ test_print_event_envrcpt(void **state)
 	ev.reject_status = "";
 	ev.reject_text = NULL;
 	assert_event_text(*state, &ev,
-	    "[42] envrcpt " TIME "\n"
-	    "[42]  address: \"<b@example.org>\"\n"
+	    "[42] envrcpt " TIME " \"<b@example.org>\"\n"
 	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
 	    "[42]  rejected: \"\" (no text)\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
+	    "{\"address\": \"<b@example.org>\", "
+	    "\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
 	    MACROS_JSON ", \"rejected\": true, \"rejection\": "
 	    "{\"status\": \"\", \"text\": null}, "
 	    "\"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
 	    "\"}");
 	ev.reject_status = NULL;
 	assert_event_text(*state, &ev,
-	    "[42] envrcpt " TIME "\n"
-	    "[42]  address: \"<b@example.org>\"\n"
+	    "[42] envrcpt " TIME " \"<b@example.org>\"\n"
 	    "[42]  parameter: \"NOTIFY=NEVER\"\n"
 	    "[42]  rejected: (no status) (no text)\n"
 	    MACROS_TEXT);
@@ -1425,14 +1500,36 @@ test_print_event_header(void **state)
 	ev.name = "Subject";
 	ev.value = " caf\xc3\xa9 \x1b[2J\xe2\x80\xae\"q\"\\";
 	assert_event_text(*state, &ev,
-	    "[42] header " TIME "\n"
-	    "[42]  name: \"Subject\"\n"
-	    "[42]  value: \" caf\xc3\xa9 \\x1b[2J\\u202e\\\"q\\\"\\\\\"\n"
+	    "[42] header " TIME " Subject: \" caf\xc3\xa9 \\x1b[2J\\u202e\\\"q\\\"\\\\\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{" MACROS_JSON ", \"name\": \"Subject\", \"session\": 42, "
 	    "\"stage\": \"header\", \"time\": \"" TIME "\", "
 	    "\"value\": \" caf\\u00e9 \\u001b[2J\\u202e\\\"q\\\"\\\\\"}");
+
+	/*
+	 * A name that is not a plain field name is quoted and escaped as
+	 * a value is: the colon after it always ends it.
+	 */
+	ev.nmacros = 0;
+	ev.value = "v";
+	ev.name = "X: \"y\"";
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME " \"X: \\\"y\\\"\": \"v\"\n");
+	ev.name = "a b";
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME " \"a b\": \"v\"\n");
+	ev.name = "\x1b[2J\\";
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME " \"\\x1b[2J\\\\\": \"v\"\n");
+	ev.name = "caf\xc3\xa9";
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME " \"caf\xc3\xa9\": \"v\"\n");
+	ev.name = "";
+	assert_event_text(*state, &ev, "[42] header " TIME " \"\": \"v\"\n");
+	ev.name = "X-Ok!#$%&'*+-.^_`{|}~";
+	assert_event_text(*state, &ev,
+	    "[42] header " TIME " X-Ok!#$%&'*+-.^_`{|}~: \"v\"\n");
 }
 
 static void
@@ -1456,8 +1553,7 @@ test_print_event_body(void **state)
 	ev.chunk = body;
 	ev.length = sizeof body - 1;
 	assert_event_text(*state, &ev,
-	    "[42] body " TIME "\n"
-	    "[42]  length: 22\n"
+	    "[42] body " TIME " 22 bytes\n"
 	    "[42]  chunk: \"line 1\\r\\n\"\n"
 	    "[42]  chunk: \"line 2\\n\"\n"
 	    "[42]  chunk: \"\\n\"\n"
@@ -1478,8 +1574,7 @@ test_print_event_body_empty(void **state)
 	ev.chunk = none;
 	ev.length = 0;
 	assert_event_text(*state, &ev,
-	    "[42] body " TIME "\n"
-	    "[42]  length: 0\n"
+	    "[42] body " TIME " 0 bytes\n"
 	    "[42]  chunk: \"\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
@@ -1631,8 +1726,7 @@ test_print_event_unknown(void **state)
 
 	ev.name = "XFOO bar\r";
 	assert_event_text(*state, &ev,
-	    "[42] unknown " TIME "\n"
-	    "[42]  command: \"XFOO bar\\r\"\n"
+	    "[42] unknown " TIME " \"XFOO bar\\r\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{\"command\": \"XFOO bar\\r\", " MACROS_JSON ", "
@@ -1680,9 +1774,8 @@ test_print_event_color(void **state)
 	f->out.len = 0;
 	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 1, &ev), 0);
 	assert_string_equal(cstr(&f->out),
-	    "\033[36m[42]\033[0m \033[1;35mheader\033[0m " TIME "\n"
-	    "\033[36m[42]\033[0m  name: \033[32m\"X-Esc\"\033[0m\n"
-	    "\033[36m[42]\033[0m  value: \033[32m\" a\033[7m\\x1b\033[27m"
+	    "\033[36m[42]\033[0m \033[1;35mheader\033[0m " TIME
+	    " \033[33mX-Esc\033[0m: \033[32m\" a\033[7m\\x1b\033[27m"
 	    "[31mred\033[7m\\\"\033[27mé\033[7m\\xff\033[27m\"\033[0m\n"
 	    "\033[36m[42]\033[0m  macro \033[33m{x\033[7m\\x01\033[27m}"
 	    "\033[0m: \033[32m\"\033[7m\\x1b\033[27m[2J\"\033[0m\n");
@@ -1704,9 +1797,8 @@ test_print_event_color_rejected(void **state)
 	f->out.len = 0;
 	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 1, &ev), 0);
 	assert_string_equal(cstr(&f->out),
-	    "\033[36m[42]\033[0m \033[1;35menvrcpt\033[0m " TIME "\n"
-	    "\033[36m[42]\033[0m  address: \033[32m\"<x@example.com>\""
-	    "\033[0m\n"
+	    "\033[36m[42]\033[0m \033[1;35menvrcpt\033[0m " TIME
+	    " \033[32m\"<x@example.com>\"\033[0m\n"
 	    "\033[36m[42]\033[0m  \033[1;31mrejected\033[0m: "
 	    "\033[32m\"5.1.1\"\033[0m (no text)\n");
 }
@@ -1808,7 +1900,7 @@ test_print_event_version(void **state)
 	f->out.len = 0;
 	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 0, &ev), 0);
 	assert_int_equal(buf_add(&f->out, "", 1), 0);
-	assert_non_null(strstr(f->out.data, "\n[42]  version: 6\n[42]  "
+	assert_non_null(strstr(f->out.data, " version 6\n[42]  "
 	    "offered actions: 0x000001ff "));
 	f->out.len = 0;
 	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
@@ -1816,6 +1908,10 @@ test_print_event_version(void **state)
 	assert_non_null(strstr(f->out.data, ",\"version\":6,\"offered\":"));
 	/* Unknown (macros looked up, not read from the context): not shown. */
 	ev.version = 0;
+	f->out.len = 0;
+	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 0, &ev), 0);
+	assert_int_equal(buf_add(&f->out, "", 1), 0);
+	assert_null(strstr(f->out.data, "version"));
 	f->out.len = 0;
 	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
 	assert_int_equal(buf_add(&f->out, "", 1), 0);
@@ -1839,9 +1935,7 @@ test_print_event_visible(void **state)
 	ev.nvisible = 2;
 	ev.show_visible = 1;
 	assert_event_text(*state, &ev,
-	    "[42] header " TIME "\n"
-	    "[42]  name: \"Subject\"\n"
-	    "[42]  value: \"hi\"\n"
+	    "[42] header " TIME " Subject: \"hi\"\n"
 	    "[42]  visible j: \"mx.example\" (connect)\n"
 	    "[42]  visible {x\\x01}: \"a\\nb\" (envrcpt)\n");
 	assert_event_json(*state, &ev,
@@ -1853,9 +1947,7 @@ test_print_event_visible(void **state)
 	/* Asked for but none visible: an empty object, no text line. */
 	ev.nvisible = 0;
 	assert_event_text(*state, &ev,
-	    "[42] header " TIME "\n"
-	    "[42]  name: \"Subject\"\n"
-	    "[42]  value: \"hi\"\n");
+	    "[42] header " TIME " Subject: \"hi\"\n");
 	assert_event_json(*state, &ev,
 	    "{\"macros\": {}, \"name\": \"Subject\", \"session\": 42, "
 	    "\"stage\": \"header\", \"time\": \"" TIME "\", "
@@ -2123,6 +2215,8 @@ main(void)
 		T(test_print_json_escape_unsafe_codepoints),
 		T(test_print_json_escape_random),
 		T(test_print_event_negotiate),
+		T(test_print_event_negotiate_wrapped),
+		T(test_print_event_negotiate_same),
 		T(test_print_event_negotiate_told),
 		T(test_print_event_connect),
 		T(test_print_event_connect_other_addresses),

@@ -306,7 +306,8 @@ test_probe_negotiate(void **state)
 	probe_negotiate(&ng, NULL);
 	s1 = said();
 	assert_string_equal(s1, "inspect: the MTA does not offer every action "
-	    "asked for (0x60 missing): those changes are not made\n");
+	    "asked for (SMFIF_QUARANTINE|SMFIF_CHGFROM missing): those changes "
+	    "are not made\n");
 	/* Once, not per session. */
 	said_start();
 	probe_negotiate(&ng, &s);

@@ -8,13 +8,17 @@
  * would.
  */
 
+#include <sys/wait.h>
+
 #include <setjmp.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "../../ctx.h"
@@ -138,6 +142,40 @@ test_session_quit_nc_shared_slot(void **state)
 	session_end(b);
 }
 
+/*
+ * A negotiation the same as the last written in full names that one's
+ * session, across processes; one that differs, or is too long to keep,
+ * is written in full and becomes the last; a reopened report starts
+ * again.
+ */
+static void
+test_session_same_negotiation(void **state)
+{
+	static char	 big[9000];
+	pid_t		 pid;
+	int		 status;
+
+	(void)state;
+	assert_int_equal(session_same_negotiation(1, "A", 1), 0);
+	assert_int_equal(session_same_negotiation(2, "A", 1), 1);
+	assert_int_equal(session_same_negotiation(3, "AB", 2), 0);
+	assert_int_equal(session_same_negotiation(4, "A", 1), 0);
+	/* A worker sees what another wrote. */
+	if ((pid = fork()) == 0)
+		_exit(session_same_negotiation(5, "A", 1) == 4 ? 0 : 1);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(session_same_negotiation(6, "A", 1), 4);
+	memset(big, 'x', sizeof big);
+	assert_int_equal(session_same_negotiation(7, big, sizeof big), 0);
+	assert_int_equal(session_same_negotiation(8, big, sizeof big), 0);
+	assert_int_equal(session_same_negotiation(9, "A", 1), 0);
+	session_forget_negotiation();
+	assert_int_equal(session_same_negotiation(10, "A", 1), 0);
+	assert_int_equal(session_same_negotiation(11, "A", 1), 10);
+}
+
 static int
 setup(void **state)
 {
@@ -168,6 +206,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_session_quit_nc_shared_slot),
+		cmocka_unit_test(test_session_same_negotiation),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
