@@ -136,6 +136,22 @@ terminate() {
 	done
 }
 
+# group_left PGID: the live processes of process group PGID.
+group_left() {
+	ps -e -o pid=,pgid=,stat= |
+	    awk -v g="$1" '$2 == g && $3 !~ /^Z/ { print $1 }'
+}
+
+group_gone() {
+	[ -z "$(group_left "$1")" ]
+}
+
+# reap_group PGID SECONDS: wait at most SECONDS for every process of group
+# PGID to exit, then SIGKILL those left.
+reap_group() {
+	wait_until "$2" group_gone "$1" || group_left "$1" | xargs -r kill -KILL
+}
+
 # postfix_config DIR HOSTNAME [MAIN.CF LINE...]: set up a private Postfix
 # in DIR, with its own configuration, queue, data and log directories,
 # loopback only, and every mail thrown away once queued.  Standard input
@@ -218,16 +234,6 @@ postfix_start() {
 	master_pid=$!
 }
 
-# postfix_left: the live processes of master's process group.
-postfix_left() {
-	ps -e -o pid=,pgid=,stat= |
-	    awk -v g="$master_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
-}
-
-postfix_gone() {
-	[ -z "$(postfix_left)" ]
-}
-
 # postfix_stop DIR: master stops on SIGTERM and passes it on to its
 # process group; wait for all of them, and kill any that linger.  A master
 # that DIR's pid file names (one that took over) is stopped too.
@@ -238,6 +244,15 @@ postfix_stop() {
 	[ -z "$pid" ] || [ "$pid" = "$master_pid" ] ||
 	    kill -TERM "$pid" 2>/dev/null
 	terminate "$master_pid"
-	wait_until 5 postfix_gone || postfix_left | xargs -r kill -KILL
+	reap_group "$master_pid" 5
 	master_pid=
+}
+
+# sendmail_stop: Sendmail's daemon, sendmail_pid, started by setsid in a
+# process group of its own, stops on SIGTERM and stops its children; wait
+# for all of them, and kill any that linger.
+sendmail_stop() {
+	terminate "$sendmail_pid"
+	reap_group "$sendmail_pid" 5
+	sendmail_pid=
 }

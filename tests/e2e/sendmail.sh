@@ -186,22 +186,6 @@ start_sendmail() {
 	    wait_until 5 listening "$sendmail_pid" "$smtp_probe"
 }
 
-# sendmail_left: the live processes of the daemon's process group.
-sendmail_left() {
-	ps -e -o pid=,pgid=,stat= |
-	    awk -v g="$sendmail_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
-}
-
-sendmail_gone() {
-	[ -z "$(sendmail_left)" ]
-}
-
-stop_sendmail() {
-	terminate "$sendmail_pid"
-	wait_until 5 sendmail_gone || sendmail_left | xargs -r kill -KILL
-	sendmail_pid=
-}
-
 setup() {
 	work=$(mktemp -d -t inspect-sendmail.XXXXXX) || return 1
 	if ! { pick_port smtp_main && pick_port smtp_replies &&
@@ -242,7 +226,7 @@ teardown() {
 	# A second Ctrl-C must not cut the cleaning short.
 	trap '' INT TERM
 	trap - EXIT
-	[ -z "$sendmail_pid" ] || stop_sendmail
+	[ -z "$sendmail_pid" ] || sendmail_stop
 	for pid in "${inspect_pids[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done

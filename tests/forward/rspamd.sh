@@ -151,20 +151,11 @@ start_rspamd() {
 	wait_until 30 listening "$rspamd_pid" "$rspamd_port"
 }
 
-rspamd_left() {
-	ps -e -o pid=,pgid=,stat= |
-	    awk -v g="$rspamd_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
-}
-
-rspamd_gone() {
-	[ -z "$(rspamd_left)" ]
-}
-
 # stop_rspamd: its main process stops its workers on SIGTERM (waiting up
 # to 16 s for them); kill the group if any linger.
 stop_rspamd() {
 	kill -TERM "$rspamd_pid" 2>/dev/null
-	wait_until 20 rspamd_gone || rspamd_left | xargs -r kill -KILL
+	reap_group "$rspamd_pid" 20
 	wait "$rspamd_pid" 2>/dev/null
 	rspamd_pid=
 }

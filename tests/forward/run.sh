@@ -285,7 +285,7 @@ teardown() {
 	trap '' INT TERM
 	trap - EXIT
 	[ -z "$master_pid" ] || postfix_stop "$work"
-	[ -z "$sendmail_pid" ] || stop_sendmail
+	[ -z "$sendmail_pid" ] || sendmail_stop
 	terminate "${inspect_pids[@]}" "${milter_pids[@]}"
 	[ -z "$work" ] || rm -rf "$work"
 }
@@ -617,21 +617,6 @@ sm_port() {
 	direct) echo "$sm_direct" ;;
 	forward) echo "$sm_forward" ;;
 	esac
-}
-
-sendmail_left() {
-	ps -e -o pid=,pgid=,stat= |
-	    awk -v g="$sendmail_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
-}
-
-sendmail_gone() {
-	[ -z "$(sendmail_left)" ]
-}
-
-stop_sendmail() {
-	terminate "$sendmail_pid"
-	wait_until 5 sendmail_gone || sendmail_left | xargs -r kill -KILL
-	sendmail_pid=
 }
 
 # OpenDKIM behind Sendmail signs with the tags it signs with behind
