@@ -152,6 +152,51 @@ reap_group() {
 	wait_until "$2" group_gone "$1" || group_left "$1" | xargs -r kill -KILL
 }
 
+# stop_child PID SECONDS: SIGTERM to PID, a child of this shell, and at
+# most SECONDS for it to exit; then SIGKILL.  Sets stopped_status to its
+# exit status; returns 1 if it had to be killed.
+stop_child() {
+	kill -TERM "$1" 2>/dev/null
+	if wait_until "$2" gone "$1"; then
+		wait "$1"
+		stopped_status=$?
+		return 0
+	fi
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	stopped_status=$?
+	return 1
+}
+
+# no_warnings FILE: FILE has no warning, error or sanitizer's report.
+no_warnings() {
+	! grep -qiE 'warning|error|sanitizer' "$1"
+}
+
+# check_inspects_stop: each inspect of inspect_pids (named in
+# inspect_names, its standard error in $work/NAME.err) exits 0 at SIGTERM
+# within 8 s, and has logged no warning, no error, and in a sanitizer
+# build no sanitizer report.
+check_inspects_stop() {
+	local i name status
+
+	for i in "${!inspect_pids[@]}"; do
+		name=${inspect_names[i]}
+		if stop_child "${inspect_pids[i]}" 8; then
+			status=$stopped_status
+		else
+			status="none after 8 s"
+		fi
+		check "[inspect $name] exits 0 at SIGTERM (status $status)" \
+		    [ "$status" = 0 ]
+		check "[inspect $name] logged no warning, error, sanitizer report" \
+		    no_warnings "$work/$name.err"
+		no_warnings "$work/$name.err" || tail -n 5 "$work/$name.err" |
+		    sed 's/^/# /'
+	done
+	inspect_pids=()
+}
+
 # postfix_config DIR HOSTNAME [MAIN.CF LINE...]: set up a private Postfix
 # in DIR, with its own configuration, queue, data and log directories,
 # loopback only, and every mail thrown away once queued.  Standard input

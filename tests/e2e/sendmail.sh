@@ -366,36 +366,6 @@ show_debug() {
 	tail -n 40 "$1" | cut -c1-240 | sed 's/^/# /'
 }
 
-# quiet FILE: FILE has no warning, error or sanitizer's report.
-quiet() {
-	! grep -qiE 'warning|error|sanitizer' "$1"
-}
-
-# Each inspect stops at SIGTERM with status 0 and has logged no warning,
-# no error, and in a sanitizer build no sanitizer report.
-check_stop() {
-	local i name pid status
-
-	for i in "${!inspect_pids[@]}"; do
-		name=${inspect_names[i]}
-		pid=${inspect_pids[i]}
-		kill -TERM "$pid" 2>/dev/null
-		if wait_until 8 gone "$pid"; then
-			wait "$pid"
-			status=$?
-		else
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-			status="none after 8 s"
-		fi
-		check "[$name] inspect exits 0 at SIGTERM (status $status)" \
-		    [ "$status" = 0 ]
-		check "[$name] inspect logged no warning, error, sanitizer report" \
-		    quiet "$work/$name.err"
-	done
-	inspect_pids=()
-}
-
 # save_sample FILE: the text report of the message session.
 save_sample() {
 	local s
@@ -465,7 +435,7 @@ main() {
 	check_text_report
 	check_probe
 	[ -z "$sample" ] || save_sample "$sample"
-	check_stop
+	check_inspects_stop
 	summary
 	[ "$failed" -eq 0 ]
 }

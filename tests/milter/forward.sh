@@ -154,24 +154,14 @@ start() {
 
 # stop NAME: SIGTERM; it must exit 0 within STOP_WAIT.
 stop() {
-	local name=$1 pid status i
+	local name=$1
 
 	[ -f "$dir/$name.pid" ] || return 0
-	pid=$(cat "$dir/$name.pid")
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < STOP_WAIT * 20; i++)); do
-		running "$pid" || break
-		sleep 0.05
-	done
-	if running "$pid"; then
-		echo "$name still runs ${STOP_WAIT}s after SIGTERM"
-		kill -KILL "$pid"
-	fi
-	wait "$pid"
-	status=$?
+	stop_child "$(cat "$dir/$name.pid")" "$STOP_WAIT" ||
+	    echo "$name still runs ${STOP_WAIT}s after SIGTERM"
 	rm -f "$dir/$name.pid"
-	if [ "$status" -ne 0 ]; then
-		echo "$name exited with status $status after SIGTERM"
+	if [ "$stopped_status" -ne 0 ]; then
+		echo "$name exited with status $stopped_status after SIGTERM"
 		return 1
 	fi
 }
