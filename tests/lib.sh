@@ -46,6 +46,58 @@ summary() {
 	echo "$passed passed, $failed failed"
 }
 
+# need_root WHO WHY [COMMAND]: exit 2 unless run as root, saying that WHO
+# is not run, WHY it needs root, and the COMMAND that runs it as root.
+need_root() {
+	[ "$(id -u)" -eq 0 ] && return
+	echo "$1: NOT RUN: needs root ($2)${3:+; run '$3'}" >&2
+	exit 2
+}
+
+# need_tools WHO MISSING TOOL...: exit 2 unless every TOOL is on PATH,
+# $inspect is built and MISSING (what the caller found missing itself,
+# each after a space) is empty; saying what is missing.
+need_tools() {
+	local who=$1 missing=$2 tool
+
+	shift 2
+	for tool; do
+		command -v "$tool" >/dev/null || missing="$missing $tool"
+	done
+	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
+	[ -z "$missing" ] && return
+	echo "$who: missing:$missing (see tests/install-deps.sh)" >&2
+	exit 2
+}
+
+# own_namespaces WHO VAR HOST ARG...: the calling script again, with ARGs,
+# in a network namespace of its own (and with HOST not empty, a host name
+# namespace, named HOST), VAR set in its environment; once there (VAR
+# set), its loopback up and its host name HOST.  Exits 1 if that fails.
+own_namespaces() {
+	local who=$1 var=$2 host=$3
+
+	shift 3
+	if [ -z "${!var:-}" ]; then
+		export "$var=1"
+		exec unshare --net ${host:+--uts} -- "$0" "$@"
+	fi
+	if ! ip link set lo up ||
+	    { [ -n "$host" ] && ! hostname "$host"; }; then
+		echo "$who: cannot set up the loopback${host:+ and host name}" \
+		    "of new namespaces" >&2
+		exit 1
+	fi
+}
+
+# teardown_traps: the caller's teardown at exit, which a SIGINT or SIGTERM
+# leads to, saying so.
+teardown_traps() {
+	trap teardown EXIT
+	trap 'echo "# interrupted"; exit 130' INT
+	trap 'echo "# terminated"; exit 143' TERM
+}
+
 # wait_until SECONDS COMMAND...: poll COMMAND every 0.05 s, at most
 # SECONDS long.
 wait_until() {
@@ -195,6 +247,26 @@ check_inspects_stop() {
 		    sed 's/^/# /'
 	done
 	inspect_pids=()
+}
+
+# require_sendmail WHO: the unpacked Sendmail in $cache ($sendmail its
+# binary), fetched now by tests/install-deps.sh if it is not there.  Never
+# a skip: without Sendmail WHO fails.
+require_sendmail() {
+	local deps
+
+	deps=$(dirname "${BASH_SOURCE[0]}")/install-deps.sh
+	if [ ! -f "$cache/ready" ]; then
+		echo "# no Sendmail in $cache: fetching it (tests/install-deps.sh)"
+		"$deps" 2>&1 | sed 's/^/# /'
+	fi
+	if [ ! -f "$cache/ready" ] || [ ! -x "$sendmail" ]; then
+		echo "$1: FAILED: no Sendmail in $cache, and Debian's" \
+		    "sendmail-bin, sendmail-base and sendmail-cf could not be" \
+		    "fetched there (tests/install-deps.sh)" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
 }
 
 # postfix_config DIR HOSTNAME [MAIN.CF LINE...]: set up a private Postfix

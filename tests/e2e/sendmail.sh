@@ -54,41 +54,10 @@ inspect_names=()	# the names of inspect_pids, for messages
 ports_taken=
 declare -A sessions_sent	# report -> sessions sent to it
 
-require_root() {
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "sendmail: NOT RUN: needs root (a network namespace," \
-		    "and Sendmail's daemon); run 'sudo make sendmail-check'" >&2
-		exit 2
-	fi
-}
-
-require_tools() {
-	local tool missing=
-
-	for tool in m4 python3 ss ip unshare setsid hostname timeout; do
-		command -v "$tool" >/dev/null || missing="$missing $tool"
-	done
-	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
-	if [ -n "$missing" ]; then
-		echo "sendmail: missing:$missing (see tests/install-deps.sh)" >&2
-		exit 2
-	fi
-}
-
-# The unpacked packages, fetched now if they are not there.  Never a
-# skip: without Sendmail the test fails.
-require_sendmail() {
-	if [ ! -f "$cache/ready" ]; then
-		echo "# no Sendmail in $cache: fetching it (tests/install-deps.sh)"
-		"$here/../install-deps.sh" 2>&1 | sed 's/^/# /'
-	fi
-	if [ ! -f "$cache/ready" ] || [ ! -x "$sendmail" ]; then
-		echo "sendmail: FAILED: no Sendmail in $cache, and Debian's" \
-		    "sendmail-bin, sendmail-base and sendmail-cf could not be" \
-		    "fetched there (tests/install-deps.sh)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
+require() {
+	need_root sendmail "a network namespace, and Sendmail's daemon" \
+	    "sudo make sendmail-check"
+	need_tools sendmail "" m4 python3 ss ip unshare setsid hostname timeout
 }
 
 # start_inspect NAME PORT FORMAT [ARG...]: inspect on 127.0.0.1:PORT in
@@ -384,21 +353,12 @@ main() {
 		echo "usage: $0 [--save-sample FILE]" >&2
 		exit 2
 	fi
-	require_root
-	require_tools
-	if [ -z "${INSPECT_SENDMAIL_NETNS:-}" ]; then
-		require_sendmail
-		INSPECT_SENDMAIL_NETNS=1 exec unshare --net --uts -- "$0" "$@"
-	fi
-	if ! ip link set lo up || ! hostname "$myhostname"; then
-		echo "sendmail: cannot set up the loopback and host name of" \
-		    "new namespaces" >&2
-		exit 1
-	fi
+	require
+	# Outside the namespaces, where the network is.
+	[ -n "${INSPECT_SENDMAIL_NETNS:-}" ] || require_sendmail sendmail
+	own_namespaces sendmail INSPECT_SENDMAIL_NETNS "$myhostname" "$@"
 	ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/' && ipv6=yes
-	trap teardown EXIT
-	trap 'echo "# interrupted"; exit 130' INT
-	trap 'echo "# terminated"; exit 143' TERM
+	teardown_traps
 
 	if ! setup; then
 		summary

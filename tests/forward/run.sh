@@ -63,39 +63,13 @@ declare -A smtpd	# NAME.PATH -> the port of Postfix's smtpd
 declare -A inspect_port	# NAME -> the port of the inspect that forwards
 
 require() {
-	local tool missing=
+	local missing=
 
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "forward: NOT RUN: needs root (Postfix's master runs as" \
-		    "root); run 'sudo make forward-check'" >&2
-		exit 2
-	fi
-	for tool in postconf postsuper postqueue opendkim opendkim-genkey \
-	    m4 python3 ss ip unshare setsid hostname timeout; do
-		command -v "$tool" >/dev/null || missing="$missing $tool"
-	done
-	$pymilter -c 'import Milter' 2>/dev/null ||
-	    missing="$missing python3-milter"
-	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
-	if [ -n "$missing" ]; then
-		echo "forward: missing:$missing (see tests/install-deps.sh)" >&2
-		exit 2
-	fi
-}
-
-# The unpacked Sendmail, fetched now if it is not there.  Never a skip:
-# without Sendmail the test fails.
-require_sendmail() {
-	if [ ! -f "$cache/ready" ]; then
-		echo "# no Sendmail in $cache: fetching it (tests/install-deps.sh)"
-		"$here/../install-deps.sh" 2>&1 | sed 's/^/# /'
-	fi
-	if [ ! -f "$cache/ready" ] || [ ! -x "$sendmail" ]; then
-		echo "forward: FAILED: no Sendmail in $cache, and" \
-		    "tests/install-deps.sh could not fetch it there" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
+	need_root forward "Postfix's master runs as root" \
+	    "sudo make forward-check"
+	$pymilter -c 'import Milter' 2>/dev/null || missing=" python3-milter"
+	need_tools forward "$missing" postconf postsuper postqueue opendkim \
+	    opendkim-genkey m4 python3 ss ip unshare setsid hostname timeout
 }
 
 # --- the milters ---------------------------------------------------------
@@ -687,18 +661,10 @@ main() {
 		exit 2
 	fi
 	require
-	if [ -z "${INSPECT_FORWARD_NETNS:-}" ]; then
-		require_sendmail
-		INSPECT_FORWARD_NETNS=1 exec unshare --net --uts -- "$0" "$@"
-	fi
-	if ! ip link set lo up || ! hostname "$myhostname"; then
-		echo "forward: cannot set up the loopback and host name of new" \
-		    "namespaces" >&2
-		exit 1
-	fi
-	trap teardown EXIT
-	trap 'echo "# interrupted"; exit 130' INT
-	trap 'echo "# terminated"; exit 143' TERM
+	# Outside the namespaces, where the network is.
+	[ -n "${INSPECT_FORWARD_NETNS:-}" ] || require_sendmail forward
+	own_namespaces forward INSPECT_FORWARD_NETNS "$myhostname" "$@"
+	teardown_traps
 
 	if ! setup; then
 		summary
