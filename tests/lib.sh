@@ -269,6 +269,45 @@ require_sendmail() {
 	fi
 }
 
+# sendmail_files DIR: the directories and files a private Sendmail that
+# sendmail_mc DIR configures needs: DIR/etc, DIR/queue, no aliases, no
+# local host names, names looked up in files only.
+sendmail_files() {
+	mkdir -p "$1/etc" "$1/queue" || return 1
+	: >"$1/etc/aliases"
+	: >"$1/etc/local-host-names"
+	printf 'hosts\tfiles\naliases\tfiles\npasswd\tfiles\n' \
+	    >"$1/etc/service.switch"
+}
+
+# sendmail_mc DIR: the start of the m4 configuration of a private Sendmail
+# (the unpacked one in $cache) whose files are in DIR: every mail kept in
+# the queue (queueonly), no ident, no canonical names, no MSA.  The caller
+# adds FEATUREs, daemons, filters and mailers, and runs m4.
+sendmail_mc() {
+	local m4dir=$cache/root/usr/share/sendmail/cf
+
+	cat <<-EOF
+	divert(-1)
+	define(\`MAIL_SETTINGS_DIR', \`$1/etc/')
+	divert(0)dnl
+	include(\`$m4dir/m4/cf.m4')dnl
+	OSTYPE(\`linux')dnl
+	define(\`QUEUE_DIR', \`$1/queue')dnl
+	define(\`STATUS_FILE', \`$1/etc/statistics')dnl
+	define(\`HELP_FILE', \`$cache/root/etc/mail/helpfile')dnl
+	define(\`confPID_FILE', \`$1/sendmail.pid')dnl
+	define(\`confCT_FILE', \`-o $1/etc/trusted-users')dnl
+	define(\`confSERVICE_SWITCH_FILE', \`$1/etc/service.switch')dnl
+	define(\`confDELIVERY_MODE', \`queueonly')dnl
+	define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
+	define(\`confTO_IDENT', \`0s')dnl
+	FEATURE(\`nocanonify')dnl
+	FEATURE(\`accept_unresolvable_domains')dnl
+	FEATURE(\`no_default_msa')dnl
+	EOF
+}
+
 # postfix_config DIR HOSTNAME [MAIN.CF LINE...]: set up a private Postfix
 # in DIR, with its own configuration, queue, data and log directories,
 # loopback only, and every mail thrown away once queued.  Standard input

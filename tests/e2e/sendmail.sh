@@ -91,36 +91,14 @@ daemon() {
 # files only, no canonification, no Ident.  TrustStickyBit: the
 # directory is under /tmp.  no_default_msa: no port 587.
 write_config() {
-	local m4dir=$cache/root/usr/share/sendmail/cf
-
-	mkdir -p "$work/etc" "$work/queue"
-	: >"$work/etc/aliases"
-	: >"$work/etc/local-host-names"
-	printf 'hosts\tfiles\naliases\tfiles\npasswd\tfiles\n' \
-	    >"$work/etc/service.switch"
+	sendmail_files "$work" || return 1
 	# A local user the access database refuses: never told to a milter.
 	printf 'To:daemon@mta.example.test\tREJECT\n' |
 	    "$cache/root/usr/sbin/makemap" -C /dev/null hash "$work/etc/access" ||
 	    return 1
 	{
+		sendmail_mc "$work"
 		cat <<-EOF
-		divert(-1)
-		define(\`MAIL_SETTINGS_DIR', \`$work/etc/')
-		divert(0)dnl
-		include(\`$m4dir/m4/cf.m4')dnl
-		OSTYPE(\`linux')dnl
-		define(\`QUEUE_DIR', \`$work/queue')dnl
-		define(\`STATUS_FILE', \`$work/etc/statistics')dnl
-		define(\`HELP_FILE', \`$cache/root/etc/mail/helpfile')dnl
-		define(\`confPID_FILE', \`$work/sendmail.pid')dnl
-		define(\`confCT_FILE', \`-o $work/etc/trusted-users')dnl
-		define(\`confSERVICE_SWITCH_FILE', \`$work/etc/service.switch')dnl
-		define(\`confDELIVERY_MODE', \`queueonly')dnl
-		define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
-		define(\`confTO_IDENT', \`0s')dnl
-		FEATURE(\`nocanonify')dnl
-		FEATURE(\`accept_unresolvable_domains')dnl
-		FEATURE(\`no_default_msa')dnl
 		FEATURE(\`access_db', \`hash -T<TMPF> $work/etc/access')dnl
 		FEATURE(\`blocklist_recipients')dnl
 		EOF

@@ -528,33 +528,11 @@ new_body() {
 # milter is OpenDKIM and one whose milter is inspect forwarding to it;
 # mail stays in the queue (queueonly), where the test reads it.
 write_sendmail_config() {
-	local m4dir=$cache/root/usr/share/sendmail/cf filter path port
+	local filter path port
 
-	mkdir -p "$work/sm/etc" "$work/sm/queue"
-	: >"$work/sm/etc/aliases"
-	: >"$work/sm/etc/local-host-names"
-	printf 'hosts\tfiles\naliases\tfiles\npasswd\tfiles\n' \
-	    >"$work/sm/etc/service.switch"
+	sendmail_files "$work/sm" || return 1
 	{
-		cat <<-EOF
-		divert(-1)
-		define(\`MAIL_SETTINGS_DIR', \`$work/sm/etc/')
-		divert(0)dnl
-		include(\`$m4dir/m4/cf.m4')dnl
-		OSTYPE(\`linux')dnl
-		define(\`QUEUE_DIR', \`$work/sm/queue')dnl
-		define(\`STATUS_FILE', \`$work/sm/etc/statistics')dnl
-		define(\`HELP_FILE', \`$cache/root/etc/mail/helpfile')dnl
-		define(\`confPID_FILE', \`$work/sm/sendmail.pid')dnl
-		define(\`confCT_FILE', \`-o $work/sm/etc/trusted-users')dnl
-		define(\`confSERVICE_SWITCH_FILE', \`$work/sm/etc/service.switch')dnl
-		define(\`confDELIVERY_MODE', \`queueonly')dnl
-		define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
-		define(\`confTO_IDENT', \`0s')dnl
-		FEATURE(\`nocanonify')dnl
-		FEATURE(\`accept_unresolvable_domains')dnl
-		FEATURE(\`no_default_msa')dnl
-		EOF
+		sendmail_mc "$work/sm"
 		for path in "${paths[@]}"; do
 			case $path in
 			direct) filter="S=local:$work/milter/dkim.sock" ;;
