@@ -42,6 +42,22 @@ relay() {
 	done <<<"$1"
 }
 
+# tally RESULT NAME: a case run in the background, whose output RESULT
+# begins "ok" if it passed, counted and shown; NAME names it if RESULT is
+# empty.
+tally() {
+	local first=
+
+	read -r first _ <"$1"
+	if [ "$first" = ok ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+	[ -s "$1" ] || echo "FAIL $2 (no result)"
+	cat "$1"
+}
+
 summary() {
 	echo "$passed passed, $failed failed"
 }

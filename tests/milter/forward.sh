@@ -57,7 +57,7 @@ OTHERS="probe:t-probe-changes probe:t-probe-empty-body inet:t-two-messages
 inet:t-macros-stages"
 
 main() {
-	local cases=() name i=0 passed=0 failed=0 first start
+	local cases=() name i=0 passed=0 failed=0 start
 
 	for tool in miltertest python3 timeout ss; do
 		command -v "$tool" >/dev/null ||
@@ -89,18 +89,10 @@ main() {
 	done
 	wait
 	for ((i = 0; i < ${#cases[@]}; i++)); do
-		first=
-		read -r first _ <"$tmp/$i.result"
-		if [ "$first" = ok ]; then
-			passed=$((passed + 1))
-		else
-			failed=$((failed + 1))
-		fi
-		[ -s "$tmp/$i.result" ] || echo "FAIL ${cases[i]} (no result)"
-		cat "$tmp/$i.result"
+		tally "$tmp/$i.result" "${cases[i]}"
 	done
 	echo "($((SECONDS - start)) s)"
-	echo "$passed passed, $failed failed"
+	summary
 	[ "$failed" -eq 0 ]
 }
 
