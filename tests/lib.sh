@@ -127,13 +127,16 @@ wait_until() {
 	done
 }
 
-# gone PID...: every PID has exited (a zombie not yet reaped counts).
-# Read from /proc, with no process started: wait_until polls it every
-# 50 ms, in runners that run many cases at once.
+# gone PID...: every PID has exited (a zombie not yet reaped counts); an
+# empty PID (a runner's list with one taken out) counts as gone.  Read
+# from /proc, with no process started: wait_until polls it every 50 ms,
+# in runners that run many cases at once.
 gone() {
 	local pid stat
 
 	for pid; do
+		# Not a number: /proc//stat would be /proc/stat.
+		case $pid in "" | *[!0-9]*) continue ;; esac
 		read -r stat 2>/dev/null <"/proc/$pid/stat" || continue
 		# The state follows the command name, which may hold anything.
 		stat=${stat##*) }
