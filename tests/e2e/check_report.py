@@ -13,8 +13,14 @@ inspect asks for there that Postfix has.  Prints one line per check,
 """
 
 import json
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+
+from jsonreport import Checks, read_sessions, with_helo  # noqa: E402
 
 # Postfix's default milter_*_macros (postconf -d) that it has a value for
 # in these sessions: no TLS and no AUTH here.
@@ -33,35 +39,9 @@ ALL_ACTIONS = 0x1FF
 SMFIF_SETSYMLIST = 0x100
 
 
-class Checks:
-    def __init__(self, prefix):
-        self.prefix = prefix
-
-    def check(self, cond, what, got=None, want=None):
-        if cond:
-            print("ok %s %s" % (self.prefix, what))
-        elif want is None and got is None:
-            print("FAIL %s %s" % (self.prefix, what))
-        else:
-            print("FAIL %s %s: got %r, want %r" % (self.prefix, what, got,
-                                                   want))
-        return cond
-
-    def equal(self, got, want, what):
-        return self.check(got == want, what, got, want)
-
-
 def read_report(path, checks):
     """The events in REPORT, grouped by session."""
-    sessions, bad = {}, []
-    with open(path, "rb") as f:
-        for n, line in enumerate(f, 1):
-            try:
-                # Strict UTF-8: inspect escapes every byte that is not.
-                ev = json.loads(line.decode("utf-8"))
-                sessions.setdefault(ev["session"], []).append(ev)
-            except (ValueError, KeyError) as e:
-                bad.append("line %d: %s" % (n, e))
+    sessions, bad = read_sessions(path)
     checks.check(not bad, "every line of the report is a JSON event "
                  "in UTF-8", bad[:3], [])
     return sessions
@@ -317,9 +297,7 @@ def main():
         with open(path) as f:
             facts = json.load(f)
         c = Checks("[%s %s]" % (label, facts["sender"]))
-        found = [evs for evs in sessions.values()
-                 if any(ev["stage"] == "helo" and
-                        ev.get("name") == facts["helo"] for ev in evs)]
+        found = with_helo(sessions, facts["helo"])
         if not c.equal(len(found), 1, "one session with HELO %s"
                        % facts["helo"]):
             continue

@@ -32,21 +32,9 @@ probes=(change data eom timeout progress hold)
 declare -A smtpd milter
 
 require() {
-	local tool missing=
-
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "probe: NOT RUN: needs root (Postfix's master runs as" \
-		    "root)" >&2
-		exit 2
-	fi
-	for tool in postconf swaks smtp-sink python3 ss ip unshare setsid; do
-		command -v "$tool" >/dev/null || missing="$missing $tool"
-	done
-	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
-	if [ -n "$missing" ]; then
-		echo "probe: missing:$missing (see tests/install-deps.sh)" >&2
-		exit 2
-	fi
+	need_root probe "Postfix's master runs as root"
+	need_tools probe "" postconf swaks smtp-sink python3 ss ip unshare \
+	    setsid
 }
 
 # start_inspect NAME ARG...: inspect on milter[NAME], text report to
@@ -304,17 +292,8 @@ main() {
 		exit 2
 	fi
 	require
-	if [ -z "${INSPECT_E2E_NETNS:-}" ]; then
-		INSPECT_E2E_NETNS=1 exec unshare --net -- "$0" "$@"
-	fi
-	if ! ip link set lo up; then
-		echo "probe: cannot bring up the loopback of a new network" \
-		    "namespace" >&2
-		exit 1
-	fi
-	trap teardown EXIT
-	trap 'echo "# interrupted"; exit 130' INT
-	trap 'echo "# terminated"; exit 143' TERM
+	own_namespaces probe INSPECT_E2E_NETNS "" "$@"
+	teardown_traps
 
 	if ! setup; then
 		fail "setup: Postfix, smtp-sink or inspect did not start"

@@ -35,22 +35,8 @@ milter_text=
 declare -A smtpd	# by protocol
 
 require() {
-	local tool missing=
-
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "protocol.sh: NOT RUN: needs root (Postfix's master runs" \
-		    "as root)" >&2
-		exit 2
-	fi
-	for tool in postconf swaks python3 ss ip unshare setsid; do
-		command -v "$tool" >/dev/null || missing="$missing $tool"
-	done
-	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
-	if [ -n "$missing" ]; then
-		echo "protocol.sh: missing:$missing" \
-		    "(see tests/install-deps.sh)" >&2
-		exit 2
-	fi
+	need_root protocol.sh "Postfix's master runs as root"
+	need_tools protocol.sh "" postconf swaks python3 ss ip unshare setsid
 }
 
 teardown() {
@@ -194,13 +180,8 @@ main() {
 	local p rc out n
 
 	require
-	if [ -z "${INSPECT_E2E_NETNS:-}" ]; then
-		INSPECT_E2E_NETNS=1 exec unshare --net -- "$0" "$@"
-	fi
-	ip link set lo up || exit 1
-	trap teardown EXIT
-	trap 'echo "# interrupted"; exit 130' INT
-	trap 'echo "# terminated"; exit 143' TERM
+	own_namespaces protocol.sh INSPECT_E2E_NETNS "" "$@"
+	teardown_traps
 	if ! setup; then
 		summary
 		exit 1

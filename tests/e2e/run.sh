@@ -49,25 +49,11 @@ ports_taken=
 swaks_qid=
 smtplib_qid=
 
-require_root() {
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "e2e: NOT RUN: needs root (Postfix's master runs as" \
-		    "root); run 'sudo make e2e-check'" >&2
-		exit 2
-	fi
-}
-
-require_tools() {
-	local tool missing=
-
-	for tool in postconf swaks smtp-source python3 ss ip unshare setsid; do
-		command -v "$tool" >/dev/null || missing="$missing $tool"
-	done
-	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
-	if [ -n "$missing" ]; then
-		echo "e2e: missing:$missing (see tests/install-deps.sh)" >&2
-		exit 2
-	fi
+require() {
+	need_root e2e "Postfix's master runs as root" \
+	    "sudo make e2e-check"
+	need_tools e2e "" postconf swaks smtp-source python3 ss ip unshare \
+	    setsid
 }
 
 # start_inspect VAR NAME SPEC FORMAT [ARG...]: run inspect in the
@@ -491,19 +477,9 @@ main() {
 		echo "usage: $0 [--save-sample FILE]" >&2
 		exit 2
 	fi
-	require_root
-	require_tools
-	if [ -z "${INSPECT_E2E_NETNS:-}" ]; then
-		INSPECT_E2E_NETNS=1 exec unshare --net -- "$0" "$@"
-	fi
-	if ! ip link set lo up; then
-		echo "e2e: cannot bring up the loopback of a new network" \
-		    "namespace" >&2
-		exit 1
-	fi
-	trap teardown EXIT
-	trap 'echo "# interrupted"; exit 130' INT
-	trap 'echo "# terminated"; exit 143' TERM
+	require
+	own_namespaces e2e INSPECT_E2E_NETNS "" "$@"
+	teardown_traps
 
 	if ! setup; then
 		summary

@@ -56,41 +56,10 @@ inspect_names=()	# the names of inspect_pids, for messages
 ports_taken=
 declare -A sessions_sent	# report -> sessions sent to it
 
-require_root() {
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "sendmail: NOT RUN: needs root (a network namespace," \
-		    "and Sendmail's daemon); run 'sudo make sendmail-check'" >&2
-		exit 2
-	fi
-}
-
-require_tools() {
-	local tool missing=
-
-	for tool in m4 python3 ss ip unshare setsid hostname timeout; do
-		command -v "$tool" >/dev/null || missing="$missing $tool"
-	done
-	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
-	if [ -n "$missing" ]; then
-		echo "sendmail: missing:$missing (see tests/install-deps.sh)" >&2
-		exit 2
-	fi
-}
-
-# The unpacked packages, fetched now if they are not there.  Never a
-# skip: without Sendmail the test fails.
-require_sendmail() {
-	if [ ! -f "$cache/ready" ]; then
-		echo "# no Sendmail in $cache: fetching it (tests/install-deps.sh)"
-		"$here/../install-deps.sh" 2>&1 | sed 's/^/# /'
-	fi
-	if [ ! -f "$cache/ready" ] || [ ! -x "$sendmail" ]; then
-		echo "sendmail: FAILED: no Sendmail in $cache, and Debian's" \
-		    "sendmail-bin, sendmail-base and sendmail-cf could not be" \
-		    "fetched there (tests/install-deps.sh)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
+require() {
+	need_root sendmail "a network namespace, and Sendmail's daemon" \
+	    "sudo make sendmail-check"
+	need_tools sendmail "" m4 python3 ss ip unshare setsid hostname timeout
 }
 
 # start_inspect NAME PORT FORMAT [ARG...]: inspect on 127.0.0.1:PORT in
@@ -124,36 +93,14 @@ daemon() {
 # files only, no canonification, no Ident.  TrustStickyBit: the
 # directory is under /tmp.  no_default_msa: no port 587.
 write_config() {
-	local m4dir=$cache/root/usr/share/sendmail/cf
-
-	mkdir -p "$work/etc" "$work/queue"
-	: >"$work/etc/aliases"
-	: >"$work/etc/local-host-names"
-	printf 'hosts\tfiles\naliases\tfiles\npasswd\tfiles\n' \
-	    >"$work/etc/service.switch"
+	sendmail_files "$work" || return 1
 	# A local user the access database refuses: never told to a milter.
 	printf 'To:daemon@mta.example.test\tREJECT\n' |
 	    "$cache/root/usr/sbin/makemap" -C /dev/null hash "$work/etc/access" ||
 	    return 1
 	{
+		sendmail_mc "$work"
 		cat <<-EOF
-		divert(-1)
-		define(\`MAIL_SETTINGS_DIR', \`$work/etc/')
-		divert(0)dnl
-		include(\`$m4dir/m4/cf.m4')dnl
-		OSTYPE(\`linux')dnl
-		define(\`QUEUE_DIR', \`$work/queue')dnl
-		define(\`STATUS_FILE', \`$work/etc/statistics')dnl
-		define(\`HELP_FILE', \`$cache/root/etc/mail/helpfile')dnl
-		define(\`confPID_FILE', \`$work/sendmail.pid')dnl
-		define(\`confCT_FILE', \`-o $work/etc/trusted-users')dnl
-		define(\`confSERVICE_SWITCH_FILE', \`$work/etc/service.switch')dnl
-		define(\`confDELIVERY_MODE', \`queueonly')dnl
-		define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
-		define(\`confTO_IDENT', \`0s')dnl
-		FEATURE(\`nocanonify')dnl
-		FEATURE(\`accept_unresolvable_domains')dnl
-		FEATURE(\`no_default_msa')dnl
 		FEATURE(\`access_db', \`hash -T<TMPF> $work/etc/access')dnl
 		FEATURE(\`blocklist_recipients')dnl
 		EOF
@@ -186,22 +133,6 @@ start_sendmail() {
 	    wait_until 5 listening "$sendmail_pid" "$smtp_replies" &&
 	    wait_until 5 listening "$sendmail_pid" "$smtp_request" &&
 	    wait_until 5 listening "$sendmail_pid" "$smtp_probe"
-}
-
-# sendmail_left: the live processes of the daemon's process group.
-sendmail_left() {
-	ps -e -o pid=,pgid=,stat= |
-	    awk -v g="$sendmail_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
-}
-
-sendmail_gone() {
-	[ -z "$(sendmail_left)" ]
-}
-
-stop_sendmail() {
-	terminate "$sendmail_pid"
-	wait_until 5 sendmail_gone || sendmail_left | xargs -r kill -KILL
-	sendmail_pid=
 }
 
 setup() {
@@ -244,7 +175,7 @@ teardown() {
 	# A second Ctrl-C must not cut the cleaning short.
 	trap '' INT TERM
 	trap - EXIT
-	[ -z "$sendmail_pid" ] || stop_sendmail
+	[ -z "$sendmail_pid" ] || sendmail_stop
 	for pid in "${inspect_pids[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
@@ -394,36 +325,6 @@ show_debug() {
 	tail -n 40 "$1" | cut -c1-240 | sed 's/^/# /'
 }
 
-# quiet FILE: FILE has no warning, error or sanitizer's report.
-quiet() {
-	! grep -qiE 'warning|error|sanitizer' "$1"
-}
-
-# Each inspect stops at SIGTERM with status 0 and has logged no warning,
-# no error, and in a sanitizer build no sanitizer report.
-check_stop() {
-	local i name pid status
-
-	for i in "${!inspect_pids[@]}"; do
-		name=${inspect_names[i]}
-		pid=${inspect_pids[i]}
-		kill -TERM "$pid" 2>/dev/null
-		if wait_until 8 gone "$pid"; then
-			wait "$pid"
-			status=$?
-		else
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-			status="none after 8 s"
-		fi
-		check "[$name] inspect exits 0 at SIGTERM (status $status)" \
-		    [ "$status" = 0 ]
-		check "[$name] inspect logged no warning, error, sanitizer report" \
-		    quiet "$work/$name.err"
-	done
-	inspect_pids=()
-}
-
 # save_sample FILE: the text report of the message session.
 save_sample() {
 	local s
@@ -442,21 +343,12 @@ main() {
 		echo "usage: $0 [--save-sample FILE]" >&2
 		exit 2
 	fi
-	require_root
-	require_tools
-	if [ -z "${INSPECT_SENDMAIL_NETNS:-}" ]; then
-		require_sendmail
-		INSPECT_SENDMAIL_NETNS=1 exec unshare --net --uts -- "$0" "$@"
-	fi
-	if ! ip link set lo up || ! hostname "$myhostname"; then
-		echo "sendmail: cannot set up the loopback and host name of" \
-		    "new namespaces" >&2
-		exit 1
-	fi
+	require
+	# Outside the namespaces, where the network is.
+	[ -n "${INSPECT_SENDMAIL_NETNS:-}" ] || require_sendmail sendmail
+	own_namespaces sendmail INSPECT_SENDMAIL_NETNS "$myhostname" "$@"
 	ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/' && ipv6=yes
-	trap teardown EXIT
-	trap 'echo "# interrupted"; exit 130' INT
-	trap 'echo "# terminated"; exit 143' TERM
+	teardown_traps
 
 	if ! setup; then
 		summary
@@ -493,7 +385,7 @@ main() {
 	check_text_report
 	check_probe
 	[ -z "$sample" ] || save_sample "$sample"
-	check_stop
+	check_inspects_stop
 	summary
 	[ "$failed" -eq 0 ]
 }

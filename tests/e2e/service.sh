@@ -55,28 +55,13 @@ inspect_gone() {
 	[ -z "$(inspect_left)" ]
 }
 
-require_root() {
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "e2e service: NOT RUN: needs root (Postfix's master," \
-		    "inspect's privilege drop); run" \
-		    "'sudo make service-check'" >&2
-		exit 2
-	fi
-}
+require() {
+	local missing=
 
-require_tools() {
-	local tool missing=
-
-	for tool in postconf swaks ss setsid; do
-		command -v "$tool" >/dev/null || missing="$missing $tool"
-	done
-	getent group postfix >/dev/null || missing="$missing group:postfix"
-	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
-	if [ -n "$missing" ]; then
-		echo "e2e service: missing:$missing" \
-		    "(see tests/install-deps.sh)" >&2
-		exit 2
-	fi
+	need_root "e2e service" "Postfix's master, inspect's privilege drop" \
+	    "sudo make service-check"
+	getent group postfix >/dev/null || missing=" group:postfix"
+	need_tools "e2e service" "$missing" postconf swaks ss setsid
 }
 
 # A private Postfix in $work, as in tests/e2e/run.sh: one smtpd on a
@@ -230,11 +215,8 @@ show_log() {
 }
 
 main() {
-	require_root
-	require_tools
-	trap teardown EXIT
-	trap 'echo "# interrupted"; exit 130' INT
-	trap 'echo "# terminated"; exit 143' TERM
+	require
+	teardown_traps
 
 	if ! setup; then
 		summary

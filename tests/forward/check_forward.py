@@ -23,6 +23,11 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+
+from jsonreport import read_sessions  # noqa: E402
+
 # --- the report's names (inspect(8), JSON) -------------------------------
 FORWARD = "forward"          # in each event the milter was sent
 SENT = "sent"                # forward.sent: whether the event went on
@@ -74,14 +79,7 @@ def short(x):
 
 
 def read_report(path, c):
-    sessions, bad = {}, []
-    with open(path, "rb") as f:
-        for n, line in enumerate(f, 1):
-            try:
-                ev = json.loads(line.decode("utf-8"))
-                sessions.setdefault(ev["session"], []).append(ev)
-            except (ValueError, KeyError) as e:
-                bad.append("line %d: %s" % (n, e))
+    sessions, bad = read_sessions(path)
     c.check(not bad, "every line of the report is a JSON event", bad[:3])
     return sessions
 

@@ -50,27 +50,14 @@ ports_taken=
 # The two ways a message goes: the smtpd port of each is set in setup.
 paths="direct forward"
 
-require_root() {
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "forward/rspamd: NOT RUN: needs root (Postfix's master" \
-		    "runs as root); run 'sudo make forward-check'" >&2
-		exit 2
-	fi
-}
+require() {
+	local missing=
 
-require_tools() {
-	local tool missing=
-
-	for tool in postconf postcat rspamd python3 ss ip unshare setsid; do
-		command -v "$tool" >/dev/null || missing="$missing $tool"
-	done
-	id _rspamd >/dev/null 2>&1 || missing="$missing user _rspamd"
-	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
-	if [ -n "$missing" ]; then
-		echo "forward/rspamd: missing:$missing (see" \
-		    "tests/install-deps.sh)" >&2
-		exit 2
-	fi
+	need_root forward/rspamd "Postfix's master runs as root" \
+	    "sudo make forward-check"
+	id _rspamd >/dev/null 2>&1 || missing=" user _rspamd"
+	need_tools forward/rspamd "$missing" postconf postcat rspamd python3 \
+	    ss ip unshare setsid
 }
 
 # write_rspamd_config DIR: a private rspamd in DIR.  rspamd.conf there is
@@ -151,20 +138,11 @@ start_rspamd() {
 	wait_until 30 listening "$rspamd_pid" "$rspamd_port"
 }
 
-rspamd_left() {
-	ps -e -o pid=,pgid=,stat= |
-	    awk -v g="$rspamd_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
-}
-
-rspamd_gone() {
-	[ -z "$(rspamd_left)" ]
-}
-
 # stop_rspamd: its main process stops its workers on SIGTERM (waiting up
 # to 16 s for them); kill the group if any linger.
 stop_rspamd() {
 	kill -TERM "$rspamd_pid" 2>/dev/null
-	wait_until 20 rspamd_gone || rspamd_left | xargs -r kill -KILL
+	reap_group "$rspamd_pid" 20
 	wait "$rspamd_pid" 2>/dev/null
 	rspamd_pid=
 }
@@ -415,19 +393,9 @@ main() {
 		echo "usage: $0" >&2
 		exit 2
 	fi
-	require_root
-	require_tools
-	if [ -z "${INSPECT_FORWARD_RSPAMD_NETNS:-}" ]; then
-		INSPECT_FORWARD_RSPAMD_NETNS=1 exec unshare --net -- "$0" "$@"
-	fi
-	if ! ip link set lo up; then
-		echo "forward/rspamd: cannot bring up the loopback of a new" \
-		    "network namespace" >&2
-		exit 1
-	fi
-	trap teardown EXIT
-	trap 'echo "# interrupted"; exit 130' INT
-	trap 'echo "# terminated"; exit 143' TERM
+	require
+	own_namespaces forward/rspamd INSPECT_FORWARD_RSPAMD_NETNS "" "$@"
+	teardown_traps
 
 	if ! setup; then
 		summary

@@ -13,9 +13,15 @@ message.  Prints one line per check, "ok ..." or "FAIL ...", for
 rspamd.sh to count.
 """
 
-import json
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+
+from jsonreport import read_sessions, with_helo  # noqa: E402
+from jsonreport import result as report  # noqa: E402
 
 # What inspect calls things in its JSON report: kept here, and only here.
 FORWARD = "forward"             # an event's record of the downstream
@@ -42,41 +48,24 @@ RSPAMD_HEADERS = {"authentication-results", "x-rspamd-server",
                   "x-spam-status", "x-spamd-result"}
 
 
-def report(prefix, ok, what, got=None, want=None):
-    if ok:
-        print("ok %s %s" % (prefix, what))
-    elif got is None and want is None:
-        print("FAIL %s %s" % (prefix, what))
-    else:
-        print("FAIL %s %s: got %r, want %r" % (prefix, what, got, want))
-    return ok
-
-
 def sessions_of(path):
     """The events of REPORT by session, and whether every line parsed."""
-    sessions, bad = {}, []
-    with open(path, "rb") as f:
-        for n, line in enumerate(f, 1):
-            try:
-                ev = json.loads(line.decode("utf-8"))
-                sessions.setdefault(ev["session"], []).append(ev)
-            except (ValueError, KeyError) as e:
-                bad.append("line %d: %s" % (n, e))
+    sessions, bad = read_sessions(path)
     report("[report]", not bad, "every line is a JSON event", bad[:3], [])
     return sessions
 
 
 def session_of(sessions, helo):
     """The events of the session whose HELO name is HELO."""
-    for events in sessions.values():
-        if any(ev["stage"] == "helo" and ev.get("name") == helo
-               for ev in events):
-            return events
-    return []
+    found = with_helo(sessions, helo)
+    return found[0] if found else []
 
 
 def eom_of(prefix, events):
-    """The downstream's record at the session's end of message."""
+    """The downstream's record at the end of message of the session
+    (found by its HELO, checked), or None."""
+    if not report(prefix, bool(events), "session found by its HELO"):
+        return None
     eoms = [ev for ev in events if ev["stage"] == "eom"]
     if not report(prefix, len(eoms) == 1, "one eom event in the session",
                   len(eoms), 1):
@@ -89,8 +78,6 @@ def eom_of(prefix, events):
 
 def check_gtube(events):
     p = "[report gtube]"
-    if not report(p, bool(events), "session found by its HELO"):
-        return
     fwd = eom_of(p, events)
     if fwd is None:
         return
@@ -104,8 +91,6 @@ def check_gtube(events):
 
 def check_clean(events, headers_path):
     p = "[report clean]"
-    if not report(p, bool(events), "session found by its HELO"):
-        return
     fwd = eom_of(p, events)
     if fwd is None:
         return

@@ -63,39 +63,13 @@ declare -A smtpd	# NAME.PATH -> the port of Postfix's smtpd
 declare -A inspect_port	# NAME -> the port of the inspect that forwards
 
 require() {
-	local tool missing=
+	local missing=
 
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "forward: NOT RUN: needs root (Postfix's master runs as" \
-		    "root); run 'sudo make forward-check'" >&2
-		exit 2
-	fi
-	for tool in postconf postsuper postqueue opendkim opendkim-genkey \
-	    m4 python3 ss ip unshare setsid hostname timeout; do
-		command -v "$tool" >/dev/null || missing="$missing $tool"
-	done
-	$pymilter -c 'import Milter' 2>/dev/null ||
-	    missing="$missing python3-milter"
-	[ -x "$inspect" ] || missing="$missing $inspect (run make)"
-	if [ -n "$missing" ]; then
-		echo "forward: missing:$missing (see tests/install-deps.sh)" >&2
-		exit 2
-	fi
-}
-
-# The unpacked Sendmail, fetched now if it is not there.  Never a skip:
-# without Sendmail the test fails.
-require_sendmail() {
-	if [ ! -f "$cache/ready" ]; then
-		echo "# no Sendmail in $cache: fetching it (tests/install-deps.sh)"
-		"$here/../install-deps.sh" 2>&1 | sed 's/^/# /'
-	fi
-	if [ ! -f "$cache/ready" ] || [ ! -x "$sendmail" ]; then
-		echo "forward: FAILED: no Sendmail in $cache, and" \
-		    "tests/install-deps.sh could not fetch it there" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
+	need_root forward "Postfix's master runs as root" \
+	    "sudo make forward-check"
+	$pymilter -c 'import Milter' 2>/dev/null || missing=" python3-milter"
+	need_tools forward "$missing" postconf postsuper postqueue opendkim \
+	    opendkim-genkey m4 python3 ss ip unshare setsid hostname timeout
 }
 
 # --- the milters ---------------------------------------------------------
@@ -285,7 +259,7 @@ teardown() {
 	trap '' INT TERM
 	trap - EXIT
 	[ -z "$master_pid" ] || postfix_stop "$work"
-	[ -z "$sendmail_pid" ] || stop_sendmail
+	[ -z "$sendmail_pid" ] || sendmail_stop
 	terminate "${inspect_pids[@]}" "${milter_pids[@]}"
 	[ -z "$work" ] || rm -rf "$work"
 }
@@ -554,33 +528,11 @@ new_body() {
 # milter is OpenDKIM and one whose milter is inspect forwarding to it;
 # mail stays in the queue (queueonly), where the test reads it.
 write_sendmail_config() {
-	local m4dir=$cache/root/usr/share/sendmail/cf filter path port
+	local filter path port
 
-	mkdir -p "$work/sm/etc" "$work/sm/queue"
-	: >"$work/sm/etc/aliases"
-	: >"$work/sm/etc/local-host-names"
-	printf 'hosts\tfiles\naliases\tfiles\npasswd\tfiles\n' \
-	    >"$work/sm/etc/service.switch"
+	sendmail_files "$work/sm" || return 1
 	{
-		cat <<-EOF
-		divert(-1)
-		define(\`MAIL_SETTINGS_DIR', \`$work/sm/etc/')
-		divert(0)dnl
-		include(\`$m4dir/m4/cf.m4')dnl
-		OSTYPE(\`linux')dnl
-		define(\`QUEUE_DIR', \`$work/sm/queue')dnl
-		define(\`STATUS_FILE', \`$work/sm/etc/statistics')dnl
-		define(\`HELP_FILE', \`$cache/root/etc/mail/helpfile')dnl
-		define(\`confPID_FILE', \`$work/sm/sendmail.pid')dnl
-		define(\`confCT_FILE', \`-o $work/sm/etc/trusted-users')dnl
-		define(\`confSERVICE_SWITCH_FILE', \`$work/sm/etc/service.switch')dnl
-		define(\`confDELIVERY_MODE', \`queueonly')dnl
-		define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
-		define(\`confTO_IDENT', \`0s')dnl
-		FEATURE(\`nocanonify')dnl
-		FEATURE(\`accept_unresolvable_domains')dnl
-		FEATURE(\`no_default_msa')dnl
-		EOF
+		sendmail_mc "$work/sm"
 		for path in "${paths[@]}"; do
 			case $path in
 			direct) filter="S=local:$work/milter/dkim.sock" ;;
@@ -617,21 +569,6 @@ sm_port() {
 	direct) echo "$sm_direct" ;;
 	forward) echo "$sm_forward" ;;
 	esac
-}
-
-sendmail_left() {
-	ps -e -o pid=,pgid=,stat= |
-	    awk -v g="$sendmail_pid" '$2 == g && $3 !~ /^Z/ { print $1 }'
-}
-
-sendmail_gone() {
-	[ -z "$(sendmail_left)" ]
-}
-
-stop_sendmail() {
-	terminate "$sendmail_pid"
-	wait_until 5 sendmail_gone || sendmail_left | xargs -r kill -KILL
-	sendmail_pid=
 }
 
 # OpenDKIM behind Sendmail signs with the tags it signs with behind
@@ -673,39 +610,6 @@ run_sendmail() {
 	    sed 's/^/# sendmail: /'
 }
 
-# quiet FILE: FILE has no warning, error or sanitizer's report.
-quiet() {
-	! grep -qiE 'warning|error|sanitizer' "$1"
-}
-
-# Each inspect stops at SIGTERM with status 0 and has logged no warning,
-# no error, and in a sanitizer build no sanitizer report: the milter
-# behind never failed it.
-check_stop() {
-	local i name pid status
-
-	for i in "${!inspect_pids[@]}"; do
-		name=${inspect_names[i]}
-		pid=${inspect_pids[i]}
-		kill -TERM "$pid" 2>/dev/null
-		if wait_until 8 gone "$pid"; then
-			wait "$pid"
-			status=$?
-		else
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-			status="none after 8 s"
-		fi
-		check "[inspect $name] exits 0 at SIGTERM (status $status)" \
-		    [ "$status" = 0 ]
-		check "[inspect $name] logged no warning, error, sanitizer report" \
-		    quiet "$work/$name.err"
-		quiet "$work/$name.err" || tail -n 5 "$work/$name.err" |
-		    sed 's/^/# /'
-	done
-	inspect_pids=()
-}
-
 # --- reports and diagnostics ---------------------------------------------------
 
 # run_checker KIND REPORT [ARG...]: check_forward.py on inspect's REPORT.
@@ -735,18 +639,10 @@ main() {
 		exit 2
 	fi
 	require
-	if [ -z "${INSPECT_FORWARD_NETNS:-}" ]; then
-		require_sendmail
-		INSPECT_FORWARD_NETNS=1 exec unshare --net --uts -- "$0" "$@"
-	fi
-	if ! ip link set lo up || ! hostname "$myhostname"; then
-		echo "forward: cannot set up the loopback and host name of new" \
-		    "namespaces" >&2
-		exit 1
-	fi
-	trap teardown EXIT
-	trap 'echo "# interrupted"; exit 130' INT
-	trap 'echo "# terminated"; exit 143' TERM
+	# Outside the namespaces, where the network is.
+	[ -n "${INSPECT_FORWARD_NETNS:-}" ] || require_sendmail forward
+	own_namespaces forward INSPECT_FORWARD_NETNS "$myhostname" "$@"
+	teardown_traps
 
 	if ! setup; then
 		summary
@@ -758,7 +654,8 @@ main() {
 	fi
 	run_testmilter
 	run_sendmail
-	check_stop
+	# The milter behind never failed inspect: it logged nothing.
+	check_inspects_stop
 	[ "${#paths[@]}" -eq 2 ] ||
 	    fail "the forwarded path was not run (--direct-only)"
 	summary

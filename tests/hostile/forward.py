@@ -167,14 +167,6 @@ def check_report(events, fail_at):
     return problems
 
 
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--spec", required=True)
@@ -222,10 +214,10 @@ def main():
         for sign in SIGNS:
             if sign.encode() in err:
                 problems.append("standard error: %s" % sign)
-        if not alive(args.pid):
+        if not mta.alive(args.pid):
             problems.append("inspect is gone")
         result(mode, problems)
-        if not alive(args.pid):
+        if not mta.alive(args.pid):
             break
     ds.close()
     return 1 if failed else 0

@@ -877,14 +877,6 @@ def normal(t, n):
     return s
 
 
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def is_normal(events, tag):
     return any(ev["stage"] == "connect" and ev.get("host") == tag
                for ev in events)
@@ -968,7 +960,7 @@ def run_case(t, args, name, fn, n):
         good = normal(t, n)
     except Exception as e:
         return ["inspect no longer serves a normal message: %s" % e]
-    if not alive(args.pid):
+    if not mta.alive(args.pid):
         return ["inspect is gone"]
     want = sum(not isinstance(x, Absent) for x in expected)
     sessions, problem = settle(args.report, offset, args.format, want, tag)
@@ -1043,7 +1035,7 @@ def main():
             print("  " + p)
         failed += bool(problems)
         sys.stdout.flush()
-        if not alive(args.pid):
+        if not mta.alive(args.pid):
             print("  inspect is gone: the cases after %s did not run" %
                   name)
             return 1

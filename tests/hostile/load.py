@@ -308,15 +308,6 @@ async def crowd(args):
     return problems
 
 
-def alive(pid):
-    """Whether pid runs (a zombie does not)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 async def client_loop(args, listed, k, log, stop_at):
     """Messages one after another until inspect stops taking them.  For
     each, log what the MTA saw: its expected events, whether the EOM
@@ -363,7 +354,7 @@ async def stop(args):
     await asyncio.wait_for(asyncio.gather(*jobs), WAIT)
     # run.sh has the exit status; here, the report once inspect is gone.
     deadline = time.monotonic() + WAIT
-    while alive(args.pid) and time.monotonic() < deadline:
+    while mta.alive(args.pid) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     try:
         sessions = read_report(args.report, args.format)

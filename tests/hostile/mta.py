@@ -5,7 +5,8 @@ anything at all: packets of any command byte, length or content, half
 packets, nothing.  Session drives a Conn the way an MTA does and keeps
 what inspect must report for it: every event, with the macros sent with
 that event's own command, from the packets as libmilter stores and clears
-them (engine.c).
+them (engine.c).  alive() tells the drivers whether the inspect under
+test still runs.
 """
 
 import os
@@ -47,6 +48,14 @@ CLEARS = {OPTNEG: 0, CONNECT: 1, HELO: 2, MAIL: 3, RCPT: 4}
 
 WAIT = 10.0			# seconds for any one reply
 
+
+def alive(pid):
+    """Whether pid runs (a zombie does not)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 class _Any:
     """An expected value that matches whatever inspect wrote."""

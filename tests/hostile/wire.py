@@ -340,7 +340,7 @@ def case_stop_gate(args):
                                            ", EOF" if eof else ""))
     # Else B's MAIL met no inspect at all, and proved nothing.
     check("stop-gate: inspect is still there (C's eom under way)",
-          alive(args.pid) and not eof)
+          mta.alive(args.pid) and not eof)
     check("stop-gate: B's MAIL, taken after the stop, gets no reply",
           after[1:] == [], "then %r" % after[1:5])
 
@@ -353,7 +353,7 @@ def case_stop_gate(args):
         conn.eof(SETTLE)
         conn.close()
 
-    gone = wait_for(lambda: not alive(args.pid), 20)
+    gone = wait_for(lambda: not mta.alive(args.pid), 20)
     check("stop-gate: inspect exits", gone)
     want = [(1, "negotiate"), (1, "connect"), (1, "envfrom"),
             (1, "envrcpt"), (1, "eom"), (2, "negotiate"), (2, "connect"),
@@ -366,14 +366,6 @@ def case_stop_gate(args):
     check("stop-gate: nothing counted lost",
           "could not be written" not in err and "not written" not in err,
           *err.splitlines()[-5:])
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def main():

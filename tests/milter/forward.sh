@@ -57,7 +57,7 @@ OTHERS="probe:t-probe-changes probe:t-probe-empty-body inet:t-two-messages
 inet:t-macros-stages"
 
 main() {
-	local cases=() name i=0 passed=0 failed=0 first start
+	local cases=() name i=0 passed=0 failed=0 start
 
 	for tool in miltertest python3 timeout ss; do
 		command -v "$tool" >/dev/null ||
@@ -89,18 +89,10 @@ main() {
 	done
 	wait
 	for ((i = 0; i < ${#cases[@]}; i++)); do
-		first=
-		read -r first _ <"$tmp/$i.result"
-		if [ "$first" = ok ]; then
-			passed=$((passed + 1))
-		else
-			failed=$((failed + 1))
-		fi
-		[ -s "$tmp/$i.result" ] || echo "FAIL ${cases[i]} (no result)"
-		cat "$tmp/$i.result"
+		tally "$tmp/$i.result" "${cases[i]}"
 	done
 	echo "($((SECONDS - start)) s)"
-	echo "$passed passed, $failed failed"
+	summary
 	[ "$failed" -eq 0 ]
 }
 
@@ -154,24 +146,14 @@ start() {
 
 # stop NAME: SIGTERM; it must exit 0 within STOP_WAIT.
 stop() {
-	local name=$1 pid status i
+	local name=$1
 
 	[ -f "$dir/$name.pid" ] || return 0
-	pid=$(cat "$dir/$name.pid")
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < STOP_WAIT * 20; i++)); do
-		running "$pid" || break
-		sleep 0.05
-	done
-	if running "$pid"; then
-		echo "$name still runs ${STOP_WAIT}s after SIGTERM"
-		kill -KILL "$pid"
-	fi
-	wait "$pid"
-	status=$?
+	stop_child "$(cat "$dir/$name.pid")" "$STOP_WAIT" ||
+	    echo "$name still runs ${STOP_WAIT}s after SIGTERM"
 	rm -f "$dir/$name.pid"
-	if [ "$status" -ne 0 ]; then
-		echo "$name exited with status $status after SIGTERM"
+	if [ "$stopped_status" -ne 0 ]; then
+		echo "$name exited with status $stopped_status after SIGTERM"
 		return 1
 	fi
 }

@@ -115,3 +115,31 @@ function expect(want, name, conn, ...)
 		    string.char(got), string.char(want)), 2)
 	end
 end
+
+-- Connects and negotiates miltertest's defaults.
+function session()
+	local conn = connect()
+	negotiate(conn, nil, nil)
+	return conn
+end
+
+-- The envelope every forwarding case sends: connect, helo, one sender,
+-- one recipient, each answered continue.
+function envelope(conn)
+	step.conninfo(conn, "client.example", "192.0.2.1")
+	step.helo(conn, "client.example")
+	step.mailfrom(conn, "<sender@example.org>")
+	step.rcptto(conn, "<rcpt@example.net>")
+end
+
+-- The rest of a message after envelope(): data, the headers given as
+-- { NAME, VALUE } pairs, a one-line body and eom, each answered continue.
+function message(conn, headers)
+	step.data(conn)
+	for _, h in ipairs(headers or {}) do
+		step.header(conn, h[1], h[2])
+	end
+	step.eoh(conn)
+	step.bodystring(conn, "body\r\n")
+	step.eom(conn)
+end

@@ -39,6 +39,7 @@ STOP_WAIT=15		# for inspect to exit after SIGTERM (about 5)
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) || exit 2
 inspect=$(cd "$here/../.." && pwd)/inspect
+. "$here/../lib.sh"
 update=${UPDATE:-0}
 [ "$update" = 0 ] && update=
 max_jobs=${JOBS:-16}
@@ -48,7 +49,7 @@ tmp=
 stamp='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z'
 
 main() {
-	local cases=() name opt first i=0 passed=0 failed=0
+	local cases=() name opt i=0 passed=0 failed=0
 
 	while getopts u opt; do
 		case $opt in
@@ -84,17 +85,9 @@ main() {
 	wait
 
 	for name in "${cases[@]}"; do
-		first=
-		read -r first _ <"$tmp/$name.result"
-		if [ "$first" = ok ]; then
-			passed=$((passed + 1))
-		else
-			failed=$((failed + 1))
-		fi
-		[ -s "$tmp/$name.result" ] || echo "FAIL $name (no result)"
-		cat "$tmp/$name.result"
+		tally "$tmp/$name.result" "$name"
 	done
-	echo "$passed passed, $failed failed"
+	summary
 	[ "$failed" -eq 0 ]
 }
 
@@ -223,10 +216,6 @@ running() {
 	read -r _ _ state _ 2>/dev/null <"/proc/$1/stat" && [ "$state" != Z ]
 }
 
-exited() {
-	! running "$1"
-}
-
 # Whether inspect has said it listens, or has given up.
 started() {
 	grep -q '^inspect: listening on ' "$1/err" || ! running "$2"
@@ -317,18 +306,11 @@ all_closed() {
 
 # Stops inspect as an init system would, and checks that it exits 0.
 stop_inspect() {
-	local status
-
-	kill -TERM "$pid"
-	if ! wait_for "$STOP_WAIT" exited "$pid"; then
-		echo "inspect still runs ${STOP_WAIT}s after SIGTERM"
-		kill -KILL "$pid"
-	fi
-	wait "$pid"
-	status=$?
+	stop_child "$pid" "$STOP_WAIT" ||
+	    echo "inspect still runs ${STOP_WAIT}s after SIGTERM"
 	rm -f "$1/inspect.pid"
-	if [ "$status" -ne 0 ]; then
-		echo "inspect exited with status $status after SIGTERM"
+	if [ "$stopped_status" -ne 0 ]; then
+		echo "inspect exited with status $stopped_status after SIGTERM"
 		return 1
 	fi
 }

@@ -17,23 +17,9 @@
 
 dofile(lib)
 
--- Runs mt.NAME(conn, ...) and checks the answer.
-local function expect(want, name, conn, ...)
-	local err = mt[name](conn, ...)
-	if err ~= nil then
-		error(name .. ": " .. err, 2)
-	end
-	local got = mt.getreply(conn)
-	if got ~= want then
-		error(string.format("%s: answer %q, expected %q", name,
-		    string.char(got), string.char(want)), 2)
-	end
-end
-
 -- Connects, negotiates miltertest's defaults and says hello.
 local function hello(helo)
-	local conn = connect()
-	negotiate(conn, nil, nil)
+	local conn = session()
 	expect(SMFIR_CONTINUE, "conninfo", conn, "client.example",
 	    "192.0.2.1")
 	expect(helo == nil and SMFIR_CONTINUE or SMFIR_ACCEPT, "helo", conn,
@@ -66,8 +52,7 @@ run(function()
 	expect(SMFIR_REPLYCODE, "unknown", conn, "XYZZY")
 	mt.disconnect(conn)
 
-	conn = connect()
-	negotiate(conn, nil, nil)
+	conn = session()
 	expect(SMFIR_REJECT, "conninfo", conn, "bad.example", "192.0.2.66")
 	mt.disconnect(conn)
 

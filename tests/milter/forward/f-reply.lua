@@ -19,8 +19,7 @@
 dofile(lib)
 
 local function hello(helo)
-	local conn = connect()
-	negotiate(conn, nil, nil)
+	local conn = session()
 	expect(SMFIR_CONTINUE, "conninfo", conn, "client.example",
 	    "192.0.2.1")
 	expect(SMFIR_CONTINUE, "helo", conn, helo or "client.example")
@@ -54,8 +53,7 @@ run(function()
 	expect(SMFIR_REPLYCODE, "unknown", conn, "XYZZY")
 	mt.disconnect(conn)
 
-	conn = connect()
-	negotiate(conn, nil, nil)
+	conn = session()
 	expect(SMFIR_REJECT, "conninfo", conn, "bad.example", "192.0.2.66")
 	mt.disconnect(conn)
 
