@@ -86,7 +86,7 @@ run() {
 # The report as the golden files have it: timestamps as TIME, no CR from
 # a terminal's line discipline.
 normal() {
-	tr -d '\r' <"$1" | sed -E "s/^(\[[0-9]+\] [a-z]+ )$stamp\$/\1TIME/"
+	tr -d '\r' <"$1" | sed -E "s/^(\\[[0-9]+\\] [a-z]+ )$stamp(\$| )/\1TIME\2/"
 }
 
 # plain NAME: the report has no ESC at all, and is the golden file.
