@@ -142,6 +142,8 @@ struct event {
 	 * written in full.
 	 */
 	uint64_t		 same_as;
+	/* With --summary: the queue id (macro i) visible now; else NULL. */
+	const char		*queue_id;
 };
 
 /* How a transaction ended, as libmilter told it. */
@@ -167,6 +169,7 @@ struct transaction {
 	size_t			 headers;
 	uint64_t		 body;		/* bytes */
 	enum ending		 end;
+	char			*queue_id;	/* macro i, the last; NULL */
 };
 
 /* A session summed up, as summary.c keeps it from its events. */
@@ -175,6 +178,7 @@ struct summary {
 	struct timespec		 start;		/* of its first event */
 	char			*host;		/* NULL: no connect */
 	char			*address;	/* unescaped, as host */
+	char			*ip;		/* the client's; NULL: none */
 	char			*helo;		/* the last; NULL: none */
 	struct transaction	*tx;
 	size_t			 ntx;

@@ -643,6 +643,10 @@ stage(SMFICTX *ctx, struct event *ev)
 	if (ev->stage == STAGE_ENVRCPT)
 		rejected(ctx, s, ev);
 	gathered = gather(ctx, s, ev);
+	/* The queue id, to join the summary with the mail log. */
+	if (opts.summary && s != NULL && ev->stage >= STAGE_ENVFROM &&
+	    ev->stage <= STAGE_EOM)
+		ev->queue_id = macros_value(&s->macros, ctx, "i");
 	if (opts.forward.spec != NULL)
 		forward_stage(ctx, s, ev);
 	/* Probing's answer stands in for the milter's, and adds changes. */

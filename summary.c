@@ -9,6 +9,10 @@
  * starts, quotes and colours an event's lines with.
  */
 
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,9 @@ static void	 drop(struct summary *, char *);
 static struct transaction *current(struct summary *);
 static void	 begin(struct summary *, const char *);
 static void	 add_rcpt(struct summary *, const char *, int);
+static void	 queue_id(struct summary *, struct transaction *,
+		    const char *);
+static char	*client_ip(struct summary *, const struct sockaddr *);
 static int	 put_summary(struct buf *, enum format, int, uint64_t,
 		    const struct timespec *, const struct summary *);
 static int	 text_summary(struct buf *, const struct palette *, uint64_t,
@@ -56,12 +63,16 @@ summary_event(struct summary *sm, const struct event *ev, struct buf *out,
 	}
 	if (ev->forward != NULL)
 		forwarded(sm, ev->forward);
+	if (ev->queue_id != NULL && ev->stage != STAGE_ENVFROM)
+		queue_id(sm, t, ev->queue_id);
 	switch (ev->stage) {
 	case STAGE_CONNECT:
 		drop(sm, sm->host);
 		drop(sm, sm->address);
+		drop(sm, sm->ip);
 		sm->host = keep(sm, ev->host, strlen(ev->host));
 		sm->address = keep(sm, addr, print_address(addr, ev->address));
+		sm->ip = client_ip(sm, ev->address);
 		break;
 	case STAGE_HELO:
 		/* EHLO again after STARTTLS: the last one counts. */
@@ -73,6 +84,9 @@ summary_event(struct summary *sm, const struct event *ev, struct buf *out,
 			t->end = END_NONE;
 		begin(sm, ev->args != NULL && ev->args[0] != NULL ?
 		    ev->args[0] : "");
+		/* Sendmail's comes with MAIL, for the new transaction. */
+		if (ev->queue_id != NULL)
+			queue_id(sm, current(sm), ev->queue_id);
 		break;
 	case STAGE_ENVRCPT:
 		if (t != NULL)
@@ -114,10 +128,12 @@ summary_free(struct summary *sm)
 			free(sm->tx[i].rcpts[j].address);
 		free(sm->tx[i].rcpts);
 		free(sm->tx[i].sender);
+		free(sm->tx[i].queue_id);
 	}
 	free(sm->tx);
 	free(sm->host);
 	free(sm->address);
+	free(sm->ip);
 	free(sm->helo);
 	memset(sm, 0, sizeof *sm);
 }
@@ -203,6 +219,40 @@ add_rcpt(struct summary *sm, const char *address, int rejected)
 	}
 	r[t->nrcpts].address = s;
 	r[t->nrcpts++].rejected = rejected;
+}
+
+/*
+ * The queue id of t, the current transaction (NULL: not kept), as the
+ * MTA has it now: the last one seen, or none while it is empty.
+ */
+static void
+queue_id(struct summary *sm, struct transaction *t, const char *id)
+{
+	if (t == NULL || *id == '\0' ||
+	    (t->queue_id != NULL && strcmp(t->queue_id, id) == 0))
+		return;
+	drop(sm, t->queue_id);
+	t->queue_id = keep(sm, id, strlen(id));
+}
+
+/* The client's IP address, as inet_ntop() writes it; NULL if none. */
+static char *
+client_ip(struct summary *sm, const struct sockaddr *sa)
+{
+	char		 ip[INET6_ADDRSTRLEN];
+	const void	*a;
+
+	if (sa == NULL || (sa->sa_family != AF_INET &&
+	    sa->sa_family != AF_INET6))
+		return NULL;
+	a = sa->sa_family == AF_INET ?
+	    (const void *)&((const struct sockaddr_in *)(const void *)sa)->
+	    sin_addr :
+	    (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->
+	    sin6_addr;
+	if (inet_ntop(sa->sa_family, a, ip, sizeof ip) == NULL)
+		return NULL;
+	return keep(sm, ip, strlen(ip));
 }
 
 /*
@@ -325,6 +375,8 @@ text_transaction(struct buf *out, const struct palette *pal,
 
 	if (buf_puts(out, " mail ") == -1 ||
 	    print_text_quoted(out, pal, t->sender, "(none)") == -1 ||
+	    (t->queue_id != NULL && (buf_puts(out, " queue ") == -1 ||
+	    print_text_quoted(out, pal, t->queue_id, "") == -1)) ||
 	    buf_puts(out, " rcpt") == -1 ||
 	    (t->nrcpts == 0 && t->unlisted == 0 &&
 	    buf_puts(out, " (none)") == -1))
@@ -369,6 +421,8 @@ json_summary(struct buf *out, uint64_t session, const struct timespec *time,
 	    buf_puts(out, ",") == -1 ||
 	    print_json_member(out, "address", sm->address) == -1 ||
 	    buf_puts(out, ",") == -1 ||
+	    print_json_member(out, "ip", sm->ip) == -1 ||
+	    buf_puts(out, ",") == -1 ||
 	    print_json_member(out, "helo", sm->helo) == -1 ||
 	    buf_puts(out, ",\"transactions\":[") == -1)
 		return -1;
@@ -404,6 +458,8 @@ json_transaction(struct buf *out, const struct transaction *t)
 
 	if (buf_puts(out, "{") == -1 ||
 	    print_json_member(out, "sender", t->sender) == -1 ||
+	    buf_puts(out, ",") == -1 ||
+	    print_json_member(out, "queue_id", t->queue_id) == -1 ||
 	    buf_puts(out, ",\"recipients\":[") == -1)
 		return -1;
 	for (i = 0; i < t->nrcpts; i++)

@@ -428,16 +428,19 @@ check_text_report() {
 	check "$p rejected recipient: status and reply" \
 	    grep -qE "^\\[$s\\]  $rejection" "$t"
 	# The summary at close: the envelope as smtp_send.py sent it, the
-	# rejected recipient marked, the body's size as the client sent it
-	# (Postfix takes the dot-stuffing off), Postfix's headers counted.
+	# queue id Postfix gave the client, the rejected recipient marked,
+	# the body's size as the client sent it (Postfix takes the
+	# dot-stuffing off), Postfix's headers counted.
 	want=$(python3 -c 'import json, sys
 f = json.load(open(sys.argv[1]))
 body = f["message"].encode("latin-1").split(b"\r\n\r\n", 1)[1]
-print("helo \"%s\" mail \"%s\" rcpt %s %s (rejected) headers %s body %d "
-      "bytes end eom duration " % (f["helo"], f["mail"][0],
+print("helo \"%s\" mail \"%s\" queue \"%s\" rcpt %s %s (rejected) "
+      "headers %s body %d bytes end eom duration " % (f["helo"],
+      f["mail"][0], sys.argv[3],
       " ".join("\"%s\"" % r[0] for r in f["rcpts"]),
       "\"%s\"" % f["rejected"][0][0], sys.argv[2], len(body)))' \
-	    "$work/inet.smtplib.json" "$(grep -c "^\[$s\] header " "$t")")
+	    "$work/inet.smtplib.json" "$(grep -c "^\[$s\] header " "$t")" \
+	    "$smtplib_qid")
 	check "$p summary: $want" grep -qF " $want" <(grep "^\[$s\] summary " "$t")
 	check "$p summary: the body's size is the chunks' lengths" [ \
 	    "$(grep "^\[$s\] summary " "$t" | sed 's/.* body \([0-9]*\) bytes.*/\1/')" \

@@ -235,12 +235,53 @@ test_summary_bytes_and_json(void **state)
 	assert_string_equal(close_ev(f, FORMAT_JSON),
 	    "{\"session\":7,\"stage\":\"summary\","
 	    "\"time\":\"2023-11-14T22:13:21.500000Z\",\"host\":null,"
-	    "\"address\":null,\"helo\":\"evil\\u001b[2J\\\"quoted\\\"\","
+	    "\"address\":null,\"ip\":null,"
+	    "\"helo\":\"evil\\u001b[2J\\\"quoted\\\"\","
 	    "\"transactions\":[{\"sender\":\"<\\udcff@example.org>\","
-	    "\"recipients\":[{\"address\":\"<x\\ny@example.net>\","
+	    "\"queue_id\":null,\"recipients\":[{\"address\":\"<x\\ny@example.net>\","
 	    "\"rejected\":true}],\"unlisted_recipients\":0,\"headers\":0,"
 	    "\"body_bytes\":3,\"end\":\"abort\"}],"
 	    "\"unlisted_transactions\":0,\"duration\":1.250000}\n");
+}
+
+/*
+ * The fields that join a summary with the mail log: the client's IP,
+ * and each transaction's queue id as the MTA last gave it (Postfix's
+ * comes at a later RCPT or at DATA, Sendmail's with MAIL); a
+ * transaction without one has none.
+ */
+static void
+test_summary_queue_id_and_ip(void **state)
+{
+	struct fixture	*f = *state;
+	struct event	 ev = { .stage = STAGE_DATA };
+	const char	*line;
+
+	connect_ev(f, "client.example");
+	args_ev(f, STAGE_ENVFROM, "<a@example.org>", 0);
+	ev.queue_id = "";
+	assert_int_equal(send_event(f, &ev), 0);
+	ev.queue_id = "3F2A1B";
+	assert_int_equal(send_event(f, &ev), 0);
+	ev.stage = STAGE_EOM;
+	assert_int_equal(send_event(f, &ev), 0);
+	ev.stage = STAGE_ENVFROM;
+	ev.queue_id = "3F2A1C";
+	ev.args = (char *[]){ (char *)(uintptr_t)"<b@example.org>", NULL };
+	assert_int_equal(send_event(f, &ev), 0);
+	args_ev(f, STAGE_ENVFROM, "<c@example.org>", 0);
+	line = close_ev(f, FORMAT_TEXT);
+	assert_non_null(strstr(line, " mail \"<a@example.org>\" queue "
+	    "\"3F2A1B\" rcpt"));
+	assert_non_null(strstr(line, " mail \"<b@example.org>\" queue "
+	    "\"3F2A1C\" rcpt"));
+	assert_non_null(strstr(line, " mail \"<c@example.org>\" rcpt"));
+	line = close_ev(f, FORMAT_JSON);
+	assert_non_null(strstr(line, "\"ip\":\"192.0.2.7\""));
+	assert_non_null(strstr(line, "\"sender\":\"<a@example.org>\","
+	    "\"queue_id\":\"3F2A1B\""));
+	assert_non_null(strstr(line, "\"sender\":\"<c@example.org>\","
+	    "\"queue_id\":null"));
 }
 
 /*
@@ -346,6 +387,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_summary_outside_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summary_bytes_and_json,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summary_queue_id_and_ip,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summary_connect_again,
 		    setup, teardown),
