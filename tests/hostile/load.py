@@ -184,8 +184,12 @@ def fd_limit(pid):
 
 def read_report(path, fmt, offset=0):
     with open(path, "rb") as f:
-        f.seek(offset)
-        return report.read(f.read(), fmt)
+        data = f.read()
+    # What came before offset holds the negotiations written in full
+    # that later ones say they are "as in".
+    if offset > 0:
+        report.read(data[:offset], fmt)
+    return report.read(data[offset:], fmt)
 
 
 def by_host(sessions):

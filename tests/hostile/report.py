@@ -351,19 +351,24 @@ def read_text(data):
             raise Malformed("%s: session %s inside an event of session "
                             "%d" % (where, m[1], current))
         text_detail(ev, body, m[2], where)
-    # "as in session N": that session's negotiation, written in full.
+    # "as in session N": that session's negotiation, written in full,
+    # here or in an earlier part of the same report (a case reads only
+    # what was written since it began).
+    for number, events in sessions.items():
+        for _, ev, _ in events:
+            if ev["stage"] == "negotiate" and "same_as" not in ev:
+                FULL[number] = ev
     for number, events in sessions.items():
         for _, ev, _ in events:
             if "same_as" not in ev:
                 continue
-            same = [e for _, e, _ in sessions.get(ev["same_as"], [])
-                    if e["stage"] == "negotiate" and "same_as" not in e]
-            if not same:
+            same = FULL.get(ev["same_as"])
+            if same is None:
                 raise Malformed("session %d: negotiation as in session %d, "
                                 "which has none in full" %
                                 (number, ev["same_as"]))
             del ev["same_as"]
-            ev.update((k, v) for k, v in same[0].items() if k != "macros")
+            ev.update((k, v) for k, v in same.items() if k != "macros")
     out = {}
     for number, events in sessions.items():
         for time, ev, body in events:
@@ -375,6 +380,10 @@ def read_text(data):
         out[number] = [(time, ev) for time, ev, _ in events]
     return out
 
+
+# The negotiations written in full so far, by session, for "as in
+# session N" in a later part of the same report.
+FULL = {}
 
 # Set by a reader of a report inspect wrote with --color always --summary.
 COLOR = False
