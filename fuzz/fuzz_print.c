@@ -47,6 +47,10 @@ static void	check_text_event(const char *, size_t, const char *,
 		    const struct field *, size_t);
 static const char *text_chunks(const char *, const char *, const char *,
 		    const struct field *);
+static const char *text_quoted(const char *, const char *,
+		    const struct field *);
+static size_t	text_main(const char *, const char **, const char *,
+		    const struct field *, size_t);
 static void	check_json_event(const char *, size_t, const char *,
 		    const struct field *, size_t);
 static int	json_number(struct json *, unsigned long long *);
@@ -63,9 +67,10 @@ static size_t	with_macros(struct field *, size_t, const struct macro *,
 		    size_t);
 
 /*
- * A text event: "[S] STAGE TIME" and then, in order, one line per
- * field: "[S]  KEY: "VALUE"", "[S]  macro NAME: "VALUE"", or for a
- * body "[S]  length: N" and its "chunk:" lines.
+ * A text event: "[S] STAGE TIME", the stage's main fields on the same
+ * line (text_main()), and then, in order, one line per other field:
+ * "[S]  KEY: "VALUE"", "[S]  macro NAME: "VALUE"", or a body's "chunk:"
+ * lines.
  */
 static void
 check_text_event(const char *s, size_t len, const char *stage,
@@ -82,12 +87,17 @@ check_text_event(const char *s, size_t len, const char *stage,
 		failx("text event does not end a line");
 	add(&head, "[" SESSION_S "] ", strlen("[" SESSION_S "] "));
 	add(&head, stage, strlen(stage));
-	add(&head, " " TIME "\n", strlen(" " TIME "\n"));
+	add(&head, " " TIME, strlen(" " TIME));
 	if (len < head.len || memcmp(s, head.data, head.len) != 0)
 		failx("text event: bad first line");
 	p += head.len;
+	i = text_main(stage, &p, end, f, nf);
+	if (p >= end || *p++ != '\n')
+		failx("text event: the first line goes on");
+	if (strcmp(stage, "envfrom") == 0 || strcmp(stage, "envrcpt") == 0)
+		nargs = i;
 
-	for (i = 0; i < nf; i++) {
+	for (; i < nf; i++) {
 		if (strcmp(f[i].key, "chunk") == 0) {
 			p = text_chunks(p, end, prefix, &f[i]);
 			continue;
@@ -134,6 +144,86 @@ check_text_event(const char *s, size_t len, const char *stage,
 		failx("text event: lines left over");
 	buf_free(&dec);
 	buf_free(&head);
+}
+
+/*
+ * The fields the first line of a stage carries after its time, read at
+ * *p (moved past them): body " N bytes", header " NAME: "VALUE"" (NAME
+ * bare, or quoted if it must be), connect " "HOST" "ADDRESS"", helo,
+ * unknown, envfrom and envrcpt " "VALUE"" (the envelope's address).
+ * Returns how many fields it took.
+ */
+static size_t
+text_main(const char *stage, const char **p, const char *end,
+    const struct field *f, size_t nf)
+{
+	char		 num[64];
+	const char	*s = *p, *colon;
+	size_t		 n, take = 1;
+
+	if (nf == 0 || f[0].mname != NULL)
+		return 0;
+	if (strcmp(stage, "body") == 0) {
+		n = snprintf(num, sizeof num, " %zu bytes", f[0].len);
+		if ((size_t)(end - s) < n || memcmp(s, num, n) != 0)
+			failx("text body: no \"N bytes\" on the first line");
+		*p = s + n;
+		return 1;
+	}
+	if (strcmp(stage, "header") == 0) {
+		if (end - s < 2 || *s++ != ' ')
+			failx("text header: no name");
+		if (*s == '"')
+			s = text_quoted(s, end, &f[0]);
+		else {
+			if ((colon = memchr(s, ':', end - s)) == NULL ||
+			    (size_t)(colon - s) != f[0].len ||
+			    memcmp(s, f[0].val, f[0].len) != 0)
+				failx("text header: bare name is not it");
+			s = colon;
+		}
+		if (end - s < 2 || s[0] != ':' || s[1] != ' ')
+			failx("text header: no \": \" after the name");
+		*p = text_quoted(s + 2, end, &f[1]);
+		return 2;
+	}
+	if (strcmp(stage, "connect") == 0)
+		take = 2;
+	else if (strcmp(stage, "helo") != 0 && strcmp(stage, "unknown") != 0 &&
+	    strcmp(stage, "envfrom") != 0 && strcmp(stage, "envrcpt") != 0)
+		return 0;
+	for (n = 0; n < take && n < nf; n++) {
+		if (s >= end || *s++ != ' ')
+			failx("text %s: no space before a value", stage);
+		s = text_quoted(s, end, &f[n]);
+	}
+	*p = s;
+	return n;
+}
+
+/*
+ * A value quoted and escaped at s, which must be f's; returns where it
+ * ends.  An escaped quote has its backslash, so the first quote not
+ * after one ends it.
+ */
+static const char *
+text_quoted(const char *s, const char *end, const struct field *f)
+{
+	struct buf	 dec = { NULL, 0, 0 };
+	const char	*q;
+
+	if (s >= end || *s != '"')
+		failx("text %s: not quoted", f->key);
+	for (q = s + 1; q < end && *q != '"' && *q != '\n'; q++)
+		if (*q == '\\')
+			q++;
+	if (q >= end || *q != '"')
+		failx("text %s: no closing quote", f->key);
+	if (text_decode(s + 1, q - s - 1, &dec) == -1)
+		failx("text %s does not decode", f->key);
+	same(f->key, &dec, f->val, f->len);
+	buf_free(&dec);
+	return q + 1;
 }
 
 /*
