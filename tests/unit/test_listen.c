@@ -362,8 +362,8 @@ test_listen_open_failures(void **state)
 	snprintf(spec, sizeof spec, "unix:%s/none/open.sock", dir);
 	said_start();
 	o = open_in_child(spec, (gid_t)-1, 0600);
-	snprintf(want, sizeof want, "inspect: %s: directory %s/none does "
-	    "not exist\n", spec, dir);
+	assert_true((size_t)snprintf(want, sizeof want, "inspect: %s: "
+	    "directory %s/none does not exist\n", spec, dir) < sizeof want);
 	assert_string_equal(said(), want);
 	assert_int_equal(o.rc, -1);
 	assert_int_equal(o.listeners, 0);
