@@ -123,8 +123,7 @@ static int	await(int, short, uint64_t);
 static int	failed(struct downstream *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	give_default(struct downstream *);
-static int	sent_to(const struct downstream *, const struct session *,
-		    const struct event *);
+static int	sent_to(const struct downstream *, const struct event *);
 static uint64_t	now_ns(void);
 static unsigned long change_action(char);
 static const char *answer_word(char);
@@ -382,7 +381,7 @@ forward_stage(SMFICTX *ctx, struct session *s, struct event *ev)
 		d->fw.failure = d->why;
 		goto ended;
 	}
-	if (!sent_to(d, s, ev))
+	if (!sent_to(d, ev))
 		goto ended;
 	start = now_ns();
 	deadline = start + (ev->stage == STAGE_EOM ? conf->eom_ms :
@@ -427,8 +426,7 @@ ended:
  * milter's negotiation and answers so far.
  */
 static int
-sent_to(const struct downstream *d, const struct session *s,
-    const struct event *ev)
+sent_to(const struct downstream *d, const struct event *ev)
 {
 	if (d->fd == -1)
 		return 0;
@@ -445,7 +443,6 @@ sent_to(const struct downstream *d, const struct session *s,
 	/* An MTA sends rejected recipients only to a milter that asked. */
 	if (ev->rejected && !(d->steps & SMFIP_RCPT_REJ))
 		return 0;
-	(void)s;
 	return 1;
 }
 

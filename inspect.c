@@ -643,9 +643,14 @@ stage(SMFICTX *ctx, struct event *ev)
 	if (ev->stage == STAGE_ENVRCPT)
 		rejected(ctx, s, ev);
 	gathered = gather(ctx, s, ev);
-	/* The queue id, to join the summary with the mail log. */
+	/*
+	 * The queue id, to join the summary with the mail log: looked up
+	 * at the stages whose macros libmilter keeps, not at each header
+	 * and body chunk, where it cannot have changed.
+	 */
 	if (opts.summary && s != NULL && ev->stage >= STAGE_ENVFROM &&
-	    ev->stage <= STAGE_EOM)
+	    ev->stage <= STAGE_EOM && ev->stage != STAGE_HEADER &&
+	    ev->stage != STAGE_BODY)
 		ev->queue_id = macros_value(&s->macros, ctx, "i");
 	if (opts.forward.spec != NULL)
 		forward_stage(ctx, s, ev);
