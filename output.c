@@ -45,6 +45,8 @@
 struct shared {
 	pthread_mutex_t	 lock;
 	atomic_ullong	 lost;
+	/* Standard output, once its reader went away: never written again. */
+	atomic_int	 gone[OUTPUT_MAX];
 };
 
 /* A buffer of whole events, mapped by itself so it can be given back. */
@@ -62,6 +64,7 @@ static void	write_out(const char *, size_t, size_t);
 static int	write_chunked(int, const char *, size_t);
 static void	unlock_shared(void *);
 static int	take_output(size_t, int);
+static void	reader_gone(size_t);
 
 static struct shared	*shared;
 static const char	*outpaths[OUTPUT_MAX];
@@ -88,6 +91,7 @@ static int		 running, stopping, dropping, slow;
 static unsigned long long dropped;
 static pthread_t	 thread;
 static atomic_ullong	 progress;	/* bytes the outputs took */
+static void		(*orphaned)(void);	/* see output_start() */
 
 int
 output_open(const char *const *paths, size_t n, int own_stdout, char *err,
@@ -116,6 +120,8 @@ output_open(const char *const *paths, size_t n, int own_stdout, char *err,
 	pthread_mutex_init(&shared->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	atomic_init(&shared->lost, 0);
+	for (i = 0; i < OUTPUT_MAX; i++)
+		atomic_init(&shared->gone[i], 0);
 
 	if (n > OUTPUT_MAX)
 		return reason(err, errlen,
@@ -223,10 +229,11 @@ take_output(size_t i, int fd)
 }
 
 int
-output_start(void)
+output_start(void (*on_orphaned)(void))
 {
 	int	 rc;
 
+	orphaned = on_orphaned;
 	if ((rc = pthread_create(&thread, NULL, writer, NULL)) != 0)
 		return rc;
 	running = 1;
@@ -482,8 +489,14 @@ write_out(const char *p, size_t len, size_t n)
 	pthread_cleanup_push(unlock_shared, NULL);
 	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &oldstate);
 	for (i = 0; i < nfds; i++) {
+		if (atomic_load(&shared->gone[i]))
+			continue;
 		if (write_chunked(fds[i], p, len) == 0) {
 			atomic_store(&failed[i], 0);
+			continue;
+		}
+		if (errno == EPIPE && strcmp(outpaths[i], "-") == 0) {
+			reader_gone(i);
 			continue;
 		}
 		atomic_fetch_add(&shared->lost, n);
@@ -495,6 +508,30 @@ write_out(const char *p, size_t len, size_t n)
 	}
 	pthread_setcancelstate(oldstate, NULL);
 	pthread_cleanup_pop(1);
+}
+
+/*
+ * Standard output's reader went away (inspect | head): no one can ever
+ * read it again, unlike a FIFO named by --output, which a new reader
+ * may open.  Stop writing it; with no output left, the report has no
+ * reader, and orphaned() says so.  Said once, by whichever process of
+ * those that share it saw it first.
+ */
+static void
+reader_gone(size_t i)
+{
+	size_t	 j;
+
+	if (atomic_exchange(&shared->gone[i], 1) != 0)
+		return;
+	for (j = 0; j < nfds; j++)
+		if (!atomic_load(&shared->gone[j]))
+			break;
+	if (j < nfds)
+		log_warn("standard output's reader went away; the report "
+		    "goes on in %s", outpaths[j]);
+	else if (orphaned != NULL)
+		orphaned();
 }
 
 static void

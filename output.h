@@ -60,10 +60,12 @@ void	output_adopt(const int *fd, size_t n);
 
 /*
  * Start the thread that writes the queue out.  Threads do not survive
- * fork(), so each serving process starts its own.  Returns 0, or an
- * error number.
+ * fork(), so each serving process starts its own.  on_orphaned, if not
+ * NULL, is called from that thread when the report has no output left:
+ * standard output was the last, and its reader went away.  Returns 0,
+ * or an error number.
  */
-int	output_start(void);
+int	output_start(void (*on_orphaned)(void));
 
 /*
  * Queue one event of len bytes, written later whole with one write per

@@ -37,12 +37,14 @@
 /* What the threads send down the pipe. */
 #define MILTER_ENDED	'm'
 #define DRAINED		'd'
+#define ORPHANED	'o'
 
 static int	start_thread(void *(*)(void *));
 static void	*stop_thread(void *);
 static void	*milter_thread(void *);
 static void	*drain_thread(void *);
 static void	tell(unsigned char);
+static void	orphaned(void);
 static int	abandon(int);
 static void	serve_gate_close(void);
 
@@ -65,7 +67,7 @@ serve_run(int ctl, int report, void (*adopt)(const int *, size_t))
 
 	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) == -1)
 		error = errno;
-	else if ((error = report ? output_start() : 0) == 0)
+	else if ((error = report ? output_start(orphaned) : 0) == 0)
 		error = start_thread(milter_thread);
 	if (error != 0) {
 		snprintf(err, sizeof err, "cannot start serving: %s",
@@ -85,6 +87,11 @@ serve_run(int ctl, int report, void (*adopt)(const int *, size_t))
 		while (read(wake[0], &c, 1) == 1) {
 			if (c == DRAINED)
 				return status;
+			/* The supervisor stops every worker. */
+			if (c == ORPHANED) {
+				worker_orphaned(ctl);
+				continue;
+			}
 			/* libmilter stopped, and no one asked. */
 			if (stopping)
 				continue;
@@ -186,6 +193,13 @@ tell(unsigned char c)
 
 	while (write(wake[1], &c, 1) != 1)
 		nanosleep(&tick, NULL);
+}
+
+/* The report's last reader went away (output_start()). */
+static void
+orphaned(void)
+{
+	tell(ORPHANED);
 }
 
 /* A detached thread.  Returns 0, or an error number. */

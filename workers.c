@@ -43,6 +43,8 @@
 #define WORKER_QUIT_WAIT	1
 /* How long workers get to say they serve. */
 #define WORKER_START_WAIT	30
+/* What a worker says when the report's reader went away. */
+#define WORKER_ORPHANED		"orphaned"
 
 struct worker {
 	pid_t	 pid;		/* 0: none */
@@ -211,6 +213,13 @@ worker_ready(int ctl, const char *why)
 	const char	*s = why != NULL ? why : "ok";
 
 	return send(ctl, s, strlen(s), MSG_NOSIGNAL) == -1 ? -1 : 0;
+}
+
+int
+worker_orphaned(int ctl)
+{
+	return send(ctl, WORKER_ORPHANED, strlen(WORKER_ORPHANED),
+	    MSG_NOSIGNAL) == -1 ? -1 : 0;
 }
 
 int
@@ -567,7 +576,8 @@ hand_files(struct run *r)
 }
 
 /*
- * Worker w said something: "ok" once it serves, or else why it cannot.
+ * Worker w said something: "ok" once it serves, or else why it cannot,
+ * or later that the report's reader went away (worker_orphaned()).
  * The end of its socket means it is exiting: reap() will tell.  Once it
  * is dead (no pid), nothing more to read ends its socket too.
  */
@@ -587,6 +597,16 @@ heard(struct run *r, struct worker *w)
 		return;
 	}
 	msg[n] = '\0';
+	if (strcmp(msg, WORKER_ORPHANED) == 0) {
+		/* Told once: the workers share the reader. */
+		if (r->stop_at == 0) {
+			log_notice("the report's reader went away (standard "
+			    "output); stopping");
+			log_stopping();
+			begin_stop(r);
+		}
+		return;
+	}
 	if (strcmp(msg, "ok") != 0) {
 		give_up(r, msg);
 		return;

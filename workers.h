@@ -75,7 +75,7 @@ void	workers_block_signals(void);
  * worker has called worker_ready(), the launcher waiting on s->notify
  * is told; if one cannot start, it is told why and all stop.  Returns
  * the supervisor's exit status once all have stopped: 0 after a stop
- * that was asked for, 1 if the workers could not serve, or 128 + the
+ * that was asked for or when the report's reader went away, 1 if the workers could not serve, or 128 + the
  * second signal's number after a stop cut short.  Call with the signals
  * blocked (workers_block_signals()).
  */
@@ -93,6 +93,13 @@ int	worker_ready(int ctl, const char *why);
  * supervisor is gone, or -1 with errno set (EAGAIN: none yet).
  */
 int	worker_order(int ctl, struct order *o);
+
+/*
+ * In a worker: tell the supervisor that the report's reader went away,
+ * so that it stops every worker, as at SIGTERM, and exits 0.  Returns
+ * 0, or -1 with errno set.
+ */
+int	worker_orphaned(int ctl);
 
 /* A stopping signal's name for the log: SIGHUP is a terminal's hang-up. */
 const char *workers_signal_name(int sig);

@@ -384,6 +384,55 @@ failure_told() {
 	fi
 }
 
+# reader_leaves NAME ARGS...: inspect writing JSON to standard output, a
+# pipe whose reader takes 100 bytes and goes; sets pid and reader.
+reader_leaves() {
+	local name=$1 i
+	shift
+
+	rm -f "$tmp/$name.fifo"
+	mkfifo "$tmp/$name.fifo"
+	head -c 100 "$tmp/$name.fifo" >/dev/null &
+	reader=$!
+	: >"$tmp/$name.err"
+	"${wrapper[@]}" "$inspect" -s "unix:$tmp/$name.sock" --format json \
+	    "$@" 2>"$tmp/$name.err" >"$tmp/$name.fifo" &
+	pid=$!
+	for ((i = 0; i < READY_WAIT * 20; i++)); do
+		grep -q 'listening on' "$tmp/$name.err" && break
+		sleep 0.05
+	done
+}
+
+# reader_gone NAME: the reader of reader_leaves() took its 100 bytes.
+reader_gone() {
+	local i
+
+	for ((i = 0; i < 100; i++)); do
+		running "$reader" || break
+		sleep 0.05
+	done
+	# head waits for its 100 bytes for ever if they never come.
+	if running "$reader"; then
+		fail "$1: the reader got its 100 bytes"
+		kill -KILL "$reader"
+	fi
+	wait "$reader" 2>/dev/null
+}
+
+# told_once NAME LINE: inspect's log has LINE once.
+told_once() {
+	local n
+
+	n=$(grep -cF "inspect: $2" "$tmp/$1.err")
+	if [ "$n" -eq 1 ]; then
+		ok "$1: said once: $2"
+	else
+		fail "$1: said once: $2" "said $n times:" \
+		    "$(grep -v '^inspect\[' "$tmp/$1.err")"
+	fi
+}
+
 # --- outputs that fail ------------------------------------------------------
 part_outputs() {
 	local reader i
@@ -410,37 +459,61 @@ part_outputs() {
 		failure_told fifo "$tmp/fifo" $((3 * EVENTS_PER_MESSAGE))
 	fi
 
-	# Standard output to a pipe whose reader stops reading after a bit.
-	mkfifo "$tmp/stdout"
-	head -c 100 "$tmp/stdout" >/dev/null &
-	reader=$!
-	: >"$tmp/pipe.err"
-	"${wrapper[@]}" "$inspect" -s "unix:$tmp/pipe.sock" --format json \
-	    2>"$tmp/pipe.err" >"$tmp/stdout" &
-	pid=$!
-	for ((i = 0; i < READY_WAIT * 20; i++)); do
-		grep -q 'listening on' "$tmp/pipe.err" && break
-		sleep 0.05
-	done
+	# Standard output to a pipe whose reader goes away (inspect | head):
+	# inspect says so once and stops by itself, every worker, exit 0.
+	reader_leaves pipe --n-workers 2
 	serial pipe-before "unix:$tmp/pipe.sock" 1
-	for ((i = 0; i < 100; i++)); do
-		running "$reader" || break
-		sleep 0.05
+	reader_gone pipe
+	# The next events written find no reader.
+	for ((i = 0; i < STOP_WAIT * 2; i++)); do
+		running "$pid" || break
+		python3 "$here/load.py" serial --spec "unix:$tmp/pipe.sock" \
+		    --count 1 --max-reply "$slow" >/dev/null 2>&1
+		sleep 0.5
 	done
-	# head waits for its 100 bytes for ever if they never come.
-	if running "$reader"; then
-		fail "pipe: the reader got its 100 bytes"
-		kill -KILL "$reader"
-	fi
-	wait "$reader" 2>/dev/null
-	serial pipe-after "unix:$tmp/pipe.sock" 3
 	if running "$pid"; then
-		ok "pipe: alive after its reader went away"
+		fail "pipe: stops once its reader went away" \
+		    "still running after $((STOP_WAIT * 2)) messages"
+		stop_inspect pipe
 	else
-		fail "pipe: alive after its reader went away"
+		wait "$pid"
+		status=$?
+		pid=
+		if [ "$status" -eq 0 ]; then
+			ok "pipe: stops once its reader went away, exit 0"
+		else
+			fail "pipe: exit 0 once its reader went away" \
+			    "exit status $status" "$(tail -5 "$tmp/pipe.err")"
+		fi
 	fi
-	stop_inspect pipe
-	failure_told pipe - ""
+	told_once pipe "the report's reader went away (standard output); stopping"
+	if grep -q -e "cannot write the report" -e "could not be written" \
+	    -e "killing" "$tmp/pipe.err"; then
+		fail "pipe: a clean stop" "$(grep -v '^inspect\[' "$tmp/pipe.err")"
+	else
+		ok "pipe: a clean stop, no event counted lost"
+	fi
+
+	# The same with the report also in a file: it goes on there, whole.
+	reader_leaves pipe-file --output - --output "$tmp/pipe-file.out"
+	serial pipe-file-before "unix:$tmp/pipe-file.sock" 1
+	reader_gone pipe-file
+	serial pipe-file-after "unix:$tmp/pipe-file.sock" 3
+	if running "$pid"; then
+		ok "pipe-file: alive after standard output's reader went away"
+	else
+		fail "pipe-file: alive after standard output's reader went away"
+	fi
+	stop_inspect pipe-file
+	told_once pipe-file "standard output's reader went away; the report goes on in $tmp/pipe-file.out"
+	if [ "$(grep -c '"stage":"close"' "$tmp/pipe-file.out")" -eq 4 ] &&
+	    [ "$(lost_events "$tmp/pipe-file.err")" -eq 0 ]; then
+		ok "pipe-file: every message in the file, none lost"
+	else
+		fail "pipe-file: every message in the file, none lost" \
+		    "$(grep -c '"stage":"close"' "$tmp/pipe-file.out") closes," \
+		    "$(lost_events "$tmp/pipe-file.err") lost"
+	fi
 
 	# A full disk.
 	if start_inspect full -s "unix:$tmp/full.sock" --format text \

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -68,6 +69,7 @@ struct result {
 	long			 batch_ms;	/* a lone event to the output */
 	long			 room_ms;	/* the longest output_event() */
 	long			 stop_ms;	/* output_stop(1), output stuck */
+	int			 orphaned;	/* calls of on_orphaned() */
 };
 
 int	__real_clock_gettime(clockid_t, struct timespec *);
@@ -89,6 +91,8 @@ static void	 flood_output(const char *, struct result *);
 static long	 ms_since(const struct timespec *);
 static void	 clock_stepped(const char *, struct result *);
 static void	 step_clock(long);
+static void	 on_orphaned(void);
+static void	 reader_gone(const char *, struct result *);
 
 /* What drain() reads from the FIFO, and where it copies it. */
 struct drain {
@@ -159,7 +163,7 @@ produce(void *arg)
 static struct result
 run_child(void (*fn)(const char *, struct result *), const char *path)
 {
-	struct result	 r = { 0, 1, 0, 0, 0 };
+	struct result	 r = { 0, 1, 0, 0, 0, 0 };
 	int		 fd[2], status;
 	pid_t		 pid;
 
@@ -190,7 +194,7 @@ many_producers(const char *path, struct result *r)
 	uintptr_t	 t;
 
 	if (output_open(paths, 1, 0, err, sizeof err) == -1 ||
-	    output_start() != 0)
+	    output_start(NULL) != 0)
 		return;
 	for (t = 0; t < PRODUCERS; t++)
 		if (pthread_create(&th[t], NULL, produce, (void *)t) != 0)
@@ -251,7 +255,7 @@ stuck_output(const char *path, struct result *r)
 	/* A reader that never reads: the pipe fills and the writer blocks. */
 	if ((reader = open(path, O_RDONLY | O_NONBLOCK)) == -1 ||
 	    output_open(paths, 1, 0, err, sizeof err) == -1 ||
-	    output_start() != 0)
+	    output_start(NULL) != 0)
 		return;
 	memset(event, 'x', sizeof event);
 	event[sizeof event - 1] = '\n';
@@ -324,7 +328,7 @@ slow_output(const char *path, struct result *r)
 	    != 0)
 		return;
 	if (output_open(paths, 1, 0, err, sizeof err) == -1 ||
-	    output_start() != 0)
+	    output_start(NULL) != 0)
 		return;
 	memset(event, 'x', sizeof event);
 	event[sizeof event - 1] = '\n';
@@ -417,7 +421,7 @@ flood_output(const char *path, struct result *r)
 	if ((d.fd = open(path, O_RDONLY | O_NONBLOCK)) == -1 ||
 	    (d.copy = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600)) ==
 	    -1 || output_open(paths, 1, 0, err, sizeof err) == -1 ||
-	    output_start() != 0)
+	    output_start(NULL) != 0)
 		return;
 	for (seq = 0; seq < FLOOD_EVENTS; seq++) {
 		flood_event(event, seq);
@@ -526,7 +530,7 @@ clock_stepped(const char *path, struct result *r)
 	alarm(STEP_ALARM);
 	if ((pfd.fd = open(path, O_RDONLY | O_NONBLOCK)) == -1 ||
 	    output_open(paths, 1, 0, err, sizeof err) == -1 ||
-	    output_start() != 0)
+	    output_start(NULL) != 0)
 		return;
 	memset(event, 'x', sizeof event);
 	event[sizeof event - 1] = '\n';
@@ -602,6 +606,78 @@ test_output_clock_stepped_forward(void **state)
 	step_clock(-CLOCK_STEP);
 }
 
+static atomic_int	 orphaned_calls;
+
+static void
+on_orphaned(void)
+{
+	atomic_fetch_add(&orphaned_calls, 1);
+}
+
+/*
+ * Standard output a pipe whose reader is gone, and path (if not NULL) a
+ * second output: a few events, each in a batch of its own.
+ */
+static void
+reader_gone(const char *path, struct result *r)
+{
+	const char		*paths[] = { "-", path };
+	const struct timespec	 pause = { 0, 100 * 1000000 };
+	char			 err[256];
+	int			 fd[2], i;
+
+	signal(SIGPIPE, SIG_IGN);	/* as in a worker */
+	if (pipe(fd) == -1 || dup2(fd[1], STDOUT_FILENO) == -1)
+		return;
+	close(fd[0]);
+	close(fd[1]);
+	if (output_open(paths, path != NULL ? 2 : 1, 0, err, sizeof err) ==
+	    -1 || output_start(on_orphaned) != 0)
+		return;
+	for (i = 0; i < 3; i++) {
+		output_event("event\n", 6);
+		nanosleep(&pause, NULL);
+	}
+	output_stop(1);
+	r->lost = output_lost();
+	r->orphaned = atomic_load(&orphaned_calls);
+	r->failed = 0;
+}
+
+/* inspect | head: told once that the report has no reader; none lost. */
+static void
+test_output_reader_gone_alone(void **state)
+{
+	struct result	 r;
+
+	(void)state;
+	r = run_child(reader_gone, NULL);
+	assert_false(r.failed);
+	assert_int_equal(r.orphaned, 1);
+	assert_int_equal(r.lost, 0);
+}
+
+/* With a file beside standard output, the report goes on in the file. */
+static void
+test_output_reader_gone_file_goes_on(void **state)
+{
+	struct result	 r;
+	char		 path[PATH_MAX], *data;
+	size_t		 len = 0;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/beside", dir);
+	r = run_child(reader_gone, path);
+	assert_false(r.failed);
+	assert_int_equal(r.orphaned, 0);
+	assert_int_equal(r.lost, 0);
+	assert_non_null(data = read_file(path, &len));
+	assert_int_equal(len, 18);
+	assert_memory_equal(data, "event\nevent\nevent\n", 18);
+	free(data);
+	unlink(path);
+}
+
 static char *
 read_file(const char *path, size_t *len)
 {
@@ -651,6 +727,8 @@ main(void)
 		cmocka_unit_test(test_output_overflow_counts_drops),
 		cmocka_unit_test(test_output_clock_stepped_back),
 		cmocka_unit_test(test_output_clock_stepped_forward),
+		cmocka_unit_test(test_output_reader_gone_alone),
+		cmocka_unit_test(test_output_reader_gone_file_goes_on),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
