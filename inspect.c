@@ -512,12 +512,18 @@ nomem:
 /*
  * In text, a negotiation is written in full only if it is not the same
  * as the last one that was; ev->same_as says which that is.  Out of
- * memory, it is written in full.
+ * memory, it is written in full.  So is the next one after events were
+ * lost (dropped, or an output failing): the last one may be among them.
  */
 static void
 same_negotiation(struct event *ev)
 {
-	struct buf	 key = { NULL, 0, 0 };
+	static atomic_ullong	 lost_seen;
+	struct buf		 key = { NULL, 0, 0 };
+	unsigned long long	 lost = output_lost();
+
+	if (atomic_exchange(&lost_seen, lost) != lost)
+		session_forget_negotiation();
 
 	if (print_negotiation_key(&key, ev) == 0)
 		ev->same_as = session_same_negotiation(ev->session, key.data,

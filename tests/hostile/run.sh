@@ -459,6 +459,33 @@ part_outputs() {
 		failure_told fifo "$tmp/fifo" $((3 * EVENTS_PER_MESSAGE))
 	fi
 
+	# Text to a FIFO whose first reader left before session 1, which is
+	# lost: the next reader gets session 2's negotiation in full, not "as
+	# in session 1", which it never saw.
+	mkfifo "$tmp/fifo-text"
+	( : <"$tmp/fifo-text" ) &
+	reader=$!
+	if start_inspect fifo-text -s "unix:$tmp/fifo-text.sock" \
+	    --output "$tmp/fifo-text"; then
+		wait "$reader"
+		serial fifo-text-lost "unix:$tmp/fifo-text.sock" 1
+		cat "$tmp/fifo-text" >"$tmp/fifo-text.copy" &
+		reader=$!
+		sleep 0.5
+		serial fifo-text-read "unix:$tmp/fifo-text.sock" 1
+		stop_inspect fifo-text
+		wait "$reader"
+		if grep -q "^\[2\] negotiate .* as in session" \
+		    "$tmp/fifo-text.copy" ||
+		    ! grep -q "^\[2\]  offered actions" "$tmp/fifo-text.copy"
+		then
+			fail "fifo-text: a negotiation in full after a loss" \
+			    "$(head -5 "$tmp/fifo-text.copy")"
+		else
+			ok "fifo-text: a negotiation in full after a loss"
+		fi
+	fi
+
 	# Standard output to a pipe whose reader goes away (inspect | head):
 	# inspect says so once and stops by itself, every worker, exit 0.
 	reader_leaves pipe --n-workers 2
