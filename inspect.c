@@ -30,6 +30,7 @@
 #include "owned.h"
 #include "print.h"
 #include "probe.h"
+#include "run.h"
 #include "serve.h"
 #include "session.h"
 #include "workers.h"
@@ -55,6 +56,7 @@
 
 static void	version(void);
 static void	started(void);
+static void	begin_run(void);
 static int	setup_ids(void);
 static int	setup_shared(void);
 static size_t	reopen_all(int *, size_t);
@@ -226,6 +228,7 @@ main(int argc, char *argv[])
 		daemon_ready(notify, err);
 		goto done;
 	}
+	begin_run();
 	/*
 	 * The supervisor takes the signals from here on; whether HUP is a
 	 * terminal's hang-up is known before started() moves stdout.
@@ -288,6 +291,16 @@ started(void)
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	}
+}
+
+/*
+ * The run begins: its id, taken once by the supervisor, detached (the id
+ * holds its pid) and before any worker, so that every process has it.
+ */
+static void
+begin_run(void)
+{
+	run_begin();
 }
 
 /* Resolve -u, -g and --unix-socket-group while errors reach the user. */
