@@ -505,6 +505,7 @@ emit(struct session *s, struct event *ev, int gathered)
 		goto nomem;
 	clock_gettime(CLOCK_REALTIME, &ev->time);
 	ev->session = s->id;
+	ev->run = run_id();
 	out->len = 0;
 	if (ev->stage == STAGE_NEGOTIATE && opts.format == FORMAT_TEXT &&
 	    (opts.stages & 1U << ev->stage))

@@ -133,9 +133,12 @@ int	print_text_head(struct buf *out, const struct palette *pal,
 int	print_text_quoted(struct buf *out, const struct palette *pal,
 	    const char *s, const char *unsent);
 
-/* {"session":N,"stage":"STAGE","time":"TIME": an event's JSON, left open. */
-int	print_json_head(struct buf *out, uint64_t session, const char *stage,
-	    const struct timespec *time);
+/*
+ * {"session":N,"run":"RUN","stage":"STAGE","time":"TIME": an event's
+ * JSON, left open; "run":null if run is NULL.
+ */
+int	print_json_head(struct buf *out, uint64_t session, const char *run,
+	    const char *stage, const struct timespec *time);
 
 /* The member "KEY":"ESCAPED", or "KEY":null if s is NULL. */
 int	print_json_member(struct buf *out, const char *key, const char *s);

@@ -170,7 +170,8 @@ run json pty TERM=xterm -- --format json && {
 		ok "json: never coloured"
 	fi
 	check "json: a summary event" \
-	    grep -q '^{"session":1,"stage":"summary",' "$tmp/json.out"
+	    grep -q '^{"session":1,"run":"[^"]*","stage":"summary",' \
+	    "$tmp/json.out"
 }
 
 summary

@@ -19,15 +19,16 @@ TEXT = re.compile(r"\A\[(\d+)\] ([a-z]+) \d{4}-")
 
 
 def sessions(path):
-    """{session: [stage, ...]} of a text or JSON report."""
+    """{(run, session): [stage, ...]} of a text or JSON report; a text
+    report's sessions are of one run."""
     found = collections.defaultdict(list)
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
         for line in f:
             if line.startswith("{"):
                 ev = json.loads(line)
-                found[ev["session"]].append(ev["stage"])
+                found[ev["run"], ev["session"]].append(ev["stage"])
             elif (m := TEXT.match(line)):
-                found[int(m[1])].append(m[2])
+                found["", int(m[1])].append(m[2])
     return found
 
 

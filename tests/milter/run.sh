@@ -4,8 +4,9 @@
 # usage: tests/milter/run.sh [-u] [CASE...]
 #
 # Every t-NAME.lua (or only the CASEs named) runs against an inspect of its
-# own.  What inspect printed, with its timestamps normalised, must match
-# t-NAME.ok byte for byte; inspect must answer every step with "continue"
+# own.  What inspect printed, with its timestamps and its run's id
+# normalised, must match t-NAME.ok byte for byte; inspect must answer
+# every step with "continue"
 # (lib.lua), exit 0 on SIGTERM, and write nothing to standard error but its
 # "listening on" and "stopping on SIGTERM" lines and the case's "-- stderr:"
 # lines.  -u, or UPDATE=1 in the environment, rewrites the .ok files
@@ -291,7 +292,9 @@ run_clients() {
 
 # The number of events of one stage in a report, text or JSON.
 count_events() {
-	grep -cE "^\[[0-9]+\] $2 |^\{\"session\":[0-9]+,\"stage\":\"$2\"" "$1"
+	local json='^\{"session":[0-9]+,"run":"[^"]+","stage":'
+
+	grep -cE "^\[[0-9]+\] $2 |$json\"$2\"" "$1"
 }
 
 # Whether every session that began has ended; or, given a number, whether
@@ -331,15 +334,19 @@ check_stderr() {
 	    "$dir/err.expected" "$dir/err.rest"
 }
 
-# What may differ between runs: the timestamps, the sessions' durations,
-# and the order in which the events of separate sessions reach the
-# report.  Sessions are put one after the other (a stable sort on the
-# session number keeps each one's own order); the time of day becomes
-# TIME, a duration DURATION, and this directory @HERE@.
+# What may differ between runs: the timestamps, the run's id, the
+# sessions' durations, and the order in which the events of separate
+# sessions reach the report.  Sessions are put one after the other (a
+# stable sort on the session number keeps each one's own order); the time
+# of day becomes TIME, a run's id RUN if it has inspect's pid, a duration
+# DURATION, and this directory @HERE@.
 normalise() {
-	local json_time='^(\{"session":[0-9]+,"stage":"[a-z]+","time":")'
+	local id="[0-9]{8}T[0-9]{6}Z-p$pid"
+	local json_time='^(\{"session":[0-9]+,"run":"RUN","stage":"[a-z]+",'
 
+	json_time+='"time":")'
 	sed -E -e "s/^(\[[0-9]+\] [a-z]+ )$stamp(\$| )/\1TIME\2/" \
+	    -e "s/^(\{\"session\":[0-9]+,\"run\":\")$id\"/\1RUN\"/" \
 	    -e "s/$json_time$stamp\"/\1TIME\"/" \
 	    -e 's/ duration [0-9]+\.[0-9]{6}s$/ duration DURATION/' \
 	    -e 's/"duration":[0-9]+\.[0-9]{6}\}$/"duration":DURATION}/' \
