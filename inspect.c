@@ -295,12 +295,25 @@ started(void)
 
 /*
  * The run begins: its id, taken once by the supervisor, detached (the id
- * holds its pid) and before any worker, so that every process has it.
+ * holds its pid) and before any worker; and a text report's first line,
+ * which says it on every output before any session.  JSON has no such
+ * line: each event says its run.  Nothing is written where nothing is
+ * reported.
  */
 static void
 begin_run(void)
 {
+	struct buf	 line = { NULL, 0, 0 };
+
 	run_begin();
+	if (opts.format != FORMAT_TEXT || !options_reported(&opts))
+		return;
+	if (print_start(&line, opts.colored, run_started(), run_id(),
+	    VERSION) == -1)
+		log_err("cannot write the report's first line: out of memory");
+	else
+		output_begin(line.data, line.len);
+	buf_free(&line);
 }
 
 /* Resolve -u, -g and --unix-socket-group while errors reach the user. */

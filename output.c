@@ -62,6 +62,8 @@ static void	write_out(const char *, size_t, size_t);
 static int	write_chunked(int, const char *, size_t);
 static void	unlock_shared(void *);
 static int	take_output(size_t, int);
+static int	write_head(size_t, int);
+static int	same_file(int, int);
 
 static struct shared	*shared;
 static const char	*outpaths[OUTPUT_MAX];
@@ -69,6 +71,9 @@ static int		 fds[OUTPUT_MAX];
 /* Set by the writer when an output fails, cleared by output_reopen(). */
 static atomic_int	 failed[OUTPUT_MAX];
 static size_t		 nfds;
+/* What begins each output (output_begin()); the supervisor's. */
+static char		*head;
+static size_t		 headlen;
 
 /*
  * Two queues: the callbacks append their events to the one filling; the
@@ -168,6 +173,34 @@ output_chown(uid_t uid, gid_t gid, char *err, size_t errlen)
 }
 
 int
+output_begin(const char *p, size_t len)
+{
+	size_t	 i;
+	int	 rc = 0;
+
+	if ((head = malloc(len)) == NULL) {
+		log_err("cannot keep the report's first line: out of memory");
+		rc = -1;
+	} else {
+		memcpy(head, p, len);
+		headlen = len;
+	}
+	/*
+	 * Told as the writer tells it, and once: the workers, forked
+	 * later, know it failed, and tell again only after it worked.
+	 */
+	for (i = 0; i < nfds; i++)
+		if (write_chunked(fds[i], p, len) == -1) {
+			atomic_store(&failed[i], 1);
+			log_err("cannot write the report to %s: %s; events "
+			    "are lost until it can", outpaths[i],
+			    strerror(errno));
+			rc = -1;
+		}
+	return rc;
+}
+
+int
 output_reopen(void)
 {
 	size_t	 i;
@@ -182,11 +215,42 @@ output_reopen(void)
 			rc = -1;
 			continue;
 		}
+		/* Taken even if its first line failed: it may work. */
+		if (write_head(i, fd) == -1)
+			rc = -1;
 		if (take_output(i, fd) == -1)
 			rc = -1;
 		close(fd);
 	}
 	return rc;
+}
+
+/*
+ * Begin fd, output i reopened, as output_begin() began the outputs,
+ * unless it is the file before: the workers write there still, and it
+ * has begun.  Returns 0, or -1 (logged).
+ */
+static int
+write_head(size_t i, int fd)
+{
+	if (headlen == 0 || same_file(fd, fds[i]))
+		return 0;
+	if (write_chunked(fd, head, headlen) == -1) {
+		log_err("cannot write the report to the reopened %s: %s",
+		    outpaths[i], strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether descriptors a and b are the same file. */
+static int
+same_file(int a, int b)
+{
+	struct stat	 sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 size_t

@@ -157,6 +157,25 @@ print_event(struct buf *out, enum format format, int color,
 }
 
 int
+print_start(struct buf *out, int color, const struct timespec *time,
+    const char *run, const char *version)
+{
+	const struct palette	*pal = print_palette(color);
+	char			 prefix[PRINT_PREFIX_MAX];
+	size_t			 len = out->len;
+
+	print_text_prefix(prefix, pal, 0);
+	if (print_text_head(out, pal, prefix, "start", time) == -1 ||
+	    buf_puts(out, " run ") == -1 || buf_puts(out, run) == -1 ||
+	    buf_puts(out, " inspect ") == -1 ||
+	    buf_puts(out, version) == -1 || buf_puts(out, "\n") == -1) {
+		out->len = len;
+		return -1;
+	}
+	return 0;
+}
+
+int
 print_negotiation_key(struct buf *out, const struct event *ev)
 {
 	struct event	 k = *ev;

@@ -36,6 +36,15 @@ int	print_event(struct buf *out, enum format format, int color,
 	    const struct event *ev);
 
 /*
+ * Append the line that begins a run's text report, before any session:
+ * "[0] start TIME run RUN inspect VERSION\n", TIME when the run began,
+ * coloured with color as an event's first line is.  Session 0 is no
+ * session.  Returns 0, or -1 (ENOMEM) with out unchanged in length.
+ */
+int	print_start(struct buf *out, int color, const struct timespec *time,
+	    const char *run, const char *version);
+
+/*
  * The widest a text line gets where the data allows it: lists of flags
  * are cut into lines this wide.  A value the MTA sent stays on its line,
  * whole, however long.

@@ -3,8 +3,9 @@
 Both readers return the events of each session as dicts of bytes, the
 same shape mta.Session expects, and raise Malformed at the first thing
 inspect(8) does not allow: a line that is not JSON, or not whole; a
-string that does not decode to bytes; an event's run (JSON) not as
-inspect-report(5) has it, or one session number of two runs; a raw control byte, C1 control,
+string that does not decode to bytes; a run's start line (text) or an
+event's run (JSON) not as inspect-report(5) has it, or one session
+number of two runs; a raw control byte, C1 control,
 bidirectional control or line separator; an event whose lines are mixed
 with another session's; a text escape that is not one of \\\\ \\" \\t
 \\n \\r \\xHH \\uHHHH.
@@ -18,6 +19,8 @@ TEXT_HEAD = re.compile(r"\[(\d+)\] ([a-z]+) (" + STAMP + r")(?: (.*))?\Z",
                        re.S)
 TEXT_LINE = re.compile(r"\[(\d+)\]  (.*)\Z", re.S)
 RUN = r"\d{8}T\d{6}Z-p[1-9]\d*"
+TEXT_START = re.compile(r"\[0\] start (%s) run (%s) inspect [!-~]+\Z" %
+                        (STAMP, RUN))
 TEXT_FLAGS = re.compile(r"(offered|answered|asked) (actions|steps): "
                         r"0x([0-9a-f]{8})(?: [A-Za-z0-9_|]+)?\Z")
 TEXT_STRING = re.compile(r'([a-z]+|macro (?:[^"\\]|\\.)*?): "(.*)"\Z', re.S)
@@ -335,12 +338,21 @@ def read_text(data):
     sessions = {}
     ev = body = None
     current = None
+    earlier = set()		# sessions of an earlier run
     for n, line in enumerate(data.splitlines(keepends=True), 1):
         where = "line %d" % n
         text = check_raw(line, where)
+        if text.startswith("[0] "):
+            start_line(text, where)
+            ev = None
+            earlier = set(sessions)
+            continue
         m = TEXT_HEAD.match(text)
         if m:
             current = int(m[1])
+            if current in earlier:
+                raise Malformed("%s: session %d of two runs" %
+                                (where, current))
             ev = {"stage": m[2], "macros": []}
             body = {}
             if m[2] in ("envfrom", "envrcpt"):
@@ -389,6 +401,17 @@ def read_text(data):
                                            len(ev["chunk"])))
         out[number] = [(time, ev) for time, ev, _ in events]
     return out
+
+
+def start_line(text, where):
+    """A run's start line, "[0] start TIME run ID inspect VERSION", ID
+    the run's start to the second (TIME's) and its pid; session 0 has
+    no other line."""
+    m = TEXT_START.match(text)
+    if not m or re.sub(r"[-:]", "", m[1].split(".")[0]) + "Z" != \
+            m[2].split("-")[0]:
+        raise Malformed("%s: not a run's start line: %r" %
+                        (where, text[:120]))
 
 
 # The negotiations written in full so far, by session, for "as in

@@ -4,7 +4,8 @@
 usage: check-sessions.py [--at-least N] STAGE... REPORT
 
 REPORT is inspect's text or JSON report.  Each session in it must have
-exactly the STAGEs, in that order, and there must be at least N sessions.
+exactly the STAGEs, in that order, and there must be at least N sessions;
+the run's start line (text) is no session.
 Prints what is wrong, one line each (sessions with the same stages once,
 counted), and exits 1 if anything is.
 """
@@ -27,7 +28,7 @@ def sessions(path):
             if line.startswith("{"):
                 ev = json.loads(line)
                 found[ev["run"], ev["session"]].append(ev["stage"])
-            elif (m := TEXT.match(line)):
+            elif (m := TEXT.match(line)) and m[1] != "0":
                 found["", int(m[1])].append(m[2])
     return found
 

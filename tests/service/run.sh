@@ -33,6 +33,8 @@ pids=()			# everything started here, stopped at exit
 
 # One log file line: RFC 3339 time in UTC, the process, the level.
 stamp='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z'
+# inspect's version, as a run's start line gives it.
+version=$("$inspect" --version 2>/dev/null | cut -d ' ' -f 2)
 
 tmp=$(mktemp -d /tmp/inspect-service.XXXXXX) || exit 1
 # nobody must reach the files of the privilege tests.
@@ -213,6 +215,25 @@ has_closes() {
 	[ "$(closes "$2" | wc -l)" -ge "$1" ]
 }
 
+# starts_run REPORT PID [N]: REPORT's first line is the start line of
+# PID's run, "[0] start TIME run ID inspect VERSION", its ID TIME to the
+# second and PID; REPORT has N lines of session 0 (1 unless given).
+starts_run() {
+	local line time id
+
+	line=$(head -n 1 "$1" 2>/dev/null)
+	time=$(printf '%s\n' "$line" | cut -d ' ' -f 3)
+	id=$(printf '%s\n' "${time%.*}" | tr -d -- '-:')Z-p$2
+	[[ $time =~ ^$stamp$ ]] &&
+	    [ "$line" = "[0] start $time run $id inspect $version" ] &&
+	    [ "$(grep -c '^\[0\] ' "$1")" -eq "${3:-1}" ]
+}
+
+# reopenings LOG N: LOG says N times that the files were reopened.
+reopenings() {
+	[ "$(grep -c 'reopened the log and the report files' "$1")" -eq "$2" ]
+}
+
 # status_ids PID: "UIDS / GIDS / GROUPS" from /proc/PID/status, each the
 # line's values (real, effective, saved, fs) joined by spaces.
 status_ids() {
@@ -353,6 +374,9 @@ test_daemon() {
 	else
 		fail "daemon: serves a message, reported to --output"
 	fi
+	# Its run is taken once it detached: the pid is the daemon's.
+	check "daemon: the report begins with its run's start line, its pid" \
+	    starts_run "$out" "$daemon"
 
 	# A second inspect on the same pid file names the first.
 	expect_refused "daemon: pid file held by a live inspect" 1 \
@@ -831,6 +855,10 @@ test_reopen() {
 	    wait_until "$READY_WAIT" logged "$log" "$pid" message \
 	    "reopened the log and the report files"
 	check "reopen: a new report file appears" test -e "$out"
+	check "reopen: ... and begins with the run's start line" \
+	    starts_run "$out" "$pid"
+	check "reopen: ... the same as the old file's" \
+	    [ "$(head -n 1 "$out")" = "$(head -n 1 "$out.1")" ]
 	check "reopen: still the same process after SIGHUP" \
 	    [ "$(ps -o pid= -p "$pid" | tr -d ' ')" = "$pid" ]
 	check "reopen: serves after SIGHUP" send_message "$sock"
@@ -843,6 +871,12 @@ test_reopen() {
 	    wait_until "$READY_WAIT" grep -qF st_optionneg "$log"
 	check "reopen: the old log gets nothing more" \
 	    not grep -qE 'reopened|st_optionneg' "$log.1"
+	# Reopened but not rotated, the file is the same: no second start.
+	kill -HUP "$pid"
+	check "reopen: SIGHUP with nothing rotated reopens" \
+	    wait_until "$READY_WAIT" reopenings "$log" 2
+	check "reopen: ... and the same file gets no second start line" \
+	    starts_run "$out" "$pid"
 	retire "$pid"
 }
 
@@ -979,6 +1013,8 @@ test_workers() {
 		ids=$(closes "$out" | sort -n | uniq | wc -l)
 		check "workers: 9 sessions, 9 distinct session numbers" \
 		    [ "$(closes "$out" | wc -l)" -eq 9 -a "$ids" -eq 9 ]
+		check "workers: one start line, the supervisor's" \
+		    starts_run "$out" "$sup"
 	else
 		fail "workers: 9 sessions served" "$(tail -3 "$log")"
 	fi
@@ -1065,6 +1101,10 @@ test_workers_reopen() {
 	    wait_until "$READY_WAIT" has_closes 6 "$out"
 	check "workers ($what): ... and none in the old one" \
 	    [ "$(closes "$out.1" | wc -l)" -eq "$before" ]
+	check "workers ($what): the new report begins with the run's start" \
+	    starts_run "$out" "$sup"
+	check "workers ($what): ... and the old one has its one start line" \
+	    starts_run "$out.1" "$sup"
 	if grep -q "cannot reopen" "$log" "$log.1"; then
 		fail "workers ($what): ... and no worker failed to reopen" \
 		    "$(grep -h "cannot reopen" "$log" "$log.1" | head -2)" \

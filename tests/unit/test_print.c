@@ -2031,7 +2031,8 @@ test_print_event_appends(void **state)
 /*
  * Every JSON event says its run, right after its session, so that
  * (run, session) tells apart the sessions of two runs in one file; a
- * run not given is null.  Text events do not.
+ * run not given is null.  Text events do not: the run's first line says
+ * it (print_start()).
  */
 static void
 test_print_event_run(void **state)
@@ -2052,6 +2053,30 @@ test_print_event_run(void **state)
 	assert_event_json(*state, &ev,
 	    "{\"macros\": {}, \"run\": null, \"session\": 42, "
 	    "\"stage\": \"close\", \"time\": \"" TIME "\"}");
+}
+
+/*
+ * A run's first line: session 0, which no session has, the time it
+ * began, its id and inspect's version; in colour, the tag and the word
+ * in their styles, and nothing else changed.  It is appended.
+ */
+static void
+test_print_start(void **state)
+{
+	struct fixture	*f = *state;
+	struct timespec	 t = { TIME_SEC, TIME_NSEC };
+
+	f->out.len = 0;
+	assert_int_equal(buf_puts(&f->out, "before\n"), 0);
+	assert_int_equal(print_start(&f->out, 0, &t, RUN, "0.1.0"), 0);
+	assert_string_equal(cstr(&f->out), "before\n"
+	    "[0] start " TIME " run " RUN " inspect 0.1.0\n");
+
+	f->out.len = 0;
+	assert_int_equal(print_start(&f->out, 1, &t, RUN, "0.1.0"), 0);
+	assert_string_equal(cstr(&f->out),
+	    "\033[36m[0]\033[0m \033[1;35mstart\033[0m " TIME " run " RUN
+	    " inspect 0.1.0\n");
 }
 
 static void
@@ -2302,6 +2327,7 @@ main(void)
 		T(test_print_event_session_and_time),
 		T(test_print_event_appends),
 		T(test_print_event_run),
+		T(test_print_start),
 		T(test_print_flag_names_single_bits),
 		T(test_print_flag_names_every_bit),
 		T(test_print_flag_names_several_bits),
