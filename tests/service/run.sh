@@ -2,13 +2,14 @@
 # Service tests: inspect as a daemon -- the launcher's exit status, the pid
 # file, detaching, dropping privileges, the unix socket's owner, mode and
 # lifetime, levelled logging to a file and to syslog, reopening on SIGHUP,
-# worker processes, the memory profile, the options kept for
-# milter-test-client's sake, the listen backlog, and signals: a second one
-# during a stop, a terminal's hang-up, the time a stop takes, signals from
-# outside (signals.py); the supervisor: workers that die with it, hold
-# nothing of its, are started again or given up on, files planted where it
-# reopens, a launcher that hears "ok" only once inspect serves
-# (supervise.py).
+# worker processes, runs that append to one report (each begun by its
+# start line, (run, session) naming a session of either), the memory
+# profile, the options kept for milter-test-client's sake, the listen
+# backlog, and signals: a second one during a stop, a terminal's hang-up,
+# the time a stop takes, signals from outside (signals.py); the
+# supervisor: workers that die with it, hold nothing of its, are started
+# again or given up on, files planted where it reopens, a launcher that
+# hears "ok" only once inspect serves (supervise.py).
 #
 # Needs root: inspect drops to nobody, and the syslog test mounts a /dev of
 # its own in a private mount namespace.  Everything lives in one mktemp -d
@@ -916,6 +917,92 @@ test_relative_paths() {
 	rm -f "/$n.out" "/$n.log"
 }
 
+# --- runs: restarts that append to one report ---------------------------------
+
+# run_sessions REPORT: "RUN SESSION" for each session of REPORT, text or
+# JSON, as its negotiate gives it; in text, RUN is the id of the start
+# line before it ("none" before any).
+run_sessions() {
+	python3 - "$1" <<'EOF'
+import json, re, sys
+
+run = "none"
+with open(sys.argv[1], encoding="utf-8", errors="surrogateescape") as f:
+    for line in f:
+        if line.startswith("{"):
+            ev = json.loads(line)
+            if ev["stage"] == "negotiate":
+                print(ev["run"], ev["session"])
+        elif (m := re.match(r"\[0\] start \S+ run (\S+) inspect ", line)):
+            run = m[1]
+        elif (m := re.match(r"\[(\d+)\] negotiate ", line)):
+            print(run, m[1])
+EOF
+}
+
+# runs_are SESSIONS PID...: the runs of SESSIONS (run_sessions), in turn,
+# are those of the PIDs, one each.
+runs_are() {
+	local file=$1 got
+
+	shift
+	got=$(cut -d ' ' -f 1 "$file" | uniq |
+	    sed -E 's/^[0-9]{8}T[0-9]{6}Z-p//' | tr '\n' ' ')
+	[ "$got" = "$* " ]
+}
+
+# has_sessions REPORT N: REPORT, text or JSON, has N sessions closed.
+has_sessions() {
+	[ "$(grep -cE '^\[[0-9]+\] close |"stage":"close"' "$1")" -ge "$2" ]
+}
+
+# A service restarted appends to its report.  Each run, with workers,
+# begins with its start line (text) or gives its run in every event
+# (JSON); the two runs differ, if only by the supervisor's pid within
+# one second; the session numbers start again, and (run, session) still
+# names one session.
+test_runs() {
+	local format out sock=$tmp/runs.sock n sups
+
+	for format in text json; do
+		out=$tmp/runs.$format
+		sups=()
+		for n in 1 2; do
+			if ! start "runs-$format$n" -s "unix:$sock" \
+			    --n-workers 2 --format "$format" --output "$out" ||
+			    ! send_messages 3 "$sock" ||
+			    ! wait_until "$READY_WAIT" has_sessions "$out" \
+			    $((n * 3)); then
+				fail "runs ($format): run $n serves" \
+				    "$(cat "$tmp/runs-$format$n.stderr")"
+				return
+			fi
+			sups+=("$started")
+			stop TERM "$started"
+		done
+		run_sessions "$out" >"$out.sessions"
+		check "runs ($format): 6 sessions, each (run, session) once" \
+		    [ "$(sort -u "$out.sessions" | wc -l)" -eq 6 -a \
+		    "$(wc -l <"$out.sessions")" -eq 6 ]
+		check "runs ($format): ... though their numbers repeat" \
+		    [ "$(cut -d ' ' -f 2 "$out.sessions" | sort -u |
+		    wc -l)" -eq 3 ]
+		check "runs ($format): two runs, the two supervisors' in turn" \
+		    runs_are "$out.sessions" "${sups[@]}"
+		if [ "$format" = json ]; then
+			check "runs (json): no start line, only events" \
+			    [ "$(grep -vc '^{"session":[0-9]*,"run":"' \
+			    "$out")" -eq 0 ]
+			continue
+		fi
+		grep '^\[0\] ' "$out" | sed -n 2p >"$out.second"
+		check "runs (text): the first run's start line begins it" \
+		    starts_run "$out" "${sups[0]}" 2
+		check "runs (text): ... and the second run's is as it should" \
+		    starts_run "$out.second" "${sups[1]}"
+	done
+}
+
 # --- syslog -------------------------------------------------------------------
 
 test_syslog() {
@@ -1375,6 +1462,7 @@ test_log_destinations
 test_verbose
 test_reopen
 test_relative_paths
+test_runs
 test_syslog
 test_workers
 test_workers_user
