@@ -43,12 +43,12 @@ ALL_LDFLAGS = $(IN_LDFLAGS) $(LDFLAGS)
 OBJS = inspect.o options.o spec.o print.o escape.o reason.o log.o daemon.o \
 	ids.o owned.o output.o listen.o ctx.o macros.o serve.o session.o \
 	summary.o record.o workers.o buf.o probe.o probe_parse.o noreply.o \
-	forward.o wire.o
+	forward.o wire.o run.o
 UNIT = tests/unit/test_options tests/unit/test_print tests/unit/test_output \
 	tests/unit/test_ctx tests/unit/test_log tests/unit/test_daemon \
 	tests/unit/test_session tests/unit/test_buf tests/unit/test_listen_races \
 	tests/unit/test_summary tests/unit/test_record tests/unit/test_listen \
-	tests/unit/test_probe tests/unit/test_wire
+	tests/unit/test_probe tests/unit/test_wire tests/unit/test_run
 
 all: inspect
 
@@ -107,6 +107,11 @@ tests/unit/test_summary: tests/unit/test_summary.o summary.o print.o \
 # The bytes alone: no descriptor, no libmilter call.
 tests/unit/test_wire: tests/unit/test_wire.o wire.o buf.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) -lcmocka
+
+# The wall clock is wrapped, so that a test can set it.
+tests/unit/test_run: tests/unit/test_run.o run.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) \
+	    -Wl,--wrap=clock_gettime -lcmocka
 
 # Lua's own parser reads what the recorder writes, as miltertest's does.
 LUA_CFLAGS != $(PKG_CONFIG) --cflags lua5.3 2>/dev/null || echo -I/usr/include/lua5.3

@@ -105,6 +105,8 @@ struct forwarded {
  */
 struct event {
 	uint64_t		 session;
+	/* The run's id (run.h), which tells apart sessions of two runs. */
+	const char		*run;
 	enum stage		 stage;
 	struct timespec		 time;
 	const struct negotiation *negotiation;	/* negotiate */

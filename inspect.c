@@ -30,6 +30,7 @@
 #include "owned.h"
 #include "print.h"
 #include "probe.h"
+#include "run.h"
 #include "serve.h"
 #include "session.h"
 #include "workers.h"
@@ -55,6 +56,7 @@
 
 static void	version(void);
 static void	started(void);
+static int	begin_run(void);
 static int	setup_ids(void);
 static int	setup_shared(void);
 static size_t	reopen_all(int *, size_t);
@@ -226,6 +228,10 @@ main(int argc, char *argv[])
 		daemon_ready(notify, err);
 		goto done;
 	}
+	if (begin_run() == -1) {
+		status = 0;
+		goto done;
+	}
 	/*
 	 * The supervisor takes the signals from here on; whether HUP is a
 	 * terminal's hang-up is known before started() moves stdout.
@@ -288,6 +294,36 @@ started(void)
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	}
+}
+
+/*
+ * The run begins: its id, taken once by the supervisor, detached (the id
+ * holds its pid) and before any worker; and a text report's first line,
+ * which says it on every output before any session.  JSON has no such
+ * line: each event says its run.  Nothing is written where nothing is
+ * reported.  Returns -1 if the report has no reader left, to stop.
+ */
+static int
+begin_run(void)
+{
+	struct buf	 line = { NULL, 0, 0 };
+
+	run_begin();
+	if (opts.format != FORMAT_TEXT || !options_reported(&opts))
+		return 0;
+	if (print_start(&line, opts.colored, run_started(), run_id(),
+	    VERSION) == -1)
+		log_err("cannot write the report's first line: out of memory");
+	else
+		output_begin(line.data, line.len);
+	buf_free(&line);
+	/* inspect | true: as when the reader goes later (workers.c). */
+	if (output_orphaned()) {
+		log_notice("the report's reader went away (standard output); "
+		    "stopping");
+		return -1;
+	}
+	return 0;
 }
 
 /* Resolve -u, -g and --unix-socket-group while errors reach the user. */
@@ -492,6 +528,7 @@ emit(struct session *s, struct event *ev, int gathered)
 		goto nomem;
 	clock_gettime(CLOCK_REALTIME, &ev->time);
 	ev->session = s->id;
+	ev->run = run_id();
 	out->len = 0;
 	if (ev->stage == STAGE_NEGOTIATE && opts.format == FORMAT_TEXT &&
 	    (opts.stages & 1U << ev->stage))

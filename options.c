@@ -1169,9 +1169,8 @@ options_terminal(struct options *opts, int terminal)
 		opts->summary = terminal;
 }
 
-/* Whether anything is written to the outputs. */
-static int
-reported(const struct options *opts)
+int
+options_reported(const struct options *opts)
 {
 	return !opts->quiet && (opts->stages != 0 || opts->summary == 1);
 }
@@ -1190,7 +1189,7 @@ options_describe(const struct options *opts, char *buf, size_t len)
 	if (len == 0)
 		return buf;
 	buf[0] = '\0';
-	if (!reported(opts))
+	if (!options_reported(opts))
 		PUT("no report");
 	else {
 		PUT("%s report to ", opts->format == FORMAT_JSON ? "json" :
@@ -1200,7 +1199,7 @@ options_describe(const struct options *opts, char *buf, size_t len)
 			    ", " : " and ", strcmp(opts->outputs[i], "-") ==
 			    0 ? "standard output" : opts->outputs[i]);
 	}
-	if (reported(opts) && opts->stages != OPTIONS_ALL_STAGES) {
+	if (options_reported(opts) && opts->stages != OPTIONS_ALL_STAGES) {
 		/* Fewer names: those reported, or all but those not. */
 		for (st = 0, out = 0; st < STAGE_MAX; st++)
 			out += !(opts->stages & 1U << st);
@@ -1214,7 +1213,7 @@ options_describe(const struct options *opts, char *buf, size_t len)
 				first = 0;
 			}
 	}
-	if (reported(opts) && opts->summary == 1)
+	if (options_reported(opts) && opts->summary == 1)
 		PUT(", summary");
 	if (opts->request_macros)
 		PUT(", requesting macros");
@@ -1233,8 +1232,9 @@ options_warnings(const struct options *opts)
 		log_warn("-q with --summary: -q reports nothing, not even "
 		    "the summary lines; for those alone, give --stages none "
 		    "--summary instead of -q");
-	else if (!opts->quiet && !reported(opts) && opts->record == NULL &&
-	    opts->forward.spec == NULL && !probe_active(&opts->probe))
+	else if (!opts->quiet && !options_reported(opts) &&
+	    opts->record == NULL && opts->forward.spec == NULL &&
+	    !probe_active(&opts->probe))
 		log_warn("nothing is reported: --stages leaves no stage, and "
 		    "there is no summary line (--summary)");
 }

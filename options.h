@@ -148,6 +148,12 @@ int	options_absolute(struct options *opts, char *err, size_t errlen);
 void	options_terminal(struct options *opts, int terminal);
 
 /*
+ * Whether anything is written to the outputs, after options_terminal():
+ * not with -q, nor with no stage and no summary line.
+ */
+int	options_reported(const struct options *opts);
+
+/*
  * What inspect reports and does, for the start-up line, after
  * options_terminal(): the report's format and outputs ("no report" if
  * nothing is reported), the stages if not all, the summary, and

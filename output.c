@@ -64,7 +64,9 @@ static void	write_out(const char *, size_t, size_t);
 static int	write_chunked(int, const char *, size_t);
 static void	unlock_shared(void *);
 static int	take_output(size_t, int);
-static void	reader_gone(size_t);
+static int	reader_gone(size_t);
+static int	write_head(size_t, int);
+static int	same_file(int, int);
 
 static struct shared	*shared;
 static const char	*outpaths[OUTPUT_MAX];
@@ -72,6 +74,9 @@ static int		 fds[OUTPUT_MAX];
 /* Set by the writer when an output fails, cleared by output_reopen(). */
 static atomic_int	 failed[OUTPUT_MAX];
 static size_t		 nfds;
+/* What begins each output (output_begin()); the supervisor's. */
+static char		*head;
+static size_t		 headlen;
 
 /*
  * Two queues: the callbacks append their events to the one filling; the
@@ -174,6 +179,38 @@ output_chown(uid_t uid, gid_t gid, char *err, size_t errlen)
 }
 
 int
+output_begin(const char *p, size_t len)
+{
+	size_t	 i;
+	int	 rc = 0;
+
+	if ((head = malloc(len)) == NULL) {
+		log_err("cannot keep the report's first line: out of memory");
+		rc = -1;
+	} else {
+		memcpy(head, p, len);
+		headlen = len;
+	}
+	/*
+	 * Told as the writer tells it, and once: the workers, forked
+	 * later, know it failed, and tell again only after it worked.
+	 */
+	for (i = 0; i < nfds; i++)
+		if (write_chunked(fds[i], p, len) == -1) {
+			if (errno == EPIPE && strcmp(outpaths[i], "-") == 0) {
+				reader_gone(i);
+				continue;
+			}
+			atomic_store(&failed[i], 1);
+			log_err("cannot write the report to %s: %s; events "
+			    "are lost until it can", outpaths[i],
+			    strerror(errno));
+			rc = -1;
+		}
+	return rc;
+}
+
+int
 output_reopen(void)
 {
 	size_t	 i;
@@ -188,11 +225,42 @@ output_reopen(void)
 			rc = -1;
 			continue;
 		}
+		/* Taken even if its first line failed: it may work. */
+		if (write_head(i, fd) == -1)
+			rc = -1;
 		if (take_output(i, fd) == -1)
 			rc = -1;
 		close(fd);
 	}
 	return rc;
+}
+
+/*
+ * Begin fd, output i reopened, as output_begin() began the outputs,
+ * unless it is the file before: the workers write there still, and it
+ * has begun.  Returns 0, or -1 (logged).
+ */
+static int
+write_head(size_t i, int fd)
+{
+	if (headlen == 0 || same_file(fd, fds[i]))
+		return 0;
+	if (write_chunked(fd, head, headlen) == -1) {
+		log_err("cannot write the report to the reopened %s: %s",
+		    outpaths[i], strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether descriptors a and b are the same file. */
+static int
+same_file(int a, int b)
+{
+	struct stat	 sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 size_t
@@ -496,7 +564,8 @@ write_out(const char *p, size_t len, size_t n)
 			continue;
 		}
 		if (errno == EPIPE && strcmp(outpaths[i], "-") == 0) {
-			reader_gone(i);
+			if (reader_gone(i) && orphaned != NULL)
+				orphaned();
 			continue;
 		}
 		atomic_fetch_add(&shared->lost, n);
@@ -513,25 +582,36 @@ write_out(const char *p, size_t len, size_t n)
 /*
  * Standard output's reader went away (inspect | head): no one can ever
  * read it again, unlike a FIFO named by --output, which a new reader
- * may open.  Stop writing it; with no output left, the report has no
- * reader, and orphaned() says so.  Said once, by whichever process of
- * those that share it saw it first.
+ * may open.  Stop writing it, and say where the report goes on.  Told
+ * once, by whichever process of those that share it saw it first.
+ * Returns 1 if that was the last output, else 0.
  */
-static void
+static int
 reader_gone(size_t i)
 {
 	size_t	 j;
 
 	if (atomic_exchange(&shared->gone[i], 1) != 0)
-		return;
+		return 0;
 	for (j = 0; j < nfds; j++)
 		if (!atomic_load(&shared->gone[j]))
 			break;
-	if (j < nfds)
-		log_warn("standard output's reader went away; the report "
-		    "goes on in %s", outpaths[j]);
-	else if (orphaned != NULL)
-		orphaned();
+	if (j == nfds)
+		return 1;
+	log_warn("standard output's reader went away; the report goes on "
+	    "in %s", outpaths[j]);
+	return 0;
+}
+
+int
+output_orphaned(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nfds; i++)
+		if (!atomic_load(&shared->gone[i]))
+			return 0;
+	return nfds > 0;
 }
 
 static void

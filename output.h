@@ -40,9 +40,28 @@ int	output_terminal(void);
 int	output_chown(uid_t uid, gid_t gid, char *err, size_t errlen);
 
 /*
+ * The report begins: write p (len bytes) to every output now, and keep
+ * it to begin each file output_reopen() opens anew.  Call it once, in
+ * the supervisor before any worker is started, so that it comes before
+ * every event.  A failed write is logged as the writer logs one, and the
+ * workers log that output's failure again only once it worked; p is no
+ * event, and is not counted as lost.  Returns 0, or -1 if a write failed
+ * or p could not be kept.
+ */
+int	output_begin(const char *p, size_t len);
+
+/*
+ * Whether the report has no output left: standard output was the only
+ * one, and its reader went away (as output_begin() may find).
+ */
+int	output_orphaned(void);
+
+/*
  * Open the output files again, for logrotate, as log_reopen() does the
- * log.  A failure is logged and the old file kept.  Returns 0, or -1 if
- * any failed.
+ * log; a new file (not the one before, as when it was not rotated)
+ * begins with what output_begin() wrote, before any worker takes it.  A
+ * failure is logged and the old file kept.  Returns 0, or -1 if any
+ * failed.
  */
 int	output_reopen(void);
 

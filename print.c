@@ -157,6 +157,25 @@ print_event(struct buf *out, enum format format, int color,
 }
 
 int
+print_start(struct buf *out, int color, const struct timespec *time,
+    const char *run, const char *version)
+{
+	const struct palette	*pal = print_palette(color);
+	char			 prefix[PRINT_PREFIX_MAX];
+	size_t			 len = out->len;
+
+	print_text_prefix(prefix, pal, 0);
+	if (print_text_head(out, pal, prefix, "start", time) == -1 ||
+	    buf_puts(out, " run ") == -1 || buf_puts(out, run) == -1 ||
+	    buf_puts(out, " inspect ") == -1 ||
+	    buf_puts(out, version) == -1 || buf_puts(out, "\n") == -1) {
+		out->len = len;
+		return -1;
+	}
+	return 0;
+}
+
+int
 print_negotiation_key(struct buf *out, const struct event *ev)
 {
 	struct event	 k = *ev;
@@ -722,8 +741,8 @@ print_json(struct buf *out, const struct event *ev)
 	char		 num[64], addr[PRINT_ADDRESS_MAX];
 	size_t		 i;
 
-	if (print_json_head(out, ev->session, print_stage_names[ev->stage],
-	    &ev->time) == -1)
+	if (print_json_head(out, ev->session, ev->run,
+	    print_stage_names[ev->stage], &ev->time) == -1)
 		return -1;
 
 	switch (ev->stage) {
@@ -837,15 +856,20 @@ json_rejection(struct buf *out, const struct event *ev)
 	return 0;
 }
 
-/* {"session":N,"stage":"STAGE","time":"TIME", an event's JSON so far. */
+/*
+ * {"session":N,"run":"RUN","stage":"STAGE","time":"TIME", an event's
+ * JSON so far.
+ */
 int
-print_json_head(struct buf *out, uint64_t session, const char *stage,
-    const struct timespec *time)
+print_json_head(struct buf *out, uint64_t session, const char *run,
+    const char *stage, const struct timespec *time)
 {
 	char	 num[20];
 
 	if (buf_puts(out, "{\"session\":") == -1 ||
 	    buf_add(out, num, fmt_uint(num, session)) == -1 ||
+	    buf_puts(out, ",") == -1 ||
+	    print_json_member(out, "run", run) == -1 ||
 	    buf_puts(out, ",\"stage\":\"") == -1 ||
 	    buf_puts(out, stage) == -1 ||
 	    buf_puts(out, "\",\"time\":\"") == -1 ||

@@ -36,6 +36,15 @@ int	print_event(struct buf *out, enum format format, int color,
 	    const struct event *ev);
 
 /*
+ * Append the line that begins a run's text report, before any session:
+ * "[0] start TIME run RUN inspect VERSION\n", TIME when the run began,
+ * coloured with color as an event's first line is.  Session 0 is no
+ * session.  Returns 0, or -1 (ENOMEM) with out unchanged in length.
+ */
+int	print_start(struct buf *out, int color, const struct timespec *time,
+	    const char *run, const char *version);
+
+/*
  * The widest a text line gets where the data allows it: lists of flags
  * are cut into lines this wide.  A value the MTA sent stays on its line,
  * whole, however long.
@@ -133,9 +142,12 @@ int	print_text_head(struct buf *out, const struct palette *pal,
 int	print_text_quoted(struct buf *out, const struct palette *pal,
 	    const char *s, const char *unsent);
 
-/* {"session":N,"stage":"STAGE","time":"TIME": an event's JSON, left open. */
-int	print_json_head(struct buf *out, uint64_t session, const char *stage,
-	    const struct timespec *time);
+/*
+ * {"session":N,"run":"RUN","stage":"STAGE","time":"TIME": an event's
+ * JSON, left open; "run":null if run is NULL.
+ */
+int	print_json_head(struct buf *out, uint64_t session, const char *run,
+	    const char *stage, const struct timespec *time);
 
 /* The member "KEY":"ESCAPED", or "KEY":null if s is NULL. */
 int	print_json_member(struct buf *out, const char *key, const char *s);

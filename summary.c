@@ -29,13 +29,13 @@ static void	 add_rcpt(struct summary *, const char *, int);
 static void	 queue_id(struct summary *, struct transaction *,
 		    const char *);
 static char	*client_ip(struct summary *, const struct sockaddr *);
-static int	 put_summary(struct buf *, enum format, int, uint64_t,
-		    const struct timespec *, const struct summary *);
+static int	 put_summary(struct buf *, enum format, int,
+		    const struct event *, const struct summary *);
 static int	 text_summary(struct buf *, const struct palette *, uint64_t,
 		    const struct timespec *, const struct summary *);
 static int	 text_transaction(struct buf *, const struct palette *,
 		    const struct transaction *);
-static int	 json_summary(struct buf *, uint64_t, const struct timespec *,
+static int	 json_summary(struct buf *, const struct event *,
 		    const struct summary *);
 static int	 json_transaction(struct buf *, const struct transaction *);
 static long long elapsed_us(const struct summary *, const struct timespec *);
@@ -110,8 +110,7 @@ summary_event(struct summary *sm, const struct event *ev, struct buf *out,
 	case STAGE_CLOSE:
 		if (t != NULL)
 			t->end = END_CLOSE;
-		return put_summary(out, format, color, ev->session,
-		    &ev->time, sm);
+		return put_summary(out, format, color, ev, sm);
 	default:
 		break;
 	}
@@ -274,18 +273,22 @@ forwarded(struct summary *sm, const struct forwarded *f)
 		sm->verdict = f->reply.action;
 }
 
-/* Append sm's line in format: all of it, or on ENOMEM nothing (-1). */
+/*
+ * Append sm's line in format, stamped as ev, the session's close: all of
+ * it, or on ENOMEM nothing (-1).
+ */
 static int
 put_summary(struct buf *out, enum format format, int color,
-    uint64_t session, const struct timespec *time, const struct summary *sm)
+    const struct event *ev, const struct summary *sm)
 {
 	size_t	 len = out->len;
 	int	 rc;
 
 	if (format == FORMAT_JSON)
-		rc = json_summary(out, session, time, sm);
+		rc = json_summary(out, ev, sm);
 	else
-		rc = text_summary(out, print_palette(color), session, time, sm);
+		rc = text_summary(out, print_palette(color), ev->session,
+		    &ev->time, sm);
 	if (rc == -1)
 		out->len = len;
 	return rc;
@@ -402,20 +405,21 @@ text_transaction(struct buf *out, const struct palette *pal,
 }
 
 /*
- * {"session":N,"stage":"summary","time":T,"host":S,"address":S,
+ * {"session":N,"run":R,"stage":"summary","time":T,"host":S,"address":S,
  * "helo":S,"transactions":[...],"unlisted_transactions":N,
  * "duration":SECONDS[,"forward":{"verdict":V,"failed":B,"seconds":S}]},
  * with null for what the session did not send.
  */
 static int
-json_summary(struct buf *out, uint64_t session, const struct timespec *time,
+json_summary(struct buf *out, const struct event *ev,
     const struct summary *sm)
 {
 	char		 num[64];
-	long long	 us = elapsed_us(sm, time);
+	long long	 us = elapsed_us(sm, &ev->time);
 	size_t		 i;
 
-	if (print_json_head(out, session, "summary", time) == -1 ||
+	if (print_json_head(out, ev->session, ev->run, "summary",
+	    &ev->time) == -1 ||
 	    buf_puts(out, ",") == -1 ||
 	    print_json_member(out, "host", sm->host) == -1 ||
 	    buf_puts(out, ",") == -1 ||

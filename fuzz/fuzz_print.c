@@ -31,6 +31,7 @@
 #define TIME_SEC	981173106	/* 2001-02-03T04:05:06Z */
 #define TIME_NSEC	123456789
 #define TIME		"2001-02-03T04:05:06.123456Z"
+#define RUN		"20010203T040506Z-p4242"
 #define CHUNK_LINE	1024		/* body bytes per text line, at most */
 #define NPIECES		4		/* NUL-separated strings used */
 
@@ -415,9 +416,9 @@ json_macros(struct json *js, const struct field *f, size_t nf,
 }
 
 /*
- * A JSON event: one line, one object, with session, stage and time and
- * a member for each field (args and macros gathered), each decoding to
- * exactly the bytes given.
+ * A JSON event: one line, one object, beginning with session and run,
+ * with stage and time and a member for each field (args and macros
+ * gathered), each decoding to exactly the bytes given.
  */
 static void
 check_json_event(const char *s, size_t len, const char *stage,
@@ -426,7 +427,7 @@ check_json_event(const char *s, size_t len, const char *stage,
 	struct buf		 key = { NULL, 0, 0 }, dec = { NULL, 0, 0 };
 	struct json		 js = { s, s + len };
 	unsigned long long	 n;
-	size_t			 i, seen = 0;
+	size_t			 i, seen = 0, member = 0;
 
 	check_safe(s, len, 1);
 	if (len == 0 || memchr(s, '\n', len) != s + len - 1)
@@ -439,9 +440,20 @@ check_json_event(const char *s, size_t len, const char *stage,
 		if (json_string(&js, &key) == -1 || json_lit(&js, ":") == -1)
 			failx("JSON event: bad member name");
 		add(&key, "", 1);
+		/* (run, session) names a session: both first, together. */
+		if (member < 2 && strcmp(key.data, member == 0 ? "session" :
+		    "run") != 0)
+			failx("JSON event: %s where %s belongs", key.data,
+			    member == 0 ? "session" : "run");
+		member++;
 		if (strcmp(key.data, "session") == 0) {
 			if (json_number(&js, &n) == -1 || n != SESSION)
 				failx("JSON event: bad session");
+		} else if (strcmp(key.data, "run") == 0) {
+			dec.len = 0;
+			if (json_string(&js, &dec) == -1)
+				failx("JSON event: bad run");
+			same("run", &dec, RUN, strlen(RUN));
 		} else if (strcmp(key.data, "stage") == 0) {
 			dec.len = 0;
 			if (json_string(&js, &dec) == -1)
@@ -589,6 +601,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&ev, 0, sizeof ev);
 	ev.session = SESSION;
+	ev.run = RUN;
 	ev.time.tv_sec = TIME_SEC;
 	ev.time.tv_nsec = TIME_NSEC;
 	macros[0] = (struct macro){ "j", piece[1] };

@@ -7,6 +7,10 @@ of which puts tests/ on sys.path before importing it.
 """
 
 import json
+import re
+
+# A run's id, as inspect-report(5) has it: its start and its pid.
+RUN = re.compile(r"\A\d{8}T\d{6}Z-p[1-9]\d*\Z")
 
 
 def result(prefix, cond, what, got=None, want=None):
@@ -35,16 +39,21 @@ class Checks:
 
 
 def read_sessions(path):
-    """The events of the report at PATH grouped by session, in order, and
-    a list of the lines that are no JSON event in strict UTF-8 (inspect
-    escapes every byte that is not)."""
+    """The events of the report at PATH grouped by session, each named
+    (run, number), in order, and a list of the lines that are no JSON
+    event in strict UTF-8 (inspect escapes every byte that is not) or
+    that do not begin with the session and its run."""
     sessions, bad = {}, []
     with open(path, "rb") as f:
         for n, line in enumerate(f, 1):
             try:
                 ev = json.loads(line.decode("utf-8"))
-                sessions.setdefault(ev["session"], []).append(ev)
-            except (ValueError, KeyError) as e:
+                if list(ev)[:2] != ["session", "run"] or \
+                        not RUN.match(str(ev["run"])):
+                    raise ValueError("begins with %r" % list(ev.items())[:2])
+                sessions.setdefault((ev["run"], ev["session"]),
+                                    []).append(ev)
+            except (ValueError, KeyError, TypeError) as e:
                 bad.append("line %d: %s" % (n, e))
     return sessions, bad
 

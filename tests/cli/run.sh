@@ -393,9 +393,10 @@ if start_inspect "$tmp/live.err" "$inspect" --summary \
 	fi
 	stop_inspect "$live"
 	# The second one's check that the socket is live, a connection
-	# that hangs up at once, is no session of the first one's report.
-	if [ "$(sed -n '1s/ .*//p' "$tmp/live.out")" = "[1]" ] &&
-	    [ "$(sed -n '1s/^\[1\] \([a-z]*\) .*/\1/p' "$tmp/live.out")" = \
+	# that hangs up at once, is no session of the first one's report:
+	# after the run's start line comes the one session that was.
+	if [ "$(sed -n '1s/ .*//p' "$tmp/live.out")" = "[0]" ] &&
+	    [ "$(sed -n '2s/^\[1\] \([a-z]*\) .*/\1/p' "$tmp/live.out")" = \
 	    negotiate ] && [ "$(grep -c '] summary ' "$tmp/live.out")" -eq 1 ]
 	then
 		ok "live socket: no phantom session in the first one's report"
@@ -657,7 +658,8 @@ else
 fi
 
 # --stages: all with a stage is all; -STAGE leaves one out; mail and rcpt
-# are envfrom and envrcpt, in any case.  A bad name: one line naming it.
+# are envfrom and envrcpt, in any case; the run's start line, no stage,
+# is not left out.  A bad name: one line naming it.
 for case in "all,-body|header|body" "-body,-header|envrcpt|header" \
     "MAIL,Rcpt|envrcpt|helo" "all,body|body|"; do
 	IFS='|' read -r list has hasnt <<<"$case"
@@ -673,6 +675,10 @@ for case in "all,-body|header|body" "-body,-header|envrcpt|header" \
 		    grep -q "^\[1\] $hasnt " "$tmp/stages.out"; then
 			fail "--stages $list: leaves $hasnt out" \
 			    "$(cat "$tmp/stages.out")"
+		elif ! head -n 1 "$tmp/stages.out" | grep -q '^\[0\] start '
+		then
+			fail "--stages $list: the start line first" \
+			    "$(head -n 3 "$tmp/stages.out")"
 		else
 			ok "--stages $list: $has${hasnt:+, no $hasnt}"
 		fi
@@ -685,7 +691,32 @@ done
 expect_reject "--stages: a bad name" 64 "--stages: '-bdy' is not a stage" \
     "$inspect" --stages all,-bdy
 
-# -q: no events, but the startup line is still there.
+# No stage: with the summary, the run's start line and the summary; with
+# nothing reported, not even the start line.
+for case in "--summary|2" "--no-summary|0"; do
+	IFS='|' read -r summary want <<<"$case"
+	sock=$tmp/none.sock
+	: >"$tmp/none.out"
+	if start_inspect "$tmp/none.err" "$inspect" -s "unix:$sock" \
+	    --stages none "$summary" --output "$tmp/none.out" &&
+	    send_message "$sock"; then
+		stop_inspect "$started"
+		if [ "$(wc -l <"$tmp/none.out")" -eq "$want" ] &&
+		    { [ "$want" -eq 0 ] || { sed -n 1p "$tmp/none.out" |
+		    grep -q '^\[0\] start ' && sed -n 2p "$tmp/none.out" |
+		    grep -q '^\[1\] summary '; }; }; then
+			ok "--stages none $summary: $want lines"
+		else
+			fail "--stages none $summary: $want lines" \
+			    "$(cat "$tmp/none.out")"
+		fi
+	else
+		fail "--stages none $summary" "$(cat "$tmp/none.err")"
+		stop_inspect "$started"
+	fi
+done
+
+# -q: no events and no start line, but the startup line is still there.
 sock=$tmp/quiet.sock
 if start_inspect "$tmp/quiet.err" "$inspect" -q -s "unix:$sock" &&
     send_message "$sock"; then

@@ -30,6 +30,8 @@ pid=
 stamp='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z'
 # Every SGR sequence inspect writes, and only those.
 sgr=$'\e\\[(36|1;35|33|32|7|27|1;31|0)m'
+# The start of the run's first line, coloured.
+start_sgr=$'\e\\[36m\\[0\\]\e\\[0m \e\\[1;35mstart\e\\[0m '
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/inspect-terminal.XXXXXX") || exit 2
 cleanup() {
@@ -68,6 +70,7 @@ run() {
 		return 1
 	fi
 	pid=$(cat "$tmp/pid")
+	echo "$pid" >"$tmp/$name.pid"
 	timeout -k 5 30 miltertest -D socket="unix:$sock" -D dir="$tmp" \
 	    -D lib="$milter/lib.lua" -D client=1 -s "$milter/$case.lua" \
 	    >"$tmp/$name.client" 2>&1 ||
@@ -83,19 +86,28 @@ run() {
 	pid=
 }
 
-# The report as the golden files have it: timestamps as TIME, no CR from
-# a terminal's line discipline.
+# normal NAME FILE: NAME's report FILE as the golden files have it:
+# timestamps as TIME, the run's id as RUN if it has inspect's pid,
+# inspect's version as VERSION, no CR from a terminal's line discipline.
 normal() {
-	tr -d '\r' <"$1" | sed -E "s/^(\\[[0-9]+\\] [a-z]+ )$stamp(\$| )/\1TIME\2/"
+	local id version start
+
+	id="[0-9]{8}T[0-9]{6}Z-p$(cat "$tmp/$1.pid")"
+	version=$("$inspect" --version | cut -d ' ' -f 2)
+	start="^(\\[0\\] start TIME run )$id( inspect )${version//./\\.}\$"
+	tr -d '\r' <"$2" |
+	    sed -E -e "s/^(\\[[0-9]+\\] [a-z]+ )$stamp(\$| )/\1TIME\2/" \
+	    -e "s/$start/\1RUN\2VERSION/"
 }
 
 # plain NAME: the report has no ESC at all, and is the golden file.
 plain() {
 	if grep -q $'\e' "$tmp/$1.out"; then
 		fail "$1: no colour" "$(grep -m 3 $'\e' "$tmp/$1.out" | cat -v)"
-	elif ! normal "$tmp/$1.out" | cmp -s - "$golden"; then
+	elif ! normal "$1" "$tmp/$1.out" | cmp -s - "$golden"; then
 		fail "$1: the golden file byte for byte" \
-		    "$(normal "$tmp/$1.out" | diff "$golden" - | head -20)"
+		    "$(normal "$1" "$tmp/$1.out" | diff "$golden" - |
+		    head -20)"
 	else
 		ok "$1: no colour, the golden file byte for byte"
 	fi
@@ -114,6 +126,13 @@ colored() {
 		return
 	fi
 	ok "$1: tag, stage, macro names, values and rejections coloured"
+	# The run's start line first, its tag and word as an event's.
+	if head -n 1 "$out" | grep -q "^$start_sgr"; then
+		ok "$1: the start line first, coloured"
+	else
+		fail "$1: the start line first, coloured" \
+		    "$(head -n 1 "$out" | cat -v)"
+	fi
 	# The MTA's ESC, as four characters in reverse video.
 	if grep -qF $'\e[7m\\x1b\e[27m' "$out"; then
 		ok "$1: an escape stands out"
@@ -127,12 +146,13 @@ colored() {
 	else
 		ok "$1: every ESC is inspect's"
 	fi
-	if normal "$tmp/$1.stripped" | grep -v '^\[[0-9]*\] summary ' |
+	if normal "$1" "$tmp/$1.stripped" | grep -v '^\[[0-9]*\] summary ' |
 	    cmp -s - "$golden"; then
 		ok "$1: without its colours, the golden file"
 	else
 		fail "$1: without its colours, the golden file" \
-		    "$(normal "$tmp/$1.stripped" | diff "$golden" - | head)"
+		    "$(normal "$1" "$tmp/$1.stripped" | diff "$golden" - |
+		    head)"
 	fi
 }
 
@@ -170,7 +190,9 @@ run json pty TERM=xterm -- --format json && {
 		ok "json: never coloured"
 	fi
 	check "json: a summary event" \
-	    grep -q '^{"session":1,"stage":"summary",' "$tmp/json.out"
+	    grep -q '^{"session":1,"run":"[^"]*","stage":"summary",' \
+	    "$tmp/json.out"
+	check "json: no start line" test "$(grep -vc '^{' "$tmp/json.out")" = 0
 }
 
 summary

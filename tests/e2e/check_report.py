@@ -43,7 +43,9 @@ def read_report(path, checks):
     """The events in REPORT, grouped by session."""
     sessions, bad = read_sessions(path)
     checks.check(not bad, "every line of the report is a JSON event "
-                 "in UTF-8", bad[:3], [])
+                 "in UTF-8, its session and run first", bad[:3], [])
+    runs = sorted({run for run, _ in sessions})
+    checks.check(len(runs) == 1, "every event of one run", runs, "one")
     return sessions
 
 

@@ -395,16 +395,22 @@ check_text_report() {
 	    'X-Folded: " first part,\n\tsecond part"'
 	check "$p body lines" has "$t" "$s" ' chunk: "Hello Bob,\r\n"'
 	check "$p close" grep -qE "^\\[$s\\] close " "$t"
+	check "$p the first session of the run" [ "$s" = 1 ]
+	check "$p after the run's start line, its supervisor's" \
+	    begins_run "$t" "$inspect_text"
 	# Each stage its own macros, a header a line, the negotiation in
-	# full: the whole message, as the default report has it (without
-	# the summary line --summary adds), reads in one screen.
-	n=$(grep "^\\[$s\\] " "$t" | grep -vc "^\\[$s\\] summary ")
-	check "$p the whole session in $n lines (at most 45)" [ "$n" -le 45 ]
-	n=$(grep "^\\[$s\\] " "$t" | grep -v "^\\[$s\\] summary " | wc -c)
-	check "$p the whole session in $n bytes (at most 2500)" \
+	# full: the first message, as the default report has it (the run's
+	# start line, then the session without the summary line --summary
+	# adds), reads in one screen.
+	first_message "$t" "$s" >"$work/first-message.txt"
+	n=$(wc -l <"$work/first-message.txt")
+	check "$p the start and the whole session in $n lines (at most 45)" \
+	    [ "$n" -le 45 ]
+	n=$(wc -c <"$work/first-message.txt")
+	check "$p the start and the whole session in $n bytes (at most 2500)" \
 	    [ "$n" -le 2500 ]
-	n=$(grep "^\\[$s\\] " "$t" | grep -v "^\\[$s\\] summary " |
-	    awk '{ if (length > n) n = length } END { print n + 0 }')
+	n=$(awk '{ if (length > n) n = length } END { print n + 0 }' \
+	    "$work/first-message.txt")
 	check "$p its longest line $n columns (at most 160)" [ "$n" -le 160 ]
 
 	s=$(session_of "$t" smtplib.example.org)
@@ -464,13 +470,33 @@ show_debug() {
 	tail -n 60 "$1" | cut -c1-240 | sed 's/^/# /'
 }
 
-# save_sample FILE: the text report of the swaks session over inet.
+# begins_run REPORT PID: REPORT's first line, and its only one of session
+# 0, is the start line of PID's run.
+begins_run() {
+	local id="[0-9]{8}T[0-9]{6}Z-p$2"
+
+	head -n 1 "$1" |
+	    grep -qE "^\[0\] start $stamp run $id inspect [^ ]+\$" &&
+	    [ "$(grep -c '^\[0\] ' "$1")" = 1 ]
+}
+
+# first_message REPORT SESSION: the run's start line and SESSION's lines
+# but its summary, as REPORT has them.
+first_message() {
+	grep '^\[0\] start ' "$1"
+	grep "^\\[$2\\] " "$1" | grep -v "^\\[$2\\] summary "
+}
+
+# save_sample FILE: the text report of the swaks session over inet, after
+# the run's start line.
 save_sample() {
 	local s
 
 	s=$(session_of "$work/inet-text.out" "$swaks_helo")
-	grep "^\[$s\] " "$work/inet-text.out" >"$1" &&
-	    echo "# wrote the swaks session's text report to $1"
+	{ grep '^\[0\] start ' "$work/inet-text.out" &&
+	    grep "^\[$s\] " "$work/inet-text.out"; } >"$1" &&
+	    echo "# wrote the run's start and the swaks session's text" \
+	    "report to $1"
 }
 
 main() {

@@ -164,6 +164,16 @@ send_mail() {
 	[ -n "$qid" ] || sed 's/^/# /' "$out"
 }
 
+# begins_run REPORT PID: REPORT's first line, and its only one of session
+# 0, is the start line of PID's run (the daemon's, once detached).
+begins_run() {
+	local id="[0-9]{8}T[0-9]{6}Z-p$2"
+
+	head -n 1 "$1" |
+	    grep -qE "^\[0\] start $stamp run $id inspect [^ ]+\$" &&
+	    [ "$(grep -c '^\[0\] ' "$1")" = 1 ]
+}
+
 # has_stage SESSION STAGE: the report has SESSION's STAGE event.
 has_stage() {
 	grep -qE "^\\[$1\\] $2 " "$report"
@@ -187,6 +197,8 @@ check_report() {
 	    grep -qE "^\\[$s\\] envfrom $stamp \"<$sender>\"\$" "$report"
 	check "report: macro i is the queue id $qid" \
 	    grep -qxF "[$s]  macro i: \"$qid\"" "$report"
+	check "report: begins with the run's start line, once for 2 workers" \
+	    begins_run "$report" "$supervisor"
 	check "Postfix logged no milter trouble" \
 	    not_grep -i 'milter' "$work/log/maillog"
 	[ "$failed" -eq "$before" ] || show_log

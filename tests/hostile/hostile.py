@@ -58,7 +58,10 @@ HOSTILE = {
                     b"\xf4\x90\x80\x80 \xf5 \xe2\x82 \xff\xfe \x80\xbf",
     "quotes": b'"\\"q\\" \\\\ \\x41 \\u0041 \\n"',
     "fake-lines": b'x"\n[1] close 2001-01-01T00:00:00.000000Z\n'
-                  b'{"session":1,"stage":"close","macros":{}}\n',
+                  b'[0] start 2001-01-01T00:00:00.000000Z run '
+                  b'20010101T000000Z-p1 inspect 0.1.0\n'
+                  b'{"session":1,"run":"20010101T000000Z-p1",'
+                  b'"stage":"close","macros":{}}\n',
     "utf8-printable": "na\u00efve caf\u00e9 \u20ac \U0001f600 "
                       "\u4e2d\u6587".encode(),
 }

@@ -3,7 +3,9 @@
 Both readers return the events of each session as dicts of bytes, the
 same shape mta.Session expects, and raise Malformed at the first thing
 inspect(8) does not allow: a line that is not JSON, or not whole; a
-string that does not decode to bytes; a raw control byte, C1 control,
+string that does not decode to bytes; a run's start line (text) or an
+event's run (JSON) not as inspect-report(5) has it, or one session
+number of two runs; a raw control byte, C1 control,
 bidirectional control or line separator; an event whose lines are mixed
 with another session's; a text escape that is not one of \\\\ \\" \\t
 \\n \\r \\xHH \\uHHHH.
@@ -16,6 +18,9 @@ STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
 TEXT_HEAD = re.compile(r"\[(\d+)\] ([a-z]+) (" + STAMP + r")(?: (.*))?\Z",
                        re.S)
 TEXT_LINE = re.compile(r"\[(\d+)\]  (.*)\Z", re.S)
+RUN = r"\d{8}T\d{6}Z-p[1-9]\d*"
+TEXT_START = re.compile(r"\[0\] start (%s) run (%s) inspect [!-~]+\Z" %
+                        (STAMP, RUN))
 TEXT_FLAGS = re.compile(r"(offered|answered|asked) (actions|steps): "
                         r"0x([0-9a-f]{8})(?: [A-Za-z0-9_|]+)?\Z")
 TEXT_STRING = re.compile(r'([a-z]+|macro (?:[^"\\]|\\.)*?): "(.*)"\Z', re.S)
@@ -36,7 +41,7 @@ TEXT_MAIN = {
     "body": re.compile(r"(\d+) bytes\Z"),
 }
 
-# JSON keys of each stage besides session, stage, time and macros.
+# JSON keys of each stage besides session, run, stage, time and macros.
 JSON_KEYS = {
     "negotiate": {"version", "offered", "answered"},
     "connect": {"host", "address", "family"},
@@ -151,7 +156,7 @@ def raw(s, where):
 
 
 def json_event(line, where):
-    """One JSON line as (session, time, event)."""
+    """One JSON line as (session, time, event, run)."""
     text = check_raw(line, where)
     try:
         obj = json.loads(text, object_pairs_hook=Pairs)
@@ -166,8 +171,13 @@ def json_event(line, where):
     # Where libmilter told the MTA otherwise than inspect asked.
     if stage == "negotiate":
         keys = keys | ({"asked", "answered_version"} & set(obj))
-    if set(obj) != {"session", "stage", "time", "macros"} | keys:
+    if set(obj) != {"session", "run", "stage", "time", "macros"} | keys:
         raise Malformed("%s: keys %s" % (where, sorted(obj)))
+    # (run, session) names the session: the two first, together.
+    if [k for k, _ in obj.pairs[:2]] != ["session", "run"] or \
+            not isinstance(obj["run"], str) or \
+            not re.fullmatch(RUN, obj["run"]):
+        raise Malformed("%s: begins %r" % (where, obj.pairs[:2]))
     if not isinstance(obj["session"], int) or \
             not isinstance(obj["time"], str) or \
             not TIME.match(obj["time"]) or \
@@ -216,7 +226,7 @@ def json_event(line, where):
             ev[side] = (f["actions"], f["steps"])
     ev["macros"] = [(raw(k, where + " macro"), raw(v, where + " macro"))
                     for k, v in obj["macros"].pairs]
-    return obj["session"], obj["time"], ev
+    return obj["session"], obj["time"], ev, obj["run"]
 
 
 def json_rejection(r, where):
@@ -233,9 +243,12 @@ def json_rejection(r, where):
 
 def read_json(data):
     """Sessions of a JSON report: {number: [(time, event), ...]}."""
-    sessions = {}
+    sessions, runs = {}, {}
     for n, line in enumerate(data.splitlines(keepends=True), 1):
-        number, time, ev = json_event(line, "line %d" % n)
+        number, time, ev, run = json_event(line, "line %d" % n)
+        if runs.setdefault(number, run) != run:
+            raise Malformed("line %d: session %d of runs %s and %s" %
+                            (n, number, runs[number], run))
         sessions.setdefault(number, []).append((time, ev))
     return sessions
 
@@ -325,12 +338,21 @@ def read_text(data):
     sessions = {}
     ev = body = None
     current = None
+    earlier = set()		# sessions of an earlier run
     for n, line in enumerate(data.splitlines(keepends=True), 1):
         where = "line %d" % n
         text = check_raw(line, where)
+        if text.startswith("[0] "):
+            start_line(text, where)
+            ev = None
+            earlier = set(sessions)
+            continue
         m = TEXT_HEAD.match(text)
         if m:
             current = int(m[1])
+            if current in earlier:
+                raise Malformed("%s: session %d of two runs" %
+                                (where, current))
             ev = {"stage": m[2], "macros": []}
             body = {}
             if m[2] in ("envfrom", "envrcpt"):
@@ -379,6 +401,17 @@ def read_text(data):
                                            len(ev["chunk"])))
         out[number] = [(time, ev) for time, ev, _ in events]
     return out
+
+
+def start_line(text, where):
+    """A run's start line, "[0] start TIME run ID inspect VERSION", ID
+    the run's start to the second (TIME's) and its pid; session 0 has
+    no other line."""
+    m = TEXT_START.match(text)
+    if not m or re.sub(r"[-:]", "", m[1].split(".")[0]) + "Z" != \
+            m[2].split("-")[0]:
+        raise Malformed("%s: not a run's start line: %r" %
+                        (where, text[:120]))
 
 
 # The negotiations written in full so far, by session, for "as in

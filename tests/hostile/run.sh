@@ -521,6 +521,25 @@ part_outputs() {
 		ok "pipe: a clean stop, no event counted lost"
 	fi
 
+	# Its reader gone before inspect wrote a byte (inspect | true): the
+	# start line finds it, and inspect stops before it serves.
+	timeout -k 5 "$STOP_WAIT" python3 -c '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+with open(sys.argv[1], "w") as err:
+    sys.exit(subprocess.run(sys.argv[2:], stdout=w, stderr=err).returncode)
+' "$tmp/pipe-early.err" "${wrapper[@]}" "$inspect" \
+	    -s "unix:$tmp/pipe-early.sock"
+	status=$?
+	if [ "$status" -eq 0 ] && [ ! -e "$tmp/pipe-early.sock" ]; then
+		ok "pipe-early: stops at once, exit 0, its socket removed"
+	else
+		fail "pipe-early: stops at once, exit 0, its socket removed" \
+		    "exit status $status" "$(tail -3 "$tmp/pipe-early.err")"
+	fi
+	told_once pipe-early "the report's reader went away (standard output); stopping"
+
 	# The same with the report also in a file: it goes on there, whole.
 	reader_leaves pipe-file --output - --output "$tmp/pipe-file.out"
 	serial pipe-file-before "unix:$tmp/pipe-file.sock" 1

@@ -15,8 +15,9 @@ For each pair:
   - B was offered what the MTA offered A (actions and steps), and A's
     "forward.asked" is what B answered;
   - B's events are A's events that an MTA would have sent B, in order,
-    equal in every field but the time, the session number and the
-    forward and probing fields: the stages B declined (SMFIP_NO*), the
+    equal in every field but the time, the run and session number (A
+    and B are two inspects, each with its run) and the forward and
+    probing fields: the stages B declined (SMFIP_NO*), the
     rejected recipients unless B asked for them, what an accept of B's
     covers (the connection at connect and helo, else the message), the
     body after B's skip are not sent; A's "forward.sent" says the same
@@ -51,7 +52,7 @@ NR = {"connect": "SMFIP_NR_CONN", "helo": "SMFIP_NR_HELO",
       "eoh": "SMFIP_NR_EOH", "body": "SMFIP_NR_BODY",
       "unknown": "SMFIP_NR_UNKN"}
 UNTOLD = ("abort", "close")
-VOLATILE = ("time", "session", "forward", "reply", "modifications")
+VOLATILE = ("time", "run", "session", "forward", "reply", "modifications")
 
 problems = []
 
@@ -62,7 +63,7 @@ def problem(where, what):
 
 def sessions(path):
     """{session: [event, ...]} in order, and the session numbers in
-    the order they began."""
+    the order they began; a session is its run and its number."""
     out, order, cur = {}, [], {}
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
         for n, line in enumerate(f, 1):
@@ -73,11 +74,12 @@ def sessions(path):
                 continue
             if "stage" not in ev or ev["stage"] == "summary":
                 continue
-            if ev["stage"] == "negotiate" or ev["session"] not in cur:
-                cur[ev["session"]] = len(order)
+            key = ev.get("run"), ev["session"]
+            if ev["stage"] == "negotiate" or key not in cur:
+                cur[key] = len(order)
                 out[len(order)] = []
                 order.append(len(order))
-            out[cur[ev["session"]]].append(ev)
+            out[cur[key]].append(ev)
     return out, order
 
 

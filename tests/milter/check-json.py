@@ -4,11 +4,12 @@
 usage: check-json.py [--body FILE] REPORT
 
 Every line must be one JSON object with the keys every event has
-(session, stage, time, macros) and exactly the keys of its stage, each of
-the right type.  The report must be valid UTF-8; a byte that is not UTF-8
+(session, run, stage, time, macros; session and run first) and exactly
+the keys of its stage, each of the right type.  The report must be valid UTF-8; a byte that is not UTF-8
 comes as a lone surrogate \\udcXX, so s.encode("utf-8", "surrogateescape")
-gives the MTA's bytes back.  Each session begins with negotiate, ends with
-close, and its times do not go back.  The flag names agree with the flag
+gives the MTA's bytes back.  A session is its run and its number: each
+begins with negotiate, ends with close, and its times do not go back; a
+run's sessions are numbered from 1.  The flag names agree with the flag
 bits, inspect answers only what was offered, "asked" (where libmilter
 told the MTA otherwise) has the steps answered and more, and an envrcpt
 is rejected exactly when RCPT_REJ was answered and {rcpt_mailer} is
@@ -25,8 +26,9 @@ import re
 import sys
 
 STAMP = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
+RUN = re.compile(r"\A\d{8}T\d{6}Z-p[1-9]\d*\Z")
 
-# The keys of each stage besides session, stage, time and macros.
+# The keys of each stage besides session, run, stage, time and macros.
 STAGE_KEYS = {
     "negotiate": {"version": int, "offered": dict, "answered": dict},
     "connect": {"host": str, "address": str, "family": str},
@@ -117,7 +119,8 @@ def check_event(where, ev):
     if stage not in STAGE_KEYS:
         return [f"{where}: unknown stage {stage!r}"]
     problems = []
-    keys = {"session": int, "stage": str, "time": str, "macros": dict}
+    keys = {"session": int, "run": str, "stage": str, "time": str,
+            "macros": dict}
     keys.update(STAGE_KEYS[stage])
     if stage == "connect":
         keys.update(ADDRESS_KEYS.get(ev.get("family"), {}))
@@ -146,6 +149,10 @@ def check_event(where, ev):
         return problems
     if ev["session"] < 1:
         problems.append(f"{where}: session {ev['session']}")
+    if list(ev)[:2] != ["session", "run"]:
+        problems.append(f"{where}: begins with {list(ev)[:2]}")
+    if not RUN.match(ev["run"]):
+        problems.append(f"{where}: run {ev['run']!r}")
     if not STAMP.match(ev["time"]):
         problems.append(f"{where}: time {ev['time']!r}")
     for name, value in ev["macros"].items():
@@ -212,7 +219,7 @@ def check_rejection(where, ev):
 def check_report(lines):
     """Problems with a whole report, and the body bytes it holds."""
     problems = []
-    sessions = {}		# number: {"stages": [...], "time", "steps"}
+    sessions = {}		# (run, number): {"stages", "time", "steps"}
     body = b""
     for n, line in enumerate(lines, 1):
         where = f"line {n}"
@@ -229,7 +236,7 @@ def check_report(lines):
             problems += found
             continue
         where += f" ({ev['stage']})"
-        s = sessions.setdefault(ev["session"],
+        s = sessions.setdefault((ev["run"], ev["session"]),
                                 {"stages": [], "time": "", "steps": set()})
         if ev["time"] < s["time"]:
             problems.append(f"{where}: time goes back")
@@ -268,14 +275,16 @@ def check_report(lines):
             problems += check_rejection(where, ev)
         elif ev["stage"] == "body":
             body += raw(ev["chunk"])
-    for number, s in sorted(sessions.items()):
+    for (run, number), s in sorted(sessions.items()):
         stages = s["stages"]
         if stages[0] != "negotiate" or stages[-1] != "close" or \
                 stages.count("negotiate") != 1 or stages.count("close") != 1:
-            problems.append(f"session {number}: stages {stages}")
-    if sorted(sessions) != list(range(1, len(sessions) + 1)):
-        problems.append(f"sessions {sorted(sessions)}, expected 1 to "
-                        f"{len(sessions)}")
+            problems.append(f"run {run} session {number}: stages {stages}")
+    for run in sorted({run for run, _ in sessions}):
+        numbers = sorted(n for r, n in sessions if r == run)
+        if numbers != list(range(1, len(numbers) + 1)):
+            problems.append(f"run {run}: sessions {numbers}, expected 1 "
+                            f"to {len(numbers)}")
     if not lines:
         problems.append("empty report")
     return problems, body

@@ -3,7 +3,9 @@
 
 usage: check-parallel.py --clients N REPORT
 
-Every line carries a session number.  An event block is its "[S] stage
+The report begins with the run's start line, "[0] start TIME run ID
+inspect VERSION", and has no other line of session 0.  Every line carries
+a session number.  An event block is its "[S] stage
 TIME ..." line and the lines after it up to the next such line; all of them
 must carry the same S, or events of concurrent sessions were interleaved.
 There must be N sessions, 1 to N, one for each client of t-parallel.lua
@@ -23,6 +25,8 @@ HEADER = re.compile(r"\A\[(\d+)\] ([a-z]+) "
                     r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)"
                     r"(?: (.*))?\n\Z")
 DETAIL = re.compile(r"\A\[(\d+)\]  (.*)\n\Z")
+START = re.compile(r"\A\[0\] start \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z "
+                   r"run \d{8}T\d{6}Z-p\d+ inspect \S+\n\Z")
 CLIENT = re.compile(r"client-(\d+)")
 
 # What t-parallel.lua sends, stage by stage.
@@ -50,7 +54,9 @@ def read_sessions(lines):
     problems = []
     sessions = {}		# number: [(stage, time, [detail, ...]), ...]
     block = None
-    for n, line in enumerate(lines, 1):
+    if not lines or not START.match(lines[0]):
+        problems.append(f"line 1: {lines[:1]}, not the run's start")
+    for n, line in enumerate(lines[1:], 2):
         m = HEADER.match(line)
         if m:
             # What the first line says after the time is the first detail.

@@ -8,8 +8,8 @@ with --record; REPLAYED is the JSON report of a fresh inspect that the
 scripts of DIR were replayed to, one after the other in the order of
 their session numbers.  Every recorded session must have its script,
 and each replayed session must equal its recorded one event by event
-but for the times, the session numbers and the client's port (miltertest
-always sends 12345).  A session whose script has steps "not replayed:"
+but for the times, the runs and session numbers (two inspects) and the
+client's port (miltertest always sends 12345).  A session whose script has steps "not replayed:"
 is listed and not compared.  Prints one line a session that differs,
 with the first event that does, and a closing count; exits 1 if any
 differs.
@@ -28,6 +28,7 @@ def sessions(path):
         for line in f:
             ev = json.loads(line)
             n = ev.pop("session")
+            ev.pop("run", None)
             ev.pop("time", None)
             if ev.get("stage") == "summary":
                 continue

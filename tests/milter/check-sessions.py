@@ -4,7 +4,8 @@
 usage: check-sessions.py [--at-least N] STAGE... REPORT
 
 REPORT is inspect's text or JSON report.  Each session in it must have
-exactly the STAGEs, in that order, and there must be at least N sessions.
+exactly the STAGEs, in that order, and there must be at least N sessions;
+the run's start line (text) is no session.
 Prints what is wrong, one line each (sessions with the same stages once,
 counted), and exits 1 if anything is.
 """
@@ -19,15 +20,16 @@ TEXT = re.compile(r"\A\[(\d+)\] ([a-z]+) \d{4}-")
 
 
 def sessions(path):
-    """{session: [stage, ...]} of a text or JSON report."""
+    """{(run, session): [stage, ...]} of a text or JSON report; a text
+    report's sessions are of one run."""
     found = collections.defaultdict(list)
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
         for line in f:
             if line.startswith("{"):
                 ev = json.loads(line)
-                found[ev["session"]].append(ev["stage"])
-            elif (m := TEXT.match(line)):
-                found[int(m[1])].append(m[2])
+                found[ev["run"], ev["session"]].append(ev["stage"])
+            elif (m := TEXT.match(line)) and m[1] != "0":
+                found["", int(m[1])].append(m[2])
     return found
 
 

@@ -4,8 +4,9 @@
 # usage: tests/milter/run.sh [-u] [CASE...]
 #
 # Every t-NAME.lua (or only the CASEs named) runs against an inspect of its
-# own.  What inspect printed, with its timestamps normalised, must match
-# t-NAME.ok byte for byte; inspect must answer every step with "continue"
+# own.  What inspect printed, with its timestamps and its run's id
+# normalised, must match t-NAME.ok byte for byte, and a text report begin
+# with the run's start line; inspect must answer every step with "continue"
 # (lib.lua), exit 0 on SIGTERM, and write nothing to standard error but its
 # "listening on" and "stopping on SIGTERM" lines and the case's "-- stderr:"
 # lines.  -u, or UPDATE=1 in the environment, rewrites the .ok files
@@ -47,6 +48,8 @@ tmp=
 
 # One stamp, as inspect writes it: RFC 3339, UTC, microseconds.
 stamp='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z'
+# inspect's version, as its start line gives it (set in main).
+version=
 
 main() {
 	local cases=() name opt i=0 passed=0 failed=0
@@ -59,6 +62,7 @@ main() {
 	done
 	shift $((OPTIND - 1))
 	check_tools || exit 2
+	version=$("$inspect" --version | cut -d ' ' -f 2)
 	if [ $# -gt 0 ]; then
 		for name; do
 			name=$(basename "$name" .lua)
@@ -291,7 +295,9 @@ run_clients() {
 
 # The number of events of one stage in a report, text or JSON.
 count_events() {
-	grep -cE "^\[[0-9]+\] $2 |^\{\"session\":[0-9]+,\"stage\":\"$2\"" "$1"
+	local json='^\{"session":[0-9]+,"run":"[^"]+","stage":'
+
+	grep -cE "^\[[0-9]+\] $2 |$json\"$2\"" "$1"
 }
 
 # Whether every session that began has ended; or, given a number, whether
@@ -331,15 +337,22 @@ check_stderr() {
 	    "$dir/err.expected" "$dir/err.rest"
 }
 
-# What may differ between runs: the timestamps, the sessions' durations,
-# and the order in which the events of separate sessions reach the
-# report.  Sessions are put one after the other (a stable sort on the
-# session number keeps each one's own order); the time of day becomes
-# TIME, a duration DURATION, and this directory @HERE@.
+# What may differ between runs: the timestamps, the run's id, the
+# sessions' durations, and the order in which the events of separate
+# sessions reach the report.  Sessions are put one after the other (a
+# stable sort on the session number keeps each one's own order; the
+# start line, session 0, comes first); the time of day becomes TIME, a
+# run's id RUN if it has inspect's pid, inspect's version VERSION, a
+# duration DURATION, and this directory @HERE@.
 normalise() {
-	local json_time='^(\{"session":[0-9]+,"stage":"[a-z]+","time":")'
+	local id="[0-9]{8}T[0-9]{6}Z-p$pid"
+	local json_time='^(\{"session":[0-9]+,"run":"RUN","stage":"[a-z]+",'
+	local start="^(\[0\] start TIME run )$id( inspect )${version//./\\.}\$"
 
+	json_time+='"time":")'
 	sed -E -e "s/^(\[[0-9]+\] [a-z]+ )$stamp(\$| )/\1TIME\2/" \
+	    -e "s/$start/\1RUN\2VERSION/" \
+	    -e "s/^(\{\"session\":[0-9]+,\"run\":\")$id\"/\1RUN\"/" \
 	    -e "s/$json_time$stamp\"/\1TIME\"/" \
 	    -e 's/ duration [0-9]+\.[0-9]{6}s$/ duration DURATION/' \
 	    -e 's/"duration":[0-9]+\.[0-9]{6}\}$/"duration":DURATION}/' \
@@ -348,10 +361,29 @@ normalise() {
 	    sort -s -n -k 1,1 | cut -d ' ' -f 2-
 }
 
+# A report's start line, if it has one, comes first and once, and its
+# id is the time it gives, to the second, and inspect's pid.
+check_start() {
+	local out=$1 first time id
+
+	[ "$(grep -c '^\[0\] ' "$out")" -gt 0 ] || return 0
+	first=$(head -n 1 "$out")
+	time=$(printf '%s\n' "$first" | cut -d ' ' -f 3)
+	id=$(printf '%s\n' "${time%.*}" | tr -d -- '-:')Z-p$pid
+	case $first in
+	"[0] start $time run $id inspect $version")
+		[ "$(grep -c '^\[0\] ' "$out")" -eq 1 ] && return 0 ;;
+	esac
+	echo "the report does not begin with the run's start line, once:"
+	grep -n '^\[0\] ' "$out"
+	return 1
+}
+
 # Compares the normalised report with the golden file, or rewrites it.
 compare() {
 	local dir=$1 golden=$2
 
+	check_start "$dir/out" || return 1
 	normalise "$dir/out" >"$dir/out.normal"
 	if [ -n "$update" ]; then
 		cp "$dir/out.normal" "$golden"

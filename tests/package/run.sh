@@ -324,6 +324,8 @@ serve_like_the_unit() {
 	wait_until 5 test -f "$report"
 	session 2 && check "after SIGHUP the next session is in a new report" \
 	    wait_until 5 grep -q '^\[2\] close ' "$report"
+	check "... which begins with the run's start line, as the old one" \
+	    same_start "$report" "$report.1"
 
 	kill -TERM "$pid"
 	wait_until "$STOP_WAIT" gone "$pid" || kill -KILL "$pid"
@@ -359,6 +361,14 @@ session() {
 	fi
 	fail "miltertest session $1" "$(cat "$tmp/session$1.log")"
 	return 1
+}
+
+# same_start NEW OLD: report NEW, reopened, begins with OLD's first line,
+# the run's start line, and has no other line of session 0.
+same_start() {
+	head -n 1 "$1" | grep -q '^\[0\] start ' &&
+	    [ "$(head -n 1 "$1")" = "$(head -n 1 "$2")" ] &&
+	    [ "$(grep -c '^\[0\] ' "$1")" = 1 ]
 }
 
 # What inspect did under strace, from its exec on, against what the unit

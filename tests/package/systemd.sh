@@ -358,6 +358,18 @@ first_mail() {
 	fi
 	check "start: the report is inspect's, mode 0640" \
 	    test "$(stat -c '%U:%G %a' "$report")" = "inspect:inspect 640"
+	check "start: it begins with the run's start line, of the main pid" \
+	    begins_run "$report" "$(in_ns systemctl show -P MainPID inspect)"
+}
+
+# begins_run REPORT PID: REPORT's first line, and its only one of session
+# 0, is the start line of PID's run (PID as the namespace sees it).
+begins_run() {
+	local time='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z'
+
+	head -n 1 "$1" | grep -qE "^\[0\] start $time run \
+[0-9]{8}T[0-9]{6}Z-p$2 inspect [^ ]+\$" &&
+	    [ "$(grep -c '^\[0\] ' "$1")" = 1 ]
 }
 
 # hardened: every process in the unit's cgroup, each of its threads, runs
@@ -437,6 +449,8 @@ reopened() {
 	fi
 	check "$step: and not in the old one" \
 	    test -z "$(session_in "$report.1" "$step")"
+	check "$step: the new report begins with the run's start line too" \
+	    begins_run "$report" "$(in_ns systemctl show -P MainPID inspect)"
 }
 
 report_is() {

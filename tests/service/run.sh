@@ -2,13 +2,14 @@
 # Service tests: inspect as a daemon -- the launcher's exit status, the pid
 # file, detaching, dropping privileges, the unix socket's owner, mode and
 # lifetime, levelled logging to a file and to syslog, reopening on SIGHUP,
-# worker processes, the memory profile, the options kept for
-# milter-test-client's sake, the listen backlog, and signals: a second one
-# during a stop, a terminal's hang-up, the time a stop takes, signals from
-# outside (signals.py); the supervisor: workers that die with it, hold
-# nothing of its, are started again or given up on, files planted where it
-# reopens, a launcher that hears "ok" only once inspect serves
-# (supervise.py).
+# worker processes, runs that append to one report (each begun by its
+# start line, (run, session) naming a session of either), the memory
+# profile, the options kept for milter-test-client's sake, the listen
+# backlog, and signals: a second one during a stop, a terminal's hang-up,
+# the time a stop takes, signals from outside (signals.py); the
+# supervisor: workers that die with it, hold nothing of its, are started
+# again or given up on, files planted where it reopens, a launcher that
+# hears "ok" only once inspect serves (supervise.py).
 #
 # Needs root: inspect drops to nobody, and the syslog test mounts a /dev of
 # its own in a private mount namespace.  Everything lives in one mktemp -d
@@ -33,6 +34,8 @@ pids=()			# everything started here, stopped at exit
 
 # One log file line: RFC 3339 time in UTC, the process, the level.
 stamp='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z'
+# inspect's version, as a run's start line gives it.
+version=$("$inspect" --version 2>/dev/null | cut -d ' ' -f 2)
 
 tmp=$(mktemp -d /tmp/inspect-service.XXXXXX) || exit 1
 # nobody must reach the files of the privilege tests.
@@ -213,6 +216,25 @@ has_closes() {
 	[ "$(closes "$2" | wc -l)" -ge "$1" ]
 }
 
+# starts_run REPORT PID [N]: REPORT's first line is the start line of
+# PID's run, "[0] start TIME run ID inspect VERSION", its ID TIME to the
+# second and PID; REPORT has N lines of session 0 (1 unless given).
+starts_run() {
+	local line time id
+
+	line=$(head -n 1 "$1" 2>/dev/null)
+	time=$(printf '%s\n' "$line" | cut -d ' ' -f 3)
+	id=$(printf '%s\n' "${time%.*}" | tr -d -- '-:')Z-p$2
+	[[ $time =~ ^$stamp$ ]] &&
+	    [ "$line" = "[0] start $time run $id inspect $version" ] &&
+	    [ "$(grep -c '^\[0\] ' "$1")" -eq "${3:-1}" ]
+}
+
+# reopenings LOG N: LOG says N times that the files were reopened.
+reopenings() {
+	[ "$(grep -c 'reopened the log and the report files' "$1")" -eq "$2" ]
+}
+
 # status_ids PID: "UIDS / GIDS / GROUPS" from /proc/PID/status, each the
 # line's values (real, effective, saved, fs) joined by spaces.
 status_ids() {
@@ -353,6 +375,9 @@ test_daemon() {
 	else
 		fail "daemon: serves a message, reported to --output"
 	fi
+	# Its run is taken once it detached: the pid is the daemon's.
+	check "daemon: the report begins with its run's start line, its pid" \
+	    starts_run "$out" "$daemon"
 
 	# A second inspect on the same pid file names the first.
 	expect_refused "daemon: pid file held by a live inspect" 1 \
@@ -831,6 +856,10 @@ test_reopen() {
 	    wait_until "$READY_WAIT" logged "$log" "$pid" message \
 	    "reopened the log and the report files"
 	check "reopen: a new report file appears" test -e "$out"
+	check "reopen: ... and begins with the run's start line" \
+	    starts_run "$out" "$pid"
+	check "reopen: ... the same as the old file's" \
+	    [ "$(head -n 1 "$out")" = "$(head -n 1 "$out.1")" ]
 	check "reopen: still the same process after SIGHUP" \
 	    [ "$(ps -o pid= -p "$pid" | tr -d ' ')" = "$pid" ]
 	check "reopen: serves after SIGHUP" send_message "$sock"
@@ -843,6 +872,12 @@ test_reopen() {
 	    wait_until "$READY_WAIT" grep -qF st_optionneg "$log"
 	check "reopen: the old log gets nothing more" \
 	    not grep -qE 'reopened|st_optionneg' "$log.1"
+	# Reopened but not rotated, the file is the same: no second start.
+	kill -HUP "$pid"
+	check "reopen: SIGHUP with nothing rotated reopens" \
+	    wait_until "$READY_WAIT" reopenings "$log" 2
+	check "reopen: ... and the same file gets no second start line" \
+	    starts_run "$out" "$pid"
 	retire "$pid"
 }
 
@@ -880,6 +915,92 @@ test_relative_paths() {
 	check "relative paths: socket and pid file removed at exit" \
 	    [ ! -e "$dir/$n.sock" -a ! -e "$dir/$n.pid" ]
 	rm -f "/$n.out" "/$n.log"
+}
+
+# --- runs: restarts that append to one report ---------------------------------
+
+# run_sessions REPORT: "RUN SESSION" for each session of REPORT, text or
+# JSON, as its negotiate gives it; in text, RUN is the id of the start
+# line before it ("none" before any).
+run_sessions() {
+	python3 - "$1" <<'EOF'
+import json, re, sys
+
+run = "none"
+with open(sys.argv[1], encoding="utf-8", errors="surrogateescape") as f:
+    for line in f:
+        if line.startswith("{"):
+            ev = json.loads(line)
+            if ev["stage"] == "negotiate":
+                print(ev["run"], ev["session"])
+        elif (m := re.match(r"\[0\] start \S+ run (\S+) inspect ", line)):
+            run = m[1]
+        elif (m := re.match(r"\[(\d+)\] negotiate ", line)):
+            print(run, m[1])
+EOF
+}
+
+# runs_are SESSIONS PID...: the runs of SESSIONS (run_sessions), in turn,
+# are those of the PIDs, one each.
+runs_are() {
+	local file=$1 got
+
+	shift
+	got=$(cut -d ' ' -f 1 "$file" | uniq |
+	    sed -E 's/^[0-9]{8}T[0-9]{6}Z-p//' | tr '\n' ' ')
+	[ "$got" = "$* " ]
+}
+
+# has_sessions REPORT N: REPORT, text or JSON, has N sessions closed.
+has_sessions() {
+	[ "$(grep -cE '^\[[0-9]+\] close |"stage":"close"' "$1")" -ge "$2" ]
+}
+
+# A service restarted appends to its report.  Each run, with workers,
+# begins with its start line (text) or gives its run in every event
+# (JSON); the two runs differ, if only by the supervisor's pid within
+# one second; the session numbers start again, and (run, session) still
+# names one session.
+test_runs() {
+	local format out sock=$tmp/runs.sock n sups
+
+	for format in text json; do
+		out=$tmp/runs.$format
+		sups=()
+		for n in 1 2; do
+			if ! start "runs-$format$n" -s "unix:$sock" \
+			    --n-workers 2 --format "$format" --output "$out" ||
+			    ! send_messages 3 "$sock" ||
+			    ! wait_until "$READY_WAIT" has_sessions "$out" \
+			    $((n * 3)); then
+				fail "runs ($format): run $n serves" \
+				    "$(cat "$tmp/runs-$format$n.stderr")"
+				return
+			fi
+			sups+=("$started")
+			stop TERM "$started"
+		done
+		run_sessions "$out" >"$out.sessions"
+		check "runs ($format): 6 sessions, each (run, session) once" \
+		    [ "$(sort -u "$out.sessions" | wc -l)" -eq 6 -a \
+		    "$(wc -l <"$out.sessions")" -eq 6 ]
+		check "runs ($format): ... though their numbers repeat" \
+		    [ "$(cut -d ' ' -f 2 "$out.sessions" | sort -u |
+		    wc -l)" -eq 3 ]
+		check "runs ($format): two runs, the two supervisors' in turn" \
+		    runs_are "$out.sessions" "${sups[@]}"
+		if [ "$format" = json ]; then
+			check "runs (json): no start line, only events" \
+			    [ "$(grep -vc '^{"session":[0-9]*,"run":"' \
+			    "$out")" -eq 0 ]
+			continue
+		fi
+		grep '^\[0\] ' "$out" | sed -n 2p >"$out.second"
+		check "runs (text): the first run's start line begins it" \
+		    starts_run "$out" "${sups[0]}" 2
+		check "runs (text): ... and the second run's is as it should" \
+		    starts_run "$out.second" "${sups[1]}"
+	done
 }
 
 # --- syslog -------------------------------------------------------------------
@@ -979,6 +1100,8 @@ test_workers() {
 		ids=$(closes "$out" | sort -n | uniq | wc -l)
 		check "workers: 9 sessions, 9 distinct session numbers" \
 		    [ "$(closes "$out" | wc -l)" -eq 9 -a "$ids" -eq 9 ]
+		check "workers: one start line, the supervisor's" \
+		    starts_run "$out" "$sup"
 	else
 		fail "workers: 9 sessions served" "$(tail -3 "$log")"
 	fi
@@ -1065,6 +1188,10 @@ test_workers_reopen() {
 	    wait_until "$READY_WAIT" has_closes 6 "$out"
 	check "workers ($what): ... and none in the old one" \
 	    [ "$(closes "$out.1" | wc -l)" -eq "$before" ]
+	check "workers ($what): the new report begins with the run's start" \
+	    starts_run "$out" "$sup"
+	check "workers ($what): ... and the old one has its one start line" \
+	    starts_run "$out.1" "$sup"
 	if grep -q "cannot reopen" "$log" "$log.1"; then
 		fail "workers ($what): ... and no worker failed to reopen" \
 		    "$(grep -h "cannot reopen" "$log" "$log.1" | head -2)" \
@@ -1335,6 +1462,7 @@ test_log_destinations
 test_verbose
 test_reopen
 test_relative_paths
+test_runs
 test_syslog
 test_workers
 test_workers_user

@@ -93,6 +93,8 @@ static void	 clock_stepped(const char *, struct result *);
 static void	 step_clock(long);
 static void	 on_orphaned(void);
 static void	 reader_gone(const char *, struct result *);
+static void	 begun_and_reopened(const char *, struct result *);
+static void	 assert_file(const char *, const char *);
 
 /* What drain() reads from the FIFO, and where it copies it. */
 struct drain {
@@ -678,6 +680,66 @@ test_output_reader_gone_file_goes_on(void **state)
 	unlink(path);
 }
 
+/*
+ * Two outputs, path and path.b, begun; path is rotated (renamed to
+ * path.1) and both reopened, then reopened again; then one event.
+ */
+static void
+begun_and_reopened(const char *path, struct result *r)
+{
+	char		 b[PATH_MAX + 2], old[PATH_MAX + 2], err[256];
+	const char	*paths[] = { path, b };
+
+	snprintf(b, sizeof b, "%s.b", path);
+	snprintf(old, sizeof old, "%s.1", path);
+	if (output_open(paths, 2, 0, err, sizeof err) == -1 ||
+	    output_begin("[0] start\n", 10) == -1 ||
+	    rename(path, old) == -1 || output_reopen() == -1 ||
+	    output_reopen() == -1 || output_start(NULL) != 0)
+		return;
+	output_event("[1] close\n", 10);
+	output_stop(10);
+	r->lost = output_lost();
+	r->failed = 0;
+}
+
+/*
+ * What output_begin() writes begins every output, and again a new file
+ * after a reopening, before the events that go there; a file that was
+ * not rotated is still the same, and does not have it twice.
+ */
+static void
+test_output_begin_and_reopen(void **state)
+{
+	struct result	 r;
+	char		 path[PATH_MAX], other[PATH_MAX + 2];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/report", dir);
+	r = run_child(begun_and_reopened, path);
+	assert_false(r.failed);
+	assert_int_equal(r.lost, 0);
+	assert_file(path, "[0] start\n[1] close\n");
+	snprintf(other, sizeof other, "%s.1", path);
+	assert_file(other, "[0] start\n");
+	snprintf(other, sizeof other, "%s.b", path);
+	assert_file(other, "[0] start\n[1] close\n");
+}
+
+/* Whether path holds want, and nothing else; then it is removed. */
+static void
+assert_file(const char *path, const char *want)
+{
+	char	*data;
+	size_t	 len;
+
+	assert_non_null(data = read_file(path, &len));
+	data[len] = '\0';
+	assert_string_equal(data, want);
+	free(data);
+	unlink(path);
+}
+
 static char *
 read_file(const char *path, size_t *len)
 {
@@ -729,6 +791,7 @@ main(void)
 		cmocka_unit_test(test_output_clock_stepped_forward),
 		cmocka_unit_test(test_output_reader_gone_alone),
 		cmocka_unit_test(test_output_reader_gone_file_goes_on),
+		cmocka_unit_test(test_output_begin_and_reopen),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -27,6 +27,7 @@
 #define TIME_SEC	981173106	/* 2001-02-03T04:05:06Z */
 #define TIME_NSEC	123456789
 #define TIME		"2001-02-03T04:05:06.123456Z"
+#define RUN		"20010203T040506Z-p4242"
 #define CHUNK_LINE	1024		/* bytes per body text line */
 #define NRANDOM		4000
 
@@ -652,6 +653,7 @@ base_event(enum stage stage)
 
 	memset(&ev, 0, sizeof ev);
 	ev.session = SESSION;
+	ev.run = RUN;
 	ev.stage = stage;
 	ev.time.tv_sec = TIME_SEC;
 	ev.time.tv_nsec = TIME_NSEC;
@@ -1140,7 +1142,8 @@ test_print_event_negotiate(void **state)
 	    "\"SMFIF_QUARANTINE\", \"SMFIF_SETSYMLIST\"], \"actions\": 289, "
 	    "\"step_flags\": [\"SMFIP_NOCONNECT\", \"SMFIP_RCPT_REJ\", "
 	    "\"0x40000000\"], \"steps\": 1073743873}, "
-	    "\"session\": 42, \"stage\": \"negotiate\", \"time\": \"" TIME
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"negotiate\", \"time\": \"" TIME
 	    "\"}");
 }
 
@@ -1273,7 +1276,8 @@ test_print_event_negotiate_told(void **state)
 	    "\"offered\": {\"action_flags\": [\"SMFIF_ADDHDRS\"], "
 	    "\"actions\": 1, \"step_flags\": [\"SMFIP_NR_HDR\", "
 	    "\"SMFIP_RCPT_REJ\"], \"steps\": 2176}, "
-	    "\"session\": 42, \"stage\": \"negotiate\", \"time\": \"" TIME
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"negotiate\", \"time\": \"" TIME
 	    "\", \"version\": 7}");
 
 	/* Told as asked: one answer, whatever the version. */
@@ -1307,7 +1311,8 @@ test_print_event_connect(void **state)
 	    "{\"address\": \"inet:4660@[192.0.2.1]\", \"family\": \"inet\", "
 	    "\"host\": \"client.example\", \"ip\": \"192.0.2.1\", "
 	    MACROS_JSON ", \"port\": 4660, "
-	    "\"session\": 42, \"stage\": \"connect\", \"time\": \"" TIME
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"connect\", \"time\": \"" TIME
 	    "\"}");
 }
 
@@ -1336,7 +1341,8 @@ test_print_event_connect_other_addresses(void **state)
 	    "{\"address\": \"unix:/run/a\\\"b\\u0001\\udcff.sock\", "
 	    "\"family\": \"unix\", \"host\": \"localhost\", \"macros\": {}, "
 	    "\"path\": \"/run/a\\\"b\\u0001\\udcff.sock\", "
-	    "\"session\": 42, \"stage\": \"connect\", \"time\": \"" TIME
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"connect\", \"time\": \"" TIME
 	    "\"}");
 
 	memset(&sin6, 0, sizeof sin6);
@@ -1349,7 +1355,8 @@ test_print_event_connect_other_addresses(void **state)
 	assert_event_json(*state, &ev,
 	    "{\"address\": \"inet6:25@[2001:db8::1]\", \"family\": \"inet6\", "
 	    "\"host\": \"[2001:db8::1]\", \"ip\": \"2001:db8::1\", "
-	    "\"macros\": {}, \"port\": 25, \"session\": 42, "
+	    "\"macros\": {}, \"port\": 25, \"run\": \"" RUN
+	    "\", \"session\": 42, "
 	    "\"stage\": \"connect\", \"time\": \"" TIME "\"}");
 
 	ev.host = "unknown";
@@ -1358,7 +1365,8 @@ test_print_event_connect_other_addresses(void **state)
 	    "[42] connect " TIME " \"unknown\" \"unknown\"\n");
 	assert_event_json(*state, &ev,
 	    "{\"address\": \"unknown\", \"family\": \"unknown\", "
-	    "\"host\": \"unknown\", \"macros\": {}, \"session\": 42, \"stage\": \"connect\", "
+	    "\"host\": \"unknown\", \"macros\": {}, \"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"connect\", "
 	    "\"time\": \"" TIME "\"}");
 }
 
@@ -1373,7 +1381,9 @@ test_print_event_helo(void **state)
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{" MACROS_JSON ", \"name\": \"client.example\", "
-	    "\"session\": 42, \"stage\": \"helo\", \"time\": \"" TIME "\"}");
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"helo\", \"time\": \"" TIME
+	    "\"}");
 
 	/* What a hostile client may say, shown and not obeyed. */
 	ev.name = "he\x01llo\xff\xe2\x80\xae\x1b[2J\"";
@@ -1383,7 +1393,9 @@ test_print_event_helo(void **state)
 	assert_event_json(*state, &ev,
 	    "{" MACROS_JSON ", "
 	    "\"name\": \"he\\u0001llo\\udcff\\u202e\\u001b[2J\\\"\", "
-	    "\"session\": 42, \"stage\": \"helo\", \"time\": \"" TIME "\"}");
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"helo\", \"time\": \"" TIME
+	    "\"}");
 }
 
 static void
@@ -1405,7 +1417,8 @@ test_print_event_envfrom(void **state)
 	assert_event_json(*state, &ev,
 	    "{\"address\": \"<a@example.org>\", "
 	    "\"args\": [\"<a@example.org>\", \"SIZE=1000\", "
-	    "\"BODY=8BITMIME\"], " MACROS_JSON ", \"session\": 42, "
+	    "\"BODY=8BITMIME\"], " MACROS_JSON ", \"run\": \"" RUN
+	    "\", \"session\": 42, "
 	    "\"stage\": \"envfrom\", \"time\": \"" TIME "\"}");
 
 	/* The null sender. */
@@ -1415,7 +1428,9 @@ test_print_event_envfrom(void **state)
 	    "[42] envfrom " TIME " \"\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{\"address\": \"\", \"args\": [\"\"], " MACROS_JSON ", \"session\": 42, "
+	    "{\"address\": \"\", \"args\": [\"\"], " MACROS_JSON ", "
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, "
 	    "\"stage\": \"envfrom\", \"time\": \"" TIME "\"}");
 }
 
@@ -1436,7 +1451,8 @@ test_print_event_envrcpt(void **state)
 	    "{\"address\": \"<b@example.org>\", "
 	    "\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
 	    MACROS_JSON ", \"rejected\": false, \"rejection\": null, "
-	    "\"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
 	    "\"}");
 
 	/* Sendmail's shape, with the MTA's bytes escaped. */
@@ -1455,7 +1471,8 @@ test_print_event_envrcpt(void **state)
 	    MACROS_JSON ", \"rejected\": true, \"rejection\": "
 	    "{\"status\": \"5.1.1\", \"text\": "
 	    "\"550 5.1.1 <b@example.org>... \\\"\\u001b\\udcff\\\"\"}, "
-	    "\"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
 	    "\"}");
 
 	/* What the MTA did not send is told apart from what is empty. */
@@ -1471,7 +1488,8 @@ test_print_event_envrcpt(void **state)
 	    "\"args\": [\"<b@example.org>\", \"NOTIFY=NEVER\"], "
 	    MACROS_JSON ", \"rejected\": true, \"rejection\": "
 	    "{\"status\": \"\", \"text\": null}, "
-	    "\"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"envrcpt\", \"time\": \"" TIME
 	    "\"}");
 	ev.reject_status = NULL;
 	assert_event_text(*state, &ev,
@@ -1488,7 +1506,8 @@ test_print_event_data(void **state)
 
 	assert_event_text(*state, &ev, "[42] data " TIME "\n" MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{" MACROS_JSON ", \"session\": 42, \"stage\": \"data\", "
+	    "{" MACROS_JSON ", \"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"data\", "
 	    "\"time\": \"" TIME "\"}");
 }
 
@@ -1503,7 +1522,8 @@ test_print_event_header(void **state)
 	    "[42] header " TIME " Subject: \" caf\xc3\xa9 \\x1b[2J\\u202e\\\"q\\\"\\\\\"\n"
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{" MACROS_JSON ", \"name\": \"Subject\", \"session\": 42, "
+	    "{" MACROS_JSON ", \"name\": \"Subject\", \"run\": \"" RUN
+	    "\", \"session\": 42, "
 	    "\"stage\": \"header\", \"time\": \"" TIME "\", "
 	    "\"value\": \" caf\\u00e9 \\u001b[2J\\u202e\\\"q\\\"\\\\\"}");
 
@@ -1539,7 +1559,8 @@ test_print_event_eoh(void **state)
 
 	assert_event_text(*state, &ev, "[42] eoh " TIME "\n" MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{" MACROS_JSON ", \"session\": 42, \"stage\": \"eoh\", "
+	    "{" MACROS_JSON ", \"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"eoh\", "
 	    "\"time\": \"" TIME "\"}");
 }
 
@@ -1561,7 +1582,8 @@ test_print_event_body(void **state)
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{\"chunk\": \"line 1\\r\\nline 2\\n\\n\\udcff\\u0001 end\", "
-	    "\"length\": 22, " MACROS_JSON ", \"session\": 42, "
+	    "\"length\": 22, " MACROS_JSON ", \"run\": \"" RUN
+	    "\", \"session\": 42, "
 	    "\"stage\": \"body\", \"time\": \"" TIME "\"}");
 }
 
@@ -1579,7 +1601,9 @@ test_print_event_body_empty(void **state)
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{\"chunk\": \"\", \"length\": 0, " MACROS_JSON ", "
-	    "\"session\": 42, \"stage\": \"body\", \"time\": \"" TIME "\"}");
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"body\", \"time\": \"" TIME
+	    "\"}");
 	assert_body_text(*state, none, 0);
 }
 
@@ -1693,7 +1717,8 @@ test_print_event_eom(void **state)
 
 	assert_event_text(*state, &ev, "[42] eom " TIME "\n" MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{" MACROS_JSON ", \"session\": 42, \"stage\": \"eom\", "
+	    "{" MACROS_JSON ", \"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"eom\", "
 	    "\"time\": \"" TIME "\"}");
 }
 
@@ -1704,7 +1729,8 @@ test_print_event_abort(void **state)
 
 	assert_event_text(*state, &ev, "[42] abort " TIME "\n" MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{" MACROS_JSON ", \"session\": 42, \"stage\": \"abort\", "
+	    "{" MACROS_JSON ", \"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"abort\", "
 	    "\"time\": \"" TIME "\"}");
 }
 
@@ -1715,7 +1741,8 @@ test_print_event_close(void **state)
 
 	assert_event_text(*state, &ev, "[42] close " TIME "\n" MACROS_TEXT);
 	assert_event_json(*state, &ev,
-	    "{" MACROS_JSON ", \"session\": 42, \"stage\": \"close\", "
+	    "{" MACROS_JSON ", \"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"close\", "
 	    "\"time\": \"" TIME "\"}");
 }
 
@@ -1730,7 +1757,8 @@ test_print_event_unknown(void **state)
 	    MACROS_TEXT);
 	assert_event_json(*state, &ev,
 	    "{\"command\": \"XFOO bar\\r\", " MACROS_JSON ", "
-	    "\"session\": 42, \"stage\": \"unknown\", \"time\": \"" TIME
+	    "\"run\": \"" RUN
+	    "\", \"session\": 42, \"stage\": \"unknown\", \"time\": \"" TIME
 	    "\"}");
 }
 
@@ -1751,7 +1779,8 @@ test_print_event_macros_escaped(void **state)
 	    "[42]  macro {x\\x01}: \"\\u009b31m\"\n");
 	assert_event_json(*state, &ev,
 	    "{\"macros\": {\"{client_name}\": \"a\\nb\\u2028\", "
-	    "\"{x\\u0001}\": \"\\u009b31m\"}, \"session\": 42, "
+	    "\"{x\\u0001}\": \"\\u009b31m\"}, \"run\": \"" RUN
+	    "\", \"session\": 42, "
 	    "\"stage\": \"eom\", \"time\": \"" TIME "\"}");
 }
 
@@ -1939,7 +1968,8 @@ test_print_event_visible(void **state)
 	    "[42]  visible j: \"mx.example\" (connect)\n"
 	    "[42]  visible {x\\x01}: \"a\\nb\" (envrcpt)\n");
 	assert_event_json(*state, &ev,
-	    "{\"macros\": {}, \"name\": \"Subject\", \"session\": 42, "
+	    "{\"macros\": {}, \"name\": \"Subject\", \"run\": \"" RUN
+	    "\", \"session\": 42, "
 	    "\"stage\": \"header\", \"time\": \"" TIME "\", "
 	    "\"value\": \"hi\", \"visible\": {\"j\": {\"stage\": "
 	    "\"connect\", \"value\": \"mx.example\"}, \"{x\\u0001}\": "
@@ -1949,7 +1979,8 @@ test_print_event_visible(void **state)
 	assert_event_text(*state, &ev,
 	    "[42] header " TIME " Subject: \"hi\"\n");
 	assert_event_json(*state, &ev,
-	    "{\"macros\": {}, \"name\": \"Subject\", \"session\": 42, "
+	    "{\"macros\": {}, \"name\": \"Subject\", \"run\": \"" RUN
+	    "\", \"session\": 42, "
 	    "\"stage\": \"header\", \"time\": \"" TIME "\", "
 	    "\"value\": \"hi\", \"visible\": {}}");
 }
@@ -1966,7 +1997,8 @@ test_print_event_session_and_time(void **state)
 	assert_event_text(*state, &ev, "[18446744073709551615] close "
 	    "1970-01-01T00:00:00.000000Z\n");
 	assert_event_json(*state, &ev,
-	    "{\"macros\": {}, \"session\": 18446744073709551615, "
+	    "{\"macros\": {}, \"run\": \"" RUN
+	    "\", \"session\": 18446744073709551615, "
 	    "\"stage\": \"close\", \"time\": \"1970-01-01T00:00:00.000000Z\"}");
 
 	/* Microseconds are cut, not rounded into the next second. */
@@ -1992,8 +2024,59 @@ test_print_event_appends(void **state)
 	assert_int_equal(print_event(&f->out, FORMAT_TEXT, 0, &ev), 0);
 	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
 	assert_string_equal(cstr(&f->out), "[42] data " TIME "\n"
-	    "{\"session\":42,\"stage\":\"data\",\"time\":\"" TIME "\","
-	    "\"macros\":{}}\n");
+	    "{\"session\":42,\"run\":\"" RUN "\",\"stage\":\"data\","
+	    "\"time\":\"" TIME "\",\"macros\":{}}\n");
+}
+
+/*
+ * Every JSON event says its run, right after its session, so that
+ * (run, session) tells apart the sessions of two runs in one file; a
+ * run not given is null.  Text events do not: the run's first line says
+ * it (print_start()).
+ */
+static void
+test_print_event_run(void **state)
+{
+	struct fixture	*f = *state;
+	struct event	 ev = base_event(STAGE_CLOSE);
+
+	ev.nmacros = 0;
+	ev.run = "20261207T061856Z-p4242";
+	f->out.len = 0;
+	assert_int_equal(print_event(&f->out, FORMAT_JSON, 0, &ev), 0);
+	assert_string_equal(cstr(&f->out), "{\"session\":42,"
+	    "\"run\":\"20261207T061856Z-p4242\",\"stage\":\"close\","
+	    "\"time\":\"" TIME "\",\"macros\":{}}\n");
+	assert_event_text(*state, &ev, "[42] close " TIME "\n");
+
+	ev.run = NULL;
+	assert_event_json(*state, &ev,
+	    "{\"macros\": {}, \"run\": null, \"session\": 42, "
+	    "\"stage\": \"close\", \"time\": \"" TIME "\"}");
+}
+
+/*
+ * A run's first line: session 0, which no session has, the time it
+ * began, its id and inspect's version; in colour, the tag and the word
+ * in their styles, and nothing else changed.  It is appended.
+ */
+static void
+test_print_start(void **state)
+{
+	struct fixture	*f = *state;
+	struct timespec	 t = { TIME_SEC, TIME_NSEC };
+
+	f->out.len = 0;
+	assert_int_equal(buf_puts(&f->out, "before\n"), 0);
+	assert_int_equal(print_start(&f->out, 0, &t, RUN, "0.1.0"), 0);
+	assert_string_equal(cstr(&f->out), "before\n"
+	    "[0] start " TIME " run " RUN " inspect 0.1.0\n");
+
+	f->out.len = 0;
+	assert_int_equal(print_start(&f->out, 1, &t, RUN, "0.1.0"), 0);
+	assert_string_equal(cstr(&f->out),
+	    "\033[36m[0]\033[0m \033[1;35mstart\033[0m " TIME " run " RUN
+	    " inspect 0.1.0\n");
 }
 
 static void
@@ -2243,6 +2326,8 @@ main(void)
 		T(test_print_event_visible),
 		T(test_print_event_session_and_time),
 		T(test_print_event_appends),
+		T(test_print_event_run),
+		T(test_print_start),
 		T(test_print_flag_names_single_bits),
 		T(test_print_flag_names_every_bit),
 		T(test_print_flag_names_several_bits),

@@ -24,6 +24,7 @@
 
 /* 2023-11-14T22:13:20Z; the first event comes a quarter second later. */
 #define T0	1700000000
+#define RUN	"20231114T221320Z-p4242"	/* the run the session is of */
 
 struct fixture {
 	struct summary	 sm;
@@ -44,6 +45,7 @@ static int
 send_event(struct fixture *f, struct event *ev)
 {
 	ev->session = 7;
+	ev->run = RUN;
 	ev->time.tv_sec = T0 + f->ns / 1000000000;
 	ev->time.tv_nsec = f->ns % 1000000000;
 	f->ns += 250000000;
@@ -104,6 +106,7 @@ close_ev(struct fixture *f, enum format format)
 	struct event	 ev = { .stage = STAGE_CLOSE };
 
 	ev.session = 7;
+	ev.run = RUN;
 	ev.time.tv_sec = T0 + f->ns / 1000000000;
 	ev.time.tv_nsec = f->ns % 1000000000;
 	f->out.len = 0;
@@ -220,7 +223,8 @@ test_summary_outside_transactions(void **state)
 
 /*
  * The MTA's bytes are kept as sent, and the line escapes them (as the
- * report does); in JSON too, where what was not sent is null.
+ * report does); in JSON too, where what was not sent is null.  The line
+ * says its run, as every event does, right after its session.
  */
 static void
 test_summary_bytes_and_json(void **state)
@@ -233,7 +237,7 @@ test_summary_bytes_and_json(void **state)
 	stage_ev(f, STAGE_BODY, 3);
 	stage_ev(f, STAGE_ABORT, 0);
 	assert_string_equal(close_ev(f, FORMAT_JSON),
-	    "{\"session\":7,\"stage\":\"summary\","
+	    "{\"session\":7,\"run\":\"" RUN "\",\"stage\":\"summary\","
 	    "\"time\":\"2023-11-14T22:13:21.500000Z\",\"host\":null,"
 	    "\"address\":null,\"ip\":null,"
 	    "\"helo\":\"evil\\u001b[2J\\\"quoted\\\"\","
