@@ -2,7 +2,8 @@
 # docs.sh -- the documents stay true: every manual page lint-clean for
 # mandoc and readable by man without a warning, the options of --help,
 # of inspect(8) and of options.c's table the same, and every sample
-# report line in README and the manual pages one a golden file holds.
+# report line in README and the manual pages one a golden file holds;
+# README no longer than 200 lines.
 #
 # usage: tests/cli/docs.sh
 #
@@ -43,6 +44,17 @@ for page in $pages; do
 		fail "$page: man -l warns of nothing" "$out"
 	fi
 done
+
+# README stays the admin's: short enough to read at one sitting, with
+# the developer's matter in HACKING.
+lines=$(wc -l <"$top/README")
+if [ "$lines" -le 200 ]; then
+	ok "README is at most 200 lines ($lines)"
+else
+	fail "README is at most 200 lines" "$lines lines: move matter to" \
+	    "HACKING or a manual page"
+fi
+check "HACKING exists" test -s "$top/HACKING"
 
 # Every page the Makefile installs, and every page in the tree.
 for page in $pages; do
