@@ -34,6 +34,12 @@
 
 /* Stopping gives up on an output that takes nothing for this long. */
 #define OUTPUT_STALL	5
+/*
+ * libmilter sends a callback's answer once the callback has returned:
+ * a stop gives it this long after the last one left before the worker
+ * exits with the connection.
+ */
+#define ANSWER_GRACE_NS	(50 * 1000000LL)
 /* What the threads send down the pipe. */
 #define MILTER_ENDED	'm'
 #define DRAINED		'd'
@@ -47,6 +53,7 @@ static void	tell(unsigned char);
 static void	orphaned(void);
 static int	abandon(int);
 static void	serve_gate_close(void);
+static long long monotonic_ns(void);
 
 static int		 wake[2] = { -1, -1 };	/* from the threads */
 static atomic_int	 milter_failed;	/* set before MILTER_ENDED */
@@ -54,6 +61,7 @@ static atomic_int	 milter_failed;	/* set before MILTER_ENDED */
 /* The callbacks running now, and whether more may start. */
 static atomic_uint	 inside;
 static atomic_int	 closed;
+static atomic_llong	 last_left;	/* monotonic_ns() */
 
 int
 serve_run(int ctl, int report, void (*adopt)(const int *, size_t))
@@ -259,6 +267,8 @@ serve_gate_enter(void)
 sfsistat
 serve_gate_leave(sfsistat rc)
 {
+	/* Before it is outside: serve_gate_close() reads it then. */
+	atomic_store(&last_left, monotonic_ns());
 	atomic_fetch_sub(&inside, 1);
 	return rc;
 }
@@ -266,8 +276,10 @@ serve_gate_leave(sfsistat rc)
 /*
  * Close the gate and wait for the callbacks inside, which take a
  * millisecond or so (at most WAIT_MS in output_event()).  Their answers
- * are libmilter's to send once they return: a worker that exits in the
- * microseconds between may take the last one with it.
+ * are libmilter's to send once they return, in microseconds, unless its
+ * thread waits for a core: a worker that exited at once could take the
+ * last answer with it, and the report would show a stage the MTA never
+ * saw answered.  So the last to leave gets ANSWER_GRACE_NS.
  */
 static void
 serve_gate_close(void)
@@ -277,5 +289,16 @@ serve_gate_close(void)
 	atomic_store(&closed, 1);
 	while (atomic_load(&inside) > 0)
 		nanosleep(&tick, NULL);
+	while (monotonic_ns() - atomic_load(&last_left) < ANSWER_GRACE_NS)
+		nanosleep(&tick, NULL);
+}
+
+static long long
+monotonic_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 

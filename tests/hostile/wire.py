@@ -346,9 +346,13 @@ def case_stop_gate(args):
 
     # C reads: its eom ends, and inspect, stopped, is gone.
     replies, eof = read_replies(c, lambda r: False, 0)
-    check("stop-gate: C's eom gets its new body, then inspect is gone",
-          eof and any(cmd == b"b" for cmd, d in replies),
-          "%d replies%s" % (len(replies), ", EOF" if eof else ""))
+    after = [cmd for cmd, d in replies if cmd != b"b"]
+    check("stop-gate: C's eom gets its new body and its answer, then "
+          "inspect is gone",
+          eof and any(cmd == b"b" for cmd, d in replies) and
+          after == [mta.CONTINUE],
+          "%d replies, then %r%s" % (len(replies), after[:5],
+                                     ", EOF" if eof else ""))
     for conn in (a, b, c):
         conn.eof(SETTLE)
         conn.close()
