@@ -471,7 +471,12 @@ part_outputs() {
 		serial fifo-text-lost "unix:$tmp/fifo-text.sock" 1
 		cat "$tmp/fifo-text" >"$tmp/fifo-text.copy" &
 		reader=$!
-		sleep 0.5
+		# Session 2 only once the reader has the FIFO open.
+		for ((i = 0; i < READY_WAIT * 20; i++)); do
+			ls -l "/proc/$reader/fd/" 2>/dev/null |
+			    grep -q -- "-> $tmp/fifo-text\$" && break
+			sleep 0.05
+		done
 		serial fifo-text-read "unix:$tmp/fifo-text.sock" 1
 		stop_inspect fifo-text
 		wait "$reader"
