@@ -64,6 +64,8 @@ expect_reject() {
 start_inspect() {
 	local err=$1
 	shift
+	# Emptied first: the last case's "listening on" is not this one's.
+	: >"$err"
 	"$@" >"$tmp/bg.out" 2>"$err" &
 	started=$!
 	pids+=("$started")
