@@ -435,3 +435,15 @@ sendmail_stop() {
 	reap_group "$sendmail_pid" 5
 	sendmail_pid=
 }
+
+# begins_run REPORT PID: REPORT's first line, and its only one of session
+# 0, is the start line of PID's run, "[0] start TIME run ID inspect
+# VERSION" (PID as the caller's namespace sees it: the daemon's, once
+# detached).
+begins_run() {
+	local time='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z'
+
+	head -n 1 "$1" | grep -qE "^\[0\] start $time run \
+[0-9]{8}T[0-9]{6}Z-p$2 inspect [^ ]+\$" &&
+	    [ "$(grep -c '^\[0\] ' "$1")" = 1 ]
+}

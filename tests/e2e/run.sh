@@ -470,16 +470,6 @@ show_debug() {
 	tail -n 60 "$1" | cut -c1-240 | sed 's/^/# /'
 }
 
-# begins_run REPORT PID: REPORT's first line, and its only one of session
-# 0, is the start line of PID's run.
-begins_run() {
-	local id="[0-9]{8}T[0-9]{6}Z-p$2"
-
-	head -n 1 "$1" |
-	    grep -qE "^\[0\] start $stamp run $id inspect [^ ]+\$" &&
-	    [ "$(grep -c '^\[0\] ' "$1")" = 1 ]
-}
-
 # first_message REPORT SESSION: the run's start line and SESSION's lines
 # but its summary, as REPORT has them.
 first_message() {

@@ -164,16 +164,6 @@ send_mail() {
 	[ -n "$qid" ] || sed 's/^/# /' "$out"
 }
 
-# begins_run REPORT PID: REPORT's first line, and its only one of session
-# 0, is the start line of PID's run (the daemon's, once detached).
-begins_run() {
-	local id="[0-9]{8}T[0-9]{6}Z-p$2"
-
-	head -n 1 "$1" |
-	    grep -qE "^\[0\] start $stamp run $id inspect [^ ]+\$" &&
-	    [ "$(grep -c '^\[0\] ' "$1")" = 1 ]
-}
-
 # has_stage SESSION STAGE: the report has SESSION's STAGE event.
 has_stage() {
 	grep -qE "^\\[$1\\] $2 " "$report"

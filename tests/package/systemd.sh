@@ -362,16 +362,6 @@ first_mail() {
 	    begins_run "$report" "$(in_ns systemctl show -P MainPID inspect)"
 }
 
-# begins_run REPORT PID: REPORT's first line, and its only one of session
-# 0, is the start line of PID's run (PID as the namespace sees it).
-begins_run() {
-	local time='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z'
-
-	head -n 1 "$1" | grep -qE "^\[0\] start $time run \
-[0-9]{8}T[0-9]{6}Z-p$2 inspect [^ ]+\$" &&
-	    [ "$(grep -c '^\[0\] ' "$1")" = 1 ]
-}
-
 # hardened: every process in the unit's cgroup, each of its threads, runs
 # as the unit says: User=inspect and Group=inspect, NoNewPrivileges=
 # (NoNewPrivs 1), SystemCallFilter= (Seccomp 2, a filter), an empty
